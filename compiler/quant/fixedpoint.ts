@@ -1,0 +1,109 @@
+// The fixed-point pieces of runtime-c/ARITHMETIC.md that both the quantizer (which encodes
+// multipliers) and the integer emulator (which applies them) use.
+//
+// Exactness: rq(acc, M, s) = (acc * M + 2^(r-1)) >> r needs a 62-bit product, more than a
+// double's 53-bit mantissa. `requantRaw` computes it exactly with a split multiply in doubles
+// (M = Mh * 2^16 + Ml, every partial product below 2^48), which the tests check against BigInt
+// on random and edge-case operands. It is about 50x faster than BigInt, which matters because
+// the emulator evaluates whole test sets.
+import type { Bits, Requant } from './qgraph.ts';
+
+export interface EncodedMultiplier {
+  multiplier: number;
+  shift: number;
+}
+
+const TWO_31 = 2 ** 31;
+
+/**
+ * Encodes a non-negative real multiplier as Q31 M and shift s with real ~= M * 2^(s - 31),
+ * M in [2^30, 2^31) (frexp-style), or M = 0, s = 0 for 0. A multiplier too small for r <= 62
+ * (real < 2^-32) encodes as 0: then |acc * real| < 0.5 for every int32 acc, so the exact
+ * result rounds to 0 as well. A multiplier of 2^30 or more cannot be encoded (r >= 1).
+ */
+export function encodeMultiplier(real: number, what = 'multiplier'): EncodedMultiplier {
+  if (!(real >= 0) || !Number.isFinite(real)) throw new Error(`internal: ${what} ${real} is not a finite non-negative number`);
+  if (real === 0) return { multiplier: 0, shift: 0 };
+  // frexp: real = m * 2^e with 0.5 <= m < 1.
+  let e = Math.floor(Math.log2(real)) + 1;
+  let m = real / 2 ** e;
+  // log2 can be off by one ulp near powers of two; fix m into [0.5, 1).
+  while (m >= 1) { m /= 2; e += 1; }
+  while (m < 0.5) { m *= 2; e -= 1; }
+  let M = Math.round(m * TWO_31);
+  if (M === TWO_31) { M /= 2; e += 1; }
+  if (e < -31) return { multiplier: 0, shift: 0 };
+  if (e > 30) throw new Error(`internal: ${what} ${real} is too large to requantize (needs r >= 1)`);
+  return { multiplier: M, shift: e };
+}
+
+/** A per-channel Requant from real multipliers. */
+export function encodeRequant(reals: ArrayLike<number>, what = 'multiplier'): Requant {
+  const multiplier = new Int32Array(reals.length);
+  const shift = new Int32Array(reals.length);
+  for (let i = 0; i < reals.length; i++) {
+    const enc = encodeMultiplier(reals[i], what);
+    multiplier[i] = enc.multiplier;
+    shift[i] = enc.shift;
+  }
+  return { multiplier, shift };
+}
+
+/** The real number an encoded multiplier stands for. */
+export function decodeMultiplier(multiplier: number, shift: number): number {
+  return multiplier * 2 ** (shift - 31);
+}
+
+/**
+ * rq(acc, M, s) = (int64(acc) * M + 2^(r-1)) >> r with r = 31 - s (arithmetic shift, i.e. floor).
+ * Exact for every int32 acc, M in [0, 2^31) and 1 <= r <= 62. Results beyond 2^53 in magnitude
+ * (only possible for r < 16) are rounded, which cannot change a later clamp to 8 bits.
+ */
+export function requantRaw(acc: number, multiplier: number, shift: number): number {
+  const r = 31 - shift;
+  const mh = Math.floor(multiplier / 65536);
+  const ml = multiplier - mh * 65536;
+  const hi = acc * mh; // |hi| < 2^46, exact
+  const lo = acc * ml; // |lo| < 2^47, exact
+  const lq = Math.floor(lo / 65536);
+  const lr = lo - lq * 65536; // in [0, 65536)
+  const t = hi + lq; // product = t * 2^16 + lr, exactly
+  if (r >= 16) {
+    // (t * 2^16 + lr + 2^(r-1)) >> r: fold the rounding constant into t, keeping a remainder
+    // in [0, 2^16) that cannot change floor(. / 2^r) because t's part is a multiple of 2^16.
+    const half = 2 ** (r - 1);
+    const withHalf = lr + (r >= 17 ? 0 : half);
+    const u = t + (r >= 17 ? half / 65536 : 0) + Math.floor(withHalf / 65536);
+    return Math.floor(u / 2 ** (r - 16));
+  }
+  // r < 16: split the division between the two parts.
+  return t * 2 ** (16 - r) + Math.floor((lr + 2 ** (r - 1)) / 2 ** r);
+}
+
+/** Reference version in BigInt, for tests. */
+export function requantRawBigInt(acc: number, multiplier: number, shift: number): number {
+  const r = BigInt(31 - shift);
+  const v = (BigInt(acc) * BigInt(multiplier) + (1n << (r - 1n))) >> r;
+  return Number(v);
+}
+
+/** Quantized activation bounds for a bit width: INT8 [-128, 127], INT4 [-8, 7]. */
+export function activationRange(bits: Bits): [number, number] {
+  return bits === 8 ? [-128, 127] : [-8, 7];
+}
+
+export function clamp(v: number, lo: number, hi: number): number {
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+/** Asymmetric activation parameters for a real range; the range is widened to include 0. */
+export function activationParams(min: number, max: number, bits: Bits): { scale: number; zeroPoint: number } {
+  const [qmin, qmax] = activationRange(bits);
+  const lo = Math.min(min, 0);
+  let hi = Math.max(max, 0);
+  if (hi - lo < 1e-8) hi = lo + 1e-8; // a constant-zero tensor still needs a usable scale
+  // float32: the scale goes to C as float metadata and to the requant multipliers; keep one value.
+  const scale = Math.fround((hi - lo) / (qmax - qmin));
+  const zeroPoint = clamp(Math.round(qmin - lo / scale), qmin, qmax);
+  return { scale, zeroPoint };
+}
