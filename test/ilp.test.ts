@@ -9,8 +9,7 @@ import {
   type Assignment,
   type IlpProblem,
 } from '../compiler/ilp/problem.ts';
-import { buildLpModel, solvePrecision } from '../compiler/ilp/solve.ts';
-import solver from 'javascript-lp-solver';
+import { buildLpModel, lpSolver, solvePrecision } from '../compiler/ilp/solve.ts';
 
 /** Small deterministic PRNG (mulberry32) so failures reproduce. */
 function rng(seed: number): () => number {
@@ -121,7 +120,7 @@ describe('precision ILP', () => {
       const p = randomProblem(seed, 3 + (seed % 10), true, false);
       const brute = bruteForce(p);
       if (!brute.assignment) continue;
-      const res = solver.Solve(buildLpModel(p) as never) as unknown as Record<string, number>;
+      const res = lpSolver.Solve(buildLpModel(p)) as Record<string, number>;
       checked++;
       const choices = layerChoices(true);
       const a: Assignment = p.layers.map((_, i) => choices[choices.findIndex((_, c) => Math.round(res[`x_${i}_${c}`] ?? 0) === 1)]);

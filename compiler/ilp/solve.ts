@@ -16,7 +16,7 @@
 // choice per layer, budgets recomputed exactly, and optimality proven by our branch and bound
 // seeded with the answer. Any failure is recorded in `notes` and the branch-and-bound answer is
 // used instead.
-import solver from 'javascript-lp-solver';
+import * as lpModule from 'javascript-lp-solver';
 import { EXIT_BUDGET, TinyM2Error } from '../errors.ts';
 import { branchAndBound } from './branch-and-bound.ts';
 import {
@@ -32,6 +32,13 @@ import {
   type AssignmentCost,
   type IlpProblem,
 } from './problem.ts';
+
+/** The solver object: `default` of the ESM build (TypeScript types the package as CommonJS, one `default` deeper). */
+interface LpSolver {
+  Solve(model: unknown): unknown;
+}
+const lpDefault = (lpModule as unknown as { default: LpSolver & { default?: LpSolver } }).default;
+export const lpSolver: LpSolver = lpDefault.default ?? lpDefault;
 
 export interface SolveOutcome {
   assignment: Assignment;
@@ -228,7 +235,7 @@ export function solvePrecision(problem: IlpProblem, options: SolveOptions = {}, 
   const t0 = performance.now();
   if (!options.exactOnly) {
     const model = buildLpModel(problem);
-    const result = solver.Solve(model as never) as unknown as Record<string, unknown>;
+    const result = lpSolver.Solve(model) as Record<string, unknown>;
     if (result.feasible !== true) {
       notes.push('javascript-lp-solver reported the problem infeasible although all-INT4 fits');
     } else {
