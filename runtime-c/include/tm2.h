@@ -1,0 +1,246 @@
+/*
+ * tm2.h - the tinym2 C kernel library (runtime-c), the one public header.
+ *
+ * Portable C99, integer only (no float, no malloc, no global state). Every kernel implements
+ * runtime-c/ARITHMETIC.md bit for bit; the TypeScript emulator implements the same page.
+ *
+ * Tensors are channels-last [H][W][C], batch 1 not stored; 1-D signals are H = 1, vectors
+ * [1][1][C]. Activations are int8_t; INT4 activations are stored one per byte and differ only
+ * in the clamp bounds (act_min = -8, act_max = 7). Weights are int8_t (INT8, [-127, 127]) or
+ * packed INT4 ([-7, 7], two per byte, FIRST value in the LOW nibble, over the flattened weight
+ * array in the op's layout; an odd count leaves the last high nibble 0).
+ *
+ * Naming: tm2_<kernel>_s8 takes INT8 weights, tm2_<kernel>_s4 packed INT4 weights. The public
+ * entry points are the optimized kernels; tm2_ref_<kernel>_* are the plain reference
+ * definitions (readable, slow), kept for tests and as documentation.
+ *
+ * Scratch: kernels that need a work buffer take `void *scratch` and have a
+ * tm2_<kernel>_scratch_size() telling its size in bytes (0 means pass NULL). Scratch must be
+ * 4-byte aligned (it is read as 32-bit words with LDRD on Cortex-M).
+ *
+ * Mapping from compiler/quant/qgraph.ts (QOp kind -> call):
+ *   conv      -> tm2_conv_s8 / tm2_conv_s4            (tm2_conv_params; weights OHWI [Cout][KH][KW][Cin/groups])
+ *                scratch: tm2_conv_scratch_size(&p)
+ *   depthwise -> tm2_depthwise_s8 / tm2_depthwise_s4  (tm2_conv_params; weights [KH][KW][Cout]; no scratch)
+ *   pointwise -> tm2_pointwise_s8 / tm2_pointwise_s4  (tm2_conv_params, kernel 1x1; weights [Cout][Cin])
+ *                scratch: tm2_pointwise_scratch_size(&p)
+ *   dense     -> tm2_dense_s8 / tm2_dense_s4          (tm2_conv_params: in_h*in_w*in_c inputs, out_c outputs,
+ *                out_h = out_w = 1; weights [Cout][Cin]); scratch: tm2_dense_scratch_size(&p)
+ *   maxpool   -> tm2_maxpool_s8  (tm2_pool_params)
+ *   avgpool   -> tm2_avgpool_s8  (tm2_pool_params; count_include_pad from QPoolOp)
+ *   gap       -> tm2_gap_s8
+ *   add       -> tm2_add_s8      (tm2_add_params; left_shift = QAddOp.leftShift)
+ *   mul       -> tm2_mul_s8      (tm2_mul_params)
+ *   lut       -> tm2_lut_s8      (table = QLutOp.table, 256 entries indexed by q + 128)
+ *   softmax   -> tm2_softmax_s8  (exp_table = QSoftmaxOp.expTable; rows = H*W, depth = C)
+ *   concat    -> nothing when the axis is the outermost non-1 axis (producers write into their
+ *                slice); else one tm2_concat_copy_s8 per input
+ *   pad       -> tm2_pad_s8
+ *   reshape   -> nothing (a view)
+ *   permute   -> tm2_permute_s8  (perm = QCopyOp.perm)
+ *   (argmax   -> tm2_argmax_s8, for classifier outputs in the generated API)
+ *
+ * Field mapping for tm2_conv_params from QConvOp and its tensors:
+ *   in_h,in_w,in_c = input QTensor.shape; out_h,out_w,out_c = output QTensor.shape;
+ *   kernel_h,kernel_w = kernel; stride_h,stride_w = stride; pad_top,pad_left = pad[0],pad[1]
+ *   (bottom/right follow from the output shape); dilation_h,dilation_w = dilation;
+ *   groups = groups (conv; 1 otherwise); ch_mult = channelMultiplier (depthwise; 1 otherwise);
+ *   in_zp = input zeroPoint; out_zp = output zeroPoint; act_min,act_max = actMin,actMax;
+ *   bias = bias; multiplier = requant.multiplier; shift = requant.shift (all [out_c]).
+ *
+ * The library assumes `>>` on negative signed integers is an arithmetic shift (true for gcc,
+ * clang, armcc, IAR); it refuses to compile otherwise.
+ */
+#ifndef TM2_H
+#define TM2_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if (-1 >> 1) != -1
+#error "tinym2 runtime needs arithmetic right shift of negative integers"
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------------------------ */
+/* Requantization (ARITHMETIC.md): single rounding, round half up, 64-bit product.            */
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * rq = (int64(acc) * M + 2^(r-1)) >> r with r = 31 - shift, 1 <= r <= 62 (arithmetic shift).
+ * Returns the exact 64-bit value (it exceeds 32 bits only for r < 32 and large acc * M).
+ */
+static inline int64_t tm2_requant_raw(int32_t acc, int32_t multiplier, int32_t shift) {
+  const int32_t r = 31 - shift;
+  const int64_t p = (int64_t)acc * multiplier;
+  if (r > 32) {
+    /* The rounding constant only touches the high word and the low word cannot carry into
+     * the result: floor((hi*2^32 + lo + 2^(r-1)) / 2^r) = (hi + 2^(r-33)) >> (r-32).
+     * |hi| < 2^30 and 2^(r-33) <= 2^29, so the sum stays in int32. One SMULL on Cortex-M. */
+    const int32_t hi = (int32_t)(p >> 32);
+    return (int64_t)((hi + ((int32_t)1 << (r - 33))) >> (r - 32));
+  }
+  return (p + ((int64_t)1 << (r - 1))) >> r;
+}
+
+/** out = clamp(rq(acc, M, s) + zp_out, act_min, act_max), the output of every weighted op. */
+static inline int8_t tm2_requant(int32_t acc, int32_t multiplier, int32_t shift, int32_t out_zp,
+                                 int32_t act_min, int32_t act_max) {
+  int64_t v = tm2_requant_raw(acc, multiplier, shift) + out_zp;
+  if (v < act_min) v = act_min;
+  if (v > act_max) v = act_max;
+  return (int8_t)v;
+}
+
+/** Value i (0-based) of a packed INT4 array: low nibble first, two's complement. */
+static inline int32_t tm2_s4_get(const int8_t *packed, int32_t i) {
+  const uint8_t b = (uint8_t)packed[i >> 1];
+  const int32_t nib = (i & 1) ? (b >> 4) : (b & 0x0F);
+  return nib - ((nib & 8) << 1); /* 0x8..0xF -> -8..-1 */
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Weighted kernels: conv, depthwise, pointwise, dense                                        */
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * Parameters of every weighted kernel (CMSIS-NN spirit; all fields int32_t).
+ *   acc[o] = bias[o] + sum_k (x_k - in_zp) * w[o][k];  out[o] = tm2_requant(acc[o], ...)
+ *   Padded positions read as in_zp (contribute 0).
+ *   conv:      out[oy][ox][o], o in group g = o / (out_c/groups), reads input channels
+ *              g*(in_c/groups) .. at iy = oy*stride_h - pad_top + ky*dilation_h (same for x).
+ *   depthwise: out channel o reads input channel o / ch_mult; out_c = in_c * ch_mult.
+ *   pointwise: 1x1, stride 1, no padding (kernel/stride/pad/dilation fields ignored);
+ *              out_h = in_h, out_w = in_w.
+ *   dense:     input is the flat vector of in_h*in_w*in_c values; out_c outputs.
+ */
+typedef struct {
+  int32_t in_h, in_w, in_c;
+  int32_t out_h, out_w, out_c;
+  int32_t kernel_h, kernel_w;
+  int32_t stride_h, stride_w;
+  int32_t pad_top, pad_left;
+  int32_t dilation_h, dilation_w;
+  int32_t groups;  /* conv only (1 = standard conv) */
+  int32_t ch_mult; /* depthwise only (channel multiplier >= 1) */
+  int32_t in_zp, out_zp;
+  int32_t act_min, act_max;   /* INT8: -128, 127; INT4 activations: -8, 7; fused ReLU narrows them */
+  const int32_t *bias;        /* [out_c] (NULL means all zero) */
+  const int32_t *multiplier;  /* [out_c] Q31 multipliers */
+  const int32_t *shift;       /* [out_c] shifts, r = 31 - shift in [1, 62] */
+} tm2_conv_params;
+
+/* Optimized entry points (the code generator calls these). */
+size_t tm2_conv_scratch_size(const tm2_conv_params *p);
+void tm2_conv_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out, void *scratch);
+void tm2_conv_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out, void *scratch);
+
+void tm2_depthwise_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out);
+void tm2_depthwise_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out);
+
+size_t tm2_pointwise_scratch_size(const tm2_conv_params *p);
+void tm2_pointwise_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out, void *scratch);
+void tm2_pointwise_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out, void *scratch);
+
+size_t tm2_dense_scratch_size(const tm2_conv_params *p);
+void tm2_dense_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out, void *scratch);
+void tm2_dense_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out, void *scratch);
+
+/* Reference definitions (no scratch). */
+void tm2_ref_conv_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out);
+void tm2_ref_conv_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out);
+void tm2_ref_depthwise_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out);
+void tm2_ref_depthwise_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out);
+void tm2_ref_pointwise_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out);
+void tm2_ref_pointwise_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out);
+void tm2_ref_dense_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out);
+void tm2_ref_dense_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Pooling                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Max / average pooling over [in_h][in_w][c] -> [out_h][out_w][c]; in and out share scale/zp. */
+typedef struct {
+  int32_t in_h, in_w, c;
+  int32_t out_h, out_w;
+  int32_t kernel_h, kernel_w;
+  int32_t stride_h, stride_w;
+  int32_t pad_top, pad_left, pad_bottom, pad_right;
+  int32_t count_include_pad; /* avgpool divisor rule (ARITHMETIC.md); ignored by maxpool */
+  int32_t zp;                /* shared zero point (avgpool) */
+  int32_t act_min, act_max;  /* the output tensor's range: -128,127 or -8,7 */
+} tm2_pool_params;
+
+void tm2_maxpool_s8(const tm2_pool_params *p, const int8_t *in, int8_t *out);
+void tm2_avgpool_s8(const tm2_pool_params *p, const int8_t *in, int8_t *out);
+
+/** Global average pool [h][w][c] -> [1][1][c]: out = clamp(zp + div_round(sum(q - zp), h*w)). */
+void tm2_gap_s8(const int8_t *in, int32_t h, int32_t w, int32_t c, int32_t zp, int32_t act_min,
+                int32_t act_max, int8_t *out);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Elementwise                                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Residual add, TFLite style (ARITHMETIC.md "Add"): a, b, out have `size` elements. */
+typedef struct {
+  int32_t size;
+  int32_t a_zp, b_zp, out_zp;
+  int32_t left_shift; /* 20 */
+  int32_t a_multiplier, a_shift;     /* QAddOp.inputRequant[0] */
+  int32_t b_multiplier, b_shift;     /* QAddOp.inputRequant[1] */
+  int32_t out_multiplier, out_shift; /* QAddOp.outputRequant */
+  int32_t act_min, act_max;
+} tm2_add_params;
+void tm2_add_s8(const tm2_add_params *p, const int8_t *a, const int8_t *b, int8_t *out);
+
+/** out = clamp(requant((a - a_zp) * (b - b_zp), M, s) + out_zp). */
+typedef struct {
+  int32_t size;
+  int32_t a_zp, b_zp, out_zp;
+  int32_t multiplier, shift;
+  int32_t act_min, act_max;
+} tm2_mul_params;
+void tm2_mul_s8(const tm2_mul_params *p, const int8_t *a, const int8_t *b, int8_t *out);
+
+/** out[i] = table[in[i] + 128] (in-place allowed). */
+void tm2_lut_s8(const int8_t *in, int8_t *out, int32_t size, const int8_t table[256]);
+
+/** Integer softmax over the last axis of `rows` rows of `depth` values (ARITHMETIC.md). */
+void tm2_softmax_s8(const int8_t *in, int8_t *out, int32_t rows, int32_t depth, const uint32_t exp_table[256]);
+
+/** Index of the first maximum of in[0..n). */
+int32_t tm2_argmax_s8(const int8_t *in, int32_t n);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Data movement                                                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Constant pad [h][w][c] -> [h+top+bottom][w+left+right][c], new positions = value. */
+void tm2_pad_s8(const int8_t *in, int32_t h, int32_t w, int32_t c, int32_t pad_top, int32_t pad_left,
+                int32_t pad_bottom, int32_t pad_right, int8_t value, int8_t *out);
+
+/**
+ * Permutation copy (ONNX Transpose on [H][W][C]): out has dims[perm[0]], dims[perm[1]],
+ * dims[perm[2]] and out[i0][i1][i2] = in[...] with in index j_perm[k] = i_k.
+ */
+void tm2_permute_s8(const int8_t *in, const int32_t dims[3], const int32_t perm[3], int8_t *out);
+
+/**
+ * Concat copy for the non-contiguous case: view input as [outer][in_inner] and output as
+ * [outer][out_inner]; copies in[o][0..in_inner) to out[o][offset..offset+in_inner).
+ * For concat on axis a of [H][W][C]: outer = product of dims before a, inner = product of
+ * dims from a on, offset = sum of the preceding inputs' inner sizes.
+ */
+void tm2_concat_copy_s8(const int8_t *in, int32_t outer, int32_t in_inner, int8_t *out, int32_t out_inner,
+                        int32_t offset);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TM2_H */

@@ -1,0 +1,38 @@
+/* conv_ref.c - reference standard / grouped convolution (the readable definition). */
+#include "ref_weights.h"
+
+static void ref_conv(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int32_t bits, int8_t *out) {
+  const int32_t cin_g = p->in_c / p->groups, cout_g = p->out_c / p->groups;
+  int32_t oy, ox, o, ky, kx, c;
+  for (oy = 0; oy < p->out_h; oy++) {
+    for (ox = 0; ox < p->out_w; ox++) {
+      for (o = 0; o < p->out_c; o++) {
+        const int32_t g = o / cout_g;
+        int32_t acc = p->bias ? p->bias[o] : 0;
+        for (ky = 0; ky < p->kernel_h; ky++) {
+          const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
+          if (iy < 0 || iy >= p->in_h) continue; /* padding reads as in_zp: contributes 0 */
+          for (kx = 0; kx < p->kernel_w; kx++) {
+            const int32_t ix = ox * p->stride_w - p->pad_left + kx * p->dilation_w;
+            if (ix < 0 || ix >= p->in_w) continue;
+            for (c = 0; c < cin_g; c++) {
+              const int32_t x = in[(iy * p->in_w + ix) * p->in_c + g * cin_g + c];
+              const int32_t wi = ((o * p->kernel_h + ky) * p->kernel_w + kx) * cin_g + c;
+              acc += (x - p->in_zp) * tm2_ref_weight(w, bits, wi);
+            }
+          }
+        }
+        out[(oy * p->out_w + ox) * p->out_c + o] =
+            tm2_requant(acc, p->multiplier[o], p->shift[o], p->out_zp, p->act_min, p->act_max);
+      }
+    }
+  }
+}
+
+void tm2_ref_conv_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out) {
+  ref_conv(p, in, w, 8, out);
+}
+
+void tm2_ref_conv_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out) {
+  ref_conv(p, in, w_packed, 4, out);
+}

@@ -1,0 +1,28 @@
+/*
+ * dense.c - optimized fully connected layer: the input vector is converted once to an int16
+ * column (minus in_zp), then the matrix-multiply core runs two output channels at a time.
+ */
+#include "tm2_mm.h"
+
+size_t tm2_dense_scratch_size(const tm2_conv_params *p) {
+  return (size_t)tm2_col_words(p->in_h * p->in_w * p->in_c) * sizeof(uint32_t);
+}
+
+static void dense(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int32_t bits, int8_t *out,
+                  void *scratch) {
+  const int32_t k = p->in_h * p->in_w * p->in_c;
+  uint32_t *col = (uint32_t *)scratch;
+  tm2_col_fill(col, bits, in, k, p->in_zp);
+  if (bits == 8)
+    tm2_mm_s8(p, w, k, col, NULL, 0, p->out_c, out, NULL);
+  else
+    tm2_mm_s4(p, w, k, col, NULL, 0, p->out_c, out, NULL);
+}
+
+void tm2_dense_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out, void *scratch) {
+  dense(p, in, w, 8, out, scratch);
+}
+
+void tm2_dense_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out, void *scratch) {
+  dense(p, in, w_packed, 4, out, scratch);
+}

@@ -1,0 +1,34 @@
+/*
+ * pointwise.c - optimized 1x1 convolution. Two pixels at a time: their input channels are
+ * converted once to int16 columns (minus in_zp), then every pair of output channels is a
+ * 2x2 block of the matrix-multiply core (mm_s8.c / mm_s4.c).
+ */
+#include "tm2_mm.h"
+
+size_t tm2_pointwise_scratch_size(const tm2_conv_params *p) {
+  return (size_t)2 * (size_t)tm2_col_words(p->in_c) * sizeof(uint32_t);
+}
+
+static void pointwise(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int32_t bits, int8_t *out,
+                      void *scratch) {
+  const int32_t pixels = p->in_h * p->in_w, k = p->in_c, n = p->out_c;
+  uint32_t *col0 = (uint32_t *)scratch, *col1 = col0 + tm2_col_words(k);
+  int32_t px;
+  for (px = 0; px < pixels; px += 2) {
+    const int two = px + 1 < pixels;
+    tm2_col_fill(col0, bits, in + px * k, k, p->in_zp);
+    if (two) tm2_col_fill(col1, bits, in + (px + 1) * k, k, p->in_zp);
+    if (bits == 8)
+      tm2_mm_s8(p, w, k, col0, two ? col1 : NULL, 0, n, out + px * n, out + (px + 1) * n);
+    else
+      tm2_mm_s4(p, w, k, col0, two ? col1 : NULL, 0, n, out + px * n, out + (px + 1) * n);
+  }
+}
+
+void tm2_pointwise_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out, void *scratch) {
+  pointwise(p, in, w, 8, out, scratch);
+}
+
+void tm2_pointwise_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out, void *scratch) {
+  pointwise(p, in, w_packed, 4, out, scratch);
+}

@@ -1,0 +1,136 @@
+/*
+ * tm2_simd.h - private helpers of the optimized kernels: packed 16-bit pairs in a 32-bit word
+ * (the Armv7E-M DSP model) and word loads.
+ *
+ * With __ARM_FEATURE_DSP (Cortex-M4/M7/M33...) these are the single instructions SXTB16,
+ * SXTAB16, SMLAD, SMLABB, SMLATT. Elsewhere (host tests, Cortex-M0/M3) a portable C version
+ * computes exactly the same bits, so the same optimized data flow runs and is tested on the
+ * host. A "pair" word holds two int16 values: low half = first, high half = second.
+ */
+#ifndef TM2_SIMD_H
+#define TM2_SIMD_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "tm2.h"
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#include <arm_acle.h>
+#define TM2_HAVE_DSP 1
+#else
+#define TM2_HAVE_DSP 0
+#endif
+
+/** 4 bytes from any address (compiles to one LDR on cores with unaligned access). */
+static inline uint32_t tm2_load_u32(const void *p) {
+  uint32_t v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/** Packs two int16 values into a pair word. */
+static inline uint32_t tm2_pack16(int32_t lo, int32_t hi) {
+  return ((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16);
+}
+
+#if TM2_HAVE_DSP
+
+/** Bytes 0 and 2 sign-extended to a pair. */
+static inline uint32_t tm2_sxtb16(uint32_t x) { return (uint32_t)__sxtb16((int8x4_t)x); }
+/** Bytes 1 and 3 sign-extended to a pair (SXTB16 with ROR #8). */
+static inline uint32_t tm2_sxtb16_ror8(uint32_t x) {
+  uint32_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+  return r;
+}
+/** a + sign-extended bytes 0 and 2 of x, per half (mod 2^16). */
+static inline uint32_t tm2_sxtab16(uint32_t a, uint32_t x) {
+  return (uint32_t)__sxtab16((int16x2_t)a, (int8x4_t)x);
+}
+/** a + sign-extended bytes 1 and 3 of x, per half (mod 2^16). */
+static inline uint32_t tm2_sxtab16_ror8(uint32_t a, uint32_t x) {
+  uint32_t r;
+  __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+  return r;
+}
+/** acc + lo(x)*lo(y) + hi(x)*hi(y) (mod 2^32). */
+static inline int32_t tm2_smlad(uint32_t x, uint32_t y, int32_t acc) {
+  return __smlad((int16x2_t)x, (int16x2_t)y, acc);
+}
+/** acc + lo(x)*lo(y). */
+static inline int32_t tm2_smlabb(uint32_t x, uint32_t y, int32_t acc) {
+  return __smlabb((int32_t)x, (int32_t)y, acc);
+}
+/** acc + hi(x)*hi(y). */
+static inline int32_t tm2_smlatt(uint32_t x, uint32_t y, int32_t acc) {
+  return __smlatt((int32_t)x, (int32_t)y, acc);
+}
+
+#else /* portable C with identical results */
+
+static inline int32_t tm2__lo16(uint32_t x) { return (int32_t)(int16_t)(uint16_t)(x & 0xFFFFu); }
+static inline int32_t tm2__hi16(uint32_t x) { return (int32_t)(int16_t)(uint16_t)(x >> 16); }
+static inline int32_t tm2__byte(uint32_t x, int n) { return (int32_t)(int8_t)(uint8_t)(x >> (8 * n)); }
+
+static inline uint32_t tm2_sxtb16(uint32_t x) { return tm2_pack16(tm2__byte(x, 0), tm2__byte(x, 2)); }
+static inline uint32_t tm2_sxtb16_ror8(uint32_t x) { return tm2_pack16(tm2__byte(x, 1), tm2__byte(x, 3)); }
+static inline uint32_t tm2_sxtab16(uint32_t a, uint32_t x) {
+  return tm2_pack16(tm2__lo16(a) + tm2__byte(x, 0), tm2__hi16(a) + tm2__byte(x, 2));
+}
+static inline uint32_t tm2_sxtab16_ror8(uint32_t a, uint32_t x) {
+  return tm2_pack16(tm2__lo16(a) + tm2__byte(x, 1), tm2__hi16(a) + tm2__byte(x, 3));
+}
+static inline int32_t tm2_smlad(uint32_t x, uint32_t y, int32_t acc) {
+  const uint32_t s = (uint32_t)acc + (uint32_t)(tm2__lo16(x) * tm2__lo16(y)) + (uint32_t)(tm2__hi16(x) * tm2__hi16(y));
+  return (int32_t)s;
+}
+static inline int32_t tm2_smlabb(uint32_t x, uint32_t y, int32_t acc) {
+  return (int32_t)((uint32_t)acc + (uint32_t)(tm2__lo16(x) * tm2__lo16(y)));
+}
+static inline int32_t tm2_smlatt(uint32_t x, uint32_t y, int32_t acc) {
+  return (int32_t)((uint32_t)acc + (uint32_t)(tm2__hi16(x) * tm2__hi16(y)));
+}
+
+#endif
+
+/**
+ * Eight packed INT4 weights (one 32-bit word, nibble i = value i) -> four pairs holding
+ * 16 * weight: (w0,w4) (w2,w6) (w1,w5) (w3,w7), in that order. Masking the even nibbles into
+ * the top of each byte and sign-extending bytes with SXTB16 costs 6 instructions for 8
+ * weights (as much as INT8 weights); the accumulator carries a factor 16 that the caller
+ * removes exactly with >> 4 (all products are multiples of 16).
+ */
+static inline void tm2_unpack_s4x8(uint32_t w, uint32_t q[4]) {
+  const uint32_t even = (w << 4) & 0xF0F0F0F0u; /* nibbles 0,2,4,6 in the top of bytes 0..3 */
+  const uint32_t odd = w & 0xF0F0F0F0u;         /* nibbles 1,3,5,7 */
+  q[0] = tm2_sxtb16(even);      /* (w0, w4) */
+  q[1] = tm2_sxtb16_ror8(even); /* (w2, w6) */
+  q[2] = tm2_sxtb16(odd);       /* (w1, w5) */
+  q[3] = tm2_sxtb16_ror8(odd);  /* (w3, w7) */
+}
+
+/** The 8 nibbles starting at nibble index `nib` of a packed INT4 array, as one word. */
+static inline uint32_t tm2_load_s4x8(const int8_t *packed, int32_t nib) {
+  const uint8_t *b = (const uint8_t *)packed + (nib >> 1);
+  if ((nib & 1) == 0) return tm2_load_u32(b);
+  return (tm2_load_u32(b) >> 4) | ((uint32_t)b[4] << 28);
+}
+
+/** Up to 8 nibbles (n < 8) starting at `nib`, zero-filled, never reading past them. */
+static inline uint32_t tm2_load_s4_tail(const int8_t *packed, int32_t nib, int32_t n) {
+  uint32_t v = 0;
+  int32_t i;
+  for (i = 0; i < n; i++) v |= ((uint32_t)tm2_s4_get(packed, nib + i) & 0xFu) << (4 * i);
+  return v;
+}
+
+/** Up to 4 bytes (n < 4), zero-filled, never reading past them. */
+static inline uint32_t tm2_load_s8_tail(const int8_t *p, int32_t n) {
+  uint32_t v = 0;
+  int32_t i;
+  for (i = 0; i < n; i++) v |= (uint32_t)(uint8_t)p[i] << (8 * i);
+  return v;
+}
+
+#endif /* TM2_SIMD_H */
