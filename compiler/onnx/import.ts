@@ -1,0 +1,188 @@
+// `loadOnnx(file)`: reads an ONNX model and returns tinym2's float IR (compiler/ir.ts), with
+// static shapes everywhere, constants folded, BatchNormalization folded where possible, and
+// Dropout / Identity gone. Everything a user can get wrong is a TinyM2Error naming the file and
+// the node.
+import { readFileSync } from 'node:fs';
+import type { Graph, TensorInfo } from '../ir.ts';
+import { TinyM2Error } from '../errors.ts';
+import { ImportContext, type SourceNode } from './context.ts';
+import { foldConstantNode } from './fold.ts';
+import { fuseGraph } from './fuse.ts';
+import { constantNodeValue, IMPORTERS, SUPPORTED_OPS } from './ops.ts';
+import { Attributes, dataTypeName, decodeTensor, onnx, toNumber, type ModelProto, type NodeProto, type ValueInfoProto } from './proto.ts';
+
+/** Opsets whose PyTorch exports tinym2 is tested with. */
+export const MIN_OPSET = 7;
+export const MAX_OPSET = 21;
+
+function decodeModel(file: string): ModelProto {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new TinyM2Error(`${file}: cannot read the model (${code === 'ENOENT' ? 'no such file' : code ?? String(e)})`);
+  }
+  const notOnnx = (why: string): never => {
+    throw new TinyM2Error(`${file}: not a valid ONNX model (${why}); export it with torch.onnx.export and check that the file is complete`);
+  };
+  if (bytes.length === 0) notOnnx('the file is empty');
+  let model: ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    return notOnnx(`protobuf decoding failed: ${(e as Error).message}; the file may be truncated`);
+  }
+  const irVersion = toNumber(model.irVersion ?? 0);
+  if (!model.graph || irVersion <= 0 || irVersion > 100 || (model.graph.output ?? []).length === 0) {
+    notOnnx('no ONNX graph with outputs found');
+  }
+  return model;
+}
+
+function defaultOpset(file: string, model: ModelProto): number {
+  const imports = model.opsetImport ?? [];
+  const main = imports.find((o) => !o.domain || o.domain === 'ai.onnx');
+  if (!main) throw new TinyM2Error(`${file}: the model imports no default-domain (ai.onnx) opset`);
+  const v = toNumber(main.version ?? 0);
+  if (v < MIN_OPSET || v > MAX_OPSET) {
+    throw new TinyM2Error(`${file}: opset ${v} is not supported; tinym2 reads opsets ${MIN_OPSET} to ${MAX_OPSET} (re-export with opset_version=13)`);
+  }
+  return v;
+}
+
+/** Static shape of a graph input; the batch dimension (0) may be symbolic and becomes 1. */
+function inputShape(ctx: ImportContext, vi: ValueInfoProto): number[] {
+  const name = vi.name ?? '';
+  const tt = vi.type?.tensorType;
+  if (!tt) ctx.fail(undefined, `input '${name}' is not a tensor`);
+  if (tt.elemType !== 1) {
+    ctx.fail(undefined, `input '${name}' has data type ${dataTypeName(tt.elemType)}; tinym2 models take FLOAT (float32) inputs`);
+  }
+  const dims = tt.shape?.dim;
+  if (!dims) ctx.fail(undefined, `input '${name}' has no shape; export with a fixed input shape (dummy input of the real size)`);
+  return dims.map((d, i) => {
+    const v = d.dimValue !== undefined && d.dimValue !== null ? toNumber(d.dimValue) : 0;
+    if (v > 0) {
+      if (i === 0 && v !== 1) {
+        ctx.fail(undefined, `input '${name}' has batch size ${v}; tinym2 compiles batch 1: export with a batch of 1 or a dynamic batch axis`);
+      }
+      return v;
+    }
+    if (i === 0) return 1;
+    ctx.fail(undefined, `input '${name}' dimension ${i} is dynamic ('${d.dimParam || '?'}'); tinym2 needs static shapes except the batch: export with dynamic_axes only on axis 0`);
+  });
+}
+
+/** Kahn's order over the ONNX nodes (files are usually sorted already; this keeps file order then). */
+function topologicalOrder(nodes: NodeProto[], known: Set<string>): NodeProto[] {
+  const available = new Set(known);
+  const pending = [...nodes];
+  const out: NodeProto[] = [];
+  while (pending.length > 0) {
+    const i = pending.findIndex((n) => (n.input ?? []).every((x) => !x || available.has(x)));
+    if (i < 0) return [...out, ...pending]; // a dangling input: the importer reports it on that node
+    const [n] = pending.splice(i, 1);
+    out.push(n);
+    for (const o of n.output ?? []) available.add(o);
+  }
+  return out;
+}
+
+function renameTensor(graph: Graph, from: string, to: string): void {
+  for (const n of graph.nodes) {
+    n.inputs = n.inputs.map((x) => (x === from ? to : x));
+    n.outputs = n.outputs.map((x) => (x === from ? to : x));
+  }
+  const t = graph.tensors.get(from);
+  if (t) {
+    graph.tensors.delete(from);
+    graph.tensors.set(to, { ...t, name: to });
+  }
+}
+
+export function loadOnnx(file: string): Graph {
+  const model = decodeModel(file);
+  const g = model.graph!;
+  const ctx = new ImportContext(file, defaultOpset(file, model));
+
+  for (const init of g.initializer ?? []) {
+    const c = decodeTensor(init, init.name ?? '');
+    if (typeof c === 'string') return ctx.fail(undefined, c);
+    ctx.addConstant(c);
+  }
+  if ((g.sparseInitializer ?? []).length > 0) ctx.fail(undefined, 'sparse initializers are not supported');
+
+  const inputs: TensorInfo[] = [];
+  for (const vi of g.input ?? []) {
+    const name = vi.name ?? '';
+    if (ctx.isConstant(name)) continue; // old exports list initializers as inputs too
+    const shape = inputShape(ctx, vi);
+    ctx.addTensor(name, shape);
+    inputs.push({ name, shape, dtype: 'float32' });
+  }
+  if (inputs.length === 0) ctx.fail(undefined, 'the graph has no (non-constant) inputs');
+
+  const known = new Set([...ctx.constants.keys(), ...inputs.map((i) => i.name)]);
+  topologicalOrder(g.node ?? [], known).forEach((proto, index) => {
+    const op = proto.opType ?? '';
+    const node: SourceNode = {
+      proto, op,
+      name: ctx.uniqueName(proto.name || `${op}_${index}`),
+      attrs: new Attributes(proto),
+      inputs: (proto.input ?? []).map((x) => (x ? ctx.resolve(x) : '')),
+      outputs: proto.output ?? [],
+    };
+    if (proto.domain && proto.domain !== 'ai.onnx') {
+      ctx.fail(node, `operators of domain '${proto.domain}' are not supported; tinym2 supports the standard ONNX operators ${SUPPORTED_OPS}`);
+    }
+    if (op === 'Constant') return constantNodeValue(ctx, node);
+    if (foldConstantNode(ctx, node)) return;
+    const importer = IMPORTERS[op];
+    if (!importer) ctx.fail(node, `operator ${op} is not supported; tinym2 supports ${SUPPORTED_OPS}`);
+    importer(ctx, node);
+  });
+
+  const graph: Graph = {
+    name: g.name || file.replace(/^.*\//, '').replace(/\.onnx$/, ''),
+    file,
+    opset: ctx.opset,
+    inputs,
+    outputs: [],
+    nodes: ctx.nodes,
+    tensors: ctx.tensors,
+    constants: ctx.constants,
+  };
+
+  for (const vi of g.output ?? []) {
+    const name = vi.name ?? '';
+    const actual = ctx.resolve(name);
+    if (ctx.isConstant(actual)) ctx.fail(undefined, `output '${name}' is a constant (it does not depend on any input)`);
+    if (!graph.tensors.has(actual)) ctx.fail(undefined, `output '${name}' is not produced by any node`);
+    if (actual !== name) {
+      if (inputs.some((i) => i.name === actual)) ctx.fail(undefined, `output '${name}' is a copy of input '${actual}'`);
+      renameTensor(graph, actual, name);
+    }
+    const t = graph.tensors.get(name)!;
+    const elem = vi.type?.tensorType?.elemType;
+    if (elem !== undefined && elem !== null && elem !== 0 && elem !== 1) {
+      ctx.fail(undefined, `output '${name}' has data type ${dataTypeName(elem)}; tinym2 models produce FLOAT (float32) outputs`);
+    }
+    const declared = vi.type?.tensorType?.shape?.dim;
+    if (declared) {
+      const ok = declared.length === t.shape.length && declared.every((d, i) => {
+        const v = d.dimValue !== undefined && d.dimValue !== null ? toNumber(d.dimValue) : 0;
+        return v <= 0 || i === 0 || v === t.shape[i];
+      });
+      if (!ok) {
+        const producer = graph.nodes.find((n) => n.outputs.includes(name));
+        const decl = declared.map((d) => (d.dimParam ? d.dimParam : toNumber(d.dimValue ?? 0)));
+        ctx.fail(undefined, `output '${name}'${producer ? ` (from node '${producer.name}', ${producer.source})` : ''} has shape [${t.shape}] but the model declares [${decl}]`);
+      }
+    }
+    graph.outputs.push({ ...t });
+  }
+
+  fuseGraph(graph);
+  return graph;
+}

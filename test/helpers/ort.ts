@@ -1,0 +1,37 @@
+// Runs a model with onnxruntime-node: the independent oracle for the float reference.
+import * as ort from 'onnxruntime-node';
+
+/** Feeds batch-1 inputs (shapes as given) and returns every graph output as float32. */
+export async function runOnnxRuntime(
+  file: string,
+  inputs: Record<string, { data: Float32Array; shape: number[] }>,
+): Promise<Map<string, { data: Float32Array; shape: number[] }>> {
+  const session = await ort.InferenceSession.create(file);
+  try {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(inputs)) feeds[name] = new ort.Tensor('float32', t.data, t.shape);
+    const results = await session.run(feeds);
+    const out = new Map<string, { data: Float32Array; shape: number[] }>();
+    for (const name of session.outputNames) {
+      const t = results[name];
+      out.set(name, { data: Float32Array.from(t.data as Float32Array), shape: [...t.dims] });
+    }
+    return out;
+  } finally {
+    await session.release();
+  }
+}
+
+/** Deterministic pseudo-random floats in [-1, 1) (mulberry32), so failures reproduce. */
+export function randomInput(size: number, seed: number): Float32Array {
+  let a = seed >>> 0;
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  }
+  return out;
+}

@@ -1,0 +1,63 @@
+// The float reference interpreter against onnxruntime on random inputs, for every model in the
+// repository (test/models/ and examples/, found by glob).
+import { describe, expect, it } from 'vitest';
+import { loadOnnx } from '../compiler/onnx/import.ts';
+import { runFloat } from '../compiler/reference/interpreter.ts';
+import { tensorSize } from '../compiler/ir.ts';
+import { listOnnxModels, repoRelative } from './helpers/models.ts';
+import { randomInput, runOnnxRuntime } from './helpers/ort.ts';
+
+const models = listOnnxModels();
+
+/** max |a - b| / max(1e-3, max |b|): relative to the output's scale. */
+function relativeError(a: Float32Array, b: Float32Array): number {
+  let diff = 0, scale = 1e-3;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / scale;
+}
+
+describe('float reference vs onnxruntime', () => {
+  it('finds models to test', () => {
+    expect(models.length).toBeGreaterThan(0);
+  });
+
+  for (const file of models) {
+    it(repoRelative(file), async () => {
+      const graph = loadOnnx(file);
+      for (const seed of [1, 2, 3]) {
+        const inputs: Record<string, Float32Array> = {};
+        const feeds: Record<string, { data: Float32Array; shape: number[] }> = {};
+        graph.inputs.forEach((inp, k) => {
+          const data = randomInput(tensorSize(inp.shape), seed * 100 + k);
+          // Scale up so ReLU thresholds, pools and Softmax see a realistic spread.
+          for (let i = 0; i < data.length; i++) data[i] *= 3;
+          inputs[inp.name] = data;
+          feeds[inp.name] = { data, shape: inp.shape };
+        });
+        const ours = runFloat(graph, inputs);
+        const theirs = await runOnnxRuntime(file, feeds);
+        for (const out of graph.outputs) {
+          const ref = theirs.get(out.name);
+          expect(ref, `onnxruntime output ${out.name}`).toBeDefined();
+          expect(ref!.shape.slice(1)).toEqual(out.shape.slice(1));
+          const err = relativeError(ours.get(out.name)!, ref!.data);
+          expect(err, `${out.name} (seed ${seed})`).toBeLessThan(1e-4);
+        }
+      }
+    });
+  }
+
+  it('keepAll returns every tensor, inputs and intermediates included', () => {
+    const graph = loadOnnx(models[0]);
+    const inputs = Object.fromEntries(graph.inputs.map((i, k) => [i.name, randomInput(tensorSize(i.shape), k)]));
+    const all = runFloat(graph, inputs, { keepAll: true });
+    for (const name of graph.tensors.keys()) {
+      expect(all.get(name)?.length, name).toBe(tensorSize(graph.tensors.get(name)!.shape));
+    }
+    const outs = runFloat(graph, inputs);
+    expect([...outs.keys()]).toEqual(graph.outputs.map((o) => o.name));
+  });
+});
