@@ -1,0 +1,105 @@
+// Activation ranges over a calibration set, observed on the float reference's tensors.
+//
+// Two methods: 'minmax' (the extreme values seen) and 'percentile' (the p-th and (100-p)-th
+// percentiles, p = 99.99 by default), which ignores rare outliers so the scale spends its
+// levels on values that actually occur. Percentiles come from a fixed-size uniform sample of each
+// tensor's values (reservoir sampling with a fixed seed, so results repeat exactly), which keeps
+// memory bounded however large the calibration set is; min/max always see every value.
+
+export interface Range {
+  min: number;
+  max: number;
+}
+
+/** Activation range per IR tensor name (graph inputs, intermediates, outputs). */
+export type Calibration = Map<string, Range>;
+
+export type CalibrationMethod = 'minmax' | 'percentile';
+
+export interface CalibrationOptions {
+  method?: CalibrationMethod;
+  /** For 'percentile': the upper percentile (the lower one is 100 - p). */
+  percentile?: number;
+  /** Values kept per tensor for percentiles. */
+  sampleSize?: number;
+}
+
+/** The default the examples measured best with (see the report in compiler/quant/README.md). */
+export const DEFAULT_CALIBRATION: Required<CalibrationOptions> = { method: 'percentile', percentile: 99.99, sampleSize: 1 << 16 };
+
+class TensorObserver {
+  min = Infinity;
+  max = -Infinity;
+  seen = 0;
+  readonly sample: Float32Array;
+  kept = 0;
+
+  constructor(sampleSize: number, private rng: () => number) {
+    this.sample = new Float32Array(sampleSize);
+  }
+
+  add(values: ArrayLike<number>): void {
+    const cap = this.sample.length;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (v < this.min) this.min = v;
+      if (v > this.max) this.max = v;
+      if (this.kept < cap) {
+        this.sample[this.kept++] = v;
+      } else {
+        const j = Math.floor(this.rng() * (this.seen + 1));
+        if (j < cap) this.sample[j] = v;
+      }
+      this.seen++;
+    }
+  }
+
+  range(opts: Required<CalibrationOptions>): Range {
+    if (this.seen === 0) return { min: 0, max: 0 };
+    if (opts.method === 'minmax') return { min: this.min, max: this.max };
+    const sorted = this.sample.slice(0, this.kept).sort();
+    const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.round((p / 100) * (sorted.length - 1))))];
+    return { min: at(100 - opts.percentile), max: at(opts.percentile) };
+  }
+}
+
+/** Deterministic PRNG (mulberry32) so calibration results repeat exactly. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Accumulates observations sample by sample; call `result()` at the end. */
+export class RangeObserver {
+  private readonly tensors = new Map<string, TensorObserver>();
+  private readonly opts: Required<CalibrationOptions>;
+  private readonly rng = mulberry32(0x7e57);
+
+  constructor(options: CalibrationOptions = {}) {
+    this.opts = { ...DEFAULT_CALIBRATION, ...options };
+  }
+
+  /** One sample's tensors (e.g. the float reference's keepAll output plus the inputs). */
+  observe(values: Map<string, ArrayLike<number>>): void {
+    for (const [name, data] of values) {
+      let obs = this.tensors.get(name);
+      if (!obs) {
+        obs = new TensorObserver(this.opts.sampleSize, this.rng);
+        this.tensors.set(name, obs);
+      }
+      obs.add(data);
+    }
+  }
+
+  result(): Calibration {
+    const out: Calibration = new Map();
+    for (const [name, obs] of this.tensors) out.set(name, obs.range(this.opts));
+    return out;
+  }
+}

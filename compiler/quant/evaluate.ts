@@ -1,0 +1,151 @@
+// Calibration and accuracy evaluation over data sets: the float reference vs the integer
+// emulator for uniform INT8, uniform INT4 or any precision plan.
+import { readNpz } from '../data/npz.ts';
+import { TinyM2Error } from '../errors.ts';
+import { tensorSize, type Graph } from '../ir.ts';
+import { runFloat } from '../reference/interpreter.ts';
+import { RangeObserver, type Calibration, type CalibrationOptions } from './calibrate.ts';
+import { emulate } from './emulator.ts';
+import { dequantizeOutput, quantizeInputs } from './io.ts';
+import { quantizeGraph } from './lower.ts';
+import { uniformPlan, type PrecisionPlan } from './plan.ts';
+import type { Bits, QGraph } from './qgraph.ts';
+
+/** Rows of a data set: one float sample per row (ONNX layout, batch 1), and labels if present. */
+export interface DataSet {
+  file: string;
+  rows: Array<Record<string, Float32Array>>;
+  /** labels[k][row]: one label array per output (a single `labels` key labels every output; `labels_<output>` one). */
+  labels: Map<string, Int32Array>;
+}
+
+/** Reads an npz with one array per graph input (batch first) and `labels` / `labels_<output>`. */
+export function loadDataSet(graph: Graph, file: string, maxRows = Infinity): DataSet {
+  const npz = readNpz(file);
+  let count = -1;
+  const arrays: Record<string, Float32Array> = {};
+  for (const input of graph.inputs) {
+    const a = npz.get(input.name);
+    if (!a) throw new TinyM2Error(`${file} has no array '${input.name}' for graph input '${input.name}' of ${graph.file} (it has: ${[...npz.keys()].join(', ')})`);
+    if (!(a.data instanceof Float32Array)) throw new TinyM2Error(`${file}: array '${input.name}' is ${a.dtype}; store it as float32`);
+    const per = tensorSize(input.shape);
+    if (a.data.length % per !== 0) throw new TinyM2Error(`${file}: array '${input.name}' of shape [${a.shape}] does not split into rows of [${input.shape}]`);
+    const rows = a.data.length / per;
+    if (count >= 0 && rows !== count) throw new TinyM2Error(`${file}: array '${input.name}' has ${rows} rows, others have ${count}`);
+    count = rows;
+    arrays[input.name] = a.data;
+  }
+  const n = Math.min(count, maxRows);
+  const rows: DataSet['rows'] = [];
+  for (let r = 0; r < n; r++) {
+    const row: Record<string, Float32Array> = {};
+    for (const input of graph.inputs) {
+      const per = tensorSize(input.shape);
+      row[input.name] = arrays[input.name].subarray(r * per, (r + 1) * per);
+    }
+    rows.push(row);
+  }
+  const labels = new Map<string, Int32Array>();
+  for (const [key, a] of npz) {
+    if (key !== 'labels' && !key.startsWith('labels_')) continue;
+    const out = new Int32Array(n);
+    for (let r = 0; r < n; r++) out[r] = Number(a.data[r]);
+    labels.set(key, out);
+  }
+  return { file, rows, labels };
+}
+
+/** Activation ranges of every IR tensor over the rows, from the float reference. */
+export function calibrateGraph(graph: Graph, rows: DataSet['rows'], options: CalibrationOptions = {}): Calibration {
+  const obs = new RangeObserver(options);
+  for (const row of rows) obs.observe(runFloat(graph, row, { keepAll: true }));
+  return obs.result();
+}
+
+function argmax(a: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
+  return best;
+}
+
+/** The labels for one output: `labels_<output>`, else `labels` for the first output only (or every output if there is one). */
+function labelsFor(ds: DataSet, graph: Graph, output: string): Int32Array | undefined {
+  return ds.labels.get(`labels_${output}`) ?? (graph.outputs[0].name === output ? ds.labels.get('labels') : undefined);
+}
+
+export interface PlanEvaluation {
+  /** Top-1 accuracy per graph output of the quantized model (NaN where the set has no labels for it). */
+  accuracyPerOutput: Record<string, number>;
+  /** Top-1 accuracy per output of the float reference. */
+  floatAccuracyPerOutput: Record<string, number>;
+  /** Fraction of rows where the quantized argmax equals the float argmax, per output. */
+  agreementWithFloat: Record<string, number>;
+  /** Weight storage: INT4 packed, INT8 one byte, + int32 bias + int32 multiplier + int32 shift per channel. */
+  weightBytes: number;
+  rows: number;
+}
+
+/** Weight bytes of a QGraph as the C code stores them. */
+export function weightBytes(q: QGraph): number {
+  let bytes = 0;
+  for (const op of q.ops) {
+    if (op.op !== 'conv' && op.op !== 'depthwise' && op.op !== 'pointwise' && op.op !== 'dense') continue;
+    bytes += op.weightBits === 4 ? Math.ceil(op.weights.length / 2) : op.weights.length;
+    bytes += op.bias.length * 4 + op.requant.multiplier.length * 4 + op.requant.shift.length * 4;
+  }
+  return bytes;
+}
+
+/** Runs the emulator on one float sample and returns the dequantized outputs by ONNX output name. */
+export function runQuantized(graph: Graph, q: QGraph, row: Record<string, Float32Array>): Map<string, Float32Array> {
+  const values = emulate(q, quantizeInputs(q, row));
+  const out = new Map<string, Float32Array>();
+  graph.outputs.forEach((o, k) => out.set(o.name, dequantizeOutput(q, q.outputs[k], values.get(q.outputs[k])!)));
+  return out;
+}
+
+/** Quantizes with `plan` (calibrated on calibSet) and measures accuracy and agreement on testSet. */
+export function evaluatePlan(graph: Graph, calibSet: DataSet, testSet: DataSet, plan: PrecisionPlan, options: CalibrationOptions = {}, calibration?: Calibration): PlanEvaluation {
+  const calib = calibration ?? calibrateGraph(graph, calibSet.rows, options);
+  const q = quantizeGraph(graph, calib, plan);
+  return evaluateQGraph(graph, q, testSet);
+}
+
+export function evaluateQGraph(graph: Graph, q: QGraph, testSet: DataSet): PlanEvaluation {
+  const names = graph.outputs.map((o) => o.name);
+  const correctQ = new Map(names.map((n) => [n, 0]));
+  const correctF = new Map(names.map((n) => [n, 0]));
+  const agree = new Map(names.map((n) => [n, 0]));
+  testSet.rows.forEach((row, r) => {
+    const fl = runFloat(graph, row);
+    const qo = runQuantized(graph, q, row);
+    for (const n of names) {
+      const fa = argmax(fl.get(n)!), qa = argmax(qo.get(n)!);
+      if (fa === qa) agree.set(n, agree.get(n)! + 1);
+      const labels = labelsFor(testSet, graph, n);
+      if (labels) {
+        if (qa === labels[r]) correctQ.set(n, correctQ.get(n)! + 1);
+        if (fa === labels[r]) correctF.set(n, correctF.get(n)! + 1);
+      }
+    }
+  });
+  const rows = testSet.rows.length;
+  const frac = (m: Map<string, number>, labelled: boolean) =>
+    Object.fromEntries(names.map((n) => [n, labelled && !labelsFor(testSet, graph, n) ? NaN : m.get(n)! / rows]));
+  return {
+    accuracyPerOutput: frac(correctQ, true),
+    floatAccuracyPerOutput: frac(correctF, true),
+    agreementWithFloat: frac(agree, false),
+    weightBytes: weightBytes(q),
+    rows,
+  };
+}
+
+/** Names of the weighted layers (Conv, Dense) a precision plan covers. */
+export function weightedLayers(graph: Graph): string[] {
+  return graph.nodes.filter((n) => n.op === 'Conv' || n.op === 'Dense').map((n) => n.name);
+}
+
+export function uniform(graph: Graph, bits: Bits): PrecisionPlan {
+  return uniformPlan(graph.file, weightedLayers(graph), bits);
+}
