@@ -1,0 +1,67 @@
+// A dataset for a model: one array per graph input in an .npz (named as the input, batch first)
+// and optional integer `labels`. Used by `tinym2 run`, calibration and accuracy checks.
+import type { Graph } from '../ir.ts';
+import { tensorSize } from '../ir.ts';
+import { TinyM2Error } from '../errors.ts';
+import { readNpz, type NpyArray } from './npz.ts';
+
+export interface Dataset {
+  rows: number;
+  /** Per graph input: one Float32Array per row, in C order of the input's ONNX shape without batch. */
+  inputs: Record<string, Float32Array[]>;
+  labels?: Int32Array;
+}
+
+function toFloat32(a: NpyArray): Float32Array {
+  if (a.data instanceof Float32Array) return a.data;
+  if (a.data instanceof BigInt64Array) return Float32Array.from(a.data, Number);
+  return Float32Array.from(a.data);
+}
+
+function toInt32(a: NpyArray): Int32Array {
+  if (a.data instanceof Int32Array) return a.data;
+  if (a.data instanceof BigInt64Array) return Int32Array.from(a.data, Number);
+  return Int32Array.from(a.data);
+}
+
+export const LABELS_KEY = 'labels';
+
+export function loadDataset(file: string, graph: Graph): Dataset {
+  const arrays = readNpz(file);
+  let rows: number | undefined;
+  let rowsFrom = '';
+  const inputs: Record<string, Float32Array[]> = {};
+  const keys = [...arrays.keys()].join(', ') || '(none)';
+  for (const inp of graph.inputs) {
+    const perRow = inp.shape.slice(1);
+    const expected = `[rows, ${perRow.join(', ')}]`;
+    const a = arrays.get(inp.name);
+    if (!a) {
+      throw new TinyM2Error(`${file}: no array '${inp.name}' for model input '${inp.name}' (expected shape ${expected}); the file has ${keys}`);
+    }
+    if (a.shape.length !== inp.shape.length || a.shape.slice(1).join() !== perRow.join()) {
+      throw new TinyM2Error(`${file}: array '${inp.name}' has shape [${a.shape.join(', ')}], model input '${inp.name}' needs ${expected}`);
+    }
+    if (a.dtype === 'bool') throw new TinyM2Error(`${file}: array '${inp.name}' is bool; model input '${inp.name}' needs numbers (float32)`);
+    if (rows === undefined) {
+      rows = a.shape[0];
+      rowsFrom = inp.name;
+    } else if (a.shape[0] !== rows) {
+      throw new TinyM2Error(`${file}: array '${inp.name}' has ${a.shape[0]} rows but '${rowsFrom}' has ${rows}; every input needs the same number of rows`);
+    }
+    const data = toFloat32(a);
+    const size = tensorSize(perRow);
+    inputs[inp.name] = Array.from({ length: a.shape[0] }, (_, r) => data.subarray(r * size, (r + 1) * size));
+  }
+  const n = rows ?? 0;
+  const dataset: Dataset = { rows: n, inputs };
+  const labels = arrays.get(LABELS_KEY);
+  if (labels) {
+    const integer = ['int64', 'int32', 'int16', 'uint16', 'uint8', 'int8'].includes(labels.dtype);
+    if (!integer || tensorSize(labels.shape) !== n || labels.shape.length !== 1) {
+      throw new TinyM2Error(`${file}: 'labels' must be integer class indices of shape [${n}], got ${labels.dtype} [${labels.shape.join(', ')}]`);
+    }
+    dataset.labels = toInt32(labels);
+  }
+  return dataset;
+}
