@@ -53,11 +53,11 @@ np.savez_compressed('${zfile}', **a)
       expect(m.get('f8')!.dtype).toBe('float32');
       expect(Array.from(m.get('f8')!.data as Float32Array)).toEqual([Math.fround(0.1), -2.5]);
       expect(Array.from(m.get('i8')!.data as BigInt64Array)).toEqual([-1n, 2n ** 40n]);
-      expect(Array.from(m.get('i4')!.data)).toEqual([3, -4]);
-      expect(Array.from(m.get('u1')!.data)).toEqual([1, 255]);
-      expect(Array.from(m.get('i1')!.data)).toEqual([-128, 5]);
+      expect(Array.from(m.get('i4')!.data as Int32Array)).toEqual([3, -4]);
+      expect(Array.from(m.get('u1')!.data as Uint8Array)).toEqual([1, 255]);
+      expect(Array.from(m.get('i1')!.data as Int8Array)).toEqual([-128, 5]);
       expect(m.get('b')!.dtype).toBe('bool');
-      expect(Array.from(m.get('b')!.data)).toEqual([1, 0, 1]);
+      expect(Array.from(m.get('b')!.data as Uint8Array)).toEqual([1, 0, 1]);
     }
   });
 
