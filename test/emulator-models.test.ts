@@ -1,0 +1,63 @@
+// The integer emulator against the float reference on every model in the repository: the
+// test models (random weights, 8 sample rows) and the trained examples (real calibration and
+// test sets), found by glob so new models are covered without editing this file.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadOnnx } from '../compiler/onnx/import.ts';
+import { runFloat } from '../compiler/reference/interpreter.ts';
+import { calibrateGraph, evaluatePlan, loadDataSet, runQuantized, uniform } from '../compiler/quant/evaluate.ts';
+import { quantizeGraph } from '../compiler/quant/lower.ts';
+import { listOnnxModels, repoRelative } from './helpers/models.ts';
+
+const models = listOnnxModels();
+const testModels = models.filter((f) => f.includes('/test/models/') && existsSync(f.replace(/\.onnx$/, '.npz')));
+/** examples/<name>/model.onnx with calib.npz and test.npz next to it. */
+const examples = models.filter((f) => f.endsWith('/model.onnx') && existsSync(join(dirname(f), 'calib.npz')) && existsSync(join(dirname(f), 'test.npz')));
+
+describe('emulator tracks the float reference on test models (INT8)', () => {
+  it('finds test models', () => expect(testModels.length).toBeGreaterThan(0));
+  for (const file of testModels) {
+    it(repoRelative(file), () => {
+      const graph = loadOnnx(file);
+      const ds = loadDataSet(graph, file.replace(/\.onnx$/, '.npz'));
+      const q = quantizeGraph(graph, calibrateGraph(graph, ds.rows, { method: 'minmax' }), uniform(graph, 8));
+      let agree = 0, total = 0;
+      for (const row of ds.rows) {
+        const fl = runFloat(graph, row);
+        const qo = runQuantized(graph, q, row);
+        graph.outputs.forEach((o, k) => {
+          const f = fl.get(o.name)!, e = qo.get(o.name)!;
+          // Error in output quantization steps: a handful of LSBs after a few layers of rounding.
+          const step = q.tensors.get(q.outputs[k])!.scale;
+          let range = 0, worst = 0;
+          for (let i = 0; i < f.length; i++) { range = Math.max(range, Math.abs(f[i])); worst = Math.max(worst, Math.abs(f[i] - e[i])); }
+          expect(worst / Math.max(range, 1e-6)).toBeLessThan(0.06);
+          expect(worst / step).toBeLessThan(12);
+          let fa = 0, qa = 0;
+          for (let i = 1; i < f.length; i++) { if (f[i] > f[fa]) fa = i; if (e[i] > e[qa]) qa = i; }
+          total++;
+          if (fa === qa) agree++;
+        });
+      }
+      expect(agree / total).toBeGreaterThanOrEqual(0.85);
+    });
+  }
+});
+
+describe('quantized accuracy on the trained examples', () => {
+  if (examples.length === 0) it.skip('no trained example has model.onnx + calib.npz + test.npz yet', () => {});
+  for (const file of examples) {
+    it(repoRelative(file), () => {
+      const graph = loadOnnx(file);
+      const calib = loadDataSet(graph, join(dirname(file), 'calib.npz'), 300);
+      const test = loadDataSet(graph, join(dirname(file), 'test.npz'), 400);
+      const ev = evaluatePlan(graph, calib, test, uniform(graph, 8));
+      for (const o of graph.outputs) {
+        expect(ev.agreementWithFloat[o.name]).toBeGreaterThanOrEqual(0.95);
+        const acc = ev.accuracyPerOutput[o.name], fl = ev.floatAccuracyPerOutput[o.name];
+        if (!Number.isNaN(acc)) expect(acc).toBeGreaterThanOrEqual(fl - 0.02);
+      }
+    }, 120_000);
+  }
+});

@@ -1,0 +1,177 @@
+// Lowering IR -> QGraph on small hand-built graphs: layouts, fusions, shared parameters, errors.
+import { describe, expect, it } from 'vitest';
+import { TinyM2Error } from '../compiler/errors.ts';
+import type { Constant, Graph, Node, TensorInfo } from '../compiler/ir.ts';
+import { tensorSize } from '../compiler/ir.ts';
+import { runFloat } from '../compiler/reference/interpreter.ts';
+import { calibrateGraph, runQuantized, uniform } from '../compiler/quant/evaluate.ts';
+import { quantizeGraph, spatialFlattenPerm } from '../compiler/quant/lower.ts';
+import type { QConvOp, QGraph } from '../compiler/quant/qgraph.ts';
+
+/** Builds a Graph from nodes and shapes; constants are float32. */
+function build(inputs: TensorInfo[], outputs: string[], nodes: Node[], shapes: Record<string, number[]>, consts: Record<string, { shape: number[]; data: number[] }>): Graph {
+  const tensors = new Map<string, TensorInfo>();
+  for (const i of inputs) tensors.set(i.name, i);
+  for (const [name, shape] of Object.entries(shapes)) tensors.set(name, { name, shape, dtype: 'float32' });
+  const constants = new Map<string, Constant>();
+  for (const [name, c] of Object.entries(consts)) constants.set(name, { name, shape: c.shape, dtype: 'float32', data: Float32Array.from(c.data) });
+  return {
+    name: 'hand', file: 'hand.onnx', opset: 13, inputs,
+    outputs: outputs.map((o) => tensors.get(o)!), nodes, tensors, constants,
+  };
+}
+
+function seq(n: number, f: (i: number) => number): number[] {
+  return Array.from({ length: n }, (_, i) => f(i));
+}
+
+/** Deterministic pseudo-random rows. */
+function rows(graph: Graph, n: number, seed = 1): Array<Record<string, Float32Array>> {
+  let s = seed;
+  const r = () => { s = (s * 16807) % 2147483647; return s / 2147483647; };
+  return seq(n, () => Object.fromEntries(graph.inputs.map((i) => [i.name, Float32Array.from(seq(tensorSize(i.shape), () => r() * 4 - 2))])));
+}
+
+function opsOf(q: QGraph): string[] {
+  return q.ops.map((o) => o.op);
+}
+
+const conv = (name: string, input: string, output: string, weight: string, bias: string | undefined, extra: Partial<Node & { op: 'Conv' }> = {}): Node => ({
+  op: 'Conv', name, source: 'Conv', inputs: [input], outputs: [output], weight, bias,
+  kernel: [1, 1], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1, ...extra,
+} as Node);
+
+/** conv 1x1 (2 -> 3 ch, 2x2) -> Relu -> Flatten -> Dense 12 -> 4 */
+function convFlattenDense(): Graph {
+  return build(
+    [{ name: 'x', shape: [1, 2, 2, 2], dtype: 'float32' }], ['y'],
+    [
+      conv('c1', 'x', 'c', 'w1', 'b1', { kernel: [3, 3], pads: [1, 1, 1, 1] }),
+      { op: 'Relu', name: 'r1', source: 'Relu', inputs: ['c'], outputs: ['r'] },
+      { op: 'Reshape', name: 'flat', source: 'Flatten', inputs: ['r'], outputs: ['f'], shape: [1, 12] },
+      { op: 'Dense', name: 'fc', source: 'Gemm', inputs: ['f'], outputs: ['y'], weight: 'wd', bias: 'bd' },
+    ],
+    { c: [1, 3, 2, 2], r: [1, 3, 2, 2], f: [1, 12], y: [1, 4] },
+    {
+      w1: { shape: [3, 2, 3, 3], data: seq(54, (i) => Math.sin(i * 0.7) * 0.5) },
+      b1: { shape: [3], data: [0.1, -0.2, 0.05] },
+      wd: { shape: [4, 12], data: seq(48, (i) => (i < 12 ? i : Math.cos(i) * 3)) },
+      bd: { shape: [4], data: [0, 0.5, -0.5, 1] },
+    },
+  );
+}
+
+describe('lowering', () => {
+  it('folds Relu into the conv clamp and permutes dense columns for the channels-last flatten', () => {
+    const g = convFlattenDense();
+    const data = rows(g, 32);
+    const q = quantizeGraph(g, calibrateGraph(g, data, { method: 'minmax' }), uniform(g, 8));
+    expect(opsOf(q)).toEqual(['conv', 'reshape', 'dense']);
+    const c = q.ops[0] as QConvOp;
+    const r = q.tensors.get('r')!;
+    expect(c.output).toBe('r');
+    expect(c.actMin).toBe(r.zeroPoint); // ReLU: real 0
+    expect(r.zeroPoint).toBe(-128); // the ReLU output range starts at 0
+    expect(q.tensors.get('x')!.shape).toEqual([2, 2, 2]);
+    expect(c.weights.length).toBe(54);
+    // Dense row 0 holds W[0][i] = i, so its quantized column m must be round(perm[m] * 127 / 11).
+    const d = q.ops[2] as QConvOp;
+    const perm = spatialFlattenPerm(2, 2, 3);
+    expect(Array.from(d.weights.subarray(0, 12))).toEqual(Array.from(perm, (p) => Math.round((p * 127) / 11)));
+    expect(q.io.x).toEqual({ onnxShape: [1, 2, 2, 2], layout: 'nchw' });
+    expect(q.io.y.layout).toBe('flat');
+  });
+
+  it('dequantized INT8 outputs track the float reference', () => {
+    const g = convFlattenDense();
+    const data = rows(g, 64);
+    const q = quantizeGraph(g, calibrateGraph(g, data, { method: 'minmax' }), uniform(g, 8));
+    const yScale = q.tensors.get('y')!.scale;
+    for (const row of data.slice(0, 16)) {
+      const f = runFloat(g, row).get('y')!;
+      const e = runQuantized(g, q, row).get('y')!;
+      for (let i = 0; i < f.length; i++) expect(Math.abs(f[i] - e[i])).toBeLessThan(4 * yScale);
+    }
+  });
+
+  it('every requant multiplier is M in [2^30, 2^31) or 0', () => {
+    const g = convFlattenDense();
+    const q = quantizeGraph(g, calibrateGraph(g, rows(g, 8)), uniform(g, 4));
+    for (const op of q.ops) {
+      if (op.op !== 'conv' && op.op !== 'dense') continue;
+      for (const m of op.requant.multiplier) expect(m === 0 || (m >= 2 ** 30 && m < 2 ** 31)).toBe(true);
+      for (const s of op.requant.shift) expect(31 - s).toBeGreaterThanOrEqual(1);
+      expect(op.weightBits).toBe(4);
+      for (const w of op.weights) expect(Math.abs(w)).toBeLessThanOrEqual(7);
+    }
+    // INT4 activations: the dense output clamp is the 4-bit range.
+    const d = q.ops[2] as QConvOp;
+    expect([d.actMin, d.actMax]).toEqual([-8, 7]);
+    expect(q.tensors.get('x')!.bits).toBe(8); // graph inputs keep 8 bits
+  });
+
+  it('folds a zero Pad into the conv padding; ScaleShift becomes a depthwise 1x1; Sigmoid a table', () => {
+    const g = build(
+      [{ name: 'x', shape: [1, 2, 4, 4], dtype: 'float32' }], ['s'],
+      [
+        { op: 'Pad', name: 'pad', source: 'Pad', inputs: ['x'], outputs: ['p'], pads: [0, 0, 1, 0, 0, 0, 0, 2], value: 0 },
+        conv('c1', 'p', 'c', 'w', undefined, { kernel: [3, 3], pads: [1, 1, 1, 1] }),
+        { op: 'ScaleShift', name: 'bn', source: 'BatchNormalization', inputs: ['c'], outputs: ['b'], scale: 'g', shift: 'h' },
+        { op: 'Sigmoid', name: 'sig', source: 'Sigmoid', inputs: ['b'], outputs: ['s'] },
+      ],
+      { p: [1, 2, 5, 6], c: [1, 2, 5, 6], b: [1, 2, 5, 6], s: [1, 2, 5, 6] },
+      { w: { shape: [2, 2, 3, 3], data: seq(36, (i) => Math.cos(i) * 0.3) }, g: { shape: [2], data: [2, -0.5] }, h: { shape: [2], data: [0.1, 0.3] } },
+    );
+    const data = rows(g, 16);
+    const q = quantizeGraph(g, calibrateGraph(g, data, { method: 'minmax' }), uniform(g, 8));
+    expect(opsOf(q)).toEqual(['conv', 'depthwise', 'lut']);
+    expect((q.ops[0] as QConvOp).pad).toEqual([2, 1, 1, 3]);
+    const dw = q.ops[1] as QConvOp;
+    expect(Array.from(dw.weights)).toEqual([127, -127]);
+    const sScale = q.tensors.get('s')!.scale;
+    for (const row of data.slice(0, 4)) {
+      const f = runFloat(g, row).get('s')!;
+      const e = runQuantized(g, q, row).get('s')!;
+      let worst = 0;
+      for (let i = 0; i < f.length; i++) worst = Math.max(worst, Math.abs(f[i] - e[i]));
+      expect(worst).toBeLessThan(6 * sScale);
+    }
+  });
+
+  it('forces concat inputs to share the output scale and zero point', () => {
+    const g = build(
+      [{ name: 'a', shape: [1, 1, 3], dtype: 'float32' }, { name: 'b', shape: [1, 2, 3], dtype: 'float32' }], ['y'],
+      [
+        conv('ca', 'a', 'xa', 'wa', undefined),
+        conv('cb', 'b', 'xb', 'wb', undefined),
+        { op: 'Concat', name: 'cat', source: 'Concat', inputs: ['xa', 'xb'], outputs: ['y'], axis: 1 },
+      ],
+      { xa: [1, 2, 3], xb: [1, 2, 3], y: [1, 4, 3] },
+      { wa: { shape: [2, 1, 1], data: [1, 5] }, wb: { shape: [2, 2, 1], data: [0.1, 0.2, -0.3, 0.1] } },
+    );
+    const q = quantizeGraph(g, calibrateGraph(g, rows(g, 8), { method: 'minmax' }), uniform(g, 8));
+    const [xa, xb, y] = ['xa', 'xb', 'y'].map((n) => q.tensors.get(n)!);
+    expect([xa.scale, xa.zeroPoint]).toEqual([y.scale, y.zeroPoint]);
+    expect([xb.scale, xb.zeroPoint]).toEqual([y.scale, y.zeroPoint]);
+    expect(q.ops[2]).toMatchObject({ op: 'concat', axis: 2 });
+    expect(q.ops[0].op).toBe('pointwise');
+    expect(q.io.a.layout).toBe('ncl');
+  });
+
+  it('names the node it cannot lower', () => {
+    const g = build(
+      [{ name: 'a', shape: [1, 4], dtype: 'float32' }, { name: 'b', shape: [1, 4], dtype: 'float32' }], ['y'],
+      [{ op: 'Sub', name: 'diff', source: 'Sub', inputs: ['a', 'b'], outputs: ['y'] }],
+      { y: [1, 4] }, {},
+    );
+    const run = () => quantizeGraph(g, calibrateGraph(g, rows(g, 2)), uniform(g, 8));
+    expect(run).toThrow(TinyM2Error);
+    expect(run).toThrow(/node 'diff' \(Sub\) in hand\.onnx/);
+  });
+
+  it('rejects a plan that misses a layer', () => {
+    const g = convFlattenDense();
+    const plan = { model: 'hand.onnx', layers: { c1: { weightBits: 8 as const, activationBits: 8 as const } } };
+    expect(() => quantizeGraph(g, calibrateGraph(g, rows(g, 2)), plan)).toThrow(/no entry for layer 'fc'/);
+  });
+});
