@@ -1,0 +1,85 @@
+// `tinym2 run model.onnx --data inputs.npz [--out outputs.npz] [--json]`: the float reference
+// over every row of a dataset, with argmax accuracy when the data has labels.
+import { parseArgs } from 'node:util';
+import { TinyM2Error } from '../errors.ts';
+import { loadOnnx } from '../onnx/import.ts';
+import { loadDataset } from '../data/dataset.ts';
+import { writeNpz } from '../data/npz.ts';
+import { runFloat } from '../reference/interpreter.ts';
+import { tensorSize } from '../ir.ts';
+
+export const summary = 'run the float reference on a dataset (.npz), report accuracy, save outputs';
+
+const HELP = `usage: tinym2 run model.onnx --data inputs.npz [--out outputs.npz] [--json]
+
+Runs the float reference interpreter on every row of the dataset. The .npz holds one array per
+model input, named as the input, batch first (e.g. image [rows, 1, 28, 28]), and optionally
+integer 'labels' [rows]; with labels the argmax accuracy of every output is reported.
+
+  --data FILE   input rows (.npz), required
+  --out FILE    write the outputs as .npz, named as the model outputs, batch first
+  --json        print the summary as JSON`;
+
+function argmax(a: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
+  return best;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { data: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (e) {
+    throw new TinyM2Error(`${(e as Error).message}\n\n${HELP}`);
+  }
+  const opts = parsed.values;
+  if (opts.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (parsed.positionals.length !== 1) throw new TinyM2Error(`expected exactly one model file\n\n${HELP}`);
+  if (!opts.data) throw new TinyM2Error(`--data inputs.npz is required\n\n${HELP}`);
+
+  const graph = loadOnnx(parsed.positionals[0]);
+  const data = loadDataset(opts.data, graph);
+  const started = performance.now();
+  const results = graph.outputs.map((o) => ({ info: o, size: tensorSize(o.shape), data: new Float32Array(data.rows * tensorSize(o.shape)), correct: 0 }));
+  for (let r = 0; r < data.rows; r++) {
+    const row: Record<string, Float32Array> = {};
+    for (const inp of graph.inputs) row[inp.name] = data.inputs[inp.name][r];
+    const outs = runFloat(graph, row);
+    for (const res of results) {
+      const y = outs.get(res.info.name)!;
+      res.data.set(y, r * res.size);
+      if (data.labels && argmax(y) === data.labels[r]) res.correct++;
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (opts.out) {
+    writeNpz(opts.out, Object.fromEntries(results.map((res) => [res.info.name, { shape: [data.rows, ...res.info.shape.slice(1)], data: res.data }])));
+  }
+
+  const outputs = results.map((res) => {
+    const entry: Record<string, unknown> = { name: res.info.name, shape: [data.rows, ...res.info.shape.slice(1)] };
+    // Accuracy only means something for an output with one score per class.
+    if (data.labels && res.size > 1 && data.rows > 0) Object.assign(entry, { accuracy: res.correct / data.rows, correct: res.correct });
+    return entry;
+  });
+  if (opts.json) {
+    console.log(JSON.stringify({ ok: true, model: graph.file, data: opts.data, rows: data.rows, labels: data.labels !== undefined, seconds, outputs, out: opts.out ?? null }, null, 2));
+    return 0;
+  }
+  const lines = [`${graph.file}: ${data.rows} rows from ${opts.data} in ${seconds.toFixed(2)} s`];
+  for (const o of outputs) {
+    const acc = o.accuracy !== undefined ? `  accuracy ${((o.accuracy as number) * 100).toFixed(2)}% (${o.correct}/${data.rows}) vs labels` : '';
+    lines.push(`  ${o.name} [${(o.shape as number[]).join(', ')}]${acc}`);
+  }
+  if (opts.out) lines.push(`outputs written to ${opts.out}`);
+  console.log(lines.join('\n'));
+  return 0;
+}
