@@ -21,7 +21,7 @@ function build(inputs: TensorInfo[], outputs: string[], nodes: Node[], shapes: R
   };
 }
 
-function seq(n: number, f: (i: number) => number): number[] {
+function seq<T = number>(n: number, f: (i: number) => T): T[] {
   return Array.from({ length: n }, (_, i) => f(i));
 }
 
