@@ -1,0 +1,192 @@
+// What the planner needs to know about a float IR graph: its weighted layers (Conv, Dense) with
+// MACs, weight counts, fixed bytes and where their input bits come from, and the live activation
+// bytes for the RAM check.
+//
+// Input bits follow compiler/quant/lower.ts: a weighted layer's output carries its plan's
+// activation bits; every other op takes the widest bits of its inputs (Softmax outputs are 8);
+// graph inputs are 8. So a layer's input bits are the widest over the weighted layers (and graph
+// inputs) reached by walking back through non-weighted ops. When that set has several layers
+// (a Concat or Add joining modality branches), the planner requires them to share activation
+// bits: lower.ts would widen them all to the widest anyway, so a narrower choice would be a
+// promise the compiler does not keep.
+import { tensorSize, type ConvNode, type DenseNode, type Graph, type Node } from '../ir.ts';
+import type { IlpLayer, LiveSet } from './problem.ts';
+
+export type WeightedNode = ConvNode | DenseNode;
+
+export interface LayerInfo {
+  node: WeightedNode;
+  name: string;
+  macs: number;
+  weightCount: number;
+  outChannels: number;
+  /**
+   * Per output channel: int32 bias, int32 multiplier, int32 shift (runtime-c's requantization
+   * arrays) = 12 bytes. They do not depend on the bit width.
+   */
+  fixedBytes: number;
+  /** Float32 weights + bias, the FP32 reference size. */
+  fp32Bytes: number;
+  /** Weighted layers whose output bits reach this layer's input (empty: a graph input only). */
+  sources: string[];
+  /** Reads (possibly via other ops) a graph input or a Softmax, i.e. 8-bit data. */
+  readsFixed8: boolean;
+  /**
+   * The tensor holding the layer's quantized output: its output, or the output of a Relu / Clip
+   * that is its only consumer (lower.ts fuses it into the layer's clamp).
+   */
+  outputTensor: string;
+}
+
+export function isWeighted(node: Node): node is WeightedNode {
+  return node.op === 'Conv' || node.op === 'Dense';
+}
+
+export const REQUANT_BYTES_PER_CHANNEL = 12;
+
+function consumersOf(graph: Graph): Map<string, Node[]> {
+  const m = new Map<string, Node[]>();
+  for (const n of graph.nodes) for (const t of n.inputs) m.set(t, [...(m.get(t) ?? []), n]);
+  return m;
+}
+
+export function analyzeLayers(graph: Graph): LayerInfo[] {
+  const producer = new Map<string, Node>();
+  for (const n of graph.nodes) producer.set(n.outputs[0], n);
+  const consumers = consumersOf(graph);
+  const graphOutputs = new Set(graph.outputs.map((o) => o.name));
+
+  // Walk back from a tensor to the weighted layers whose bits it carries.
+  const sourcesCache = new Map<string, { layers: Set<string>; fixed8: boolean }>();
+  const sourcesOf = (tensor: string): { layers: Set<string>; fixed8: boolean } => {
+    const cached = sourcesCache.get(tensor);
+    if (cached) return cached;
+    const p = producer.get(tensor);
+    let result: { layers: Set<string>; fixed8: boolean };
+    if (!p) result = { layers: new Set(), fixed8: true };
+    else if (isWeighted(p)) result = { layers: new Set([p.name]), fixed8: false };
+    else if (p.op === 'Softmax') result = { layers: new Set(), fixed8: true };
+    else {
+      result = { layers: new Set(), fixed8: false };
+      for (const t of p.inputs) {
+        const s = sourcesOf(t);
+        s.layers.forEach((l) => result.layers.add(l));
+        result.fixed8 ||= s.fixed8;
+      }
+    }
+    sourcesCache.set(tensor, result);
+    return result;
+  };
+
+  const out: LayerInfo[] = [];
+  for (const node of graph.nodes) {
+    if (!isWeighted(node)) continue;
+    const w = graph.constants.get(node.weight);
+    if (!w) throw new Error(`internal: weight ${node.weight} of ${node.name} missing`);
+    const weightCount = tensorSize(w.shape);
+    const outChannels = w.shape[0];
+    const outShape = graph.tensors.get(node.outputs[0])!.shape;
+    const outElems = tensorSize(outShape);
+    // Conv: every output element sums Cin/group * kernel taps = weightCount / Cout. Dense: the same per row.
+    const macs = outElems * (weightCount / outChannels);
+    const biasCount = node.bias ? tensorSize(graph.constants.get(node.bias)!.shape) : 0;
+    const src = sourcesOf(node.inputs[0]);
+    let outputTensor = node.outputs[0];
+    const cons = consumers.get(outputTensor) ?? [];
+    if (cons.length === 1 && (cons[0].op === 'Relu' || cons[0].op === 'Clip') && !graphOutputs.has(outputTensor)) {
+      outputTensor = cons[0].outputs[0];
+    }
+    out.push({
+      node,
+      name: node.name,
+      macs,
+      weightCount,
+      outChannels,
+      fixedBytes: REQUANT_BYTES_PER_CHANNEL * outChannels,
+      fp32Bytes: 4 * (weightCount + biasCount),
+      sources: [...src.layers],
+      readsFixed8: src.fixed8,
+      outputTensor,
+    });
+  }
+  return out;
+}
+
+/** IlpLayers (Omega to be filled in by the caller) and the equal-bits groups for fan-in. */
+export function ilpLayers(layers: LayerInfo[], omega: (l: LayerInfo) => Pick<IlpLayer, 'omegaWeights' | 'omegaActivations'>): {
+  layers: IlpLayer[];
+  equalActivationBits: string[][];
+} {
+  const equal: string[][] = [];
+  const seen = new Set<string>();
+  const ilp = layers.map((l) => {
+    if (l.sources.length > 1) {
+      const key = [...l.sources].sort().join('\u0000');
+      if (!seen.has(key)) {
+        seen.add(key);
+        equal.push([...l.sources]);
+      }
+    }
+    const layer: IlpLayer = {
+      name: l.name,
+      macs: l.macs,
+      weightCount: l.weightCount,
+      fixedBytes: l.fixedBytes,
+      ...omega(l),
+      // Graph input bits (8) dominate any layer's bits in the widest-of rule.
+      inputFrom: l.readsFixed8 || l.sources.length === 0 ? null : l.sources[0],
+    };
+    return layer;
+  });
+  return { layers: ilp, equalActivationBits: equal };
+}
+
+/**
+ * Peak live activation bytes, one byte per element (INT4 activations are stored one per byte,
+ * qgraph.ts), as a single live set of fixed bytes: the plan cannot change it. Reshape outputs and
+ * fused Relu / Clip outputs share their input's bytes. This is the lower bound the arena planner
+ * (compiler/codegen/memory.ts) reports; its arena can be a little larger.
+ */
+export function peakActivationBytes(graph: Graph): { bytes: number; step: string } {
+  const owner = new Map<string, string>();
+  const consumers = consumersOf(graph);
+  const root = (t: string): string => owner.get(t) ?? t;
+  for (const n of graph.nodes) {
+    const inp = n.inputs[0];
+    const inPlace =
+      n.op === 'Reshape' || ((n.op === 'Relu' || n.op === 'Clip') && (consumers.get(inp) ?? []).length === 1);
+    if (inPlace && inp !== undefined) owner.set(n.outputs[0], root(inp));
+  }
+  const first = new Map<string, number>();
+  const last = new Map<string, number>();
+  const bytes = new Map<string, number>();
+  for (const t of graph.inputs) {
+    first.set(t.name, 0);
+    bytes.set(t.name, tensorSize(t.shape));
+  }
+  graph.nodes.forEach((n, i) => {
+    const r = root(n.outputs[0]);
+    if (!first.has(r)) {
+      first.set(r, i);
+      bytes.set(r, tensorSize(graph.tensors.get(n.outputs[0])!.shape));
+    }
+    last.set(r, Math.max(last.get(r) ?? i, i));
+    for (const t of n.inputs) last.set(root(t), Math.max(last.get(root(t)) ?? i, i));
+  });
+  for (const o of graph.outputs) last.set(root(o.name), graph.nodes.length);
+  let peak = 0;
+  let step = '';
+  graph.nodes.forEach((n, i) => {
+    let live = 0;
+    for (const [t, f] of first) if (f <= i && (last.get(t) ?? f) >= i) live += bytes.get(t)!;
+    if (live > peak) {
+      peak = live;
+      step = n.name;
+    }
+  });
+  return { bytes: peak, step };
+}
+
+export function ramLiveSets(graph: Graph): LiveSet[] {
+  return [{ fixedBytes: peakActivationBytes(graph).bytes, tensors: [] }];
+}

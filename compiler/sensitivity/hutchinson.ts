@@ -1,0 +1,261 @@
+// Hutchinson estimates of each weighted layer's Hessian trace (HAWQ-v3), for its weights and for
+// its output activations.
+//
+// Tr(H_i) = E[v_i^T H_ii v_i] over Rademacher v (entries +-1). One iteration draws one v over
+// all layers at once and takes a Hessian-vector product by central differences of gradients:
+//     H D v ~ (g(W + eps D v) - g(W - eps D v)) / 2,   D = diag(eps_i)
+// then estimates Tr(H_ii) by v_i^T (H D v)_i / eps_i. The cross terms v_i^T H_ij v_j (j != i)
+// have expectation zero because the blocks of v are independent, so every layer's estimate is
+// unbiased from the same two gradient evaluations (HAWQ's implementation does the same).
+//
+// Step: eps_i = relativeStep * rms(W_i), i.e. the perturbation is 1e-3 of the layer's weight
+// norm by default. In float64 the round-off of a gradient difference is ~1e-16 |g| / eps, far
+// below the curvature signal; the truncation error is O(eps^2) for smooth ops. ReLU / max-pool
+// kinks make the loss piecewise smooth, so a small step keeps the chance of crossing a kink low.
+//
+// Activations: the same passes add eps_a * u to each layer's output activation (u Rademacher per
+// sample, eps_a = relativeStep * rms of that activation in that sample) and read v^T H v off the
+// activation gradients. That trace is per sample (the Hessian of one sample's loss with respect
+// to its own activation), averaged over samples.
+//
+// Loss: see loss.ts. The weight Hessian is that of the mean loss over a batch of calibration
+// rows; each iteration takes the next batch (cycling through the rows) and a fresh v, so the
+// spread over iterations covers both data and probe noise. Iterations continue until every
+// layer's standard error is within `relativeTolerance` of its mean (after `minIterations`), or
+// `maxIterations` / `maxSeconds` is reached.
+import type { Graph } from '../ir.ts';
+import type { LayerInfo } from '../ilp/from-graph.ts';
+import { backward, forward, paramValues, type ParamValues } from './engine.ts';
+import { Loss, type LossKind } from './loss.ts';
+
+export interface CalibrationRows {
+  /** One record per sample: graph input name -> values in ONNX C order (batch 1). */
+  rows: Array<Record<string, Float32Array>>;
+  /** Class label per sample, when the data has labels. */
+  labels?: Int32Array;
+}
+
+export interface TraceOptions {
+  batchSize?: number;
+  minIterations?: number;
+  maxIterations?: number;
+  relativeTolerance?: number;
+  relativeStep?: number;
+  seed?: number;
+  maxSeconds?: number;
+  /** Also estimate activation traces (needed for untied planning; cheap: same passes). */
+  activations?: boolean;
+  onProgress?: (p: { iteration: number; maxIterations: number; worstRelativeError: number }) => void;
+}
+
+export const DEFAULT_TRACE_OPTIONS: Required<Omit<TraceOptions, 'onProgress'>> = {
+  batchSize: 32,
+  minIterations: 8,
+  maxIterations: 48,
+  relativeTolerance: 0.05,
+  relativeStep: 1e-3,
+  seed: 1,
+  maxSeconds: 600,
+  activations: true,
+};
+
+export interface Estimate {
+  mean: number;
+  /** Standard error of the mean over iterations. */
+  stdErr: number;
+  samples: number[];
+}
+
+export interface LayerTrace {
+  name: string;
+  weight: Estimate;
+  /** Per-sample activation Hessian trace of the layer's output tensor (absent when not measured). */
+  activation?: Estimate;
+  /** Range of that output tensor over the calibration rows visited (0 included). */
+  activationRange: { min: number; max: number };
+}
+
+export interface TraceResult {
+  layers: LayerTrace[];
+  iterations: number;
+  batchSize: number;
+  loss: LossKind;
+  converged: boolean;
+  seconds: number;
+}
+
+function summarize(samples: number[]): Estimate {
+  const n = samples.length;
+  const mean = samples.reduce((a, b) => a + b, 0) / n;
+  let v = 0;
+  for (const s of samples) v += (s - mean) * (s - mean);
+  const stdErr = n > 1 ? Math.sqrt(v / (n - 1) / n) : Infinity;
+  return { mean, stdErr, samples };
+}
+
+function rms(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * a[i];
+  return Math.sqrt(s / Math.max(a.length, 1));
+}
+
+/** xorshift-style PRNG producing Rademacher signs, seeded for repeatable plans. */
+class Signs {
+  private s: number;
+  constructor(seed: number) {
+    this.s = (seed * 0x9e3779b1) >>> 0 || 1;
+  }
+  fill(n: number): Float64Array {
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let x = this.s;
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      this.s = x >>> 0;
+      out[i] = this.s & 1 ? 1 : -1;
+    }
+    return out;
+  }
+}
+
+export function hessianTraces(graph: Graph, layers: LayerInfo[], data: CalibrationRows, options: TraceOptions = {}): TraceResult {
+  const o = { ...DEFAULT_TRACE_OPTIONS, ...options };
+  const t0 = performance.now();
+  const base = paramValues(graph);
+  const loss = new Loss(graph);
+  const signs = new Signs(o.seed);
+  const n = data.rows.length;
+  if (n === 0) throw new Error('internal: no calibration rows');
+  const batch = Math.min(o.batchSize, n);
+
+  // Per row, computed once at the float weights: the reference outputs and activation rms.
+  const rowCache = new Map<number, { reference: Map<string, Float64Array>; actRms: number[] }>();
+  const ranges = layers.map(() => ({ min: 0, max: 0 }));
+  const rowInfo = (r: number) => {
+    let c = rowCache.get(r);
+    if (!c) {
+      const tape = forward(graph, data.rows[r], { params: base });
+      const reference = new Map(graph.outputs.map((out) => [out.name, tape.values.get(out.name)!]));
+      const actRms = layers.map((l, i) => {
+        const a = tape.values.get(l.outputTensor)!;
+        for (let k = 0; k < a.length; k++) {
+          if (a[k] < ranges[i].min) ranges[i].min = a[k];
+          if (a[k] > ranges[i].max) ranges[i].max = a[k];
+        }
+        return rms(a);
+      });
+      c = { reference, actRms };
+      rowCache.set(r, c);
+    }
+    return c;
+  };
+
+  const weightSamples: number[][] = layers.map(() => []);
+  const actSamples: number[][] = layers.map(() => []);
+  const eps = layers.map((l) => {
+    const w = base.get(l.node.weight)!;
+    const r = rms(w);
+    return o.relativeStep * (r > 0 ? r : 1);
+  });
+
+  let iteration = 0;
+  let converged = false;
+  let cursor = 0;
+  while (iteration < o.maxIterations) {
+    const v = layers.map((l) => signs.fill(base.get(l.node.weight)!.length));
+    const plus: ParamValues = new Map(base);
+    const minus: ParamValues = new Map(base);
+    layers.forEach((l, i) => {
+      const w = base.get(l.node.weight)!;
+      const wp = new Float64Array(w.length);
+      const wm = new Float64Array(w.length);
+      for (let k = 0; k < w.length; k++) {
+        wp[k] = w[k] + eps[i] * v[i][k];
+        wm[k] = w[k] - eps[i] * v[i][k];
+      }
+      plus.set(l.node.weight, wp);
+      minus.set(l.node.weight, wm);
+    });
+    const gradDiff = layers.map((l) => new Float64Array(base.get(l.node.weight)!.length));
+    const actEst = layers.map(() => 0);
+    for (let b = 0; b < batch; b++) {
+      const r = (cursor + b) % n;
+      const info = rowInfo(r);
+      const target = { label: data.labels?.[r], reference: info.reference };
+      const perturbPlus = new Map<string, Float64Array>();
+      const perturbMinus = new Map<string, Float64Array>();
+      const u: Float64Array[] = [];
+      const epsA: number[] = [];
+      if (o.activations) {
+        layers.forEach((l, i) => {
+          const size = graph.tensors.get(l.outputTensor)!.shape.reduce((p, q) => p * q, 1);
+          const ui = signs.fill(size);
+          const e = o.relativeStep * (info.actRms[i] > 0 ? info.actRms[i] : 1);
+          u.push(ui);
+          epsA.push(e);
+          // Two layers can share an output tensor only if one is the other: not possible here.
+          perturbPlus.set(l.outputTensor, ui.map((x) => x * e));
+          perturbMinus.set(l.outputTensor, ui.map((x) => -x * e));
+        });
+      }
+      const gradsAt = (params: ParamValues, perturb: Map<string, Float64Array>) => {
+        const tape = forward(graph, data.rows[r], { params, perturb });
+        const outs = new Map(graph.outputs.map((out) => [out.name, tape.values.get(out.name)!]));
+        return backward(tape, loss.evaluate(outs, target).gradients);
+      };
+      const gp = gradsAt(plus, perturbPlus);
+      const gm = gradsAt(minus, perturbMinus);
+      layers.forEach((l, i) => {
+        const a = gp.params.get(l.node.weight);
+        const c = gm.params.get(l.node.weight);
+        const d = gradDiff[i];
+        if (a && c) for (let k = 0; k < d.length; k++) d[k] += a[k] - c[k];
+        if (o.activations) {
+          const ap = gp.activations.get(l.outputTensor);
+          const am = gm.activations.get(l.outputTensor);
+          let s = 0;
+          if (ap && am) for (let k = 0; k < ap.length; k++) s += u[i][k] * (ap[k] - am[k]);
+          actEst[i] += s / (2 * epsA[i]);
+        }
+      });
+    }
+    cursor = (cursor + batch) % n;
+    layers.forEach((_, i) => {
+      let s = 0;
+      const d = gradDiff[i];
+      for (let k = 0; k < d.length; k++) s += v[i][k] * d[k];
+      weightSamples[i].push(s / batch / (2 * eps[i]));
+      if (o.activations) actSamples[i].push(actEst[i] / batch);
+    });
+    iteration++;
+
+    let worst = 0;
+    for (let i = 0; i < layers.length; i++) {
+      for (const samples of o.activations ? [weightSamples[i], actSamples[i]] : [weightSamples[i]]) {
+        const e = summarize(samples);
+        worst = Math.max(worst, e.stdErr / Math.max(Math.abs(e.mean), 1e-300));
+      }
+    }
+    options.onProgress?.({ iteration, maxIterations: o.maxIterations, worstRelativeError: worst });
+    if (iteration >= o.minIterations && worst <= o.relativeTolerance) {
+      converged = true;
+      break;
+    }
+    if ((performance.now() - t0) / 1000 > o.maxSeconds) break;
+  }
+
+  return {
+    layers: layers.map((l, i) => ({
+      name: l.name,
+      weight: summarize(weightSamples[i]),
+      activation: o.activations ? summarize(actSamples[i]) : undefined,
+      activationRange: ranges[i],
+    })),
+    iterations: iteration,
+    batchSize: batch,
+    loss: data.labels ? 'cross-entropy' : 'kl',
+    converged,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
