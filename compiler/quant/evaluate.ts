@@ -62,6 +62,31 @@ export function calibrateGraph(graph: Graph, rows: DataSet['rows'], options: Cal
   return obs.result();
 }
 
+// A planner evaluates many plans on the same graph and sets: calibration and the float outputs
+// do not depend on the plan, so they are computed once per (graph, set, options).
+const calibrationCache = new WeakMap<Graph, WeakMap<DataSet, Map<string, Calibration>>>();
+const floatCache = new WeakMap<Graph, WeakMap<DataSet, Array<Map<string, Float32Array>>>>();
+
+/** calibrateGraph over a data set, cached. */
+export function calibrateOnSet(graph: Graph, set: DataSet, options: CalibrationOptions = {}): Calibration {
+  let bySet = calibrationCache.get(graph);
+  if (!bySet) calibrationCache.set(graph, (bySet = new WeakMap()));
+  let byOpts = bySet.get(set);
+  if (!byOpts) bySet.set(set, (byOpts = new Map()));
+  const key = JSON.stringify(options);
+  let calib = byOpts.get(key);
+  if (!calib) byOpts.set(key, (calib = calibrateGraph(graph, set.rows, options)));
+  return calib;
+}
+
+function floatOutputs(graph: Graph, set: DataSet): Array<Map<string, Float32Array>> {
+  let bySet = floatCache.get(graph);
+  if (!bySet) floatCache.set(graph, (bySet = new WeakMap()));
+  let outs = bySet.get(set);
+  if (!outs) bySet.set(set, (outs = set.rows.map((row) => runFloat(graph, row))));
+  return outs;
+}
+
 function argmax(a: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
@@ -106,7 +131,7 @@ export function runQuantized(graph: Graph, q: QGraph, row: Record<string, Float3
 
 /** Quantizes with `plan` (calibrated on calibSet) and measures accuracy and agreement on testSet. */
 export function evaluatePlan(graph: Graph, calibSet: DataSet, testSet: DataSet, plan: PrecisionPlan, options: CalibrationOptions = {}, calibration?: Calibration): PlanEvaluation {
-  const calib = calibration ?? calibrateGraph(graph, calibSet.rows, options);
+  const calib = calibration ?? calibrateOnSet(graph, calibSet, options);
   const q = quantizeGraph(graph, calib, plan);
   return evaluateQGraph(graph, q, testSet);
 }
@@ -116,8 +141,9 @@ export function evaluateQGraph(graph: Graph, q: QGraph, testSet: DataSet): PlanE
   const correctQ = new Map(names.map((n) => [n, 0]));
   const correctF = new Map(names.map((n) => [n, 0]));
   const agree = new Map(names.map((n) => [n, 0]));
+  const floats = floatOutputs(graph, testSet);
   testSet.rows.forEach((row, r) => {
-    const fl = runFloat(graph, row);
+    const fl = floats[r];
     const qo = runQuantized(graph, q, row);
     for (const n of names) {
       const fa = argmax(fl.get(n)!), qa = argmax(qo.get(n)!);
