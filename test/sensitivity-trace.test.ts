@@ -35,12 +35,16 @@ function mlp(seed: number): Graph {
   });
 }
 
-function rows(seed: number, n: number, labels: boolean): CalibrationRows {
+function rows(seed: number, n: number, labels: boolean, output: string): CalibrationRows {
   const r = rng(seed);
-  const out: CalibrationRows = { rows: [] };
+  const out: CalibrationRows = { rows: [], labels: new Map() };
   for (let i = 0; i < n; i++) out.rows.push({ x: randomArray(r, 6) });
-  if (labels) out.labels = Int32Array.from({ length: n }, () => Math.floor(r() * 4));
+  if (labels) out.labels.set(output, Int32Array.from({ length: n }, () => Math.floor(r() * 4)));
   return out;
+}
+
+function labelsOf(data: CalibrationRows, row: number): Map<string, number> {
+  return new Map([...data.labels].map(([k, v]) => [k, v[row]]));
 }
 
 /** Exact Tr of the Hessian of the mean loss with respect to one weight, by central differences of gradients. */
@@ -56,7 +60,7 @@ function exactWeightTrace(graph: Graph, data: CalibrationRows, weight: string): 
     data.rows.forEach((row, i) => {
       const t = forward(graph, row, { params });
       const outs = new Map(graph.outputs.map((o) => [o.name, t.values.get(o.name)!]));
-      const gw = backward(t, loss.evaluate(outs, { label: data.labels?.[i], reference: reference[i] }).gradients).params.get(weight)!;
+      const gw = backward(t, loss.evaluate(outs, { labels: labelsOf(data, i), reference: reference[i] }).gradients).params.get(weight)!;
       for (let k = 0; k < g.length; k++) g[k] += gw[k] / data.rows.length;
     });
     return g;
@@ -91,7 +95,7 @@ function exactActivationTrace(graph: Graph, data: CalibrationRows, tensor: strin
     const grad = (delta: Float64Array) => {
       const t = forward(graph, row, { params: p0, perturb: new Map([[tensor, delta]]) });
       const outs = new Map(graph.outputs.map((o) => [o.name, t.values.get(o.name)!]));
-      return backward(t, loss.evaluate(outs, { label: data.labels?.[i], reference }).gradients).activations.get(tensor)!;
+      return backward(t, loss.evaluate(outs, { labels: labelsOf(data, i), reference }).gradients).activations.get(tensor)!;
     };
     for (let j = 0; j < size; j++) {
       const d = new Float64Array(size);
@@ -114,7 +118,7 @@ function within(est: { mean: number; stdErr: number }, exact: number): void {
 describe('Hutchinson Hessian trace', () => {
   it('Dense 6->4 + softmax, cross-entropy: estimate matches the exact trace within its error', () => {
     const graph = denseSoftmax(3);
-    const data = rows(4, 16, true);
+    const data = rows(4, 16, true, 'p');
     const layers = analyzeLayers(graph);
     const res = hessianTraces(graph, layers, data, { batchSize: 16, minIterations: 300, maxIterations: 300, activations: false });
     const exact = exactWeightTrace(graph, data, 'w');
@@ -127,7 +131,7 @@ describe('Hutchinson Hessian trace', () => {
     const graph = denseSoftmax(5);
     graph.nodes.pop();
     graph.outputs = [graph.tensors.get('z')!];
-    const data = rows(6, 16, false);
+    const data = rows(6, 16, false, 'z');
     const layers = analyzeLayers(graph);
     const res = hessianTraces(graph, layers, data, { batchSize: 16, minIterations: 300, maxIterations: 300, activations: false });
     within(res.layers[0].weight, exactWeightTrace(graph, data, 'w'));
@@ -136,7 +140,7 @@ describe('Hutchinson Hessian trace', () => {
 
   it('two-layer MLP: weight traces of both layers and the hidden activation trace', () => {
     const graph = mlp(7);
-    const data = rows(8, 12, true);
+    const data = rows(8, 12, true, 'z');
     const layers = analyzeLayers(graph);
     expect(layers[0].outputTensor).toBe('a');
     const res = hessianTraces(graph, layers, data, { batchSize: 12, minIterations: 400, maxIterations: 400 });
@@ -148,7 +152,7 @@ describe('Hutchinson Hessian trace', () => {
 
   it('stops when the running estimate is stable and Omega falls with more bits', () => {
     const graph = mlp(9);
-    const data = rows(10, 64, true);
+    const data = rows(10, 64, true, 'z');
     const layers = analyzeLayers(graph);
     const res = hessianTraces(graph, layers, data, { batchSize: 32, minIterations: 8, maxIterations: 500, relativeTolerance: 0.1 });
     expect(res.converged).toBe(true);

@@ -31,8 +31,8 @@ import { Loss, type LossKind } from './loss.ts';
 export interface CalibrationRows {
   /** One record per sample: graph input name -> values in ONNX C order (batch 1). */
   rows: Array<Record<string, Float32Array>>;
-  /** Class label per sample, when the data has labels. */
-  labels?: Int32Array;
+  /** Class labels per graph output name (outputs without labels use KL / squared error). */
+  labels: Map<string, Int32Array>;
 }
 
 export interface TraceOptions {
@@ -182,7 +182,7 @@ export function hessianTraces(graph: Graph, layers: LayerInfo[], data: Calibrati
     for (let b = 0; b < batch; b++) {
       const r = (cursor + b) % n;
       const info = rowInfo(r);
-      const target = { label: data.labels?.[r], reference: info.reference };
+      const target = { labels: new Map([...data.labels].map(([k, v]) => [k, v[r]])), reference: info.reference };
       const perturbPlus = new Map<string, Float64Array>();
       const perturbMinus = new Map<string, Float64Array>();
       const u: Float64Array[] = [];
@@ -254,7 +254,7 @@ export function hessianTraces(graph: Graph, layers: LayerInfo[], data: Calibrati
     })),
     iterations: iteration,
     batchSize: batch,
-    loss: data.labels ? 'cross-entropy' : 'kl',
+    loss: data.labels.size > 0 ? 'cross-entropy' : 'kl',
     converged,
     seconds: (performance.now() - t0) / 1000,
   };

@@ -1,6 +1,8 @@
 // The loss whose Hessian measures sensitivity, and its gradient with respect to the graph outputs.
 //
-// - With labels: cross-entropy of each classification output against the label.
+// - With labels for an output: cross-entropy of that classification output against its label
+//   (a data set's `labels` array labels the first output, `labels_<output>` any output, as in
+//   compiler/quant/evaluate.ts).
 // - Without: KL(p_float || p) of each classification output against the softmax of the model's
 //   own unperturbed float output (for a Softmax output, the output itself). Its gradient is zero
 //   at the float weights and its Hessian there is the Fisher of the output distribution.
@@ -14,7 +16,8 @@ import type { Graph } from '../ir.ts';
 export type LossKind = 'cross-entropy' | 'kl';
 
 export interface OutputTarget {
-  label?: number;
+  /** Label per output name, for the outputs that have one. */
+  labels: Map<string, number>;
   /** The float model's own outputs for this sample (for KL / squared error). */
   reference: Map<string, Float64Array>;
 }
@@ -49,8 +52,8 @@ export class Loss {
       const g = new Float64Array(y.length);
       const classification = y.length > 1;
       const prob = this.isProbability.get(o.name)!;
-      if (classification && target.label !== undefined && target.label >= 0 && target.label < y.length) {
-        const l = target.label;
+      const l = target.labels.get(o.name);
+      if (classification && l !== undefined && l >= 0 && l < y.length) {
         if (prob) {
           const q = Math.max(y[l], TINY);
           loss -= Math.log(q);
