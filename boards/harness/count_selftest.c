@@ -2,7 +2,8 @@
  * Self-test firmware for the board harness: prints through semihosting/stdio, runs a loop of
  * TM2_LOOP_N iterations inside a counted region TM2_REPEAT times, uses the FPU (so a missing FPU enable
  * faults), and exits with TM2_EXIT_CODE. Used by test/target*.test.ts; handy by hand as well:
- *   the instructions counted per region must be a + b*N and identical from run to run.
+ *   region 0 is empty and counts 1; the next TM2_REPEAT regions count a + b*N each, identical from run
+ *   to run.
  */
 #include <stdio.h>
 #include "tm2_count.h"
@@ -33,6 +34,9 @@ int main(void) {
   volatile float scale = 1.5f;
   printf("tm2 selftest: N=%d\n", TM2_LOOP_N);
   unsigned result = 0;
+  /* An empty region first: it must count exactly 1 (the call of tm2_count_end). */
+  tm2_count_begin();
+  tm2_count_end();
   for (int r = 0; r < TM2_REPEAT; r++) {
     tm2_count_begin();
     result += mix(TM2_LOOP_N);

@@ -8,8 +8,12 @@
  *
  * Why it is cheap: every translated block gets one inline "add n_insns" on a global counter (no callback
  * per instruction). Only the two marker instructions get a real callback, which snapshots that counter.
- * The region count is therefore counter(at end marker) - counter(at begin marker); it includes a small,
- * constant number of marker/call instructions and repeats exactly from run to run.
+ * Block counters are bumped when a block starts, before its first instruction's callback, so:
+ *  - the snapshot at the begin marker already includes the whole begin-marker block (its return too);
+ *  - at the end marker the end-marker block has just been added; the callback takes it back out.
+ * A region's count is thus exactly the instructions executed after tm2_count_begin() returns, up to and
+ * including the call instruction of tm2_count_end(): an empty region counts 1. It repeats exactly from
+ * run to run (one vCPU, no interrupts in tinym2 firmware).
  *
  * Arguments (QEMU 7.2 syntax `-plugin lib.so,name=value,...`):
  *   begin=0xADDR   address of tm2_count_begin (Thumb bit ignored)
@@ -82,15 +86,17 @@ static void on_begin(unsigned int vcpu, void *udata) {
   in_region = true;
 }
 
+/* udata: how many instructions of the end-marker block, from the marker on, were already added. */
 static void on_end(unsigned int vcpu, void *udata) {
-  (void)vcpu; (void)udata;
+  (void)vcpu;
+  uint64_t marker_block_tail = (uint64_t)(uintptr_t)udata;
   char line[96];
   if (!in_region) {
     emit("warning tm2_count_end without tm2_count_begin: ignored\n");
     return;
   }
   in_region = false;
-  snprintf(line, sizeof line, "region %u %" PRIu64 "\n", regions_done++, executed - region_start);
+  snprintf(line, sizeof line, "region %u %" PRIu64 "\n", regions_done++, executed - region_start - marker_block_tail);
   emit(line);
 }
 
@@ -104,7 +110,8 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
     struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
     uint64_t pc = qemu_plugin_insn_vaddr(insn) & addr_mask;
     if (pc == begin_addr) qemu_plugin_register_vcpu_insn_exec_cb(insn, on_begin, QEMU_PLUGIN_CB_NO_REGS, NULL);
-    if (pc == end_addr) qemu_plugin_register_vcpu_insn_exec_cb(insn, on_end, QEMU_PLUGIN_CB_NO_REGS, NULL);
+    if (pc == end_addr)
+      qemu_plugin_register_vcpu_insn_exec_cb(insn, on_end, QEMU_PLUGIN_CB_NO_REGS, (void *)(uintptr_t)(n - i));
   }
 }
 
