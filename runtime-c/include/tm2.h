@@ -171,7 +171,7 @@ typedef struct {
   int32_t stride_h, stride_w;
   int32_t pad_top, pad_left, pad_bottom, pad_right;
   int32_t count_include_pad; /* avgpool divisor rule (ARITHMETIC.md); ignored by maxpool */
-  int32_t zp;                /* shared zero point (avgpool) */
+  int32_t zp;                /* shared zero point (avgpool; maxpool outputs it for an all-padding window) */
   int32_t act_min, act_max;  /* the output tensor's range: -128,127 or -8,7 */
 } tm2_pool_params;
 

@@ -1,4 +1,4 @@
-/* maxpool.c - max pooling over the valid part of each window (padding ignored). */
+/* maxpool.c - max pooling over the valid part of each window (padding ignored); in/out share scale and zp. */
 #include "tm2.h"
 
 void tm2_maxpool_s8(const tm2_pool_params *p, const int8_t *in, int8_t *out) {
@@ -10,7 +10,8 @@ void tm2_maxpool_s8(const tm2_pool_params *p, const int8_t *in, int8_t *out) {
       const int32_t x0 = ox * p->stride_w - p->pad_left;
       const int32_t xa = x0 < 0 ? 0 : x0, xb = x0 + p->kernel_w > p->in_w ? p->in_w : x0 + p->kernel_w;
       int8_t *o = out + (oy * p->out_w + ox) * p->c;
-      for (c = 0; c < p->c; c++) o[c] = -128;
+      /* A window wholly in the padding has no value: it outputs the zero point (real 0). */
+      for (c = 0; c < p->c; c++) o[c] = (int8_t)((ya < yb && xa < xb) ? -128 : p->zp);
       /* Channels innermost: contiguous reads, one compare per value. */
       for (y = ya; y < yb; y++)
         for (x = xa; x < xb; x++) {

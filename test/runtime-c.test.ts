@@ -1,0 +1,320 @@
+// runtime-c, the C kernel library: strict builds (gcc, clang, sanitizers, Arm Cortex-M4/M7),
+// the C self test (requant edge cases, INT4 packing, every optimized kernel against its
+// reference on random shapes), the same self test on Cortex-M4 under QEMU (the DSP code path),
+// and every kernel against the TypeScript integer emulator on random ops, bit for bit.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as emu from '../compiler/quant/emulator.ts';
+import type { Bits, QConvOp, QPoolOp, QTensor } from '../compiler/quant/qgraph.ts';
+import { packInt4 } from '../compiler/quant/weights.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const RT = join(ROOT, 'runtime-c');
+const SOURCES = readdirSync(join(RT, 'src'))
+  .filter((f) => f.endsWith('.c'))
+  .map((f) => join(RT, 'src', f));
+const STRICT = ['-std=c99', '-Wall', '-Wextra', '-Werror', '-pedantic'];
+const INCLUDES = [`-I${join(RT, 'include')}`, `-I${join(RT, 'src')}`];
+const M4 = ['-mcpu=cortex-m4', '-mthumb', '-mfloat-abi=hard', '-mfpu=fpv4-sp-d16'];
+const M7 = ['-mcpu=cortex-m7', '-mthumb', '-mfloat-abi=hard', '-mfpu=fpv5-d16'];
+
+function have(tool: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
+}
+
+function run(cmd: string, args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(cmd, args, { input, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 240_000 });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Compiles (and links unless -c is in flags); fails the test with the compiler's message. */
+function compile(cc: string, flags: string[], sources: string[], out: string): void {
+  const r = run(cc, [...flags, ...INCLUDES, ...sources, '-o', out]);
+  expect(r.stderr, `${cc} ${flags.join(' ')}`).toBe('');
+  expect(r.status).toBe(0);
+}
+
+let dir = '';
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'tm2-runtime-c-'));
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('runtime-c builds without warnings', () => {
+  for (const [name, flags] of [
+    ['Cortex-M4', M4],
+    ['Cortex-M7', M7],
+  ] as const) {
+    it.skipIf(!have('arm-none-eabi-gcc'))(`arm-none-eabi-gcc ${name} -Os`, () => {
+      for (const src of SOURCES) compile('arm-none-eabi-gcc', [...flags, '-Os', ...STRICT, '-c'], [src], join(dir, 'k.o'));
+    });
+  }
+});
+
+describe('runtime-c self test: optimized kernels against references', () => {
+  const selfTest = [...SOURCES, join(ROOT, 'test/c/test_kernels.c')];
+
+  it('host gcc -O2', () => {
+    const exe = join(dir, 'selftest-gcc');
+    compile('gcc', [...STRICT, '-O2'], selfTest, exe);
+    const r = run(exe, ['600', '1']);
+    expect(r.stdout).toMatch(/^OK: \d+ checks, 0 failures/m);
+    expect(r.status).toBe(0);
+  });
+
+  it('host gcc with AddressSanitizer and UBSan', () => {
+    const exe = join(dir, 'selftest-asan');
+    compile('gcc', [...STRICT, '-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all'], selfTest, exe);
+    const r = run(exe, ['300', '2']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^OK: \d+ checks, 0 failures/m);
+    expect(r.status).toBe(0);
+  });
+
+  it.skipIf(!have('clang'))('host clang -O2', () => {
+    const exe = join(dir, 'selftest-clang');
+    compile('clang', [...STRICT, '-O2'], selfTest, exe);
+    const r = run(exe, ['600', '3']);
+    expect(r.stdout).toMatch(/^OK: \d+ checks, 0 failures/m);
+    expect(r.status).toBe(0);
+  });
+
+  it.skipIf(!have('arm-none-eabi-gcc') || !have('qemu-system-arm'))('Cortex-M4 (DSP instructions) under QEMU mps2-an386', () => {
+    const elf = join(dir, 'selftest-m4.elf');
+    compile(
+      'arm-none-eabi-gcc',
+      [...M4, '-O2', ...STRICT, '--specs=rdimon.specs', '-T', join(RT, 'bench/mps2/mps2.ld')],
+      [join(RT, 'bench/mps2/startup.c'), ...selfTest],
+      elf,
+    );
+    const r = run('qemu-system-arm', [
+      '-M', 'mps2-an386', '-nographic', '-monitor', 'none', '-serial', 'none',
+      '-semihosting-config', 'enable=on,target=native', '-kernel', elf,
+    ]);
+    expect(r.stdout).toMatch(/^OK: \d+ checks, 0 failures \(dsp=1\)/m);
+    expect(r.status).toBe(0);
+  });
+});
+
+// ---- every kernel against the TypeScript integer emulator -----------------------------------
+
+/** Deterministic random integers (mulberry32). */
+function rng(seed: number): (lo: number, hi: number) => number {
+  let a = seed >>> 0;
+  return (lo, hi) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return lo + Math.floor(u * (hi - lo + 1));
+  };
+}
+
+function tensor(name: string, shape: [number, number, number], bits: Bits, zeroPoint: number): QTensor {
+  return { name, shape, bits, scale: 1, zeroPoint };
+}
+
+function range(bits: Bits): [number, number] {
+  return bits === 8 ? [-128, 127] : [-8, 7];
+}
+
+function randomValues(r: ReturnType<typeof rng>, n: number, bits: Bits): Int8Array {
+  const [lo, hi] = range(bits);
+  return Int8Array.from({ length: n }, () => r(lo, hi));
+}
+
+function list(a: ArrayLike<number>): string {
+  return `${a.length} ${Array.from(a).join(' ')}`;
+}
+
+interface Case {
+  text: string;
+  expected: ArrayLike<number>;
+  what: string;
+}
+
+function outDim(n: number, k: number, s: number, p0: number, p1: number, d: number): number {
+  return Math.floor((n + p0 + p1 - ((k - 1) * d + 1)) / s) + 1;
+}
+
+function weightedCase(r: ReturnType<typeof rng>, kind: QConvOp['op'], weightBits: Bits): Case {
+  const actBits: Bits = r(0, 2) === 0 ? 4 : 8;
+  const H = kind === 'dense' ? 1 : r(1, 6), W = r(1, 8);
+  let cin = r(1, 24), cout = r(1, 20), groups = 1, mult = 1;
+  let kernel: [number, number] = [1, 1], stride: [number, number] = [1, 1], dilation: [number, number] = [1, 1];
+  let pad: [number, number, number, number] = [0, 0, 0, 0];
+  if (kind === 'conv' || kind === 'depthwise') {
+    kernel = [H === 1 ? 1 : r(1, 3), r(1, 4)];
+    stride = [r(1, 2), r(1, 2)];
+    dilation = [r(0, 3) === 0 ? 2 : 1, r(0, 3) === 0 ? 2 : 1];
+    pad = [H === 1 ? 0 : r(0, kernel[0] - 1), r(0, kernel[1] - 1), H === 1 ? 0 : r(0, kernel[0] - 1), r(0, kernel[1] - 1)];
+    if (kind === 'conv' && r(0, 2) === 0) {
+      groups = r(2, 3);
+      cin = groups * r(1, 5);
+      cout = groups * r(1, 5);
+    }
+    if (kind === 'depthwise') {
+      mult = r(0, 3) === 0 ? 2 : 1;
+      cout = cin * mult;
+    }
+  }
+  const OH = kind === 'dense' ? 1 : outDim(H, kernel[0], stride[0], pad[0], pad[2], dilation[0]);
+  const OW = kind === 'dense' ? 1 : outDim(W, kernel[1], stride[1], pad[1], pad[3], dilation[1]);
+  if (OH < 1 || OW < 1) return weightedCase(r, kind, weightBits);
+  const [lo, hi] = range(actBits);
+  const inT = tensor('x', [H, W, cin], actBits, r(lo, hi));
+  const outT = tensor('y', [OH, OW, cout], actBits, r(lo, hi));
+  const k = kind === 'conv' ? kernel[0] * kernel[1] * (cin / groups) : kind === 'depthwise' ? kernel[0] * kernel[1] : kind === 'dense' ? H * W * cin : cin;
+  const nW = kind === 'depthwise' ? k * cout : k * cout;
+  const qmax = weightBits === 8 ? 127 : 7;
+  const weights = Int8Array.from({ length: nW }, () => r(-qmax, qmax));
+  const multiplier = Int32Array.from({ length: cout }, () => r(2 ** 30, 2 ** 31 - 1));
+  const shift = Int32Array.from({ length: cout }, () => 31 - (r(0, 4) === 0 ? r(1, 62) : r(31, 44)));
+  const op: QConvOp = {
+    op: kind, name: kind, inputs: ['x'], output: 'y', weights, weightBits, weightScale: new Float32Array(cout).fill(1),
+    bias: Int32Array.from({ length: cout }, () => r(-50000, 50000)), requant: { multiplier, shift },
+    kernel, stride, pad, dilation, groups, channelMultiplier: mult, macs: 0,
+    actMin: r(0, 2) === 0 ? outT.zeroPoint : lo, actMax: hi,
+  };
+  const x = randomValues(r, H * W * cin, actBits);
+  const expected = emu.convFamily(op, x, inT, outT);
+  const w = weightBits === 8 ? weights : Int8Array.from(packInt4(weights));
+  const head = [weightBits, H, W, cin, OH, OW, cout, ...kernel, ...stride, pad[0], pad[1], ...dilation, groups, mult,
+    inT.zeroPoint, outT.zeroPoint, op.actMin, op.actMax];
+  const text = `${kind} ${head.join(' ')} ${list(x)} ${list(w)} ${list(op.bias)} ${list(multiplier)} ${list(shift)}`;
+  return { text, expected, what: `${kind} s${weightBits} ${JSON.stringify({ H, W, cin, cout, kernel, stride, pad, dilation, groups, mult })}` };
+}
+
+function poolCase(r: ReturnType<typeof rng>, kind: 'maxpool' | 'avgpool'): Case {
+  const bits: Bits = r(0, 2) === 0 ? 4 : 8;
+  const H = r(1, 7), W = r(1, 8), C = r(1, 9);
+  const kernel: [number, number] = [r(1, Math.min(3, H)), r(1, Math.min(3, W))];
+  const stride: [number, number] = [r(1, 2), r(1, 2)];
+  const pad: [number, number, number, number] = [r(0, kernel[0] - 1), r(0, kernel[1] - 1), r(0, kernel[0] - 1), r(0, kernel[1] - 1)];
+  const OH = outDim(H, kernel[0], stride[0], pad[0], pad[2], 1), OW = outDim(W, kernel[1], stride[1], pad[1], pad[3], 1);
+  const [lo, hi] = range(bits);
+  const inT = tensor('x', [H, W, C], bits, r(lo, hi));
+  const outT = tensor('y', [OH, OW, C], bits, inT.zeroPoint);
+  const op: QPoolOp = { op: kind, name: kind, inputs: ['x'], output: 'y', kernel, stride, pad, countIncludePad: r(0, 1) === 1 };
+  const x = randomValues(r, H * W * C, bits);
+  const expected = kind === 'maxpool' ? emu.maxPool(op, x, inT, outT) : emu.avgPool(op, x, inT, outT);
+  const head = [H, W, C, OH, OW, ...kernel, ...stride, ...pad, op.countIncludePad ? 1 : 0, inT.zeroPoint, lo, hi];
+  return { text: `${kind} ${head.join(' ')} ${list(x)}`, expected, what: `${kind} ${JSON.stringify({ H, W, C, kernel, stride, pad })}` };
+}
+
+function otherCases(r: ReturnType<typeof rng>): Case[] {
+  const cases: Case[] = [];
+  {
+    const bits: Bits = r(0, 1) ? 8 : 4;
+    const [lo, hi] = range(bits);
+    const H = r(1, 6), W = r(1, 6), C = r(1, 12);
+    const inT = tensor('x', [H, W, C], bits, r(lo, hi));
+    const x = randomValues(r, H * W * C, bits);
+    const expected = emu.globalAvgPool({ op: 'gap', name: 'g', inputs: ['x'], output: 'y' }, x, inT, tensor('y', [1, 1, C], bits, inT.zeroPoint));
+    cases.push({ text: `gap ${H} ${W} ${C} ${inT.zeroPoint} ${lo} ${hi} ${list(x)}`, expected, what: 'gap' });
+  }
+  {
+    const n = r(1, 40);
+    const aT = tensor('a', [1, 1, n], 8, r(-128, 127)), bT = tensor('b', [1, 1, n], 8, r(-128, 127)), oT = tensor('y', [1, 1, n], 8, r(-128, 127));
+    const a = randomValues(r, n, 8), b = randomValues(r, n, 8);
+    // TFLite-style multipliers: real_a, real_b <= 1/2 (r >= 32), real_out anywhere sensible.
+    const rq = (rMin: number, rMax: number) => ({ multiplier: Int32Array.of(r(2 ** 30, 2 ** 31 - 1)), shift: Int32Array.of(31 - r(rMin, rMax)) });
+    const ia = rq(32, 40), ib = rq(32, 40), oq = rq(12, 30);
+    const actMin = r(0, 1) ? oT.zeroPoint : -128;
+    const expected = emu.add({ op: 'add', name: 'add', inputs: ['a', 'b'], output: 'y', leftShift: 20, inputRequant: [ia, ib], outputRequant: oq, actMin, actMax: 127 }, a, b, aT, bT, oT);
+    const head = [aT.zeroPoint, bT.zeroPoint, oT.zeroPoint, 20, ia.multiplier[0], ia.shift[0], ib.multiplier[0], ib.shift[0], oq.multiplier[0], oq.shift[0], actMin, 127];
+    cases.push({ text: `add ${head.join(' ')} ${list(a)} ${list(b)}`, expected, what: 'add' });
+  }
+  {
+    const n = r(1, 40);
+    const aT = tensor('a', [1, 1, n], 8, r(-128, 127)), bT = tensor('b', [1, 1, n], 8, r(-128, 127)), oT = tensor('y', [1, 1, n], 8, r(-128, 127));
+    const a = randomValues(r, n, 8), b = randomValues(r, n, 8);
+    const requant = { multiplier: Int32Array.of(r(2 ** 30, 2 ** 31 - 1)), shift: Int32Array.of(31 - r(30, 50)) };
+    const expected = emu.mul({ op: 'mul', name: 'mul', inputs: ['a', 'b'], output: 'y', requant, actMin: -128, actMax: 127 }, a, b, aT, bT, oT);
+    const head = [aT.zeroPoint, bT.zeroPoint, oT.zeroPoint, requant.multiplier[0], requant.shift[0], -128, 127];
+    cases.push({ text: `mul ${head.join(' ')} ${list(a)} ${list(b)}`, expected, what: 'mul' });
+  }
+  {
+    const table = randomValues(r, 256, 8), x = randomValues(r, r(1, 50), 8);
+    const expected = emu.lut({ op: 'lut', name: 'lut', inputs: ['x'], output: 'y', table, what: 'random' }, x);
+    cases.push({ text: `lut ${list(table)} ${list(x)}`, expected, what: 'lut' });
+  }
+  {
+    const rows = r(1, 4), depth = r(1, 30), s = [0.02, 0.1, 0.5, 3][r(0, 3)];
+    const expTable = Uint32Array.from({ length: 256 }, (_, k) => Math.round(65536 * Math.exp(-k * s)));
+    const x = randomValues(r, rows * depth, 8);
+    const inT = tensor('x', [1, rows, depth], 8, 0);
+    const expected = emu.softmax({ op: 'softmax', name: 'sm', inputs: ['x'], output: 'y', expTable }, x, inT, inT);
+    cases.push({ text: `softmax ${rows} ${depth} ${list(expTable)} ${list(x)}`, expected, what: `softmax s=${s}` });
+  }
+  {
+    const H = r(1, 5), W = r(1, 5), C = r(1, 6), p = [r(0, 2), r(0, 2), r(0, 2), r(0, 2)] as [number, number, number, number];
+    const value = r(-128, 127), x = randomValues(r, H * W * C, 8);
+    const expected = emu.pad({ op: 'pad', name: 'pad', inputs: ['x'], output: 'y', pad: p, value }, x, tensor('x', [H, W, C], 8, 0), tensor('y', [H + p[0] + p[2], W + p[1] + p[3], C], 8, 0));
+    cases.push({ text: `pad ${H} ${W} ${C} ${p.join(' ')} ${value} ${list(x)}`, expected, what: 'pad' });
+  }
+  {
+    const dims: [number, number, number] = [r(1, 5), r(1, 5), r(1, 5)];
+    const perms: [number, number, number][] = [[0, 2, 1], [1, 0, 2], [2, 1, 0], [1, 2, 0], [2, 0, 1], [0, 1, 2]];
+    const perm = perms[r(0, perms.length - 1)];
+    const x = randomValues(r, dims[0] * dims[1] * dims[2], 8);
+    const outShape = perm.map((i) => dims[i]) as [number, number, number];
+    const expected = emu.copy({ op: 'permute', name: 'perm', inputs: ['x'], output: 'y', perm }, x, tensor('x', dims, 8, 0), tensor('y', outShape, 8, 0));
+    cases.push({ text: `permute ${dims.join(' ')} ${perm.join(' ')} ${list(x)}`, expected, what: `permute ${perm}` });
+  }
+  {
+    const axis = r(0, 2) as 0 | 1 | 2;
+    const base: [number, number, number] = [r(1, 4), r(1, 4), r(1, 4)];
+    const parts = Array.from({ length: r(2, 3) }, () => {
+      const shape = [...base] as [number, number, number];
+      shape[axis] = r(1, 4);
+      return { t: tensor('x', shape, 8, 0), x: randomValues(r, shape[0] * shape[1] * shape[2], 8) };
+    });
+    const outShape = [...base] as [number, number, number];
+    outShape[axis] = parts.reduce((s, p) => s + p.t.shape[axis], 0);
+    const expected = emu.concat({ op: 'concat', name: 'cat', inputs: parts.map(() => 'x'), output: 'y', axis }, parts.map((p) => p.x), parts.map((p) => p.t), tensor('y', outShape, 8, 0));
+    const outer = outShape.slice(0, axis).reduce((a, b) => a * b, 1);
+    const inner = (s: number[]) => s.slice(axis).reduce((a, b) => a * b, 1);
+    const text = `concat ${outer} ${inner(outShape)} ${parts.length} ${parts.map((p) => `${inner(p.t.shape)} ${list(p.x)}`).join(' ')}`;
+    cases.push({ text, expected, what: `concat axis ${axis}` });
+  }
+  {
+    const x = randomValues(r, r(1, 30), 8);
+    let best = 0;
+    for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+    cases.push({ text: `argmax ${list(x)}`, expected: [best], what: 'argmax' });
+  }
+  return cases;
+}
+
+describe('runtime-c kernels equal the TypeScript integer emulator', () => {
+  it('random ops of every kind, bit for bit', () => {
+    const exe = join(dir, 'run-ops');
+    compile('gcc', [...STRICT, '-O2', '-fsanitize=address,undefined', '-fno-sanitize-recover=all'], [...SOURCES, join(ROOT, 'test/c/run_ops.c')], exe);
+    const r = rng(20261123);
+    const cases: Case[] = [];
+    for (let i = 0; i < 60; i++) {
+      for (const kind of ['conv', 'depthwise', 'pointwise', 'dense'] as const) {
+        cases.push(weightedCase(r, kind, 8), weightedCase(r, kind, 4));
+      }
+      cases.push(poolCase(r, 'maxpool'), poolCase(r, 'avgpool'), ...otherCases(r));
+    }
+    const res = run(exe, [], cases.map((c) => c.text).join('\n') + '\n');
+    expect(res.stderr).toBe('');
+    expect(res.status).toBe(0);
+    const lines = res.stdout.trimEnd().split('\n');
+    expect(lines.length).toBe(cases.length);
+    for (let i = 0; i < cases.length; i++) {
+      const got = lines[i].split(' ').map(Number);
+      expect(got, cases[i].what).toEqual(Array.from(cases[i].expected));
+    }
+  });
+});
