@@ -93,9 +93,16 @@ function argmax(a: ArrayLike<number>): number {
   return best;
 }
 
-/** The labels for one output: `labels_<output>`, else `labels` for the first output only (or every output if there is one). */
+/**
+ * The labels for one output: `labels_<output>` if the set has it, else `labels` for every output
+ * with as many classes as the first output (multi-head models predict the same label from each
+ * modality and from the fused features; an output of another size predicts something else).
+ */
 function labelsFor(ds: DataSet, graph: Graph, output: string): Int32Array | undefined {
-  return ds.labels.get(`labels_${output}`) ?? (graph.outputs[0].name === output ? ds.labels.get('labels') : undefined);
+  const own = ds.labels.get(`labels_${output}`);
+  if (own) return own;
+  const classes = (name: string) => tensorSize(graph.outputs.find((o) => o.name === name)!.shape);
+  return classes(output) === classes(graph.outputs[0].name) ? ds.labels.get('labels') : undefined;
 }
 
 export interface PlanEvaluation {
