@@ -5,19 +5,9 @@ import { loadOnnx } from '../compiler/onnx/import.ts';
 import { runFloat } from '../compiler/reference/interpreter.ts';
 import { tensorSize } from '../compiler/ir.ts';
 import { listOnnxModels, repoRelative } from './helpers/models.ts';
-import { randomInput, runOnnxRuntime } from './helpers/ort.ts';
+import { randomInput, relativeError, runOnnxRuntime } from './helpers/ort.ts';
 
 const models = listOnnxModels();
-
-/** max |a - b| / max(1e-3, max |b|): relative to the output's scale. */
-function relativeError(a: Float32Array, b: Float32Array): number {
-  let diff = 0, scale = 1e-3;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
 
 describe('float reference vs onnxruntime', () => {
   it('finds models to test', () => {

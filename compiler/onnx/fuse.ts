@@ -114,6 +114,8 @@ export function removeDeadCode(graph: Graph): void {
 
 export function fuseGraph(graph: Graph): void {
   removeDeadCode(graph);
+  // Bias adds first so that MatMul + Add + BatchNormalization folds all the way.
+  foldBiasAdds(graph);
   foldBatchNorms(graph);
   foldBiasAdds(graph);
   removeDeadCode(graph);

@@ -35,3 +35,13 @@ export function randomInput(size: number, seed: number): Float32Array {
   }
   return out;
 }
+
+/** max |a - b| / max(1e-3, max |b|): the error relative to the output's scale. */
+export function relativeError(a: Float32Array, b: Float32Array): number {
+  let diff = 0, scale = 1e-3;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / scale;
+}
