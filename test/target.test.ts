@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TinyM2Error } from '../compiler/errors.ts';
 import { loadBoard } from '../compiler/target/boards.ts';
-import { buildFirmware } from '../compiler/target/build.ts';
+import { buildFirmware, bytesOfSources } from '../compiler/target/build.ts';
 import { readElf, symbolAddress } from '../compiler/target/elf.ts';
 import { HARNESS_DIR } from '../compiler/target/paths.ts';
 import { runFirmware, FIRMWARE_FAULT_EXIT } from '../compiler/target/run.ts';
@@ -110,6 +110,16 @@ describe('bare-metal behaviour', () => {
     expect(big.sizes.rodataBytes - small.sizes.rodataBytes).toBeLessThan(10008);
     expect(big.sizes.bssBytes - small.sizes.bssBytes).toBeGreaterThanOrEqual(19996);
     expect(big.sizes.bssBytes - small.sizes.bssBytes).toBeLessThan(20004);
+    // the linker map attributes those bytes to the source they came from
+    const own = bytesOfSources(big, [src]);
+    expect(own.rodata).toBeGreaterThanOrEqual(10000);
+    expect(own.rodata).toBeLessThan(10100);
+    expect(own.bss).toBeGreaterThanOrEqual(20000);
+    expect(own.bss).toBeLessThan(20100);
+    expect(own.text).toBeGreaterThan(0);
+    expect(own.text).toBeLessThan(200);
+    expect(own.flash).toBe(own.text + own.rodata + own.data);
+    expect(big.sizes.flashBytes).toBeGreaterThan(own.flash + 10000); // newlib and start-up are the rest
     const run = await runFirmware(big.elf, board);
     expect(run.exitCode).toBe(3); // arena[1] = table[1] = 2, + table[0] = 1
     // markers are not referenced here, so --gc-sections drops them and only the total is counted
@@ -145,7 +155,7 @@ describe('bare-metal behaviour', () => {
     const err = await caught(buildFirmware({ board: 'nrf52840-dk', sources: [src], outDir }));
     expect(err.exitCode).toBe(3);
     expect(err.message).toMatch(/does not fit board nrf52840-dk: RAM overflowed by \d+ bytes \(RAM is 262144 bytes\)/);
-    expect(fs.readdirSync(outDir)).toEqual([]);
+    expect(fs.readdirSync(outDir)).toEqual([]); // no ELF, map, objects or linker script left
     // the same program fits the 4 MB MPS2 board
     await buildFirmware({ board, sources: [src], outDir: path.join(tmp, 'fits') });
   });

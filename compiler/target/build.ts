@@ -6,6 +6,7 @@ import path from 'node:path';
 import { TinyM2Error, EXIT_BAD_INPUT, EXIT_BUDGET, EXIT_TOOL_MISSING } from '../errors.ts';
 import { loadBoard, type Board } from './boards.ts';
 import { elfSizes, type ElfSizes } from './elf.ts';
+import { bytesByObject, type ContributedBytes } from './linkmap.ts';
 import { execTool } from './exec.ts';
 import { CORTEX_M_STARTUP_DIR, HARNESS_DIR } from './paths.ts';
 import { requireTool, type Env } from './tools.ts';
@@ -31,13 +32,18 @@ export interface BuildResult {
   board: Board;
   /** The generated linker script (bare-metal boards). */
   linkerScript?: string;
-  /** The compiler command line, for reports and for reproducing the build by hand. */
-  command: string[];
+  /** The linker map, from which objectBytes is read. */
+  mapFile: string;
+  /** The compile command of the first source and the link command, for reports and reproducing by hand. */
+  commands: string[][];
   sizes: ElfSizes;
+  /** Bytes each source (and each library archive member) placed in the image, from the linker map. */
+  objectBytes: Map<string, ContributedBytes>;
   seconds: number;
 }
 
 export async function buildFirmware(options: BuildOptions): Promise<BuildResult> {
+  const started = Date.now();
   const board = typeof options.board === 'string' ? loadBoard(options.board) : options.board;
   const tc = board.toolchain;
   const cc = requireTool(tc.cc, `to build firmware for board ${board.name}`, options.env);
@@ -47,36 +53,105 @@ export async function buildFirmware(options: BuildOptions): Promise<BuildResult>
   fs.mkdirSync(options.outDir, { recursive: true });
   const name = options.name ?? 'firmware';
   const elf = path.join(options.outDir, tc.kind === 'arm-none-eabi' ? `${name}.elf` : name);
-  const created: string[] = [];
+  const mapFile = path.join(options.outDir, `${name}.map`);
+  const objDir = path.join(options.outDir, `${name}.obj`);
+  const cleanup = (): void => {
+    for (const f of [elf, mapFile, objDir, path.join(options.outDir, `${name}.ld`)]) fs.rmSync(f, { recursive: true, force: true });
+  };
+  cleanup();
+  fs.mkdirSync(objDir);
 
   const sources = [...options.sources, path.join(HARNESS_DIR, 'tm2_count.c')];
-  const linkArgs: string[] = [];
-  let linkerScript: string | undefined;
-  if (tc.kind === 'arm-none-eabi') {
-    sources.push(path.join(CORTEX_M_STARTUP_DIR, 'startup.c'));
-    linkerScript = path.join(options.outDir, `${name}.ld`);
-    fs.writeFileSync(linkerScript, linkerScriptFor(board));
-    created.push(linkerScript);
-    linkArgs.push('-T', linkerScript);
-  }
-  const command = [
-    cc,
+  if (tc.kind === 'arm-none-eabi') sources.push(path.join(CORTEX_M_STARTUP_DIR, 'startup.c'));
+  const compileFlags = [
     ...tc.cflags,
     ...(options.extraCflags ?? []),
     ...defineFlags(options.defines),
     ...[HARNESS_DIR, ...(options.includeDirs ?? [])].map((d) => `-I${d}`),
-    ...sources,
-    ...linkArgs,
-    '-o',
-    elf,
-    ...tc.ldflags,
   ];
-  const result = await execTool(command[0]!, command.slice(1), { env: options.env, timeoutMs: options.timeoutMs ?? 300_000 });
-  if (result.code !== 0) {
-    for (const f of [elf, ...created]) fs.rmSync(f, { force: true });
-    throw buildError(board, result.stderr || result.stdout, result.timedOut);
+  const objects = objectNames(sources, objDir);
+  const timeoutMs = options.timeoutMs ?? 300_000;
+  const commands: string[][] = [];
+  try {
+    // One compiler process per source (two at a time: the machine has two cores), so that the linker map
+    // attributes every byte to the source it came from.
+    await inParallel(sources.map((src, i) => async () => {
+      const command = [cc, ...compileFlags, '-c', src, '-o', objects[i]!];
+      if (i === 0) commands.push(command);
+      const r = await execTool(cc, command.slice(1), { env: options.env, timeoutMs });
+      if (r.code !== 0) throw buildError(board, r.stderr || r.stdout, r.timedOut);
+    }), 2);
+    const linkArgs: string[] = [];
+    if (tc.kind === 'arm-none-eabi') {
+      const linkerScript = path.join(options.outDir, `${name}.ld`);
+      fs.writeFileSync(linkerScript, linkerScriptFor(board));
+      linkArgs.push('-T', linkerScript);
+    }
+    const link = [cc, ...tc.cflags, ...(options.extraCflags ?? []), ...objects, ...linkArgs, '-o', elf, `-Wl,-Map=${mapFile}`, ...tc.ldflags];
+    commands.push(link);
+    const r = await execTool(cc, link.slice(1), { env: options.env, timeoutMs });
+    if (r.code !== 0) throw buildError(board, r.stderr || r.stdout, r.timedOut);
+  } catch (err) {
+    cleanup();
+    throw err;
   }
-  return { elf, board, linkerScript, command, sizes: elfSizes(elf, board), seconds: result.seconds };
+  const byObject = bytesByObject(fs.readFileSync(mapFile, 'utf8'));
+  const objectBytes = new Map<string, ContributedBytes>();
+  sources.forEach((src, i) => objectBytes.set(src, byObject.get(objects[i]!) ?? { text: 0, rodata: 0, data: 0, bss: 0 }));
+  for (const [obj, bytes] of byObject) if (!objects.includes(obj)) objectBytes.set(obj, bytes);
+  return {
+    elf,
+    board,
+    linkerScript: tc.kind === 'arm-none-eabi' ? path.join(options.outDir, `${name}.ld`) : undefined,
+    mapFile,
+    commands,
+    sizes: elfSizes(elf, board),
+    objectBytes,
+    seconds: (Date.now() - started) / 1000,
+  };
+}
+
+/** Sum of the bytes the given sources placed in the image: e.g. a model's own flash and RAM inside a test firmware. */
+export function bytesOfSources(result: BuildResult, sources: string[]): ContributedBytes & { flash: number; ram: number } {
+  const sum = { text: 0, rodata: 0, data: 0, bss: 0 };
+  for (const src of sources) {
+    const b = result.objectBytes.get(src);
+    if (!b) throw new Error(`${src} was not part of the build of ${result.elf}`);
+    sum.text += b.text;
+    sum.rodata += b.rodata;
+    sum.data += b.data;
+    sum.bss += b.bss;
+  }
+  return { ...sum, flash: sum.text + sum.rodata + sum.data, ram: sum.data + sum.bss };
+}
+
+/** Object file paths in objDir named after each source, made unique when two sources share a base name. */
+function objectNames(sources: string[], objDir: string): string[] {
+  const used = new Set<string>();
+  return sources.map((src) => {
+    const base = path.basename(src).replace(/\.[^.]*$/, '');
+    let candidate = `${base}.o`;
+    for (let k = 2; used.has(candidate); k++) candidate = `${base}_${k}.o`;
+    used.add(candidate);
+    return path.join(objDir, candidate);
+  });
+}
+
+async function inParallel(tasks: Array<() => Promise<void>>, width: number): Promise<void> {
+  let next = 0;
+  let failure: unknown;
+  const worker = async (): Promise<void> => {
+    while (next < tasks.length && failure === undefined) {
+      const task = tasks[next++]!;
+      try {
+        await task();
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, tasks.length) }, worker));
+  if (failure !== undefined) throw failure;
 }
 
 /** The Cortex-M linker script for a board: its memory map plus the stack and heap reserves. */
