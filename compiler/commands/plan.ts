@@ -1,0 +1,325 @@
+// `tinym2 plan model.onnx --calib calib.npz [...]`: mixed-precision planning (TinyM²Net / HAWQ-v3).
+// Hessian traces per layer on the calibration data -> Omega at 4 and 8 bits -> ILP under the
+// flash / BOPS / RAM budgets -> plan.json, with accuracies in the integer emulator when --test is given.
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { TinyM2Error } from '../errors.ts';
+import type { Graph } from '../ir.ts';
+import { analyzeLayers } from '../ilp/from-graph.ts';
+import { DEFAULT_FLASH_FRACTION, calibrationRows, checkBudgets, fp32WeightBytes, measureSensitivity, planFromSensitivity, type Budgets, type PlanResult } from '../ilp/planner.ts';
+import { evaluateAssignment, uniformAssignment } from '../ilp/problem.ts';
+import { buildProblem } from '../ilp/planner.ts';
+import { loadOnnx } from '../onnx/import.ts';
+import { calibrateGraph, evaluatePlan, loadDataSet, type DataSet } from '../quant/evaluate.ts';
+import { uniformPlan, type PrecisionPlan } from '../quant/plan.ts';
+import { DEFAULT_TRACE_OPTIONS } from '../sensitivity/hutchinson.ts';
+
+export const summary = 'choose INT8/INT4 per layer from Hessian sensitivity under flash / BOPS / RAM budgets';
+
+/** Flash kept for code (kernels, generated network code, startup, libc) when the budget comes from a board. */
+export const CODE_RESERVE_BYTES = 64 * 1024;
+
+const HELP = `usage: tinym2 plan model.onnx --calib calib.npz [--test test.npz] [--board NAME]
+                   [--flash SIZE] [--bops N] [--ram SIZE] [--untied] [--out plan.json] [--json]
+
+Measures each Conv / Dense layer's sensitivity (Hutchinson estimate of the Hessian trace of the
+loss on the calibration rows: cross-entropy on 'labels' when present, else KL to the model's own
+outputs), then picks 4 or 8 bits per layer minimising the summed sensitivity Omega with an ILP.
+
+  --calib FILE      npz with one array per graph input (batch first) and optional 'labels'
+  --test FILE       npz to measure accuracy on: FP32, uniform INT8, uniform INT4 and the plan
+  --board NAME      take budgets from boards/NAME.json: flash minus a ${CODE_RESERVE_BYTES / 1024} KB code reserve,
+                    RAM minus stack and heap
+  --flash SIZE      weight bytes budget (e.g. 160KB, 1MB, 40000); KB = 1024 bytes
+  --bops N          limit on sum of MACs x weight bits x input activation bits
+  --ram SIZE        peak activation bytes budget
+  --untied          choose weight and activation bits separately (default: one choice sets both)
+  --out FILE        where to write the plan (default: plan.json in the current directory)
+  --iterations N    at most N Hutchinson iterations (default ${DEFAULT_TRACE_OPTIONS.maxIterations}; stops earlier when stable)
+  --batch N         calibration rows per iteration (default ${DEFAULT_TRACE_OPTIONS.batchSize})
+  --seed N          seed of the random probe vectors (default 1)
+  --json            machine-readable output
+
+With no budget at all the target is the paper's: ${DEFAULT_FLASH_FRACTION * 100}% of the FP32 weight bytes.
+Exit codes: 2 bad input, 3 the budget cannot be met (the message names the smallest that fits).`;
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 * 1024, mb: 1024 * 1024, mib: 1024 * 1024 };
+
+/** Parses `160KB`, `1MB`, `1.5M`, `40000` (KB = 1024 bytes). */
+export function parseSize(text: string, option: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+  const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new TinyM2Error(`${option} '${text}' is not a size: use bytes (40000) or KB / MB (160KB, 1MB)`);
+  return Math.floor(parseFloat(m[1]) * unit);
+}
+
+function parseCount(text: string, option: string): number {
+  const v = Number(text.replace(/_/g, ''));
+  if (!Number.isFinite(v) || v <= 0) throw new TinyM2Error(`${option} '${text}' must be a positive number`);
+  return v;
+}
+
+function boardsDir(): string {
+  return fileURLToPath(new URL('../../boards/', import.meta.url));
+}
+
+interface BoardBudget {
+  name: string;
+  flashBytes?: number;
+  ramBytes?: number;
+}
+
+export function boardBudget(name: string): BoardBudget {
+  const dir = boardsDir();
+  const file = resolve(dir, `${name}.json`);
+  if (!existsSync(file)) {
+    const known = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json') && !f.includes('schema')).map((f) => f.slice(0, -5)) : [];
+    throw new TinyM2Error(`no board '${name}' (boards/${name}.json)${known.length ? `; known boards: ${known.join(', ')}` : ''}`);
+  }
+  let data: { memory?: { flash?: { bytes?: number }; ram?: { bytes?: number }; stackBytes?: number; heapBytes?: number } };
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new TinyM2Error(`boards/${name}.json is not valid JSON: ${(e as Error).message}`);
+  }
+  const mem = data.memory ?? {};
+  const out: BoardBudget = { name };
+  if (mem.flash?.bytes) out.flashBytes = Math.max(0, mem.flash.bytes - CODE_RESERVE_BYTES);
+  if (mem.ram?.bytes) out.ramBytes = Math.max(0, mem.ram.bytes - (mem.stackBytes ?? 0) - (mem.heapBytes ?? 0));
+  return out;
+}
+
+function kb(n: number): string {
+  return n >= 10240 ? `${(n / 1024).toFixed(1)} KB` : `${n} B`;
+}
+
+function fmtOmega(x: number): string {
+  return x === 0 ? '0' : x.toExponential(2);
+}
+
+function table(rows: string[][], rightFrom: number): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((cell, c) => (c >= rightFrom ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd()).join('\n');
+}
+
+interface AccuracyRow {
+  name: string;
+  weightBytes: number;
+  accuracy: Record<string, number>;
+}
+
+function measureAccuracy(graph: Graph, calib: DataSet, test: DataSet, plan: PrecisionPlan, progress: (s: string) => void): AccuracyRow[] {
+  progress('calibrating activation ranges');
+  const calibration = calibrateGraph(graph, calib.rows);
+  const names = analyzeLayers(graph).map((l) => l.name);
+  const rows: AccuracyRow[] = [];
+  let fp32: Record<string, number> | undefined;
+  for (const [name, p] of [
+    ['INT8', uniformPlan(plan.model, names, 8)],
+    ['INT4', uniformPlan(plan.model, names, 4)],
+    ['mixed (plan)', plan],
+  ] as const) {
+    progress(`emulating ${name} on ${test.rows.length} test rows`);
+    const ev = evaluatePlan(graph, calib, test, p, {}, calibration);
+    fp32 ??= ev.floatAccuracyPerOutput;
+    rows.push({ name, weightBytes: ev.weightBytes, accuracy: ev.accuracyPerOutput });
+  }
+  const fp32Bytes = fp32WeightBytes(analyzeLayers(graph));
+  return [{ name: 'FP32', weightBytes: fp32Bytes, accuracy: fp32! }, ...rows];
+}
+
+function writeAtomically(file: string, text: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new TinyM2Error(`cannot write ${file}: ${(e as Error).message}`);
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        calib: { type: 'string' },
+        test: { type: 'string' },
+        board: { type: 'string' },
+        flash: { type: 'string' },
+        bops: { type: 'string' },
+        ram: { type: 'string' },
+        untied: { type: 'boolean' },
+        out: { type: 'string' },
+        iterations: { type: 'string' },
+        batch: { type: 'string' },
+        seed: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new TinyM2Error(`${(e as Error).message}\n\n${HELP}`);
+  }
+  const o = parsed.values;
+  if (o.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (parsed.positionals.length !== 1) throw new TinyM2Error(`expected exactly one model file\n\n${HELP}`);
+  if (!o.calib) throw new TinyM2Error(`--calib calib.npz is required: the Hessian is measured on calibration data\n\n${HELP}`);
+  const json = Boolean(o.json);
+  const showProgress = !json && Boolean(process.stderr.isTTY);
+  const progress = (s: string) => {
+    if (showProgress) process.stderr.write(`\r\x1b[K${s}`);
+  };
+  const endProgress = () => {
+    if (showProgress) process.stderr.write('\r\x1b[K');
+  };
+
+  const modelPath = parsed.positionals[0];
+  const outFile = resolve(o.out ?? 'plan.json');
+  const budgets: Budgets = {};
+  const notes: string[] = [];
+  if (o.board) {
+    const b = boardBudget(o.board);
+    if (b.flashBytes !== undefined) {
+      budgets.flashBytes = b.flashBytes;
+      notes.push(`flash budget from board ${b.name}: its flash minus a ${CODE_RESERVE_BYTES / 1024} KB code reserve = ${b.flashBytes} bytes`);
+    }
+    if (b.ramBytes !== undefined) {
+      budgets.ramBytes = b.ramBytes;
+      notes.push(`RAM budget from board ${b.name}: its RAM minus stack and heap = ${b.ramBytes} bytes`);
+    }
+  }
+  if (o.flash) budgets.flashBytes = parseSize(o.flash, '--flash');
+  if (o.ram) budgets.ramBytes = parseSize(o.ram, '--ram');
+  if (o.bops) budgets.bops = parseCount(o.bops, '--bops');
+  const traceOptions = {
+    maxIterations: o.iterations ? Math.floor(parseCount(o.iterations, '--iterations')) : DEFAULT_TRACE_OPTIONS.maxIterations,
+    batchSize: o.batch ? Math.floor(parseCount(o.batch, '--batch')) : DEFAULT_TRACE_OPTIONS.batchSize,
+    seed: o.seed ? Math.floor(parseCount(o.seed, '--seed')) : DEFAULT_TRACE_OPTIONS.seed,
+  };
+  traceOptions.maxIterations = Math.max(traceOptions.maxIterations, 2);
+
+  const graph = loadOnnx(modelPath);
+  const modelName = basename(modelPath);
+  const calib = loadDataSet(graph, o.calib);
+  if (calib.rows.length === 0) throw new TinyM2Error(`${o.calib} has no rows`);
+  const test = o.test ? loadDataSet(graph, o.test) : undefined;
+  if (analyzeLayers(graph).length === 0) throw new TinyM2Error(`${modelName} has no Conv or Dense layer: there is nothing to plan`);
+
+  checkBudgets(graph, budgets, !o.untied, modelName);
+  const sens = measureSensitivity(graph, calibrationRows(graph, calib), {
+    ...traceOptions,
+    minIterations: Math.min(DEFAULT_TRACE_OPTIONS.minIterations, traceOptions.maxIterations),
+    onProgress: (p) =>
+      progress(`Hessian traces: iteration ${p.iteration}/${p.maxIterations}, worst relative standard error ${(100 * p.worstRelativeError).toFixed(1)}%`),
+  });
+  endProgress();
+  if (!sens.traces.converged) {
+    notes.push(`Hessian traces did not reach 5% relative standard error in ${sens.traces.iterations} iterations (see the stderr column); more --iterations gives steadier Omega`);
+  }
+
+  const fp32 = fp32WeightBytes(sens.layers);
+  if (budgets.flashBytes === undefined && budgets.bops === undefined && budgets.ramBytes === undefined) {
+    const target = Math.floor(DEFAULT_FLASH_FRACTION * fp32);
+    const probe = buildProblem(graph, sens, {}, !o.untied);
+    const minBytes = evaluateAssignment(probe, uniformAssignment(probe, 4)).weightBytes;
+    if (minBytes > target) {
+      budgets.flashBytes = minBytes;
+      notes.push(
+        `no budget given: the paper's target of ${DEFAULT_FLASH_FRACTION * 100}% of FP32 weight bytes (${target} bytes) is below all-INT4 (${minBytes} bytes, with per-channel bias and requantization data), so the budget is all-INT4`,
+      );
+    } else {
+      budgets.flashBytes = target;
+      notes.push(`no budget given: using the paper's target, ${DEFAULT_FLASH_FRACTION * 100}% of the FP32 weight bytes = ${target} bytes`);
+    }
+  }
+
+  const result: PlanResult = planFromSensitivity(graph, sens, budgets, !o.untied, modelName);
+  notes.push(...result.solve.notes);
+  const accuracy = test ? measureAccuracy(graph, calib, test, result.plan, progress) : undefined;
+  endProgress();
+
+  writeAtomically(outFile, `${JSON.stringify(result.plan, null, 2)}\n`);
+
+  const t = result.totals;
+  if (json) {
+    console.log(
+      JSON.stringify(
+        {
+          ok: true,
+          model: modelName,
+          out: outFile,
+          plan: result.plan,
+          tied: !o.untied,
+          budgets,
+          totals: t,
+          layers: result.layers,
+          sensitivity: {
+            iterations: sens.traces.iterations,
+            batchSize: sens.traces.batchSize,
+            loss: sens.traces.loss,
+            converged: sens.traces.converged,
+            seconds: sens.traces.seconds,
+          },
+          solve: { method: result.solve.method, provenOptimal: result.solve.provenOptimal, seconds: result.solve.seconds },
+          accuracy,
+          notes,
+        },
+        null,
+        2,
+      ),
+    );
+    return 0;
+  }
+
+  const rows = [['layer', 'op', 'W/A bits', 'trace', '±', 'Ω@4', 'Ω@8', 'bytes', 'BOPS', 'MACs']];
+  for (const l of result.layers) {
+    rows.push([
+      l.name,
+      l.op,
+      `${l.weightBits}/${l.activationBits}`,
+      fmtOmega(l.weightTrace.mean),
+      `${((100 * l.weightTrace.stdErr) / Math.max(Math.abs(l.weightTrace.mean), 1e-300)).toFixed(0)}%`,
+      fmtOmega(l.omega[4]),
+      fmtOmega(l.omega[8]),
+      String(l.bytes),
+      String(l.bops),
+      String(l.macs),
+    ]);
+  }
+  const pct = (n: number) => `${((100 * n) / fp32).toFixed(1)}% of FP32`;
+  const lines = [
+    `${modelName}: ${result.layers.length} weighted layers, ${t.macs} MACs; ${o.untied ? 'untied' : 'tied'} weight/activation bits`,
+    `sensitivity: ${sens.traces.iterations} Hutchinson iterations x ${sens.traces.batchSize} rows, ${sens.traces.loss} loss, ${sens.traces.seconds.toFixed(1)} s${sens.traces.converged ? '' : ' (not converged)'}`,
+    '',
+    table(rows, 3),
+    '',
+    `weight bytes: plan ${t.weightBytes} (${pct(t.weightBytes)}); FP32 ${fp32}, INT8 ${t.int8WeightBytes} (${pct(t.int8WeightBytes)}), INT4 ${t.int4WeightBytes} (${pct(t.int4WeightBytes)})`,
+    `BOPS: plan ${t.bops} (${((100 * t.bops) / t.int8Bops).toFixed(1)}% of INT8 ${t.int8Bops})`,
+    `peak activation bytes (lower bound of the arena): ${t.peakActivationBytes}`,
+    `budgets: ${[
+      budgets.flashBytes !== undefined ? `flash ${budgets.flashBytes} (${kb(budgets.flashBytes)})` : '',
+      budgets.bops !== undefined ? `BOPS ${budgets.bops}` : '',
+      budgets.ramBytes !== undefined ? `RAM ${budgets.ramBytes} (${kb(budgets.ramBytes)})` : '',
+    ].filter(Boolean).join(', ')}`,
+    `solver: ${result.solve.method === 'lp' ? 'javascript-lp-solver' : 'branch and bound'}, ${result.solve.provenOptimal ? 'proven optimal' : 'optimality not proven'} (${(1000 * (result.solve.seconds.lp + result.solve.seconds.check)).toFixed(0)} ms)`,
+  ];
+  if (accuracy) {
+    const outputs = Object.keys(accuracy[0].accuracy).filter((k) => !Number.isNaN(accuracy[0].accuracy[k]));
+    const accRows = [['model', 'weight bytes', ...outputs.map((k) => `accuracy ${k}`)]];
+    for (const a of accuracy) accRows.push([a.name, String(a.weightBytes), ...outputs.map((k) => `${(100 * a.accuracy[k]).toFixed(2)}%`)]);
+    lines.push('', `accuracy on ${o.test} (integer emulator; FP32 is the float reference):`, table(accRows, 1));
+  }
+  for (const n of notes) lines.push(`note: ${n}`);
+  lines.push('', `wrote ${outFile}`);
+  console.log(lines.join('\n'));
+  return 0;
+}

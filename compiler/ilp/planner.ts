@@ -1,0 +1,168 @@
+// From a float graph and calibration data to a PrecisionPlan: Hessian traces -> Omega -> ILP.
+// `tinym2 plan` and benchmarks/plan-bench.ts both use it.
+import type { Graph } from '../ir.ts';
+import type { DataSet } from '../quant/evaluate.ts';
+import type { PrecisionPlan } from '../quant/plan.ts';
+import type { Bits } from '../quant/qgraph.ts';
+import { hessianTraces, type CalibrationRows, type TraceOptions, type TraceResult } from '../sensitivity/hutchinson.ts';
+import { layerOmega, type LayerOmega } from '../sensitivity/omega.ts';
+import { analyzeLayers, ilpLayers, peakActivationBytes, type LayerInfo } from './from-graph.ts';
+import { evaluateAssignment, uniformAssignment, type IlpProblem } from './problem.ts';
+import { checkFeasible, solvePrecision, type SolveOutcome } from './solve.ts';
+
+/** The paper's target when no budget is given: weights in at most 20% of their FP32 bytes. */
+export const DEFAULT_FLASH_FRACTION = 0.2;
+
+export interface Sensitivity {
+  layers: LayerInfo[];
+  traces: TraceResult;
+  omegas: LayerOmega[];
+}
+
+/** Rows and per-output labels in the form the trace estimator takes (labels as evaluate.ts assigns them). */
+export function calibrationRows(graph: Graph, set: DataSet, maxRows = Infinity): CalibrationRows {
+  const labels = new Map<string, Int32Array>();
+  graph.outputs.forEach((o, k) => {
+    const l = set.labels.get(`labels_${o.name}`) ?? (k === 0 ? set.labels.get('labels') : undefined);
+    if (l) labels.set(o.name, l.subarray(0, Math.min(l.length, maxRows)));
+  });
+  return { rows: set.rows.slice(0, maxRows), labels };
+}
+
+export function measureSensitivity(graph: Graph, data: CalibrationRows, options: TraceOptions = {}): Sensitivity {
+  const layers = analyzeLayers(graph);
+  const traces = hessianTraces(graph, layers, data, options);
+  const omegas = layers.map((l, i) => layerOmega(graph, l, traces.layers[i]));
+  return { layers, traces, omegas };
+}
+
+export interface Budgets {
+  flashBytes?: number;
+  bops?: number;
+  ramBytes?: number;
+}
+
+export interface PlanLayerReport {
+  name: string;
+  op: string;
+  macs: number;
+  weightCount: number;
+  fp32Bytes: number;
+  weightTrace: { mean: number; stdErr: number };
+  activationTrace?: { mean: number; stdErr: number };
+  /** Omega used by the ILP at each width (weights + activations, tied choice). */
+  omega: Record<Bits, number>;
+  omegaWeights: Record<Bits, number>;
+  omegaActivations: Record<Bits, number>;
+  weightBits: Bits;
+  activationBits: Bits;
+  bytes: number;
+  bops: number;
+}
+
+export interface PlanResult {
+  plan: PrecisionPlan;
+  layers: PlanLayerReport[];
+  problem: IlpProblem;
+  solve: SolveOutcome;
+  totals: {
+    fp32WeightBytes: number;
+    weightBytes: number;
+    int8WeightBytes: number;
+    int4WeightBytes: number;
+    bops: number;
+    int8Bops: number;
+    macs: number;
+    peakActivationBytes: number;
+  };
+  budgets: Budgets;
+  notes: string[];
+}
+
+export function fp32WeightBytes(layers: LayerInfo[]): number {
+  return layers.reduce((s, l) => s + l.fp32Bytes, 0);
+}
+
+export function buildProblem(graph: Graph, sens: Sensitivity, budgets: Budgets, tied: boolean): IlpProblem {
+  const { layers, equalActivationBits } = ilpLayers(sens.layers, (l) => {
+    const om = sens.omegas[sens.layers.indexOf(l)];
+    return { omegaWeights: om.omegaWeights, omegaActivations: om.omegaActivations };
+  });
+  const problem: IlpProblem = { layers, inputBits: 8, tied, equalActivationBits };
+  if (budgets.flashBytes !== undefined) problem.flashBytes = budgets.flashBytes;
+  if (budgets.bops !== undefined) problem.bops = budgets.bops;
+  if (budgets.ramBytes !== undefined) {
+    // One byte per activation element whatever the bits (qgraph.ts): one live set of fixed bytes.
+    problem.ram = {
+      budget: budgets.ramBytes,
+      liveSets: [{ fixedBytes: peakActivationBytes(graph).bytes, tensors: [] }],
+      bytesPerElement: { 4: 1, 8: 1 },
+    };
+  }
+  return problem;
+}
+
+/** Fails fast (before the Hessian) when even all-INT4 cannot meet the budgets. */
+export function checkBudgets(graph: Graph, budgets: Budgets, tied: boolean, modelName: string): void {
+  const layers = analyzeLayers(graph);
+  const zero = { 4: 0, 8: 0 };
+  const sens: Sensitivity = {
+    layers,
+    traces: { layers: [], iterations: 0, batchSize: 0, loss: 'kl', converged: false, seconds: 0 },
+    omegas: layers.map(() => ({ omegaWeights: zero, omegaActivations: zero, weightErrorSq: zero })),
+  };
+  checkFeasible(buildProblem(graph, sens, budgets, tied), modelName);
+}
+
+export function planFromSensitivity(graph: Graph, sens: Sensitivity, budgets: Budgets, tied: boolean, modelName: string): PlanResult {
+  const notes: string[] = [];
+  const problem = buildProblem(graph, sens, budgets, tied);
+  const solve = solvePrecision(problem, {}, modelName);
+  const cost = solve.cost;
+  const layersOut: PlanLayerReport[] = sens.layers.map((l, i) => {
+    const c = solve.assignment[i];
+    const om = sens.omegas[i];
+    const t = sens.traces.layers[i];
+    return {
+      name: l.name,
+      op: l.node.op,
+      macs: l.macs,
+      weightCount: l.weightCount,
+      fp32Bytes: l.fp32Bytes,
+      weightTrace: { mean: t.weight.mean, stdErr: t.weight.stdErr },
+      activationTrace: t.activation ? { mean: t.activation.mean, stdErr: t.activation.stdErr } : undefined,
+      omega: { 4: om.omegaWeights[4] + om.omegaActivations[4], 8: om.omegaWeights[8] + om.omegaActivations[8] },
+      omegaWeights: om.omegaWeights,
+      omegaActivations: om.omegaActivations,
+      weightBits: c.weightBits,
+      activationBits: c.activationBits,
+      bytes: cost.layerWeightBytes[i],
+      bops: cost.layerBops[i],
+    };
+  });
+  const plan: PrecisionPlan = {
+    model: modelName,
+    layers: Object.fromEntries(layersOut.map((l) => [l.name, { weightBits: l.weightBits, activationBits: l.activationBits }])),
+    inputBits: Object.fromEntries(graph.inputs.map((i) => [i.name, 8 as Bits])),
+  };
+  const int8 = evaluateAssignment(problem, uniformAssignment(problem, 8));
+  const int4 = evaluateAssignment(problem, uniformAssignment(problem, 4));
+  return {
+    plan,
+    layers: layersOut,
+    problem,
+    solve,
+    totals: {
+      fp32WeightBytes: fp32WeightBytes(sens.layers),
+      weightBytes: cost.weightBytes,
+      int8WeightBytes: int8.weightBytes,
+      int4WeightBytes: int4.weightBytes,
+      bops: cost.bops,
+      int8Bops: int8.bops,
+      macs: sens.layers.reduce((s, l) => s + l.macs, 0),
+      peakActivationBytes: peakActivationBytes(graph).bytes,
+    },
+    budgets,
+    notes,
+  };
+}

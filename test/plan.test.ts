@@ -1,0 +1,95 @@
+// `tinym2 plan` end to end on the committed test models (random weights: this checks plumbing,
+// budgets and error handling, not accuracy).
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../compiler/cli.ts';
+import { boardBudget, CODE_RESERVE_BYTES, parseSize } from '../compiler/commands/plan.ts';
+import { analyzeLayers } from '../compiler/ilp/from-graph.ts';
+import { loadOnnx } from '../compiler/onnx/import.ts';
+import type { PrecisionPlan } from '../compiler/quant/plan.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tinym2-plan-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
+  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
+  try {
+    const code = await main(args);
+    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
+const model = 'test/models/sensor1d.onnx';
+const data = 'test/models/sensor1d.npz';
+
+describe('tinym2 plan', () => {
+  it('parses sizes', () => {
+    expect(parseSize('160KB', '--flash')).toBe(160 * 1024);
+    expect(parseSize('1MB', '--flash')).toBe(1024 * 1024);
+    expect(parseSize('40000', '--flash')).toBe(40000);
+    expect(parseSize('1.5k', '--flash')).toBe(1536);
+    expect(() => parseSize('lots', '--flash')).toThrow(/not a size/);
+  });
+
+  it('reads board budgets (flash minus the code reserve)', () => {
+    const b = boardBudget('nrf52840-dk');
+    expect(b.flashBytes).toBe(1048576 - CODE_RESERVE_BYTES);
+    expect(b.ramBytes).toBe(262144 - 8192 - 8192);
+    expect(() => boardBudget('no-such-board')).toThrow(/known boards/);
+  });
+
+  it('writes a plan within the flash budget and reports accuracies as JSON', async () => {
+    const out = join(dir, 'plan.json');
+    const graph = loadOnnx(model);
+    const layers = analyzeLayers(graph);
+    const r = await cli(['plan', model, '--calib', data, '--test', data, '--flash', '3KB', '--iterations', '3', '--batch', '8', '--out', out, '--json']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const report = JSON.parse(r.stdout);
+    const plan: PrecisionPlan = JSON.parse(readFileSync(out, 'utf8'));
+    expect(Object.keys(plan.layers).sort()).toEqual(layers.map((l) => l.name).sort());
+    expect(plan.model).toBe('sensor1d.onnx');
+    expect(report.totals.weightBytes).toBeLessThanOrEqual(3 * 1024);
+    expect(report.solve.provenOptimal).toBe(true);
+    expect(report.accuracy.map((a: { name: string }) => a.name)).toEqual(['FP32', 'INT8', 'INT4', 'mixed (plan)']);
+    // The emulator's byte count of the plan agrees with the planner's.
+    expect(report.accuracy[3].weightBytes).toBe(report.totals.weightBytes);
+    for (const l of report.layers) {
+      expect([4, 8]).toContain(l.weightBits);
+      expect(l.weightBits).toBe(l.activationBits);
+    }
+  });
+
+  it('untied planning can give weights and activations different bits', async () => {
+    const out = join(dir, 'untied.json');
+    const r = await cli(['plan', model, '--calib', data, '--untied', '--iterations', '3', '--batch', '8', '--out', out, '--json']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.tied).toBe(false);
+    expect(report.notes.join(' ')).toMatch(/no budget given/);
+    expect(existsSync(out)).toBe(true);
+  });
+
+  it('an impossible budget exits 3, names the smallest flash that fits, and writes nothing', async () => {
+    const out = join(dir, 'never.json');
+    const r = await cli(['plan', model, '--calib', data, '--flash', '100', '--iterations', '2', '--batch', '4', '--out', out]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/sensor1d\.onnx does not fit: its weights need at least \d+ bytes/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('missing --calib and unknown boards are clear input errors (exit 2)', async () => {
+    expect((await cli(['plan', model])).code).toBe(2);
+    const r = await cli(['plan', model, '--calib', data, '--board', 'nope']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no board 'nope'/);
+  });
+});
