@@ -138,6 +138,28 @@ const globalAveragePool: Importer = (ctx: ImportContext, node: SourceNode) => {
   ctx.emit(node, { op: 'GlobalAveragePool', name: node.name, source: 'GlobalAveragePool', inputs: [x.name], outputs: [node.outputs[0]] });
 };
 
+/** ReduceMean over every spatial axis (torch's x.mean(dim=[2, 3])) is a GlobalAveragePool. */
+const reduceMean: Importer = (ctx: ImportContext, node: SourceNode) => {
+  const x = ctx.activation(node, 0);
+  const rank = x.shape.length;
+  let axes: number[] | undefined;
+  if (ctx.opset >= 18) {
+    const c = ctx.optionalConstant(node, 1, 'axes');
+    axes = c ? constantValues(c) : undefined;
+  } else axes = node.attrs.ints('axes');
+  const spatial = x.shape.map((_, i) => i).slice(2);
+  const sorted = (axes ?? x.shape.map((_, i) => i)).map((a) => normAxis(a, rank)).sort((a, b) => a - b);
+  if (rank < 3 || sorted.join() !== spatial.join()) {
+    ctx.fail(node, `mean over axes [${sorted}] of [${x.shape}]: tinym2 supports ReduceMean over all spatial axes [${spatial}] (global average pooling) only`);
+  }
+  const keep = node.attrs.int('keepdims', 1) === 1;
+  const pooled = keep ? node.outputs[0] : ctx.freshTensorName(`${node.outputs[0]}.pooled`);
+  ctx.emit(node, { op: 'GlobalAveragePool', name: node.name, source: 'ReduceMean', inputs: [x.name], outputs: [pooled] });
+  if (!keep) {
+    ctx.emit(node, { op: 'Reshape', name: ctx.uniqueName(`${node.name}.squeeze`), source: 'ReduceMean', inputs: [pooled], outputs: [node.outputs[0]], shape: x.shape.slice(0, 2) });
+  }
+};
+
 const pad: Importer = (ctx: ImportContext, node: SourceNode) => {
   const x = ctx.activation(node, 0);
   const mode = node.attrs.string('mode', 'constant');
@@ -330,6 +352,7 @@ export const IMPORTERS: Record<string, Importer> = {
   MaxPool: pool('MaxPool'),
   AveragePool: pool('AveragePool'),
   GlobalAveragePool: globalAveragePool,
+  ReduceMean: reduceMean,
   Pad: pad,
   Gemm: gemm,
   MatMul: matMul,
