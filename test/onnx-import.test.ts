@@ -207,6 +207,16 @@ const VARIANTS: Array<[string, ModelSpec, ((g: Graph) => void)?]> = [
       { op: 'Identity', inputs: ['m'], outputs: ['y'] },
     ],
   }, (g) => expect(g.nodes.map((n) => n.op)).toEqual(['Reshape', 'Mul'])],
+  ['int32 and raw int64 initializers: Cast to int64 then Reshape; Flatten with axis 2', {
+    opset: 13, inputs: [x4(2, 3, 4)], outputs: [{ name: 'y' }],
+    initializers: [{ name: 'shape32', dims: [3], dataType: 6, data: [1, 2, -1] }, { name: 'shape64', dims: [2], dataType: 7, data: [0, -1], raw: true }],
+    nodes: [
+      { op: 'Cast', inputs: ['shape32'], outputs: ['shape'], attrs: { to: { i: 7 } } },
+      { op: 'Reshape', inputs: ['x', 'shape'], outputs: ['r'] },
+      { op: 'Flatten', inputs: ['r'], outputs: ['f'], attrs: { axis: { i: 2 } } },
+      { op: 'Reshape', inputs: ['f', 'shape64'], outputs: ['y'] },
+    ],
+  }, (g) => expect(g.nodes.map((n) => (n.op === 'Reshape' ? n.shape : []))).toEqual([[1, 2, 12], [2, 12], [2, 12]])],
 ];
 
 describe('op variants match onnxruntime', () => {
