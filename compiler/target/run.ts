@@ -167,13 +167,14 @@ export class SshRunner implements FirmwareRunner {
     const quoted = [remote, ...(options.args ?? [])].map(shellQuote).join(' ');
     const sensor = board.remote.powerSensorGlob;
     // Samples the hwmon power sensor (microwatts) every 50 ms while the program runs, then prints the mean.
+    // A run shorter than the sampler's start-up gets one sample right after it ends instead of none.
+    const sample = `for f in ${sensor}; do [ -r "$f" ] && cat "$f"; break; done`;
     const script = [
       `chmod +x ${remote}`,
-      sensor
-        ? `( while :; do for f in ${sensor}; do [ -r "$f" ] && cat "$f"; break; done; sleep 0.05; done ) > ${remote}.power 2>/dev/null & sampler=$!`
-        : 'sampler=',
+      sensor ? `( while :; do ${sample}; sleep 0.05; done ) > ${remote}.power 2>/dev/null & sampler=$!` : 'sampler=',
       `${quoted}; rc=$?`,
-      '[ -n "$sampler" ] && kill $sampler 2>/dev/null',
+      '[ -n "$sampler" ] && kill $sampler 2>/dev/null && wait $sampler 2>/dev/null',
+      sensor ? `[ -s ${remote}.power ] || ${sample} >> ${remote}.power 2>/dev/null` : ':',
       sensor ? `awk '{s+=$1;n++} END {if (n) printf "tm2_power_uw %f\\n", s/n}' ${remote}.power >&2` : ':',
       `rm -f ${remote} ${remote}.power`,
       'exit $rc',
