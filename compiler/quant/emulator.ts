@@ -74,11 +74,6 @@ function size(t: QTensor): number {
   return t.shape[0] * t.shape[1] * t.shape[2];
 }
 
-/** rq + zero point, clamped: the output stage shared by the conv family and mul. */
-function requantOut(acc: number, multiplier: number, shift: number, zp: number, lo: number, hi: number): number {
-  return clamp(requantRaw(acc, multiplier, shift) + zp, lo, hi);
-}
-
 /** C integer division rounding half away from zero: acc >= 0 ? (acc + n/2) / n : -((-acc + n/2) / n). */
 export function divRound(acc: number, n: number): number {
   const half = Math.floor(n / 2);
@@ -86,96 +81,123 @@ export function divRound(acc: number, n: number): number {
 }
 
 // ---- convolution family ---------------------------------------------------------------------
+// acc[o] = bias[o] + sum_k (x_k - zp_in) * w[o][k]; out = clamp(zp_out + rq(acc, M[o], s[o]), actMin, actMax).
+// Padded input positions are skipped: they read as zp_in and would contribute 0.
 
-/** acc[o] = bias[o] + sum_k (x_k - zp_in) * w[o][k]; out = clamp(zp_out + rq(acc), actMin, actMax). */
+/** Dispatches the conv family to its kernel. */
 export function convFamily(op: QConvOp, x: Int8Array, inT: QTensor, outT: QTensor): Int8Array {
-  const zpIn = inT.zeroPoint;
-  // x - zp_in once per op; padded positions are simply skipped (they would contribute 0).
+  // x - zp_in once per op.
   const xs = new Int32Array(x.length);
+  const zpIn = inT.zeroPoint;
   for (let i = 0; i < x.length; i++) xs[i] = x[i] - zpIn;
-  const out = new Int8Array(size(outT));
-  const [OH, OW, Cout] = outT.shape;
-  const { multiplier: M, shift: S } = op.requant;
-  const zpOut = outT.zeroPoint;
-  const w = op.weights;
-
-  if (op.op === 'dense') {
-    const cin = xs.length;
-    if (w.length !== cin * Cout) throw new Error(`internal: dense ${op.name}: ${w.length} weights for ${Cout}x${cin}`);
-    for (let o = 0; o < Cout; o++) {
-      let acc = op.bias[o];
-      const base = o * cin;
-      for (let k = 0; k < cin; k++) acc += xs[k] * w[base + k];
-      out[o] = requantOut(acc, M[o], S[o], zpOut, op.actMin, op.actMax);
-    }
-    return out;
+  const acc = new Int32Array(outT.shape[2]);
+  switch (op.op) {
+    case 'dense': return dense(op, xs, outT, acc);
+    case 'pointwise': return pointwise(op, xs, inT, outT, acc);
+    case 'depthwise': return depthwise(op, xs, inT, outT, acc);
+    case 'conv': return conv(op, xs, inT, outT, acc);
   }
+}
 
+/** Requantizes one output position's accumulators (acc already holds bias + sum) into out at base. */
+function requantRow(op: QConvOp, acc: Int32Array, out: Int8Array, base: number, zpOut: number): void {
+  const M = op.requant.multiplier, S = op.requant.shift;
+  const lo = op.actMin, hi = op.actMax;
+  for (let o = 0; o < acc.length; o++) out[base + o] = clamp(requantRaw(acc[o], M[o], S[o]) + zpOut, lo, hi);
+}
+
+/** Weights [Cout][Cin], input read as a flat vector. */
+function dense(op: QConvOp, xs: Int32Array, outT: QTensor, acc: Int32Array): Int8Array {
+  const cout = acc.length, cin = xs.length, w = op.weights;
+  if (w.length !== cin * cout) throw new Error(`internal: dense ${op.name}: ${w.length} weights for ${cout}x${cin}`);
+  const out = (new Int8Array(cout));
+  for (let o = 0; o < cout; o++) {
+    let a = op.bias[o];
+    const base = o * cin;
+    for (let k = 0; k < cin; k++) a += xs[k] * w[base + k];
+    acc[o] = a;
+  }
+  requantRow(op, acc, out, 0, outT.zeroPoint);
+  return out;
+}
+
+/** 1x1, stride 1, no padding; weights [Cout][Cin]. */
+function pointwise(op: QConvOp, xs: Int32Array, inT: QTensor, outT: QTensor, acc: Int32Array): Int8Array {
+  const cin = inT.shape[2], cout = acc.length, w = op.weights, bias = op.bias;
+  const positions = outT.shape[0] * outT.shape[1];
+  const out = (new Int8Array(positions * cout));
+  for (let p = 0; p < positions; p++) {
+    const xb = p * cin;
+    for (let o = 0; o < cout; o++) {
+      let a = bias[o];
+      const wb = o * cin;
+      for (let c = 0; c < cin; c++) a += xs[xb + c] * w[wb + c];
+      acc[o] = a;
+    }
+    requantRow(op, acc, out, p * cout, outT.zeroPoint);
+  }
+  return out;
+}
+
+/** Weights [KH][KW][Cout]; output channel o reads input channel floor(o / channelMultiplier). */
+function depthwise(op: QConvOp, xs: Int32Array, inT: QTensor, outT: QTensor, acc: Int32Array): Int8Array {
   const [IH, IW, Cin] = inT.shape;
-  if (op.op === 'pointwise') {
-    for (let p = 0; p < OH * OW; p++) {
-      const xb = p * Cin;
-      for (let o = 0; o < Cout; o++) {
-        let acc = op.bias[o];
-        const wb = o * Cin;
-        for (let c = 0; c < Cin; c++) acc += xs[xb + c] * w[wb + c];
-        out[p * Cout + o] = requantOut(acc, M[o], S[o], zpOut, op.actMin, op.actMax);
-      }
-    }
-    return out;
-  }
-
-  const [KH, KW] = op.kernel;
-  const [SH, SW] = op.stride;
-  const [DH, DW] = op.dilation;
-  const padTop = op.pad[0];
-  const padLeft = op.pad[1];
-
-  if (op.op === 'depthwise') {
-    const mult = op.channelMultiplier;
-    for (let oh = 0; oh < OH; oh++) {
-      for (let ow = 0; ow < OW; ow++) {
-        for (let o = 0; o < Cout; o++) {
-          const c = Math.floor(o / mult);
-          let acc = op.bias[o];
-          for (let kh = 0; kh < KH; kh++) {
-            const ih = oh * SH - padTop + kh * DH;
-            if (ih < 0 || ih >= IH) continue;
-            for (let kw = 0; kw < KW; kw++) {
-              const iw = ow * SW - padLeft + kw * DW;
-              if (iw < 0 || iw >= IW) continue;
-              acc += xs[(ih * IW + iw) * Cin + c] * w[(kh * KW + kw) * Cout + o];
-            }
-          }
-          out[(oh * OW + ow) * Cout + o] = requantOut(acc, M[o], S[o], zpOut, op.actMin, op.actMax);
-        }
-      }
-    }
-    return out;
-  }
-
-  // 'conv': OHWI weights, groups >= 1.
-  const groups = op.groups;
-  const cinG = Cin / groups;
-  const coutG = Cout / groups;
+  const [OH, OW, Cout] = outT.shape;
+  const [KH, KW] = op.kernel, [SH, SW] = op.stride, [DH, DW] = op.dilation;
+  const mult = op.channelMultiplier, w = op.weights;
+  const src = new Int32Array(Cout).map((_, o) => Math.floor(o / mult));
+  const out = (new Int8Array(OH * OW * Cout));
   for (let oh = 0; oh < OH; oh++) {
     for (let ow = 0; ow < OW; ow++) {
-      for (let o = 0; o < Cout; o++) {
-        const c0 = Math.floor(o / coutG) * cinG;
-        let acc = op.bias[o];
+      acc.set(op.bias);
+      for (let kh = 0; kh < KH; kh++) {
+        const ih = oh * SH - op.pad[0] + kh * DH;
+        if (ih < 0 || ih >= IH) continue;
+        for (let kw = 0; kw < KW; kw++) {
+          const iw = ow * SW - op.pad[1] + kw * DW;
+          if (iw < 0 || iw >= IW) continue;
+          const xb = (ih * IW + iw) * Cin, wb = (kh * KW + kw) * Cout;
+          for (let o = 0; o < Cout; o++) acc[o] += xs[xb + src[o]] * w[wb + o];
+        }
+      }
+      requantRow(op, acc, out, (oh * OW + ow) * Cout, outT.zeroPoint);
+    }
+  }
+  return out;
+}
+
+/** Weights OHWI [Cout][KH][KW][Cin/groups]; groups >= 1. Gathers each input patch once (padding as 0). */
+function conv(op: QConvOp, xs: Int32Array, inT: QTensor, outT: QTensor, acc: Int32Array): Int8Array {
+  const [IH, IW, Cin] = inT.shape;
+  const [OH, OW, Cout] = outT.shape;
+  const [KH, KW] = op.kernel, [SH, SW] = op.stride, [DH, DW] = op.dilation;
+  const groups = op.groups, cinG = Cin / groups, coutG = Cout / groups, w = op.weights;
+  const K = KH * KW * cinG;
+  const patch = new Int32Array(K * groups); // [group][KH][KW][cinG]
+  const out = (new Int8Array(OH * OW * Cout));
+  for (let oh = 0; oh < OH; oh++) {
+    for (let ow = 0; ow < OW; ow++) {
+      for (let g = 0; g < groups; g++) {
         for (let kh = 0; kh < KH; kh++) {
-          const ih = oh * SH - padTop + kh * DH;
-          if (ih < 0 || ih >= IH) continue;
+          const ih = oh * SH - op.pad[0] + kh * DH;
           for (let kw = 0; kw < KW; kw++) {
-            const iw = ow * SW - padLeft + kw * DW;
-            if (iw < 0 || iw >= IW) continue;
-            const xb = (ih * IW + iw) * Cin + c0;
-            const wb = ((o * KH + kh) * KW + kw) * cinG;
-            for (let c = 0; c < cinG; c++) acc += xs[xb + c] * w[wb + c];
+            const iw = ow * SW - op.pad[1] + kw * DW;
+            const pb = g * K + (kh * KW + kw) * cinG;
+            if (ih < 0 || ih >= IH || iw < 0 || iw >= IW) patch.fill(0, pb, pb + cinG);
+            else {
+              const xb = (ih * IW + iw) * Cin + g * cinG;
+              for (let c = 0; c < cinG; c++) patch[pb + c] = xs[xb + c];
+            }
           }
         }
-        out[(oh * OW + ow) * Cout + o] = requantOut(acc, M[o], S[o], zpOut, op.actMin, op.actMax);
       }
+      for (let o = 0; o < Cout; o++) {
+        const pb = Math.floor(o / coutG) * K, wb = o * K;
+        let a = op.bias[o];
+        for (let k = 0; k < K; k++) a += patch[pb + k] * w[wb + k];
+        acc[o] = a;
+      }
+      requantRow(op, acc, out, (oh * OW + ow) * Cout, outT.zeroPoint);
     }
   }
   return out;
@@ -287,7 +309,7 @@ export function mul(op: QMulOp, a: Int8Array, b: Int8Array, aT: QTensor, bT: QTe
   const m = op.requant.multiplier[0], s = op.requant.shift[0];
   for (let i = 0; i < out.length; i++) {
     const acc = (a[i] - aT.zeroPoint) * (b[i] - bT.zeroPoint);
-    out[i] = requantOut(acc, m, s, outT.zeroPoint, op.actMin, op.actMax);
+    out[i] = clamp(requantRaw(acc, m, s) + outT.zeroPoint, op.actMin, op.actMax);
   }
   return out;
 }
