@@ -43,10 +43,6 @@ export class ImportContext {
     this.aliases.set(name, this.resolve(target));
   }
 
-  aliasEntries(): Array<[string, string]> {
-    return [...this.aliases.keys()].map((k) => [k, this.resolve(k)]);
-  }
-
   uniqueName(base: string): string {
     let name = base;
     for (let i = 1; this.usedNames.has(name); i++) name = `${base}_${i}`;

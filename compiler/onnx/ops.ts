@@ -72,9 +72,8 @@ const conv: Importer = (ctx: ImportContext, node: SourceNode) => {
 const batchNorm: Importer = (ctx: ImportContext, node: SourceNode) => {
   const x = ctx.activation(node, 0);
   if (node.attrs.int('training_mode', 0) !== 0) ctx.fail(node, 'training_mode=1 is not supported; export the model in eval() mode');
-  if (node.outputs.slice(1).some((o) => o !== '')) {
-    // Older exports list running mean/var outputs; they are fine as long as nothing reads them.
-  }
+  // Older exports list running mean / var outputs too: harmless as long as nothing reads them
+  // (a reader would be refused for reading a tensor no node produces).
   const [gamma, beta, mean, variance] = [1, 2, 3, 4].map((i) => ctx.constant(node, i, ['', 'scale', 'bias', 'mean', 'var'][i]));
   const eps = node.attrs.float('epsilon', 1e-5);
   const c = x.shape[1];
