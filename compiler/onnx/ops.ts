@@ -1,6 +1,6 @@
 // One importer per supported ONNX op type: each reads the ONNX node (attributes with their
 // defaults, which differ between opsets) and emits IR nodes through the ImportContext.
-import type { ConvNode, PoolNode } from '../ir.ts';
+import type { ConvNode, DenseNode, PoolNode } from '../ir.ts';
 import { tensorSize } from '../ir.ts';
 import type { ImportContext, SourceNode } from './context.ts';
 import { constantValues, makeConstant, resolveReshape } from './fold.ts';
@@ -305,15 +305,15 @@ const gemm: Importer = (ctx: ImportContext, node: SourceNode) => {
   for (let o = 0; o < n; o++) for (let i = 0; i < k; i++) w[o * k + i] = alpha * (transB ? bv[o * k + i] : bv[i * n + o]);
   const weight = alpha === 1 && transB ? bC.name : ctx.freshTensorName(`${bC.name}.dense`);
   if (weight !== bC.name) ctx.addConstant({ name: weight, dtype: 'float32', shape: [n, k], data: w });
-  const ir = { op: 'Dense' as const, name: node.name, source: 'Gemm', inputs: [x.name], outputs: [node.outputs[0]], weight, bias: undefined as string | undefined };
+  const ir: DenseNode = { op: 'Dense', name: node.name, source: 'Gemm', inputs: [x.name], outputs: [node.outputs[0]], weight };
   const cC = ctx.optionalConstant(node, 2, 'C (bias)');
   if (cC && beta !== 0) {
     const cv = constantValues(cC);
     if (cv.length !== n && cv.length !== 1) ctx.fail(node, `C [${cC.shape}] must broadcast to [1, ${n}]`);
-    ir.bias = ctx.freshTensorName(`${cC.name}.bias`);
-    ctx.addConstant(makeConstant(ir.bias, 'float32', [n], Array.from({ length: n }, (_, i) => beta * cv[cv.length === 1 ? 0 : i])));
+    const bias = ctx.freshTensorName(`${cC.name}.bias`);
+    ctx.addConstant(makeConstant(bias, 'float32', [n], Array.from({ length: n }, (_, i) => beta * cv[cv.length === 1 ? 0 : i])));
+    ir.bias = bias;
   }
-  if (!ir.bias) delete ir.bias;
   ctx.emit(node, ir);
 };
 
