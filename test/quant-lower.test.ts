@@ -4,7 +4,7 @@ import { TinyM2Error } from '../compiler/errors.ts';
 import type { Constant, Graph, Node, TensorInfo } from '../compiler/ir.ts';
 import { tensorSize } from '../compiler/ir.ts';
 import { runFloat } from '../compiler/reference/interpreter.ts';
-import { calibrateGraph, runQuantized, uniform } from '../compiler/quant/evaluate.ts';
+import { calibrateGraph, runQuantized, uniform, weightBytes } from '../compiler/quant/evaluate.ts';
 import { quantizeGraph, spatialFlattenPerm } from '../compiler/quant/lower.ts';
 import type { QConvOp, QGraph } from '../compiler/quant/qgraph.ts';
 
@@ -173,5 +173,69 @@ describe('lowering', () => {
     const g = convFlattenDense();
     const plan = { model: 'hand.onnx', layers: { c1: { weightBits: 8 as const, activationBits: 8 as const } } };
     expect(() => quantizeGraph(g, calibrateGraph(g, rows(g, 2)), plan)).toThrow(/no entry for layer 'fc'/);
+  });
+
+  it('counts weight bytes: INT4 packed, INT8 one byte, plus bias, multiplier and shift per channel', () => {
+    const g = convFlattenDense();
+    const calib = calibrateGraph(g, rows(g, 4));
+    // conv: 54 weights, 3 channels; dense: 48 weights, 4 channels; 12 bytes of int32 metadata per channel.
+    expect(weightBytes(quantizeGraph(g, calib, uniform(g, 8)))).toBe(54 + 36 + 48 + 48);
+    expect(weightBytes(quantizeGraph(g, calib, uniform(g, 4)))).toBe(27 + 36 + 24 + 48);
+    const mixed = { model: 'hand.onnx', layers: { c1: { weightBits: 8 as const, activationBits: 8 as const }, fc: { weightBits: 4 as const, activationBits: 8 as const } } };
+    expect(weightBytes(quantizeGraph(g, calib, mixed))).toBe(54 + 36 + 24 + 48);
+  });
+
+  /** Max |float - emulated| over rows, in units of the output scale. */
+  function worstSteps(g: Graph, q: QGraph, data: Array<Record<string, Float32Array>>): number {
+    let worst = 0;
+    for (const row of data) {
+      const f = runFloat(g, row), e = runQuantized(g, q, row);
+      g.outputs.forEach((o, k) => {
+        const step = q.tensors.get(q.outputs[k])!.scale;
+        const a = f.get(o.name)!, b = e.get(o.name)!;
+        for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / step);
+      });
+    }
+    return worst;
+  }
+
+  it('keeps ONNX element order through Transpose, Flatten of channels-last and Reshape to NCHW', () => {
+    // x [1,2,3,4] -Transpose(0,1,3,2)-> [1,2,4,3] -conv1x1-> [1,3,4,3] -Flatten-> [1,36] (graph output)
+    // v [1,12] -Reshape-> [1,3,2,2] -conv1x1-> [1,2,2,2] (graph output)
+    const g = build(
+      [{ name: 'x', shape: [1, 2, 3, 4], dtype: 'float32' }, { name: 'v', shape: [1, 12], dtype: 'float32' }], ['f', 'z'],
+      [
+        { op: 'Transpose', name: 'tr', source: 'Transpose', inputs: ['x'], outputs: ['t'], perm: [0, 1, 3, 2] },
+        conv('c1', 't', 'c', 'w1', undefined),
+        { op: 'Reshape', name: 'flat', source: 'Flatten', inputs: ['c'], outputs: ['f'], shape: [1, 36] },
+        { op: 'Reshape', name: 'unflat', source: 'Reshape', inputs: ['v'], outputs: ['u'], shape: [1, 3, 2, 2] },
+        conv('c2', 'u', 'z', 'w2', undefined),
+      ],
+      { t: [1, 2, 4, 3], c: [1, 3, 4, 3], f: [1, 36], u: [1, 3, 2, 2], z: [1, 2, 2, 2] },
+      { w1: { shape: [3, 2, 1, 1], data: [1, 0, 0, 1, 0.5, -0.5] }, w2: { shape: [2, 3, 1, 1], data: [1, 0, 0, 0, 0, 1] } },
+    );
+    const data = rows(g, 16);
+    const q = quantizeGraph(g, calibrateGraph(g, data, { method: 'minmax' }), uniform(g, 8));
+    expect(opsOf(q)).toEqual(['permute', 'pointwise', 'reshape', 'reshape', 'permute', 'pointwise', 'reshape', 'permute', 'reshape']);
+    expect(worstSteps(g, q, data)).toBeLessThan(2);
+  });
+
+  it('lowers Add / Mul of two activations, Softmax over features and a scalar-constant Mul', () => {
+    const g = build(
+      [{ name: 'a', shape: [1, 6], dtype: 'float32' }, { name: 'b', shape: [1, 6], dtype: 'float32' }], ['s'],
+      [
+        { op: 'Add', name: 'add', source: 'Add', inputs: ['a', 'b'], outputs: ['p'] },
+        { op: 'Mul', name: 'mul', source: 'Mul', inputs: ['p', 'a'], outputs: ['m'] },
+        { op: 'Mul', name: 'half', source: 'Mul', inputs: ['m'], outputs: ['h'], constant: 'k', constantIndex: 1 },
+        { op: 'Softmax', name: 'sm', source: 'Softmax', inputs: ['h'], outputs: ['s'], axis: 1 },
+      ],
+      { p: [1, 6], m: [1, 6], h: [1, 6], s: [1, 6] },
+      { k: { shape: [], data: [0.5] } },
+    );
+    const data = rows(g, 32);
+    const q = quantizeGraph(g, calibrateGraph(g, data, { method: 'minmax' }), uniform(g, 8));
+    expect(opsOf(q)).toEqual(['add', 'mul', 'lut', 'softmax']);
+    expect(q.tensors.get('s')).toMatchObject({ scale: 1 / 256, zeroPoint: -128 });
+    expect(worstSteps(g, q, data)).toBeLessThan(4);
   });
 });
