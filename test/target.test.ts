@@ -149,6 +149,14 @@ describe('bare-metal behaviour', () => {
     expect(err.message).toContain('spinning');
   });
 
+  it('reports a QEMU that cannot start (here: an unknown machine) as an error, not as a firmware exit code', async () => {
+    const built = await buildFirmware({ board, sources: [SELFTEST], outDir: path.join(tmp, 'badmachine') });
+    const wrong = { ...board, run: { kind: 'qemu-system-arm' as const, machine: 'mps2-an999' } };
+    const err = await caught(runFirmware(built.elf, wrong));
+    expect(err.exitCode).toBe(1);
+    expect(err.message).toMatch(/qemu-system-arm -M mps2-an999 could not run firmware for mps2-an386: qemu-system-arm: unsupported machine type/);
+  });
+
   it('rejects a program that does not fit the board, saying by how much (exit 3), and leaves no ELF', async () => {
     const src = writeSource('toobig.c', `#include <stdint.h>\nuint8_t arena[300 * 1024];\nint main(void) { return arena[7]; }`);
     const outDir = path.join(tmp, 'toobig');

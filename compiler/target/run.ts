@@ -92,7 +92,8 @@ export class QemuRunner implements FirmwareRunner {
       const timeoutMs = options.timeoutMs ?? 120_000;
       const result = await execTool(qemu, args, { env: options.env, timeoutMs });
       const counts = fs.existsSync(countsFile) ? parseCounts(fs.readFileSync(countsFile, 'utf8')) : undefined;
-      checkFinished(result, board, spec.kind, timeoutMs, count && counts?.total === null);
+      const invocation = spec.kind === 'qemu-system-arm' ? `${spec.kind} -M ${spec.machine}` : spec.kind;
+      checkFinished(result, board, spec.kind, invocation, timeoutMs, (counts?.total ?? null) === null);
       return {
         board: board.name,
         runner: spec.kind,
@@ -124,7 +125,8 @@ export function parseCounts(text: string): { regions: number[]; total: number | 
   return { regions, total, warnings };
 }
 
-function checkFinished(result: ExecResult, board: Board, tool: string, timeoutMs: number, pluginSilent: boolean): void {
+/** Throws unless the program ran to its end. `noTotal`: the plugin wrote no total (not loaded, or QEMU never started the guest). */
+function checkFinished(result: ExecResult, board: Board, tool: string, invocation: string, timeoutMs: number, noTotal: boolean): void {
   const tail = (s: string): string => s.trim().split('\n').slice(-5).join('\n');
   if (result.timedOut) {
     throw new TinyM2Error(
@@ -140,8 +142,8 @@ function checkFinished(result: ExecResult, board: Board, tool: string, timeoutMs
   }
   // QEMU's own failures (bad machine, plugin not loadable) print "<tool>: ..." and never reach the guest,
   // so the plugin never writes its total.
-  if (pluginSilent && new RegExp(`^${tool}: `, 'm').test(result.stderr)) {
-    throw new TinyM2Error(`${tool} could not run firmware for ${board.name}: ${tail(result.stderr)}`, {
+  if (noTotal && result.code !== 0 && new RegExp(`^${tool}: `, 'm').test(result.stderr)) {
+    throw new TinyM2Error(`${invocation} could not run firmware for ${board.name}: ${tail(result.stderr)}`, {
       exitCode: EXIT_VERIFY_FAILED,
     });
   }
