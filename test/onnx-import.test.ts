@@ -291,6 +291,21 @@ describe('refusals', () => {
     expectRefusal(noShape, /input 'x' has no shape/);
   });
 
+  it('a shape computed by an op tinym2 cannot fold', () => {
+    const file = writeModel(join(dir, 'dynshape.onnx'), {
+      opset: 13, inputs: [x4(2, 3, 4)], outputs: [{ name: 'y' }], initializers: [{ name: 'half', dims: [1], data: [0.5] }],
+      nodes: [
+        { op: 'Shape', inputs: ['x'], outputs: ['s'] },
+        { op: 'Cast', inputs: ['s'], outputs: ['sf'], attrs: { to: { i: 1 } } },
+        { op: 'Mul', inputs: ['sf', 'half'], outputs: ['h'] },
+        { op: 'Floor', name: 'floor_shape', inputs: ['h'], outputs: ['fl'] },
+        { op: 'Cast', inputs: ['fl'], outputs: ['target'], attrs: { to: { i: 7 } } },
+        { op: 'Reshape', inputs: ['x', 'target'], outputs: ['y'] },
+      ],
+    });
+    expectRefusal(file, /node 'floor_shape' \(Floor\): cannot evaluate Floor on constant inputs/, /dynamic/);
+  });
+
   it('a shape mismatch names the node', () => {
     const file = writeModel(join(dir, 'mismatch.onnx'), {
       opset: 13, inputs: [x4(3, 5, 5)], outputs: [{ name: 'y' }], initializers: [f32('w', [4, 2, 3, 3])],

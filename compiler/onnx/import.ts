@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Graph, TensorInfo } from '../ir.ts';
 import { TinyM2Error } from '../errors.ts';
 import { ImportContext, type SourceNode } from './context.ts';
-import { foldConstantNode } from './fold.ts';
+import { FOLDABLE, foldConstantNode } from './fold.ts';
 import { fuseGraph } from './fuse.ts';
 import { constantNodeValue, IMPORTERS, SUPPORTED_OPS } from './ops.ts';
 import { Attributes, dataTypeName, decodeTensor, onnx, toNumber, type ModelProto, type NodeProto, type ValueInfoProto } from './proto.ts';
@@ -139,6 +139,11 @@ export function loadOnnx(file: string): Graph {
     if (op === 'Constant') return constantNodeValue(ctx, node);
     if (foldConstantNode(ctx, node)) return;
     const importer = IMPORTERS[op];
+    const present = node.inputs.filter((x) => x !== '');
+    if (!importer && present.length > 0 && present.every((x) => ctx.isConstant(x))) {
+      // Typically a shape computation the exporter left in the graph.
+      ctx.fail(node, `cannot evaluate ${op} on constant inputs, so a shape that depends on it stays dynamic; tinym2 folds ${[...FOLDABLE].join(', ')}: re-export with do_constant_folding=True and static input shapes`);
+    }
     if (!importer) ctx.fail(node, `operator ${op} is not supported; tinym2 supports ${SUPPORTED_OPS}`);
     importer(ctx, node);
   });
