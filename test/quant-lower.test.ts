@@ -238,4 +238,22 @@ describe('lowering', () => {
     expect(q.tensors.get('s')).toMatchObject({ scale: 1 / 256, zeroPoint: -128 });
     expect(worstSteps(g, q, data)).toBeLessThan(4);
   });
+
+  it('folds a zero Pad into an average pool (counting the padding) but not into a max pool', () => {
+    const g = build(
+      [{ name: 'x', shape: [1, 2, 4, 4], dtype: 'float32' }], ['a', 'm'],
+      [
+        { op: 'Pad', name: 'pad', source: 'Pad', inputs: ['x'], outputs: ['p'], pads: [0, 0, 1, 1, 0, 0, 1, 1], value: 0 },
+        { op: 'AveragePool', name: 'avg', source: 'AveragePool', inputs: ['p'], outputs: ['a'], kernel: [3, 3], strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1], ceilMode: false, countIncludePad: false },
+        { op: 'Pad', name: 'pad2', source: 'Pad', inputs: ['x'], outputs: ['p2'], pads: [0, 0, 1, 1, 0, 0, 1, 1], value: 0 },
+        { op: 'MaxPool', name: 'max', source: 'MaxPool', inputs: ['p2'], outputs: ['m'], kernel: [3, 3], strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1], ceilMode: false, countIncludePad: false },
+      ],
+      { p: [1, 2, 6, 6], a: [1, 2, 2, 2], p2: [1, 2, 6, 6], m: [1, 2, 2, 2] }, {},
+    );
+    const data = rows(g, 16);
+    const q = quantizeGraph(g, calibrateGraph(g, data, { method: 'minmax' }), uniform(g, 8));
+    expect(opsOf(q)).toEqual(['avgpool', 'pad', 'maxpool']);
+    expect(q.ops[0]).toMatchObject({ pad: [1, 1, 1, 1], countIncludePad: true });
+    expect(worstSteps(g, q, data)).toBeLessThanOrEqual(1);
+  });
 });

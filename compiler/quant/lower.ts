@@ -181,7 +181,10 @@ class Lowering {
       const p = node.pads;
       if (p[0] !== 0 || p[1] !== 0 || p[rank] !== 0 || p[rank + 1] !== 0) continue; // batch / channel padding
       const users = this.consumers.get(node.outputs[0]) ?? [];
-      if (users.length === 0 || this.graphOutputs.has(node.outputs[0]) || !users.every((u) => u.op === 'Conv')) continue;
+      // Zero padding is exact for a conv (padded positions read as zp_in = real 0) and for an
+      // average pool that counts padding in its divisor; a max pool would see the zeros, so not there.
+      const foldable = (u: Node) => u.op === 'Conv' || (u.op === 'AveragePool' && (u.countIncludePad || u.pads.every((v) => v === 0)));
+      if (users.length === 0 || this.graphOutputs.has(node.outputs[0]) || !users.every(foldable)) continue;
       const pad: [number, number, number, number] = rank === 4 ? [p[2], p[3], p[6], p[7]] : [0, p[2], 0, p[5]];
       for (const u of users) this.foldedPad.set(u.name, { pad, source: node.inputs[0] });
       this.folded.add(node.name);
@@ -621,17 +624,21 @@ class Lowering {
   }
 
   private lowerPool(node: Node & { op: 'MaxPool' | 'AveragePool' }): void {
-    const inP = this.spatialInput(node, node.inputs[0]);
+    const inP = this.spatialInput(node, this.activationInput(node));
     const out = this.place(node.outputs[0], tensorInfo(this.graph, node.outputs[0]).shape);
     const twoD = node.kernel.length === 2;
     if (node.kernel.length > 2) this.unsupported(node, '3-D pooling is not supported');
     if (node.dilations.some((d) => d !== 1)) this.unsupported(node, 'dilated pooling is not supported');
+    const pad: [number, number, number, number] = twoD ? [node.pads[0], node.pads[1], node.pads[2], node.pads[3]] : [0, node.pads[0], 0, node.pads[1]];
+    const extra = this.foldedPad.get(node.name);
+    if (extra) for (let i = 0; i < 4; i++) pad[i] += extra.pad[i];
     this.ops.push({
       op: node.op === 'MaxPool' ? 'maxpool' : 'avgpool', name: node.name, inputs: [inP.q], output: out.q,
       kernel: twoD ? [node.kernel[0], node.kernel[1]] : [1, node.kernel[0]],
       stride: twoD ? [node.strides[0], node.strides[1]] : [1, node.strides[0]],
-      pad: twoD ? [node.pads[0], node.pads[1], node.pads[2], node.pads[3]] : [0, node.pads[0], 0, node.pads[1]],
-      countIncludePad: node.countIncludePad,
+      pad,
+      // A folded zero Pad's positions were real elements of the pooled tensor: they count.
+      countIncludePad: node.countIncludePad || extra !== undefined,
     });
   }
 
