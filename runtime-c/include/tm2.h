@@ -86,10 +86,22 @@ static inline int64_t tm2_requant_raw(int32_t acc, int32_t multiplier, int32_t s
   return (p + ((int64_t)1 << (r - 1))) >> r;
 }
 
-/** out = clamp(rq(acc, M, s) + zp_out, act_min, act_max), the output of every weighted op. */
+/**
+ * out = clamp(rq(acc, M, s) + zp_out, act_min, act_max), the output stage of every weighted op.
+ * The common case r > 32 (real multiplier < 1/4) stays in 32-bit registers after one SMULL;
+ * otherwise rq is exact in 64 bits and clamped as such (never truncated first).
+ */
 static inline int8_t tm2_requant(int32_t acc, int32_t multiplier, int32_t shift, int32_t out_zp,
                                  int32_t act_min, int32_t act_max) {
-  int64_t v = tm2_requant_raw(acc, multiplier, shift) + out_zp;
+  const int32_t r = 31 - shift;
+  int32_t v;
+  if (r > 32) {
+    const int32_t hi = (int32_t)(((int64_t)acc * multiplier) >> 32);
+    v = ((hi + ((int32_t)1 << (r - 33))) >> (r - 32)) + out_zp; /* |rq| < 2^29: no overflow */
+  } else {
+    const int64_t v64 = tm2_requant_raw(acc, multiplier, shift) + out_zp;
+    v = v64 < act_min ? act_min : v64 > act_max ? act_max : (int32_t)v64;
+  }
   if (v < act_min) v = act_min;
   if (v > act_max) v = act_max;
   return (int8_t)v;

@@ -8,27 +8,26 @@
 #include "tm2_mm.h"
 
 size_t tm2_conv_scratch_size(const tm2_conv_params *p) {
-  const int32_t k = p->kernel_h * p->kernel_w * (p->in_c / p->groups);
-  return (size_t)2 * (size_t)tm2_col_words(k) * sizeof(uint32_t);
+  return tm2_col_pair_bytes(p->kernel_h * p->kernel_w * (p->in_c / p->groups));
 }
 
-/* Column of output pixel (oy, ox) for group g. */
+/* Column of output pixel (oy, ox) for group g, group stride `stride` words. */
 static void im2col(const tm2_conv_params *p, const int8_t *in, int32_t bits, int32_t g, int32_t oy, int32_t ox,
-                   uint32_t *col) {
+                   uint32_t *col, int32_t stride) {
   const int32_t cin_g = p->in_c / p->groups;
-  const int32_t k = p->kernel_h * p->kernel_w * cin_g;
+  const int32_t k = p->kernel_h * p->kernel_w * cin_g, gv = tm2_col_group_values(bits);
   int32_t ky, kx, c, i = 0;
   /* The last partial group of the column is read whole: give it defined contents. */
-  memset(col + tm2_col_words(k) - 4, 0, 4 * sizeof(uint32_t));
+  if (k % gv) memset(col + (k / gv) * stride, 0, (size_t)tm2_col_group_words(bits) * sizeof(uint32_t));
   for (ky = 0; ky < p->kernel_h; ky++) {
     const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
     for (kx = 0; kx < p->kernel_w; kx++) {
       const int32_t ix = ox * p->stride_w - p->pad_left + kx * p->dilation_w;
       if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {
-        for (c = 0; c < cin_g; c++, i++) tm2_col_put(col, bits, i, 0);
+        for (c = 0; c < cin_g; c++, i++) tm2_col_put(col, bits, stride, i, 0);
       } else {
         const int8_t *x = in + (iy * p->in_w + ix) * p->in_c + g * cin_g;
-        for (c = 0; c < cin_g; c++, i++) tm2_col_put(col, bits, i, x[c] - p->in_zp);
+        for (c = 0; c < cin_g; c++, i++) tm2_col_put(col, bits, stride, i, x[c] - p->in_zp);
       }
     }
   }
@@ -39,19 +38,18 @@ static void conv(const tm2_conv_params *p, const int8_t *in, const int8_t *w, in
   const int32_t cin_g = p->in_c / p->groups, cout_g = p->out_c / p->groups;
   const int32_t k = p->kernel_h * p->kernel_w * cin_g;
   const int32_t pixels = p->out_h * p->out_w;
-  uint32_t *col0 = (uint32_t *)scratch, *col1 = col0 + tm2_col_words(k);
+  const int32_t gw = tm2_col_group_words(bits);
+  uint32_t *col = (uint32_t *)scratch;
   int32_t px, g;
   for (px = 0; px < pixels; px += 2) {
     const int two = px + 1 < pixels;
     for (g = 0; g < p->groups; g++) {
-      im2col(p, in, bits, g, px / p->out_w, px % p->out_w, col0);
-      if (two) im2col(p, in, bits, g, (px + 1) / p->out_w, (px + 1) % p->out_w, col1);
+      im2col(p, in, bits, g, px / p->out_w, px % p->out_w, col, two ? 2 * gw : gw);
+      if (two) im2col(p, in, bits, g, (px + 1) / p->out_w, (px + 1) % p->out_w, col + gw, 2 * gw);
       if (bits == 8)
-        tm2_mm_s8(p, w, k, col0, two ? col1 : NULL, g * cout_g, (g + 1) * cout_g, out + px * p->out_c,
-                  out + (px + 1) * p->out_c);
+        tm2_mm_s8(p, w, k, col, two, g * cout_g, (g + 1) * cout_g, out + px * p->out_c, out + (px + 1) * p->out_c);
       else
-        tm2_mm_s4(p, w, k, col0, two ? col1 : NULL, g * cout_g, (g + 1) * cout_g, out + px * p->out_c,
-                  out + (px + 1) * p->out_c);
+        tm2_mm_s4(p, w, k, col, two, g * cout_g, (g + 1) * cout_g, out + px * p->out_c, out + (px + 1) * p->out_c);
     }
   }
 }

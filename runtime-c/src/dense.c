@@ -5,18 +5,19 @@
 #include "tm2_mm.h"
 
 size_t tm2_dense_scratch_size(const tm2_conv_params *p) {
-  return (size_t)tm2_col_words(p->in_h * p->in_w * p->in_c) * sizeof(uint32_t);
+  const int32_t k = p->in_h * p->in_w * p->in_c;
+  return (size_t)((k + 7) >> 3) * 4 * sizeof(uint32_t); /* one column */
 }
 
 static void dense(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int32_t bits, int8_t *out,
                   void *scratch) {
   const int32_t k = p->in_h * p->in_w * p->in_c;
   uint32_t *col = (uint32_t *)scratch;
-  tm2_col_fill(col, bits, in, k, p->in_zp);
+  tm2_col_fill(col, bits, in, k, p->in_zp, tm2_col_group_words(bits));
   if (bits == 8)
-    tm2_mm_s8(p, w, k, col, NULL, 0, p->out_c, out, NULL);
+    tm2_mm_s8(p, w, k, col, 0, 0, p->out_c, out, NULL);
   else
-    tm2_mm_s4(p, w, k, col, NULL, 0, p->out_c, out, NULL);
+    tm2_mm_s4(p, w, k, col, 0, 0, p->out_c, out, NULL);
 }
 
 void tm2_dense_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out, void *scratch) {

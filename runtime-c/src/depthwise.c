@@ -21,20 +21,94 @@ static void tap_range(int32_t o, int32_t stride, int32_t pad, int32_t dil, int32
   *k1 = b;
 }
 
-/* 4 INT4 weights starting at nibble n, spread to 16*(w0,w2) and 16*(w1,w3) pairs. */
-static inline void load_s4x4(const int8_t *w, int32_t n, uint32_t *even, uint32_t *odd) {
-  const uint8_t *b = (const uint8_t *)w + (n >> 1);
-  const uint32_t v = (n & 1) ? (((uint32_t)b[0] >> 4) | ((uint32_t)b[1] << 4) | ((uint32_t)b[2] << 12)) & 0xFFFFu
-                             : (uint32_t)b[0] | ((uint32_t)b[1] << 8);
-  *even = tm2_sxtb16(((v << 4) & 0xF0u) | ((v << 12) & 0x00F00000u));
-  *odd = tm2_sxtb16((v & 0xF0u) | ((v << 8) & 0x00F00000u));
+/*
+ * 4 INT4 weights from 2 bytes (byte aligned), spread to 16*(w0,w2) and 16*(w1,w3) pairs:
+ * t puts nibbles n1n0 in byte 0 and n3n2 in byte 2, masks move one nibble of each into the top
+ * of its byte, SXTB16 sign-extends.
+ */
+static inline void load_s4x4(const uint8_t *b, uint32_t *even, uint32_t *odd) {
+  const uint32_t t = (uint32_t)b[0] | ((uint32_t)b[1] << 16);
+  *even = tm2_sxtb16((t << 4) & 0x00F000F0u);
+  *odd = tm2_sxtb16(t & 0x00F000F0u);
+}
+
+/* One kernel tap for 4 channels: a[i] += (x_i - zp) * w_i (INT4: * 16). */
+static inline void dw_tap(const int8_t *xp, const int8_t *wp, int w4, uint32_t nzp, int32_t a[4]) {
+  const uint32_t xv = tm2_load_u32(xp);
+  const uint32_t xe = tm2_sxtab16(nzp, xv), xo = tm2_sxtab16_ror8(nzp, xv); /* (x0,x2), (x1,x3) - zp */
+  uint32_t we, wo;
+  if (w4) {
+    load_s4x4((const uint8_t *)wp, &we, &wo);
+  } else {
+    const uint32_t wv = tm2_load_u32(wp);
+    we = tm2_sxtb16(wv);
+    wo = tm2_sxtb16_ror8(wv);
+  }
+  a[0] = tm2_smlabb(xe, we, a[0]);
+  a[2] = tm2_smlatt(xe, we, a[2]);
+  a[1] = tm2_smlabb(xo, wo, a[1]);
+  a[3] = tm2_smlatt(xo, wo, a[3]);
+}
+
+/*
+ * Accumulates 4 channels over a rectangle of valid taps: `rows` x `cols`; x and w point at the
+ * first tap; x_step/w_step go to the next tap of a row, x_row/w_row from a row's first tap to
+ * the next row's. For INT4 (w4 != 0) w is a byte pointer to packed weights and the sums carry
+ * a factor 16.
+ */
+TM2_NOINLINE static void dw_block4(const int8_t *x, const int8_t *w, int w4, int32_t rows, int32_t cols, int32_t x_step,
+                             int32_t x_row, int32_t w_step, int32_t w_row, uint32_t nzp, int32_t acc[4]) {
+  int32_t a[4] = {0, 0, 0, 0}, r, c;
+  for (r = 0; r < rows; r++, x += x_row, w += w_row) {
+    const int8_t *xp = x, *wp = w;
+    for (c = 0; c < cols; c++, xp += x_step, wp += w_step) dw_tap(xp, wp, w4, nzp, a);
+  }
+  acc[0] = a[0];
+  acc[1] = a[1];
+  acc[2] = a[2];
+  acc[3] = a[3];
+}
+
+/*
+ * The common INT8 case (multiplier 1, no horizontal dilation): activations and weights advance
+ * by the same `step` along a kernel row, so one index addresses both and a tap costs two loads,
+ * four extensions, four MACs and the loop step.
+ */
+TM2_NOINLINE static void dw_block4_s8(const int8_t *x, const int8_t *w, int32_t rows, int32_t cols, int32_t step,
+                                int32_t x_row, int32_t w_row, uint32_t nzp, int32_t acc[4]) {
+  int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  const int32_t end = cols * step;
+  for (; rows > 0; rows--, x += x_row, w += w_row) {
+    int32_t i;
+    for (i = 0; i < end; i += step) {
+      const uint32_t xv = tm2_load_u32(x + i), wv = tm2_load_u32(w + i);
+      const uint32_t xe = tm2_sxtab16(nzp, xv), we = tm2_sxtb16(wv);
+      const uint32_t xo = tm2_sxtab16_ror8(nzp, xv), wo = tm2_sxtb16_ror8(wv);
+      a0 = tm2_smlabb(xe, we, a0);
+      a2 = tm2_smlatt(xe, we, a2);
+      a1 = tm2_smlabb(xo, wo, a1);
+      a3 = tm2_smlatt(xo, wo, a3);
+    }
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
 }
 
 static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int32_t bits, int8_t *out) {
   const int32_t cin = p->in_c, cout = p->out_c, mult = p->ch_mult;
-  const int32_t vec_c = mult == 1 ? (cout & ~3) : 0; /* channels done 4 at a time */
+  /* Channels done 4 at a time: multiplier 1, and for INT4 an even count so every tap's
+   * weights start on a byte. */
+  const int32_t vec_c = (mult == 1 && (bits == 8 || (cout & 1) == 0)) ? (cout & ~3) : 0;
   const uint32_t nzp = tm2_pack16(-p->in_zp, -p->in_zp);
-  const int32_t wscale_shift = bits == 4 ? 4 : 0; /* INT4 pairs carry 16 * w */
+  const int32_t acc_shift = bits == 4 ? 4 : 0;
+  /* Steps in elements of the activation and in weight bytes. */
+  const int32_t x_step = p->dilation_w * cin, x_row = p->dilation_h * p->in_w * cin;
+  const int32_t w_step = bits == 8 ? cout : cout / 2, w_row = p->kernel_w * w_step;
+  /* Locals, not p->...: stores to the int8 output could alias *p, forcing reloads per output. */
+  const int32_t *const bias = p->bias, *const mult_q = p->multiplier, *const shift = p->shift;
+  const int32_t out_zp = p->out_zp, act_min = p->act_min, act_max = p->act_max;
   int32_t oy, ox, c, ky, kx, ky0, ky1, kx0, kx1;
   for (oy = 0; oy < p->out_h; oy++) {
     tap_range(oy, p->stride_h, p->pad_top, p->dilation_h, p->kernel_h, p->in_h, &ky0, &ky1);
@@ -42,46 +116,25 @@ static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *
       int8_t *o_px = out + (oy * p->out_w + ox) * cout;
       const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
       tap_range(ox, p->stride_w, p->pad_left, p->dilation_w, p->kernel_w, p->in_w, &kx0, &kx1);
-      for (c = 0; c < vec_c; c += 4) {
-        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, i;
-        for (ky = ky0; ky < ky1; ky++) {
-          const int8_t *x = in + ((iy0 + ky * p->dilation_h) * p->in_w + ix0 + kx0 * p->dilation_w) * cin + c;
-          const int32_t xstep = p->dilation_w * cin;
-          if (bits == 8) {
-            const int8_t *wp = w + (ky * p->kernel_w + kx0) * cout + c;
-            for (kx = kx0; kx < kx1; kx++, x += xstep, wp += cout) {
-              const uint32_t xv = tm2_load_u32(x), wv = tm2_load_u32(wp);
-              const uint32_t xe = tm2_sxtab16(nzp, xv), xo = tm2_sxtab16_ror8(nzp, xv);
-              const uint32_t we = tm2_sxtb16(wv), wo = tm2_sxtb16_ror8(wv);
-              a0 = tm2_smlabb(xe, we, a0);
-              a2 = tm2_smlatt(xe, we, a2);
-              a1 = tm2_smlabb(xo, wo, a1);
-              a3 = tm2_smlatt(xo, wo, a3);
-            }
-          } else {
-            int32_t n = (ky * p->kernel_w + kx0) * cout + c;
-            for (kx = kx0; kx < kx1; kx++, x += xstep, n += cout) {
-              uint32_t we, wo;
-              const uint32_t xv = tm2_load_u32(x);
-              const uint32_t xe = tm2_sxtab16(nzp, xv), xo = tm2_sxtab16_ror8(nzp, xv);
-              load_s4x4(w, n, &we, &wo);
-              a0 = tm2_smlabb(xe, we, a0);
-              a2 = tm2_smlatt(xe, we, a2);
-              a1 = tm2_smlabb(xo, wo, a1);
-              a3 = tm2_smlatt(xo, wo, a3);
-            }
-          }
-        }
-        {
-          const int32_t acc[4] = {a0 >> wscale_shift, a1 >> wscale_shift, a2 >> wscale_shift, a3 >> wscale_shift};
+      if (vec_c && ky1 > ky0 && kx1 > kx0) {
+        const int8_t *x0 = in + ((iy0 + ky0 * p->dilation_h) * p->in_w + ix0 + kx0 * p->dilation_w) * cin;
+        const int32_t w0 = (ky0 * p->kernel_w + kx0) * w_step;
+        for (c = 0; c < vec_c; c += 4) {
+          int32_t acc[4], i;
+          if (bits == 8 && x_step == w_step)
+            dw_block4_s8(x0 + c, w + w0 + c, ky1 - ky0, kx1 - kx0, x_step, x_row, w_row, nzp, acc);
+          else if (bits == 8)
+            dw_block4(x0 + c, w + w0 + c, 0, ky1 - ky0, kx1 - kx0, x_step, x_row, w_step, w_row, nzp, acc);
+          else
+            dw_block4(x0 + c, w + w0 + c / 2, 1, ky1 - ky0, kx1 - kx0, x_step, x_row, w_step, w_row, nzp, acc);
           for (i = 0; i < 4; i++) {
             const int32_t o = c + i;
-            o_px[o] = tm2_requant(acc[i] + (p->bias ? p->bias[o] : 0), p->multiplier[o], p->shift[o], p->out_zp,
-                                  p->act_min, p->act_max);
+            o_px[o] = tm2_requant((acc[i] >> acc_shift) + (bias ? bias[o] : 0), mult_q[o], shift[o], out_zp, act_min,
+                                  act_max);
           }
         }
       }
-      for (c = vec_c; c < cout; c++) {
+      for (c = (ky1 > ky0 && kx1 > kx0) ? vec_c : 0; c < cout; c++) {
         const int32_t ci = c / mult;
         int32_t acc = p->bias ? p->bias[c] : 0;
         for (ky = ky0; ky < ky1; ky++) {

@@ -2,8 +2,8 @@
  * mm_s4.c - matrix-multiply core for packed INT4 weights: 2 output channels x 2 pixels per
  * step, 8 weights per 32-bit load unpacked with 2 masks + 4 SXTB16 (tm2_unpack_s4x8), so INT4
  * costs about what INT8 does. Accumulators carry 16 * the dot product; >> 4 is exact.
- * Rows start at nibble o*K: when K is odd, every other row starts mid-byte and is read with
- * the shifting loader (tm2_load_s4x8).
+ * Rows start at nibble o*K: when K is odd every other row starts mid-byte and is read with the
+ * shifting loader; when K is even the hot loop uses plain word loads.
  */
 #include "tm2_mm.h"
 #include "tm2_simd.h"
@@ -16,74 +16,68 @@ static inline int32_t dot8(const uint32_t q[4], const uint32_t *x, int32_t acc) 
   return tm2_smlad(q[3], x[3], acc);
 }
 
+/* The output stage, from a copy of the params (see mm_s8.c). */
 static inline int8_t finish(const tm2_conv_params *p, int32_t o, int32_t acc16) {
   int32_t acc = acc16 >> 4; /* exact: every product is a multiple of 16 */
   if (p->bias) acc += p->bias[o];
   return tm2_requant(acc, p->multiplier[o], p->shift[o], p->out_zp, p->act_min, p->act_max);
 }
 
-/* Word j (8 nibbles) of row starting at nibble `start`, zero-filled past the row's k values. */
+/* Word j (8 nibbles) of the row starting at nibble `start`, zero-filled past its k values. */
 static inline uint32_t row_word(const int8_t *w, int32_t start, int32_t j, int32_t full, int32_t rem) {
   return j < full ? tm2_load_s4x8(w, start + 8 * j) : tm2_load_s4_tail(w, start + 8 * j, rem);
 }
 
-void tm2_mm_s4(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint32_t *col0, const uint32_t *col1,
-               int32_t o_begin, int32_t o_end, int8_t *out0, int8_t *out1) {
+void tm2_mm_s4(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint32_t *col, int two, int32_t o_begin,
+               int32_t o_end, int8_t *out0, int8_t *out1) {
+  const tm2_conv_params params = *p;
   const int32_t full = k >> 3, rem = k & 7, groups = full + (rem ? 1 : 0);
+  const int32_t stride = two ? 8 : 4; /* column words per group */
   int32_t o = o_begin, j;
   for (; o + 2 <= o_end; o += 2) {
-    const uint32_t *c0 = col0, *c1 = col1;
+    const uint32_t *c = col;
     int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
     uint32_t qa[4], qb[4];
-    if ((k & 1) == 0) {
+    j = 0;
+    if ((k & 1) == 0 && two) {
       /* Both rows byte aligned: plain word loads in the hot loop. */
       const uint8_t *w0 = (const uint8_t *)w + ((o * k) >> 1), *w1 = w0 + (k >> 1);
-      for (j = 0; j < full; j++, w0 += 4, w1 += 4, c0 += 4) {
-        tm2_unpack_s4x8(tm2_load_u32(w0), qa);
-        tm2_unpack_s4x8(tm2_load_u32(w1), qb);
-        a00 = dot8(qa, c0, a00);
-        a10 = dot8(qb, c0, a10);
-        if (c1) {
-          a01 = dot8(qa, c1, a01);
-          a11 = dot8(qb, c1, a11);
-          c1 += 4;
-        }
+      for (; j < full; j++, c += 8) {
+        tm2_unpack_s4x8(tm2_load_u32(w0 + 4 * j), qa);
+        tm2_unpack_s4x8(tm2_load_u32(w1 + 4 * j), qb);
+        a00 = dot8(qa, c, a00);
+        a01 = dot8(qa, c + 4, a01);
+        a10 = dot8(qb, c, a10);
+        a11 = dot8(qb, c + 4, a11);
       }
-      j = full;
-    } else {
-      j = 0;
     }
-    for (; j < groups; j++, c0 += 4) {
+    for (; j < groups; j++, c += stride) {
       tm2_unpack_s4x8(row_word(w, o * k, j, full, rem), qa);
       tm2_unpack_s4x8(row_word(w, (o + 1) * k, j, full, rem), qb);
-      a00 = dot8(qa, c0, a00);
-      a10 = dot8(qb, c0, a10);
-      if (c1) {
-        a01 = dot8(qa, c1, a01);
-        a11 = dot8(qb, c1, a11);
-        c1 += 4;
+      a00 = dot8(qa, c, a00);
+      a10 = dot8(qb, c, a10);
+      if (two) {
+        a01 = dot8(qa, c + 4, a01);
+        a11 = dot8(qb, c + 4, a11);
       }
     }
-    out0[o] = finish(p, o, a00);
-    out0[o + 1] = finish(p, o + 1, a10);
-    if (col1) {
-      out1[o] = finish(p, o, a01);
-      out1[o + 1] = finish(p, o + 1, a11);
+    out0[o] = finish(&params, o, a00);
+    out0[o + 1] = finish(&params, o + 1, a10);
+    if (two) {
+      out1[o] = finish(&params, o, a01);
+      out1[o + 1] = finish(&params, o + 1, a11);
     }
   }
   if (o < o_end) {
-    const uint32_t *c0 = col0, *c1 = col1;
+    const uint32_t *c = col;
     int32_t a00 = 0, a01 = 0;
     uint32_t qa[4];
-    for (j = 0; j < groups; j++, c0 += 4) {
+    for (j = 0; j < groups; j++, c += stride) {
       tm2_unpack_s4x8(row_word(w, o * k, j, full, rem), qa);
-      a00 = dot8(qa, c0, a00);
-      if (c1) {
-        a01 = dot8(qa, c1, a01);
-        c1 += 4;
-      }
+      a00 = dot8(qa, c, a00);
+      if (two) a01 = dot8(qa, c + 4, a01);
     }
-    out0[o] = finish(p, o, a00);
-    if (col1) out1[o] = finish(p, o, a01);
+    out0[o] = finish(&params, o, a00);
+    if (two) out1[o] = finish(&params, o, a01);
   }
 }

@@ -1,82 +1,96 @@
 /*
  * mm_s8.c - matrix-multiply core for INT8 weights: 2 output channels x 2 pixels per step,
- * 4 weights per 32-bit load, two SMLAD per weight word (1 MAC per instruction in the inner
- * loop on Cortex-M4). See tm2_mm.h for the column layout.
+ * 4 weights per 32-bit load, SXTB16 to pairs, two SMLAD per weight word and pixel: 16 MACs
+ * for 2 weight loads, 4 SXTB16, one 4-word column load and 8 SMLAD. See tm2_mm.h for the
+ * column layout.
  */
 #include "tm2_mm.h"
 #include "tm2_simd.h"
 
-/* acc + the 4 products of weight pairs (we, wo) with column words x[0], x[1]. */
-static inline int32_t dot4(uint32_t we, uint32_t wo, const uint32_t *x, int32_t acc) {
-  return tm2_smlad(wo, x[1], tm2_smlad(we, x[0], acc));
-}
-
+/* The output stage, from a copy of the params: out stores cannot alias a local struct, so the
+ * compiler keeps its fields in registers instead of reloading them per output. */
 static inline int8_t finish(const tm2_conv_params *p, int32_t o, int32_t acc) {
   if (p->bias) acc += p->bias[o];
   return tm2_requant(acc, p->multiplier[o], p->shift[o], p->out_zp, p->act_min, p->act_max);
 }
 
-void tm2_mm_s8(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint32_t *col0, const uint32_t *col1,
-               int32_t o_begin, int32_t o_end, int8_t *out0, int8_t *out1) {
-  const int32_t full = k >> 2, rem = k & 3;
+/* Weight word j of a row: a full word, or the zero-filled tail of `rem` bytes. */
+static inline uint32_t row_word(const int8_t *row, int32_t j, int32_t full, int32_t rem) {
+  return j < full ? tm2_load_u32(row + 4 * j) : tm2_load_s8_tail(row + 4 * j, rem);
+}
+
+void tm2_mm_s8(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint32_t *col, int two, int32_t o_begin,
+               int32_t o_end, int8_t *out0, int8_t *out1) {
+  const tm2_conv_params params = *p;
+  const int32_t full = k >> 2, rem = k & 3, groups = full + (rem ? 1 : 0);
   int32_t o = o_begin, j;
-  /* Two rows at a time. */
+  if (two) {
+    for (; o + 2 <= o_end; o += 2) {
+      const int8_t *w0 = w + o * k, *w1 = w0 + k;
+      const uint32_t *c = col;
+      int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+      for (j = 0; j < full; j++, c += 4) {
+        const uint32_t a = tm2_load_u32(w0 + 4 * j), b = tm2_load_u32(w1 + 4 * j);
+        const uint32_t ae = tm2_sxtb16(a), ao = tm2_sxtb16_ror8(a), be = tm2_sxtb16(b), bo = tm2_sxtb16_ror8(b);
+        const uint32_t xa0 = c[0], xa1 = c[1], xb0 = c[2], xb1 = c[3];
+        a00 = tm2_smlad(ae, xa0, a00);
+        a00 = tm2_smlad(ao, xa1, a00);
+        a01 = tm2_smlad(ae, xb0, a01);
+        a01 = tm2_smlad(ao, xb1, a01);
+        a10 = tm2_smlad(be, xa0, a10);
+        a10 = tm2_smlad(bo, xa1, a10);
+        a11 = tm2_smlad(be, xb0, a11);
+        a11 = tm2_smlad(bo, xb1, a11);
+      }
+      if (rem) {
+        const uint32_t a = tm2_load_s8_tail(w0 + 4 * j, rem), b = tm2_load_s8_tail(w1 + 4 * j, rem);
+        const uint32_t ae = tm2_sxtb16(a), ao = tm2_sxtb16_ror8(a), be = tm2_sxtb16(b), bo = tm2_sxtb16_ror8(b);
+        a00 = tm2_smlad(ao, c[1], tm2_smlad(ae, c[0], a00));
+        a01 = tm2_smlad(ao, c[3], tm2_smlad(ae, c[2], a01));
+        a10 = tm2_smlad(bo, c[1], tm2_smlad(be, c[0], a10));
+        a11 = tm2_smlad(bo, c[3], tm2_smlad(be, c[2], a11));
+      }
+      out0[o] = finish(&params, o, a00);
+      out1[o] = finish(&params, o, a01);
+      out0[o + 1] = finish(&params, o + 1, a10);
+      out1[o + 1] = finish(&params, o + 1, a11);
+    }
+    if (o < o_end) { /* last odd row */
+      const int8_t *w0 = w + o * k;
+      const uint32_t *c = col;
+      int32_t a00 = 0, a01 = 0;
+      for (j = 0; j < groups; j++, c += 4) {
+        const uint32_t a = row_word(w0, j, full, rem);
+        const uint32_t ae = tm2_sxtb16(a), ao = tm2_sxtb16_ror8(a);
+        a00 = tm2_smlad(ao, c[1], tm2_smlad(ae, c[0], a00));
+        a01 = tm2_smlad(ao, c[3], tm2_smlad(ae, c[2], a01));
+      }
+      out0[o] = finish(&params, o, a00);
+      out1[o] = finish(&params, o, a01);
+    }
+    return;
+  }
+  /* One column (dense, or the last pixel of an odd count): two rows at a time. */
   for (; o + 2 <= o_end; o += 2) {
     const int8_t *w0 = w + o * k, *w1 = w0 + k;
-    const uint32_t *c0 = col0, *c1 = col1;
-    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
-    if (col1) {
-      for (j = 0; j < full; j++, w0 += 4, w1 += 4, c0 += 2, c1 += 2) {
-        const uint32_t a = tm2_load_u32(w0), b = tm2_load_u32(w1);
-        const uint32_t ae = tm2_sxtb16(a), ao = tm2_sxtb16_ror8(a), be = tm2_sxtb16(b), bo = tm2_sxtb16_ror8(b);
-        a00 = dot4(ae, ao, c0, a00);
-        a01 = dot4(ae, ao, c1, a01);
-        a10 = dot4(be, bo, c0, a10);
-        a11 = dot4(be, bo, c1, a11);
-      }
-      if (rem) {
-        const uint32_t a = tm2_load_s8_tail(w0, rem), b = tm2_load_s8_tail(w1, rem);
-        const uint32_t ae = tm2_sxtb16(a), ao = tm2_sxtb16_ror8(a), be = tm2_sxtb16(b), bo = tm2_sxtb16_ror8(b);
-        a00 = dot4(ae, ao, c0, a00);
-        a01 = dot4(ae, ao, c1, a01);
-        a10 = dot4(be, bo, c0, a10);
-        a11 = dot4(be, bo, c1, a11);
-      }
-      out1[o] = finish(p, o, a01);
-      out1[o + 1] = finish(p, o + 1, a11);
-    } else {
-      for (j = 0; j < full; j++, w0 += 4, w1 += 4, c0 += 2) {
-        const uint32_t a = tm2_load_u32(w0), b = tm2_load_u32(w1);
-        a00 = dot4(tm2_sxtb16(a), tm2_sxtb16_ror8(a), c0, a00);
-        a10 = dot4(tm2_sxtb16(b), tm2_sxtb16_ror8(b), c0, a10);
-      }
-      if (rem) {
-        const uint32_t a = tm2_load_s8_tail(w0, rem), b = tm2_load_s8_tail(w1, rem);
-        a00 = dot4(tm2_sxtb16(a), tm2_sxtb16_ror8(a), c0, a00);
-        a10 = dot4(tm2_sxtb16(b), tm2_sxtb16_ror8(b), c0, a10);
-      }
+    const uint32_t *c = col;
+    int32_t a00 = 0, a10 = 0;
+    for (j = 0; j < groups; j++, c += 2) {
+      const uint32_t a = row_word(w0, j, full, rem), b = row_word(w1, j, full, rem);
+      a00 = tm2_smlad(tm2_sxtb16_ror8(a), c[1], tm2_smlad(tm2_sxtb16(a), c[0], a00));
+      a10 = tm2_smlad(tm2_sxtb16_ror8(b), c[1], tm2_smlad(tm2_sxtb16(b), c[0], a10));
     }
-    out0[o] = finish(p, o, a00);
-    out0[o + 1] = finish(p, o + 1, a10);
+    out0[o] = finish(&params, o, a00);
+    out0[o + 1] = finish(&params, o + 1, a10);
   }
-  /* Last odd row. */
   if (o < o_end) {
     const int8_t *w0 = w + o * k;
-    const uint32_t *c0 = col0, *c1 = col1;
-    int32_t a00 = 0, a01 = 0;
-    for (j = 0; j <= full; j++, w0 += 4, c0 += 2) {
-      uint32_t a, ae, ao;
-      if (j == full && !rem) break;
-      a = j < full ? tm2_load_u32(w0) : tm2_load_s8_tail(w0, rem);
-      ae = tm2_sxtb16(a);
-      ao = tm2_sxtb16_ror8(a);
-      a00 = dot4(ae, ao, c0, a00);
-      if (c1) {
-        a01 = dot4(ae, ao, c1, a01);
-        c1 += 2;
-      }
+    const uint32_t *c = col;
+    int32_t a00 = 0;
+    for (j = 0; j < groups; j++, c += 2) {
+      const uint32_t a = row_word(w0, j, full, rem);
+      a00 = tm2_smlad(tm2_sxtb16_ror8(a), c[1], tm2_smlad(tm2_sxtb16(a), c[0], a00));
     }
-    out0[o] = finish(p, o, a00);
-    if (col1) out1[o] = finish(p, o, a01);
+    out0[o] = finish(&params, o, a00);
   }
 }

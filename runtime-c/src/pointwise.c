@@ -1,27 +1,25 @@
 /*
  * pointwise.c - optimized 1x1 convolution. Two pixels at a time: their input channels are
- * converted once to int16 columns (minus in_zp), then every pair of output channels is a
- * 2x2 block of the matrix-multiply core (mm_s8.c / mm_s4.c).
+ * converted once to an interleaved int16 column pair (minus in_zp), then every pair of output
+ * channels is a 2x2 block of the matrix-multiply core (mm_s8.c / mm_s4.c).
  */
 #include "tm2_mm.h"
 
-size_t tm2_pointwise_scratch_size(const tm2_conv_params *p) {
-  return (size_t)2 * (size_t)tm2_col_words(p->in_c) * sizeof(uint32_t);
-}
+size_t tm2_pointwise_scratch_size(const tm2_conv_params *p) { return tm2_col_pair_bytes(p->in_c); }
 
 static void pointwise(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int32_t bits, int8_t *out,
                       void *scratch) {
-  const int32_t pixels = p->in_h * p->in_w, k = p->in_c, n = p->out_c;
-  uint32_t *col0 = (uint32_t *)scratch, *col1 = col0 + tm2_col_words(k);
+  const int32_t pixels = p->in_h * p->in_w, k = p->in_c, n = p->out_c, gw = tm2_col_group_words(bits);
+  uint32_t *col = (uint32_t *)scratch;
   int32_t px;
   for (px = 0; px < pixels; px += 2) {
     const int two = px + 1 < pixels;
-    tm2_col_fill(col0, bits, in + px * k, k, p->in_zp);
-    if (two) tm2_col_fill(col1, bits, in + (px + 1) * k, k, p->in_zp);
+    tm2_col_fill(col, bits, in + px * k, k, p->in_zp, two ? 2 * gw : gw);
+    if (two) tm2_col_fill(col + gw, bits, in + (px + 1) * k, k, p->in_zp, 2 * gw);
     if (bits == 8)
-      tm2_mm_s8(p, w, k, col0, two ? col1 : NULL, 0, n, out + px * n, out + (px + 1) * n);
+      tm2_mm_s8(p, w, k, col, two, 0, n, out + px * n, out + (px + 1) * n);
     else
-      tm2_mm_s4(p, w, k, col0, two ? col1 : NULL, 0, n, out + px * n, out + (px + 1) * n);
+      tm2_mm_s4(p, w, k, col, two, 0, n, out + px * n, out + (px + 1) * n);
   }
 }
 

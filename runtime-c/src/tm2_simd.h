@@ -22,6 +22,14 @@
 #define TM2_HAVE_DSP 0
 #endif
 
+/* Hot inner loops live in small non-inlined functions: inlined into their large callers they
+ * compete for registers with the outer loops' state and gcc spills accumulators to the stack. */
+#if defined(__GNUC__)
+#define TM2_NOINLINE __attribute__((noinline))
+#else
+#define TM2_NOINLINE
+#endif
+
 /** 4 bytes from any address (compiles to one LDR on cores with unaligned access). */
 static inline uint32_t tm2_load_u32(const void *p) {
   uint32_t v;
