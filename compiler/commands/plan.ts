@@ -219,11 +219,13 @@ export async function run(argv: string[]): Promise<number> {
     ...traceOptions,
     minIterations: Math.min(DEFAULT_TRACE_OPTIONS.minIterations, traceOptions.maxIterations),
     onProgress: (p) =>
-      progress(`Hessian traces: iteration ${p.iteration}/${p.maxIterations}, worst relative standard error ${(100 * p.worstRelativeError).toFixed(1)}%`),
+      progress(`Hessian traces: iteration ${p.iteration}/${p.maxIterations}, largest layer's Omega error ${(100 * p.worstRelativeError).toFixed(1)}% of the total`),
   });
   endProgress();
   if (!sens.traces.converged) {
-    notes.push(`Hessian traces did not reach 5% relative standard error in ${sens.traces.iterations} iterations (see the stderr column); more --iterations gives steadier Omega`);
+    notes.push(
+      `Hessian traces stopped after ${sens.traces.iterations} iterations with a layer's Omega standard error above 5% of the total (see the ± column); more --iterations gives steadier Omega`,
+    );
   }
 
   const fp32 = fp32WeightBytes(sens.layers);

@@ -5,7 +5,7 @@ import type { DataSet } from '../quant/evaluate.ts';
 import type { PrecisionPlan } from '../quant/plan.ts';
 import type { Bits } from '../quant/qgraph.ts';
 import { hessianTraces, type CalibrationRows, type TraceOptions, type TraceResult } from '../sensitivity/hutchinson.ts';
-import { layerOmega, type LayerOmega } from '../sensitivity/omega.ts';
+import { layerOmega, omegaScales, type LayerOmega } from '../sensitivity/omega.ts';
 import { analyzeLayers, ilpLayers, peakActivationBytes, type LayerInfo } from './from-graph.ts';
 import { evaluateAssignment, uniformAssignment, type IlpProblem } from './problem.ts';
 import { checkFeasible, solvePrecision, type SolveOutcome } from './solve.ts';
@@ -31,7 +31,7 @@ export function calibrationRows(graph: Graph, set: DataSet, maxRows = Infinity):
 
 export function measureSensitivity(graph: Graph, data: CalibrationRows, options: TraceOptions = {}): Sensitivity {
   const layers = analyzeLayers(graph);
-  const traces = hessianTraces(graph, layers, data, options);
+  const traces = hessianTraces(graph, layers, data, { omegaScale: omegaScales(graph, layers), ...options });
   const omegas = layers.map((l, i) => layerOmega(graph, l, traces.layers[i]));
   return { layers, traces, omegas };
 }

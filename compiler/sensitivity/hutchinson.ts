@@ -18,6 +18,11 @@
 // activation gradients. That trace is per sample (the Hessian of one sample's loss with respect
 // to its own activation), averaged over samples.
 //
+// Stopping: by default every layer's standard error must be within `relativeTolerance` of its
+// mean. A layer with near-zero curvature never gets there and does not matter for the plan, so
+// the planner passes `omegaScale` (trace -> Omega at 4 bits) and the test becomes: the largest
+// layer's Omega standard error is within `relativeTolerance` of the model's total Omega.
+//
 // Loss: see loss.ts. The weight Hessian is that of the mean loss over a batch of calibration
 // rows; each iteration takes the next batch (cycling through the rows) and a fresh v, so the
 // spread over iterations covers both data and probe noise. Iterations continue until every
@@ -45,10 +50,16 @@ export interface TraceOptions {
   maxSeconds?: number;
   /** Also estimate activation traces (needed for untied planning; cheap: same passes). */
   activations?: boolean;
+  /**
+   * Per layer, what a unit of weight / activation trace is worth in Omega at 4 bits (the
+   * activation factor may depend on the range seen so far). Switches the stopping test to the
+   * Omega-relative one described above.
+   */
+  omegaScale?: (layer: number, activationRange: { min: number; max: number }) => { weight: number; activation: number };
   onProgress?: (p: { iteration: number; maxIterations: number; worstRelativeError: number }) => void;
 }
 
-export const DEFAULT_TRACE_OPTIONS: Required<Omit<TraceOptions, 'onProgress'>> = {
+export const DEFAULT_TRACE_OPTIONS: Required<Omit<TraceOptions, 'onProgress' | 'omegaScale'>> = {
   batchSize: 32,
   minIterations: 8,
   maxIterations: 48,
@@ -231,10 +242,23 @@ export function hessianTraces(graph: Graph, layers: LayerInfo[], data: Calibrati
     iteration++;
 
     let worst = 0;
-    for (let i = 0; i < layers.length; i++) {
-      for (const samples of o.activations ? [weightSamples[i], actSamples[i]] : [weightSamples[i]]) {
-        const e = summarize(samples);
-        worst = Math.max(worst, e.stdErr / Math.max(Math.abs(e.mean), 1e-300));
+    if (o.omegaScale) {
+      let total = 0;
+      const errs: number[] = [];
+      for (let i = 0; i < layers.length; i++) {
+        const sc = o.omegaScale(i, ranges[i]);
+        const w = summarize(weightSamples[i]);
+        const a = o.activations ? summarize(actSamples[i]) : { mean: 0, stdErr: 0 };
+        total += Math.abs(w.mean) * sc.weight + Math.abs(a.mean) * sc.activation;
+        errs.push(Math.hypot(w.stdErr * sc.weight, a.stdErr * sc.activation));
+      }
+      worst = Math.max(...errs) / Math.max(total, 1e-300);
+    } else {
+      for (let i = 0; i < layers.length; i++) {
+        for (const samples of o.activations ? [weightSamples[i], actSamples[i]] : [weightSamples[i]]) {
+          const e = summarize(samples);
+          worst = Math.max(worst, e.stdErr / Math.max(Math.abs(e.mean), 1e-300));
+        }
       }
     }
     options.onProgress?.({ iteration, maxIterations: o.maxIterations, worstRelativeError: worst });

@@ -41,3 +41,12 @@ export function layerOmega(graph: Graph, layer: LayerInfo, trace: LayerTrace): L
     weightErrorSq: errSq,
   };
 }
+
+/** Trace -> Omega factors at 4 bits, for the Hessian estimator's stopping test. */
+export function omegaScales(graph: Graph, layers: LayerInfo[]): (i: number, range: { min: number; max: number }) => { weight: number; activation: number } {
+  const weight = layers.map((l) => quantizationErrorSq(constantFloat(graph, l.node.weight), l.outChannels, 4) / l.weightCount);
+  return (i, range) => {
+    const d = activationStep(range, 4);
+    return { weight: weight[i], activation: (d * d) / 12 };
+  };
+}
