@@ -77,6 +77,17 @@ describe('tinym2 plan', () => {
     expect(existsSync(out)).toBe(true);
   });
 
+  it('--hessian gauss-newton plans from exact Gauss-Newton traces', async () => {
+    const out = join(dir, 'gn.json');
+    const r = await cli(['plan', model, '--calib', data, '--hessian', 'gauss-newton', '--rows', '4', '--flash', '3KB', '--out', out, '--json']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.sensitivity.method).toBe('gauss-newton');
+    expect(report.sensitivity.iterations).toBe(4);
+    for (const l of report.layers) expect(l.weightTrace.mean).toBeGreaterThanOrEqual(0);
+    expect((await cli(['plan', model, '--calib', data, '--hessian', 'exact'])).code).toBe(2);
+  });
+
   it('an impossible budget exits 3, names the smallest flash that fits, and writes nothing', async () => {
     const out = join(dir, 'never.json');
     const r = await cli(['plan', model, '--calib', data, '--flash', '100', '--iterations', '2', '--batch', '4', '--out', out]);

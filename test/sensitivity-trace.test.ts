@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Graph } from '../compiler/ir.ts';
 import { analyzeLayers } from '../compiler/ilp/from-graph.ts';
 import { backward, forward, paramValues } from '../compiler/sensitivity/engine.ts';
+import { gaussNewtonTraces } from '../compiler/sensitivity/gauss-newton.ts';
 import { hessianTraces, type CalibrationRows } from '../compiler/sensitivity/hutchinson.ts';
 import { Loss } from '../compiler/sensitivity/loss.ts';
 import { layerOmega } from '../compiler/sensitivity/omega.ts';
@@ -163,5 +164,21 @@ describe('Hutchinson Hessian trace', () => {
       expect(om.omegaWeights[4]).toBeGreaterThan(om.omegaWeights[8]);
       expect(om.omegaActivations[4]).toBeGreaterThan(om.omegaActivations[8]);
     });
+  });
+
+  it('Gauss-Newton traces equal the exact traces for Dense / ReLU networks (no probe noise)', () => {
+    const close = (a: number, b: number) => expect(Math.abs(a - b), `${a} vs exact ${b}`).toBeLessThan(1e-5 * Math.abs(b) + 1e-9);
+    const graph = mlp(11);
+    const data = rows(12, 10, true, 'z');
+    const layers = analyzeLayers(graph);
+    const gn = gaussNewtonTraces(graph, layers, data);
+    close(gn.layers[0].weight.mean, exactWeightTrace(graph, data, 'w1'));
+    close(gn.layers[1].weight.mean, exactWeightTrace(graph, data, 'w2'));
+    close(gn.layers[0].activation!.mean, exactActivationTrace(graph, data, 'a'));
+    close(gn.layers[1].activation!.mean, exactActivationTrace(graph, data, 'z'));
+    // A Softmax output: the seeds enter at its input.
+    const g2 = denseSoftmax(13);
+    const d2 = rows(14, 10, true, 'p');
+    close(gaussNewtonTraces(g2, analyzeLayers(g2), d2).layers[0].weight.mean, exactWeightTrace(g2, d2, 'w'));
   });
 });

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { TinyM2Error } from '../errors.ts';
 import type { Graph } from '../ir.ts';
 import { analyzeLayers } from '../ilp/from-graph.ts';
-import { DEFAULT_FLASH_FRACTION, calibrationRows, checkBudgets, fp32WeightBytes, measureSensitivity, planFromSensitivity, type Budgets, type PlanResult } from '../ilp/planner.ts';
+import { DEFAULT_FLASH_FRACTION, calibrationRows, checkBudgets, type HessianMethod, fp32WeightBytes, measureSensitivity, planFromSensitivity, type Budgets, type PlanResult } from '../ilp/planner.ts';
 import { evaluateAssignment, uniformAssignment } from '../ilp/problem.ts';
 import { buildProblem } from '../ilp/planner.ts';
 import { loadOnnx } from '../onnx/import.ts';
@@ -40,6 +40,10 @@ outputs), then picks 4 or 8 bits per layer minimising the summed sensitivity Ome
   --iterations N    at most N Hutchinson iterations (default ${DEFAULT_TRACE_OPTIONS.maxIterations}; stops earlier when stable)
   --batch N         calibration rows per iteration (default ${DEFAULT_TRACE_OPTIONS.batchSize})
   --seed N          seed of the random probe vectors (default 1)
+  --hessian METHOD  hutchinson (default: HAWQ-v3's Rademacher probes, finite-difference
+                    Hessian-vector products) or gauss-newton (exact Gauss-Newton trace, no probe
+                    noise; equals the Hessian block for Conv/Dense/ReLU networks)
+  --rows N          gauss-newton: calibration rows used (default 128)
   --json            machine-readable output
 
 With no budget at all the target is the paper's: ${DEFAULT_FLASH_FRACTION * 100}% of the FP32 weight bytes.
@@ -159,6 +163,8 @@ export async function run(argv: string[]): Promise<number> {
         iterations: { type: 'string' },
         batch: { type: 'string' },
         seed: { type: 'string' },
+        hessian: { type: 'string' },
+        rows: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -215,12 +221,23 @@ export async function run(argv: string[]): Promise<number> {
   if (analyzeLayers(graph).length === 0) throw new TinyM2Error(`${modelName} has no Conv or Dense layer: there is nothing to plan`);
 
   checkBudgets(graph, budgets, !o.untied, modelName);
-  const sens = measureSensitivity(graph, calibrationRows(graph, calib), {
-    ...traceOptions,
-    minIterations: Math.min(DEFAULT_TRACE_OPTIONS.minIterations, traceOptions.maxIterations),
-    onProgress: (p) =>
-      progress(`Hessian traces: iteration ${p.iteration}/${p.maxIterations}, largest layer's Omega error ${(100 * p.worstRelativeError).toFixed(1)}% of the total`),
-  });
+  const method = (o.hessian ?? 'hutchinson') as HessianMethod;
+  if (method !== 'hutchinson' && method !== 'gauss-newton') throw new TinyM2Error(`--hessian '${o.hessian}': use hutchinson or gauss-newton`);
+  const sens = measureSensitivity(
+    graph,
+    calibrationRows(graph, calib),
+    {
+      ...traceOptions,
+      minIterations: Math.min(DEFAULT_TRACE_OPTIONS.minIterations, traceOptions.maxIterations),
+      onProgress: (p) =>
+        progress(`Hessian traces: iteration ${p.iteration}/${p.maxIterations}, largest layer's Omega error ${(100 * p.worstRelativeError).toFixed(1)}% of the total`),
+    },
+    method,
+    {
+      maxRows: o.rows ? Math.floor(parseCount(o.rows, '--rows')) : undefined,
+      onProgress: (p) => progress(`Gauss-Newton traces: row ${p.row}/${p.rows}`),
+    },
+  );
   endProgress();
   if (!sens.traces.converged) {
     notes.push(
@@ -265,6 +282,7 @@ export async function run(argv: string[]): Promise<number> {
           totals: t,
           layers: result.layers,
           sensitivity: {
+            method,
             iterations: sens.traces.iterations,
             batchSize: sens.traces.batchSize,
             loss: sens.traces.loss,
@@ -300,7 +318,9 @@ export async function run(argv: string[]): Promise<number> {
   const pct = (n: number) => `${((100 * n) / fp32).toFixed(1)}% of FP32`;
   const lines = [
     `${modelName}: ${result.layers.length} weighted layers, ${t.macs} MACs; ${o.untied ? 'untied' : 'tied'} weight/activation bits`,
-    `sensitivity: ${sens.traces.iterations} Hutchinson iterations x ${sens.traces.batchSize} rows, ${sens.traces.loss} loss, ${sens.traces.seconds.toFixed(1)} s${sens.traces.converged ? '' : ' (not converged)'}`,
+    method === 'gauss-newton'
+      ? `sensitivity: exact Gauss-Newton traces over ${sens.traces.iterations} calibration rows, ${sens.traces.seconds.toFixed(1)} s`
+      : `sensitivity: ${sens.traces.iterations} Hutchinson iterations x ${sens.traces.batchSize} rows, ${sens.traces.loss} loss, ${sens.traces.seconds.toFixed(1)} s${sens.traces.converged ? '' : ' (not converged)'}`,
     '',
     table(rows, 3),
     '',

@@ -5,6 +5,7 @@ import type { DataSet } from '../quant/evaluate.ts';
 import type { PrecisionPlan } from '../quant/plan.ts';
 import type { Bits } from '../quant/qgraph.ts';
 import { hessianTraces, type CalibrationRows, type TraceOptions, type TraceResult } from '../sensitivity/hutchinson.ts';
+import { gaussNewtonTraces, type GaussNewtonOptions } from '../sensitivity/gauss-newton.ts';
 import { layerOmega, omegaScales, type LayerOmega } from '../sensitivity/omega.ts';
 import { analyzeLayers, ilpLayers, peakActivationBytes, type LayerInfo } from './from-graph.ts';
 import { evaluateAssignment, uniformAssignment, type IlpProblem } from './problem.ts';
@@ -29,9 +30,21 @@ export function calibrationRows(graph: Graph, set: DataSet, maxRows = Infinity):
   return { rows: set.rows.slice(0, maxRows), labels };
 }
 
-export function measureSensitivity(graph: Graph, data: CalibrationRows, options: TraceOptions = {}): Sensitivity {
+/** 'hutchinson': HAWQ-v3's probe estimate (the default); 'gauss-newton': exact Gauss-Newton traces (gauss-newton.ts). */
+export type HessianMethod = 'hutchinson' | 'gauss-newton';
+
+export function measureSensitivity(
+  graph: Graph,
+  data: CalibrationRows,
+  options: TraceOptions = {},
+  method: HessianMethod = 'hutchinson',
+  gnOptions: GaussNewtonOptions = {},
+): Sensitivity {
   const layers = analyzeLayers(graph);
-  const traces = hessianTraces(graph, layers, data, { omegaScale: omegaScales(graph, layers), ...options });
+  const traces =
+    method === 'gauss-newton'
+      ? gaussNewtonTraces(graph, layers, data, gnOptions)
+      : hessianTraces(graph, layers, data, { omegaScale: omegaScales(graph, layers), ...options });
   const omegas = layers.map((l, i) => layerOmega(graph, l, traces.layers[i]));
   return { layers, traces, omegas };
 }
