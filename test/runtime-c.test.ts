@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as emu from '../compiler/quant/emulator.ts';
 import type { Bits, QConvOp, QPoolOp, QTensor } from '../compiler/quant/qgraph.ts';
 import { packInt4 } from '../compiler/quant/weights.ts';
+import { benchDsCnn } from '../runtime-c/bench/bench.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RT = join(ROOT, 'runtime-c');
@@ -56,6 +57,19 @@ describe('runtime-c builds without warnings', () => {
       for (const src of SOURCES) compile('arm-none-eabi-gcc', [...flags, '-Os', ...STRICT, '-c'], [src], join(dir, 'k.o'));
     });
   }
+});
+
+describe('runtime-c CMake', () => {
+  it.skipIf(!have('cmake'))('builds the static library tm2runtime', () => {
+    const build = join(dir, 'cmake');
+    const configure = run('cmake', ['-S', RT, '-B', build, '-DCMAKE_BUILD_TYPE=Release']);
+    expect(configure.stderr).toBe('');
+    expect(configure.status).toBe(0);
+    const make = run('cmake', ['--build', build]);
+    expect(make.stdout).not.toMatch(/warning/i);
+    expect(make.status).toBe(0);
+    expect(readdirSync(build)).toContain('libtm2runtime.a');
+  });
 });
 
 describe('runtime-c self test: optimized kernels against references', () => {
@@ -316,5 +330,18 @@ describe('runtime-c kernels equal the TypeScript integer emulator', () => {
       const got = lines[i].split(' ').map(Number);
       expect(got, cases[i].what).toEqual(Array.from(cases[i].expected));
     }
+  });
+});
+
+// The KWS DS-CNN layer sequence on Cortex-M4 (QEMU, instruction counts): the optimized kernels
+// must match the reference kernels on the target and beat CMSIS-NN's instruction counts
+// (../shared/target-notes.md: 7.84 M INT8, 13.34 M with INT4 weights in the DW/PW layers).
+describe('runtime-c kernel benchmark', () => {
+  it.skipIf(!have('arm-none-eabi-gcc') || !have('qemu-system-arm'))('KWS DS-CNN on mps2-an386 beats CMSIS-NN', async () => {
+    const r = await benchDsCnn('mps2-an386');
+    expect(r.macs).toBe(2_656_768);
+    expect(r.totals['opt-s8']).toBeLessThan(7_840_000);
+    expect(r.totals['opt-s4']).toBeLessThan(13_340_000);
+    expect(r.totals['opt-s8']).toBeLessThan(r.totals['ref-s8'] / 3);
   });
 });
