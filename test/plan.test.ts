@@ -67,6 +67,20 @@ describe('tinym2 plan', () => {
     }
   });
 
+  it('a BOPS limit below uniform INT8 is met', async () => {
+    const out = join(dir, 'bops.json');
+    const first = JSON.parse((await cli(['plan', model, '--calib', data, '--flash', '1MB', '--iterations', '2', '--batch', '4', '--out', out, '--json'])).stdout);
+    const limit = Math.floor(0.6 * first.totals.int8Bops);
+    const r = await cli(['plan', model, '--calib', data, '--bops', String(limit), '--ram', '64KB', '--iterations', '2', '--batch', '4', '--out', out, '--json']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.totals.bops).toBeLessThanOrEqual(limit);
+    expect(report.layers.some((l: { weightBits: number }) => l.weightBits === 4)).toBe(true);
+    const tooSmall = await cli(['plan', model, '--calib', data, '--ram', '100', '--out', out]);
+    expect(tooSmall.code).toBe(3);
+    expect(tooSmall.stderr).toMatch(/activations need at least \d+ bytes/);
+  });
+
   it('untied planning can give weights and activations different bits', async () => {
     const out = join(dir, 'untied.json');
     const r = await cli(['plan', model, '--calib', data, '--untied', '--iterations', '3', '--batch', '8', '--out', out, '--json']);

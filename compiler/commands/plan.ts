@@ -300,7 +300,8 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const rows = [['layer', 'op', 'W/A bits', 'trace', '±', 'Ω@4', 'Ω@8', 'bytes', 'BOPS', 'MACs']];
+  // Omega of the weights (the paper's term) and of the output activations, at 4 and 8 bits.
+  const rows = [['layer', 'op', 'W/A bits', 'trace', '±', 'ΩW@4', 'ΩW@8', 'ΩA@4', 'ΩA@8', 'bytes', 'BOPS', 'MACs']];
   for (const l of result.layers) {
     rows.push([
       l.name,
@@ -308,13 +309,17 @@ export async function run(argv: string[]): Promise<number> {
       `${l.weightBits}/${l.activationBits}`,
       fmtOmega(l.weightTrace.mean),
       `${((100 * l.weightTrace.stdErr) / Math.max(Math.abs(l.weightTrace.mean), 1e-300)).toFixed(0)}%`,
-      fmtOmega(l.omega[4]),
-      fmtOmega(l.omega[8]),
+      fmtOmega(l.omegaWeights[4]),
+      fmtOmega(l.omegaWeights[8]),
+      fmtOmega(l.omegaActivations[4]),
+      fmtOmega(l.omegaActivations[8]),
       String(l.bytes),
       String(l.bops),
       String(l.macs),
     ]);
   }
+  const traceNote =
+    'trace: Hessian trace of the layer weights, ± its relative standard error; ΩW, ΩA: sensitivity of weights / output activations (the ILP minimises their sum)';
   const pct = (n: number) => `${((100 * n) / fp32).toFixed(1)}% of FP32`;
   const lines = [
     `${modelName}: ${result.layers.length} weighted layers, ${t.macs} MACs; ${o.untied ? 'untied' : 'tied'} weight/activation bits`,
@@ -323,6 +328,7 @@ export async function run(argv: string[]): Promise<number> {
       : `sensitivity: ${sens.traces.iterations} Hutchinson iterations x ${sens.traces.batchSize} rows, ${sens.traces.loss} loss, ${sens.traces.seconds.toFixed(1)} s${sens.traces.converged ? '' : ' (not converged)'}`,
     '',
     table(rows, 3),
+    traceNote,
     '',
     `weight bytes: plan ${t.weightBytes} (${pct(t.weightBytes)}); FP32 ${fp32}, INT8 ${t.int8WeightBytes} (${pct(t.int8WeightBytes)}), INT4 ${t.int4WeightBytes} (${pct(t.int4WeightBytes)})`,
     `BOPS: plan ${t.bops} (${((100 * t.bops) / t.int8Bops).toFixed(1)}% of INT8 ${t.int8Bops})`,
