@@ -88,16 +88,18 @@ static inline int64_t tm2_requant_raw(int32_t acc, int32_t multiplier, int32_t s
 
 /**
  * out = clamp(rq(acc, M, s) + zp_out, act_min, act_max), the output stage of every weighted op.
- * The common case r > 32 (real multiplier < 1/4) stays in 32-bit registers after one SMULL;
+ * The common case r > 32 (real multiplier < 1/4) stays in 32-bit registers after one SMULL (the
+ * high word, see tm2_requant_raw);
  * otherwise rq is exact in 64 bits and clamped as such (never truncated first).
  */
 static inline int8_t tm2_requant(int32_t acc, int32_t multiplier, int32_t shift, int32_t out_zp,
                                  int32_t act_min, int32_t act_max) {
-  const int32_t r = 31 - shift;
   int32_t v;
-  if (r > 32) {
+  if (shift < -1) { /* r = 31 - shift > 32 */
+    /* With n = r - 32 >= 1: floor((hi + 2^(n-1)) / 2^n) == ((hi >> (n-1)) + 1) >> 1, one
+     * instruction shorter than adding the rounding constant; n - 1 = -2 - shift. */
     const int32_t hi = (int32_t)(((int64_t)acc * multiplier) >> 32);
-    v = ((hi + ((int32_t)1 << (r - 33))) >> (r - 32)) + out_zp; /* |rq| < 2^29: no overflow */
+    v = (((hi >> (-2 - shift)) + 1) >> 1) + out_zp; /* |rq| < 2^30: no overflow */
   } else {
     const int64_t v64 = tm2_requant_raw(acc, multiplier, shift) + out_zp;
     v = v64 < act_min ? act_min : v64 > act_max ? act_max : (int32_t)v64;

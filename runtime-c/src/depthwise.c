@@ -69,31 +69,44 @@ TM2_NOINLINE static void dw_block4(const int8_t *x, const int8_t *w, int w4, int
   acc[3] = a[3];
 }
 
+/* One INT8 tap of 4 channels at x + i and w + i into a[0..3]. */
+static inline void dw_tap_s8(const int8_t *x, const int8_t *w, int32_t i, uint32_t nzp, int32_t a[4]) {
+  const uint32_t xv = tm2_load_u32(x + i), wv = tm2_load_u32(w + i);
+  const uint32_t xe = tm2_sxtab16(nzp, xv), we = tm2_sxtb16(wv);
+  const uint32_t xo = tm2_sxtab16_ror8(nzp, xv), wo = tm2_sxtb16_ror8(wv);
+  a[0] = tm2_smlabb(xe, we, a[0]);
+  a[2] = tm2_smlatt(xe, we, a[2]);
+  a[1] = tm2_smlabb(xo, wo, a[1]);
+  a[3] = tm2_smlatt(xo, wo, a[3]);
+}
+
 /*
  * The common INT8 case (multiplier 1, no horizontal dilation): activations and weights advance
  * by the same `step` along a kernel row, so one index addresses both and a tap costs two loads,
- * four extensions, four MACs and the loop step.
+ * four extensions and four MACs; rows of 3 taps (3x3 kernels away from the border) run
+ * without a loop.
  */
 TM2_NOINLINE static void dw_block4_s8(const int8_t *x, const int8_t *w, int32_t rows, int32_t cols, int32_t step,
-                                int32_t x_row, int32_t w_row, uint32_t nzp, int32_t acc[4]) {
-  int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-  const int32_t end = cols * step;
-  for (; rows > 0; rows--, x += x_row, w += w_row) {
-    int32_t i;
-    for (i = 0; i < end; i += step) {
-      const uint32_t xv = tm2_load_u32(x + i), wv = tm2_load_u32(w + i);
-      const uint32_t xe = tm2_sxtab16(nzp, xv), we = tm2_sxtb16(wv);
-      const uint32_t xo = tm2_sxtab16_ror8(nzp, xv), wo = tm2_sxtb16_ror8(wv);
-      a0 = tm2_smlabb(xe, we, a0);
-      a2 = tm2_smlatt(xe, we, a2);
-      a1 = tm2_smlabb(xo, wo, a1);
-      a3 = tm2_smlatt(xo, wo, a3);
+                                      int32_t x_row, int32_t w_row, uint32_t nzp, int32_t acc[4]) {
+  int32_t a[4] = {0, 0, 0, 0};
+  if (cols == 3) {
+    const int32_t step2 = 2 * step;
+    for (; rows > 0; rows--, x += x_row, w += w_row) {
+      dw_tap_s8(x, w, 0, nzp, a);
+      dw_tap_s8(x, w, step, nzp, a);
+      dw_tap_s8(x, w, step2, nzp, a);
+    }
+  } else {
+    const int32_t end = cols * step;
+    for (; rows > 0; rows--, x += x_row, w += w_row) {
+      int32_t i;
+      for (i = 0; i < end; i += step) dw_tap_s8(x, w, i, nzp, a);
     }
   }
-  acc[0] = a0;
-  acc[1] = a1;
-  acc[2] = a2;
-  acc[3] = a3;
+  acc[0] = a[0];
+  acc[1] = a[1];
+  acc[2] = a[2];
+  acc[3] = a[3];
 }
 
 static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int32_t bits, int8_t *out) {

@@ -23,6 +23,84 @@ static inline int8_t finish(const tm2_conv_params *p, int32_t o, int32_t acc16) 
   return tm2_requant(acc, p->multiplier[o], p->shift[o], p->out_zp, p->act_min, p->act_max);
 }
 
+/* The hot loop: n full words of 8 weights of two byte-aligned rows x two pixels (32 MACs a
+ * step). On DSP cores (optimized builds) in assembly, as gcc spills here: per row 1 LDR, 3 ALU
+ * for the nibble masks, 4 SXTB16, 4 LDRD, 8 SMLAD; 43 instructions for 32 MACs. */
+TM2_NOINLINE static void dot2x2_s4(const uint8_t *w0, const uint8_t *w1, const uint32_t *c, int32_t n, int32_t acc[4]) {
+  int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+#if TM2_HAVE_DSP && defined(__OPTIMIZE__)
+  if (n > 0) {
+    uint32_t w, e, q, r, x0, x1;
+    __asm__ volatile(
+        "1:\n\t"
+        /* row 0 */
+        "ldr %[w], [%[w0]], #4\n\t"
+        "lsl %[e], %[w], #4\n\t"
+        "and %[e], %[e], #0xF0F0F0F0\n\t"
+        "and %[w], %[w], #0xF0F0F0F0\n\t"
+        "sxtb16 %[q], %[e]\n\t"
+        "sxtb16 %[r], %[e], ror #8\n\t"
+        "ldrd %[x0], %[x1], [%[c]]\n\t"
+        "smlad %[a00], %[q], %[x0], %[a00]\n\t"
+        "smlad %[a00], %[r], %[x1], %[a00]\n\t"
+        "ldrd %[x0], %[x1], [%[c], #16]\n\t"
+        "smlad %[a01], %[q], %[x0], %[a01]\n\t"
+        "smlad %[a01], %[r], %[x1], %[a01]\n\t"
+        "sxtb16 %[q], %[w]\n\t"
+        "sxtb16 %[r], %[w], ror #8\n\t"
+        "ldrd %[x0], %[x1], [%[c], #8]\n\t"
+        "smlad %[a00], %[q], %[x0], %[a00]\n\t"
+        "smlad %[a00], %[r], %[x1], %[a00]\n\t"
+        "ldrd %[x0], %[x1], [%[c], #24]\n\t"
+        "smlad %[a01], %[q], %[x0], %[a01]\n\t"
+        "smlad %[a01], %[r], %[x1], %[a01]\n\t"
+        /* row 1 */
+        "ldr %[w], [%[w1]], #4\n\t"
+        "lsl %[e], %[w], #4\n\t"
+        "and %[e], %[e], #0xF0F0F0F0\n\t"
+        "and %[w], %[w], #0xF0F0F0F0\n\t"
+        "sxtb16 %[q], %[e]\n\t"
+        "sxtb16 %[r], %[e], ror #8\n\t"
+        "ldrd %[x0], %[x1], [%[c]]\n\t"
+        "smlad %[a10], %[q], %[x0], %[a10]\n\t"
+        "smlad %[a10], %[r], %[x1], %[a10]\n\t"
+        "ldrd %[x0], %[x1], [%[c], #16]\n\t"
+        "smlad %[a11], %[q], %[x0], %[a11]\n\t"
+        "smlad %[a11], %[r], %[x1], %[a11]\n\t"
+        "sxtb16 %[q], %[w]\n\t"
+        "sxtb16 %[r], %[w], ror #8\n\t"
+        "ldrd %[x0], %[x1], [%[c], #8]\n\t"
+        "smlad %[a10], %[q], %[x0], %[a10]\n\t"
+        "smlad %[a10], %[r], %[x1], %[a10]\n\t"
+        "ldrd %[x0], %[x1], [%[c], #24]\n\t"
+        "smlad %[a11], %[q], %[x0], %[a11]\n\t"
+        "smlad %[a11], %[r], %[x1], %[a11]\n\t"
+        "add %[c], %[c], #32\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [w0] "+r"(w0), [w1] "+r"(w1),
+          [c] "+r"(c), [n] "+r"(n), [w] "=&r"(w), [e] "=&r"(e), [q] "=&r"(q), [r] "=&r"(r), [x0] "=&r"(x0),
+          [x1] "=&r"(x1)
+        :
+        : "cc", "memory");
+  }
+#else
+  uint32_t qa[4], qb[4];
+  for (; n > 0; n--, w0 += 4, w1 += 4, c += 8) {
+    tm2_unpack_s4x8(tm2_load_u32(w0), qa);
+    tm2_unpack_s4x8(tm2_load_u32(w1), qb);
+    a00 = dot8(qa, c, a00);
+    a01 = dot8(qa, c + 4, a01);
+    a10 = dot8(qb, c, a10);
+    a11 = dot8(qb, c + 4, a11);
+  }
+#endif
+  acc[0] = a00;
+  acc[1] = a01;
+  acc[2] = a10;
+  acc[3] = a11;
+}
+
 /* Word j (8 nibbles) of the row starting at nibble `start`, zero-filled past its k values. */
 static inline uint32_t row_word(const int8_t *w, int32_t start, int32_t j, int32_t full, int32_t rem) {
   return j < full ? tm2_load_s4x8(w, start + 8 * j) : tm2_load_s4_tail(w, start + 8 * j, rem);
@@ -42,14 +120,14 @@ void tm2_mm_s4(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint3
     if ((k & 1) == 0 && two) {
       /* Both rows byte aligned: plain word loads in the hot loop. */
       const uint8_t *w0 = (const uint8_t *)w + ((o * k) >> 1), *w1 = w0 + (k >> 1);
-      for (; j < full; j++, c += 8) {
-        tm2_unpack_s4x8(tm2_load_u32(w0 + 4 * j), qa);
-        tm2_unpack_s4x8(tm2_load_u32(w1 + 4 * j), qb);
-        a00 = dot8(qa, c, a00);
-        a01 = dot8(qa, c + 4, a01);
-        a10 = dot8(qb, c, a10);
-        a11 = dot8(qb, c + 4, a11);
-      }
+      int32_t acc[4];
+      dot2x2_s4(w0, w1, c, full, acc);
+      a00 = acc[0];
+      a01 = acc[1];
+      a10 = acc[2];
+      a11 = acc[3];
+      j = full;
+      c += 8 * full;
     }
     for (; j < groups; j++, c += stride) {
       tm2_unpack_s4x8(row_word(w, o * k, j, full, rem), qa);
