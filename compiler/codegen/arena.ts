@@ -1,0 +1,168 @@
+// Where every tensor and every kernel work buffer of a QGraph lives in the one static arena.
+//
+// Steps: graph inputs are written at step 0 (the API copies them in), op i runs at step i + 1,
+// graph outputs are read at step ops + 1 (the API copies them out). A tensor lives from the step
+// that writes it to the last step that reads it; a kernel's scratch lives only during its op.
+//
+// Three kinds of sharing make the arena smaller than "one buffer per tensor" (memory.ts places
+// what is left, largest first, by lifetime):
+// - reshape is a view: its output is its input's bytes;
+// - concat on the outermost axis with extent > 1: each input is produced straight into its slice
+//   of the output, so the concat itself copies nothing (ARITHMETIC.md "Data movement");
+// - a LUT whose input dies at that op runs in place (tm2_lut_s8 allows it).
+// Tensors that share bytes form a tree (each tensor links to at most one tensor whose bytes it
+// uses); a link is only made when it keeps every tensor's bytes meaningful while it is alive.
+import { planArena, type AliasRequest, type ArenaPlan, type BufferRequest } from './memory.ts';
+import { scratchBytes } from './scratch.ts';
+import type { QConcatOp, QGraph, QOp } from '../quant/qgraph.ts';
+
+export interface ModelMemory {
+  plan: ArenaPlan;
+  /** Arena offset of every tensor. */
+  tensorOffset: Map<string, number>;
+  /** Per op (by index): arena offset and size of its scratch, when it needs one. */
+  scratch: Array<{ offset: number; bytes: number } | undefined>;
+  /** Per concat op (by index): which inputs are already in place (produced into their slice). */
+  concatInPlace: Map<number, boolean[]>;
+  /** Ops that run in place (output bytes = input bytes). */
+  inPlace: Set<number>;
+  /** Sum of every tensor and scratch buffer with no sharing at all, for reports. */
+  unsharedBytes: number;
+}
+
+export function tensorBytes(q: QGraph, name: string): number {
+  const t = q.tensors.get(name);
+  if (!t) throw new Error(`internal: QGraph ${q.name} has no tensor ${name}`);
+  return t.shape[0] * t.shape[1] * t.shape[2];
+}
+
+/** True when the concat's inputs are contiguous slices of its output (every axis before the concat axis is 1). */
+export function concatIsContiguous(q: QGraph, op: QConcatOp): boolean {
+  const shape = q.tensors.get(op.output)!.shape;
+  for (let a = 0; a < op.axis; a++) if (shape[a] !== 1) return false;
+  return true;
+}
+
+/** The tree of tensors that share bytes: parent link and offset inside the parent. */
+class SharedStorage {
+  readonly parent = new Map<string, { of: string; offset: number }>();
+
+  root(name: string): { root: string; offset: number } {
+    let offset = 0;
+    let cur = name;
+    for (let p = this.parent.get(cur); p; p = this.parent.get(cur)) {
+      offset += p.offset;
+      cur = p.of;
+    }
+    return { root: cur, offset };
+  }
+
+  /** Makes `name` live at `offset` bytes into `into`'s bytes; false if that would contradict an earlier link. */
+  link(name: string, into: string, offset: number): boolean {
+    const a = this.root(name);
+    const b = this.root(into);
+    if (a.root === b.root) return a.offset === b.offset + offset;
+    const rel = b.offset + offset - a.offset;
+    if (rel < 0) return false;
+    this.parent.set(a.root, { of: b.root, offset: rel });
+    return true;
+  }
+
+  /** Tensors whose bytes are shared with nobody else yet. */
+  isAlone(name: string): boolean {
+    if (this.parent.has(name)) return false;
+    for (const p of this.parent.values()) if (p.of === name) return false;
+    return true;
+  }
+}
+
+export function planModelMemory(q: QGraph): ModelMemory {
+  const n = q.ops.length;
+  const first = new Map<string, number>();
+  const last = new Map<string, number>();
+  for (const name of q.inputs) first.set(name, 0);
+  q.ops.forEach((op, i) => {
+    first.set(op.output, i + 1);
+    for (const x of op.inputs) last.set(x, Math.max(last.get(x) ?? 0, i + 1));
+  });
+  for (const name of q.outputs) last.set(name, n + 1);
+  for (const [name, f] of first) if (!last.has(name)) last.set(name, f); // written, never read
+
+  const storage = new SharedStorage();
+  const graphIO = new Set([...q.inputs, ...q.outputs]);
+  const concatInPlace = new Map<number, boolean[]>();
+  const inPlace = new Set<number>();
+
+  // Views first: a reshape output is its input.
+  q.ops.forEach((op) => {
+    if (op.op === 'reshape' || (op.op === 'permute' && !op.perm)) storage.link(op.output, op.inputs[0], 0);
+  });
+  // Concat inputs produced straight into their slice. An input used twice by concats (or twice
+  // by one) keeps its own bytes for the second use and is copied there.
+  q.ops.forEach((op, i) => {
+    if (op.op !== 'concat' || !concatIsContiguous(q, op)) return;
+    let offset = 0;
+    const placed: boolean[] = [];
+    for (const x of op.inputs) {
+      const seenBefore = placed.length > 0 && op.inputs.slice(0, placed.length).includes(x);
+      // x's bytes may move into the slice only if whatever owns them is exactly x (x itself or a
+      // same-size view): a bigger owner (x already in another concat) would drag its other
+      // slices over this concat's other inputs.
+      const owner = storage.root(x);
+      const movable = owner.offset === 0 && tensorBytes(q, owner.root) === tensorBytes(q, x);
+      placed.push(!seenBefore && movable && storage.link(x, op.output, offset));
+      offset += tensorBytes(q, x);
+    }
+    concatInPlace.set(i, placed);
+  });
+  // LUT in place when its input is read by nothing else and shares bytes with nothing.
+  q.ops.forEach((op, i) => {
+    if (op.op !== 'lut') return;
+    const x = op.inputs[0];
+    if (graphIO.has(x) || last.get(x) !== i + 1 || !storage.isAlone(x)) return;
+    if (storage.link(x, op.output, 0)) inPlace.add(i);
+  });
+
+  const buffers: BufferRequest[] = [];
+  const aliases: AliasRequest[] = [];
+  let unsharedBytes = 0;
+  for (const [name, f] of first) {
+    const bytes = tensorBytes(q, name);
+    unsharedBytes += bytes;
+    const p = storage.parent.get(name);
+    if (p) aliases.push({ name, of: p.of, offset: p.offset, first: f, last: last.get(name)! });
+    else buffers.push({ name, bytes, first: f, last: last.get(name)! });
+  }
+  const scratchName = (i: number) => `scratch#${i}`;
+  const scratchSize: number[] = q.ops.map((op) => scratchBytes(q, op));
+  scratchSize.forEach((bytes, i) => {
+    if (bytes > 0) {
+      buffers.push({ name: scratchName(i), bytes, first: i + 1, last: i + 1 });
+      unsharedBytes += bytes;
+    }
+  });
+
+  const plan = planArena(buffers, aliases, 4);
+  const tensorOffset = new Map<string, number>();
+  for (const name of first.keys()) tensorOffset.set(name, plan.offsets.get(name)!);
+  const scratch = scratchSize.map((bytes, i) => (bytes > 0 ? { offset: plan.offsets.get(scratchName(i))!, bytes } : undefined));
+  return { plan, tensorOffset, scratch, concatInPlace, inPlace, unsharedBytes };
+}
+
+/** Ops that read and write overlapping bytes although they are not meant to run in place (a planning bug). */
+export function overlappingOps(q: QGraph, mem: ModelMemory): string[] {
+  const bad: string[] = [];
+  const range = (name: string): [number, number] => {
+    const o = mem.tensorOffset.get(name)!;
+    return [o, o + tensorBytes(q, name)];
+  };
+  q.ops.forEach((op: QOp, i) => {
+    if (op.op === 'reshape' || op.op === 'concat' || mem.inPlace.has(i) || (op.op === 'permute' && !op.perm)) return;
+    const [o0, o1] = range(op.output);
+    for (const x of op.inputs) {
+      const [a0, a1] = range(x);
+      if (a0 < o1 && o0 < a1) bad.push(`${op.name} (${x} -> ${op.output})`);
+    }
+  });
+  return bad;
+}
