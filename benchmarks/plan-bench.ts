@@ -1,15 +1,17 @@
 // How long mixed-precision planning takes per example model, and what it buys.
 //
-//   npx tsx benchmarks/plan-bench.ts [--iterations N] [--batch N] [--no-accuracy] [example ...]
+//   npx tsx benchmarks/plan-bench.ts [--hessian hutchinson|gauss-newton] [--iterations N] [--batch N]
+//                                    [--variants] [--no-accuracy] [example ...]
 //
-// For every examples/<name>/model.onnx with calib.npz (and test.npz for accuracy): times the
-// Hessian traces and the ILP solve (tied, at the paper's 20%-of-FP32 target, or all-INT4 when that
-// is larger), then prints FP32 / INT8 / INT4 / mixed accuracy in the integer emulator and weight bytes.
+// For every examples/<name>/model.onnx with calib.npz (and test.npz for accuracy), and with
+// --variants every other <v>.onnx with <v>.calib.npz / <v>.test.npz: times the Hessian traces and
+// the ILP solve (tied, at the paper's 20%-of-FP32 target, or all-INT4 when that is larger), then
+// prints FP32 / INT8 / INT4 / mixed accuracy in the integer emulator and weight bytes.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { analyzeLayers } from '../compiler/ilp/from-graph.ts';
-import { DEFAULT_FLASH_FRACTION, buildProblem, calibrationRows, fp32WeightBytes, measureSensitivity, planFromSensitivity } from '../compiler/ilp/planner.ts';
+import { DEFAULT_FLASH_FRACTION, type HessianMethod, buildProblem, calibrationRows, fp32WeightBytes, measureSensitivity, planFromSensitivity } from '../compiler/ilp/planner.ts';
 import { evaluateAssignment, uniformAssignment } from '../compiler/ilp/problem.ts';
 import { loadOnnx } from '../compiler/onnx/import.ts';
 import { calibrateGraph, evaluatePlan, loadDataSet } from '../compiler/quant/evaluate.ts';
@@ -17,27 +19,54 @@ import { uniformPlan } from '../compiler/quant/plan.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { iterations: { type: 'string' }, batch: { type: 'string' }, 'no-accuracy': { type: 'boolean' } },
+  options: {
+    iterations: { type: 'string' },
+    batch: { type: 'string' },
+    hessian: { type: 'string' },
+    variants: { type: 'boolean' },
+    'no-accuracy': { type: 'boolean' },
+  },
 });
 
 const root = join(import.meta.dirname, '..', 'examples');
 const names = positionals.length ? positionals : readdirSync(root).filter((d) => existsSync(join(root, d, 'model.onnx')));
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
-for (const name of names) {
-  const dir = join(root, name);
-  const modelFile = join(dir, 'model.onnx');
-  if (!existsSync(modelFile) || !existsSync(join(dir, 'calib.npz'))) {
-    console.log(`${name}: no model.onnx / calib.npz yet, skipped`);
-    continue;
+const method = (values.hessian ?? 'hutchinson') as HessianMethod;
+
+/** (label, onnx, calib, test) of every model to plan. */
+function jobs(): Array<[string, string, string, string]> {
+  const out: Array<[string, string, string, string]> = [];
+  for (const name of names) {
+    const dir = join(root, name);
+    if (!existsSync(join(dir, 'model.onnx')) || !existsSync(join(dir, 'calib.npz'))) {
+      console.log(`${name}: no model.onnx / calib.npz yet, skipped`);
+    } else {
+      out.push([name, join(dir, 'model.onnx'), join(dir, 'calib.npz'), join(dir, 'test.npz')]);
+    }
+    if (!values.variants || !existsSync(dir)) continue;
+    for (const f of readdirSync(dir).sort()) {
+      const v = f.slice(0, -'.onnx'.length);
+      if (!f.endsWith('.onnx') || v === 'model' || !existsSync(join(dir, `${v}.calib.npz`))) continue;
+      out.push([`${name}/${v}`, join(dir, f), join(dir, `${v}.calib.npz`), join(dir, `${v}.test.npz`)]);
+    }
   }
+  return out;
+}
+
+for (const [name, modelFile, calibFile, testFile] of jobs()) {
   const graph = loadOnnx(modelFile);
-  const calib = loadDataSet(graph, join(dir, 'calib.npz'));
+  const calib = loadDataSet(graph, calibFile);
   const t0 = performance.now();
-  const sens = measureSensitivity(graph, calibrationRows(graph, calib), {
-    maxIterations: values.iterations ? Number(values.iterations) : undefined,
-    batchSize: values.batch ? Number(values.batch) : undefined,
-  });
+  const sens = measureSensitivity(
+    graph,
+    calibrationRows(graph, calib),
+    {
+      maxIterations: values.iterations ? Number(values.iterations) : undefined,
+      batchSize: values.batch ? Number(values.batch) : undefined,
+    },
+    method,
+  );
   const tSens = (performance.now() - t0) / 1000;
   const fp32 = fp32WeightBytes(sens.layers);
   const probe = buildProblem(graph, sens, {}, true);
@@ -47,15 +76,19 @@ for (const name of names) {
   const result = planFromSensitivity(graph, sens, { flashBytes: flash }, true, 'model.onnx');
   const tSolve = (performance.now() - t1) / 1000;
   const macs = sens.layers.reduce((s, l) => s + l.macs, 0);
+  const how =
+    method === 'gauss-newton'
+      ? `Gauss-Newton over ${sens.traces.iterations} rows`
+      : `Hutchinson ${sens.traces.iterations} iterations x ${sens.traces.batchSize} rows, ${sens.traces.converged ? 'converged' : 'not converged'}`;
   console.log(
     `${name}: ${sens.layers.length} layers, ${macs} MACs, ${calib.rows.length} calib rows | sensitivity ${tSens.toFixed(1)} s ` +
-      `(${sens.traces.iterations} iterations x ${sens.traces.batchSize} rows, ${sens.traces.converged ? 'converged' : 'not converged'}) | ` +
+      `(${how}) | ` +
       `solve ${(1000 * tSolve).toFixed(0)} ms (${result.solve.method}, ${result.solve.provenOptimal ? 'proven optimal' : 'not proven'})`,
   );
   const bits = result.layers.map((l) => l.weightBits).join(' ');
   console.log(`  bits per layer: ${bits}; flash budget ${flash} (${pct(flash / fp32)} of FP32 ${fp32})`);
-  if (values['no-accuracy'] || !existsSync(join(dir, 'test.npz'))) continue;
-  const test = loadDataSet(graph, join(dir, 'test.npz'));
+  if (values['no-accuracy'] || !existsSync(testFile)) continue;
+  const test = loadDataSet(graph, testFile);
   const calibration = calibrateGraph(graph, calib.rows);
   const layerNames = analyzeLayers(graph).map((l) => l.name);
   const out = graph.outputs[0].name;

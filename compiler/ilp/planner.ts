@@ -96,11 +96,25 @@ export function fp32WeightBytes(layers: LayerInfo[]): number {
   return layers.reduce((s, l) => s + l.fp32Bytes, 0);
 }
 
+/**
+ * Omega as the ILP sees it. A zero trace (clamped negative estimate) makes 4 and 8 bits tie at
+ * Omega 0, and the solver would then pick either; 4 bits never has lower error than 8, so each
+ * 4-bit Omega is raised to at least its 8-bit Omega plus 1e-9 of the largest Omega in the model.
+ * That only breaks ties in favour of 8 bits; it cannot outweigh any measured difference.
+ */
+function tieBroken(sens: Sensitivity): Array<Pick<IlpProblem['layers'][number], 'omegaWeights' | 'omegaActivations'>> {
+  let largest = 0;
+  for (const om of sens.omegas) largest = Math.max(largest, om.omegaWeights[4], om.omegaActivations[4]);
+  const nudge = 1e-9 * (largest > 0 ? largest : 1);
+  return sens.omegas.map((om) => ({
+    omegaWeights: { 4: Math.max(om.omegaWeights[4], om.omegaWeights[8] + nudge), 8: om.omegaWeights[8] },
+    omegaActivations: { 4: Math.max(om.omegaActivations[4], om.omegaActivations[8] + nudge), 8: om.omegaActivations[8] },
+  }));
+}
+
 export function buildProblem(graph: Graph, sens: Sensitivity, budgets: Budgets, tied: boolean): IlpProblem {
-  const { layers, equalActivationBits } = ilpLayers(sens.layers, (l) => {
-    const om = sens.omegas[sens.layers.indexOf(l)];
-    return { omegaWeights: om.omegaWeights, omegaActivations: om.omegaActivations };
-  });
+  const omegas = tieBroken(sens);
+  const { layers, equalActivationBits } = ilpLayers(sens.layers, (l) => omegas[sens.layers.indexOf(l)]);
   const problem: IlpProblem = { layers, inputBits: 8, tied, equalActivationBits };
   if (budgets.flashBytes !== undefined) problem.flashBytes = budgets.flashBytes;
   if (budgets.bops !== undefined) problem.bops = budgets.bops;
