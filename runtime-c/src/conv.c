@@ -1,35 +1,70 @@
 /*
  * conv.c - optimized standard / grouped convolution (1-D and 2-D, strides, dilation, padding):
- * im2col of two output pixels at a time into int16 columns (padding = 0 after the zero-point
- * subtraction), then the matrix-multiply core per group, two output channels at a time.
+ * for two output pixels at a time, each receptive field is gathered as bytes (padding = in_zp)
+ * and converted to an int16 column minus in_zp (tm2_col_fill), then the matrix-multiply core
+ * runs per group, two output channels at a time.
  */
 #include <string.h>
 
 #include "tm2_mm.h"
 
+/* Scratch: the two-pixel column buffer, then K bytes where a pixel's window is gathered. */
 size_t tm2_conv_scratch_size(const tm2_conv_params *p) {
-  return tm2_col_pair_bytes(p->kernel_h * p->kernel_w * (p->in_c / p->groups));
+  const int32_t k = p->kernel_h * p->kernel_w * (p->in_c / p->groups);
+  return tm2_col_pair_bytes(k) + (size_t)((k + 3) & ~3);
 }
 
-/* Column of output pixel (oy, ox) for group g, group stride `stride` words. */
-static void im2col(const tm2_conv_params *p, const int8_t *in, int32_t bits, int32_t g, int32_t oy, int32_t ox,
-                   uint32_t *col, int32_t stride) {
-  const int32_t cin_g = p->in_c / p->groups;
-  const int32_t k = p->kernel_h * p->kernel_w * cin_g, gv = tm2_col_group_values(bits);
-  int32_t ky, kx, c, i = 0;
-  /* The last partial group of the column is read whole: give it defined contents. */
-  if (k % gv) memset(col + (k / gv) * stride, 0, (size_t)tm2_col_group_words(bits) * sizeof(uint32_t));
-  for (ky = 0; ky < p->kernel_h; ky++) {
+/* n bytes from src to dst / n copies of v; windows are often a few bytes per tap, below the
+ * cost of a library call. */
+static inline void copy_bytes(int8_t *dst, const int8_t *src, int32_t n) {
+  if (n >= 32) {
+    memcpy(dst, src, (size_t)n);
+    return;
+  }
+  for (; n >= 4; n -= 4, dst += 4, src += 4) memcpy(dst, src, 4); /* one LDR/STR pair */
+  for (; n > 0; n--) *dst++ = *src++;
+}
+
+static inline void fill_bytes(int8_t *dst, int8_t v, int32_t n) {
+  if (n >= 32) {
+    memset(dst, v, (size_t)n);
+    return;
+  }
+  for (; n > 0; n--) *dst++ = v;
+}
+
+/*
+ * The receptive field of output pixel (oy, ox) for group g as K raw bytes in weight order
+ * [KH][KW][Cin/groups]; padded positions get in_zp, which the column fill turns into 0.
+ * A kernel row's valid taps are one contiguous run of the input when there is one group and
+ * no horizontal dilation: one copy per row.
+ */
+static void gather_window(const tm2_conv_params *params, const int8_t *in, int32_t g, int32_t oy, int32_t ox,
+                          int8_t *dst) {
+  /* A local copy: the int8 stores below could alias *params and force a reload per use. */
+  const tm2_conv_params local = *params, *const p = &local;
+  const int32_t cin_g = p->in_c / p->groups, kw = p->kernel_w, row_bytes = kw * cin_g;
+  const int8_t zp = (int8_t)p->in_zp;
+  const int32_t ix0 = ox * p->stride_w - p->pad_left;
+  int32_t ky, kx, kx0 = 0, kx1 = kw;
+  /* Valid taps of every row: kx in [kx0, kx1). */
+  while (kx0 < kx1 && ix0 + kx0 * p->dilation_w < 0) kx0++;
+  while (kx1 > kx0 && ix0 + (kx1 - 1) * p->dilation_w >= p->in_w) kx1--;
+  for (ky = 0; ky < p->kernel_h; ky++, dst += row_bytes) {
     const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
-    for (kx = 0; kx < p->kernel_w; kx++) {
-      const int32_t ix = ox * p->stride_w - p->pad_left + kx * p->dilation_w;
-      if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {
-        for (c = 0; c < cin_g; c++, i++) tm2_col_put(col, bits, stride, i, 0);
-      } else {
-        const int8_t *x = in + (iy * p->in_w + ix) * p->in_c + g * cin_g;
-        for (c = 0; c < cin_g; c++, i++) tm2_col_put(col, bits, stride, i, x[c] - p->in_zp);
-      }
+    const int8_t *src;
+    if (iy < 0 || iy >= p->in_h || kx0 >= kx1) {
+      fill_bytes(dst, zp, row_bytes);
+      continue;
     }
+    src = in + (iy * p->in_w + ix0 + kx0 * p->dilation_w) * p->in_c + g * cin_g;
+    fill_bytes(dst, zp, kx0 * cin_g);
+    if (p->groups == 1 && p->dilation_w == 1) {
+      copy_bytes(dst + kx0 * cin_g, src, (kx1 - kx0) * cin_g);
+    } else {
+      for (kx = kx0; kx < kx1; kx++, src += p->dilation_w * p->in_c) copy_bytes(dst + kx * cin_g, src, cin_g);
+    }
+    fill_bytes(dst + kx1 * cin_g, zp, (kw - kx1) * cin_g);
   }
 }
 
@@ -40,12 +75,17 @@ static void conv(const tm2_conv_params *p, const int8_t *in, const int8_t *w, in
   const int32_t pixels = p->out_h * p->out_w;
   const int32_t gw = tm2_col_group_words(bits);
   uint32_t *col = (uint32_t *)scratch;
+  int8_t *window = (int8_t *)scratch + tm2_col_pair_bytes(k);
   int32_t px, g;
   for (px = 0; px < pixels; px += 2) {
     const int two = px + 1 < pixels;
     for (g = 0; g < p->groups; g++) {
-      im2col(p, in, bits, g, px / p->out_w, px % p->out_w, col, two ? 2 * gw : gw);
-      if (two) im2col(p, in, bits, g, (px + 1) / p->out_w, (px + 1) % p->out_w, col + gw, 2 * gw);
+      gather_window(p, in, g, px / p->out_w, px % p->out_w, window);
+      tm2_col_fill(col, bits, window, k, p->in_zp, two ? 2 * gw : gw);
+      if (two) {
+        gather_window(p, in, g, (px + 1) / p->out_w, (px + 1) % p->out_w, window);
+        tm2_col_fill(col + gw, bits, window, k, p->in_zp, 2 * gw);
+      }
       if (bits == 8)
         tm2_mm_s8(p, w, k, col, two, g * cout_g, (g + 1) * cout_g, out + px * p->out_c, out + (px + 1) * p->out_c);
       else
