@@ -47,8 +47,10 @@ function jobs(): Array<[string, string, string, string]> {
     if (!values.variants || !existsSync(dir)) continue;
     for (const f of readdirSync(dir).sort()) {
       const v = f.slice(0, -'.onnx'.length);
-      if (!f.endsWith('.onnx') || v === 'model' || !existsSync(join(dir, `${v}.calib.npz`))) continue;
-      out.push([`${name}/${v}`, join(dir, f), join(dir, `${v}.calib.npz`), join(dir, `${v}.test.npz`)]);
+      if (!f.endsWith('.onnx') || v === 'model') continue;
+      // A variant without its own arrays reads the example's (same input names).
+      const own = existsSync(join(dir, `${v}.calib.npz`));
+      out.push([`${name}/${v}`, join(dir, f), join(dir, own ? `${v}.calib.npz` : 'calib.npz'), join(dir, own ? `${v}.test.npz` : 'test.npz')]);
     }
   }
   return out;
