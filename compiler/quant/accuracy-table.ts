@@ -14,7 +14,7 @@ const { values, positionals } = parseArgs({
 });
 const maxRows = Number(values.rows);
 const maxCalib = Number(values['calib-rows']);
-const methods: Array<[string, CalibrationOptions]> = [['minmax', { method: 'minmax' }], ['p99.99', { method: 'percentile', percentile: 99.99 }], ['p99.9', { method: 'percentile', percentile: 99.9 }]];
+const methods: Array<[string, CalibrationOptions]> = [['minmax', { method: 'minmax' }], ['p99.99', { method: 'percentile', percentile: 99.99 }], ['p99.9', { method: 'percentile', percentile: 99.9 }], ['mse', { method: 'mse' }]];
 const results: unknown[] = [];
 const pct = (x: number) => (Number.isNaN(x) ? '  -  ' : (100 * x).toFixed(2).padStart(6));
 

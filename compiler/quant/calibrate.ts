@@ -1,20 +1,26 @@
 // Activation ranges over a calibration set, observed on the float reference's tensors.
 //
-// Two methods: 'minmax' (the extreme values seen) and 'percentile' (the p-th and (100-p)-th
+// Three methods: 'minmax' (the extreme values seen), 'percentile' (the p-th and (100-p)-th
 // percentiles, p = 99.99 by default), which ignores rare outliers so the scale spends its
-// levels on values that actually occur. Percentiles come from a fixed-size uniform sample of each
+// levels on values that actually occur, and 'mse', which for each bit width picks the clipping
+// of the min/max range that minimizes the mean squared quantize-dequantize error over the
+// sampled values (few levels at INT4 make clipping pay off more than at INT8). Percentiles come from a fixed-size uniform sample of each
 // tensor's values (reservoir sampling with a fixed seed, so results repeat exactly), which keeps
 // memory bounded however large the calibration set is; min/max always see every value.
+import { activationParams, activationRange } from './fixedpoint.ts';
+import type { Bits } from './qgraph.ts';
 
 export interface Range {
   min: number;
   max: number;
+  /** Ranges chosen for one activation bit width ('mse' calibration); `min`/`max` otherwise. */
+  byBits?: Partial<Record<Bits, { min: number; max: number }>>;
 }
 
 /** Activation range per IR tensor name (graph inputs, intermediates, outputs). */
 export type Calibration = Map<string, Range>;
 
-export type CalibrationMethod = 'minmax' | 'percentile';
+export type CalibrationMethod = 'minmax' | 'percentile' | 'mse';
 
 export interface CalibrationOptions {
   method?: CalibrationMethod;
@@ -58,9 +64,35 @@ class TensorObserver {
     if (this.seen === 0) return { min: 0, max: 0 };
     if (opts.method === 'minmax') return { min: this.min, max: this.max };
     const sorted = this.sample.slice(0, this.kept).sort();
+    if (opts.method === 'mse') {
+      return { min: this.min, max: this.max, byBits: { 8: mseRange(sorted, this.min, this.max, 8), 4: mseRange(sorted, this.min, this.max, 4) } };
+    }
     const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.round((p / 100) * (sorted.length - 1))))];
     return { min: at(100 - opts.percentile), max: at(opts.percentile) };
   }
+}
+
+/**
+ * The clipped range [a * lo, a * hi] (a in a fixed grid from 1 down to 0.2; lo <= 0 <= hi) whose
+ * activation parameters give the least mean squared error on the sampled values.
+ */
+function mseRange(values: Float32Array, min: number, max: number, bits: Bits): { min: number; max: number } {
+  const lo = Math.min(min, 0), hi = Math.max(max, 0);
+  const [qmin, qmax] = activationRange(bits);
+  let best = { min: lo, max: hi }, bestErr = Infinity;
+  for (let k = 0; k <= 40; k++) {
+    const a = 1 - k * 0.02;
+    const { scale, zeroPoint } = activationParams(lo * a, hi * a, bits);
+    let err = 0;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      const q = Math.min(qmax, Math.max(qmin, Math.round(v / scale) + zeroPoint));
+      const d = (q - zeroPoint) * scale - v;
+      err += d * d;
+    }
+    if (err < bestErr) { bestErr = err; best = { min: lo * a, max: hi * a }; }
+  }
+  return best;
 }
 
 /** Deterministic PRNG (mulberry32) so calibration results repeat exactly. */

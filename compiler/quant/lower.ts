@@ -239,18 +239,21 @@ class Lowering {
       }
     };
     setBits();
-    // Group members get the widest bits and the union of ranges.
+    // Group members get the widest bits and the union of their ranges (at those bits).
     const groupBits = new Map<string, Bits>();
     const groupRange = new Map<string, Range>();
     const groupFixed = new Map<string, { scale: number; zeroPoint: number }>();
     for (const [name, b] of this.bits) {
       const root = this.groups.find(name);
       groupBits.set(root, Math.max(groupBits.get(root) ?? 4, b) as Bits);
-      const r = this.rangeOf(name);
-      const g = groupRange.get(root);
-      groupRange.set(root, g ? { min: Math.min(g.min, r.min), max: Math.max(g.max, r.max) } : r);
       const f = fixed.get(name);
       if (f) groupFixed.set(root, f);
+    }
+    for (const [name] of this.bits) {
+      const root = this.groups.find(name);
+      const r = this.rangeOf(name, groupBits.get(root)!);
+      const g = groupRange.get(root);
+      groupRange.set(root, g ? { min: Math.min(g.min, r.min), max: Math.max(g.max, r.max) } : r);
     }
     for (const [name] of this.bits) {
       const root = this.groups.find(name);
@@ -265,10 +268,12 @@ class Lowering {
     }
   }
 
-  private rangeOf(tensor: string): Range {
+  /** The calibrated range of a tensor, the bit-width-specific one when the calibration has it. */
+  private rangeOf(tensor: string, bits: Bits): Range {
     const r = this.calib.get(tensor);
     if (!r) throw new Error(`internal: no calibration range for tensor ${tensor} of ${this.graph.file}`);
-    return r;
+    const specific = r.byBits?.[bits];
+    return specific ? { min: specific.min, max: specific.max } : { min: r.min, max: r.max };
   }
 
   private paramsOf(tensor: string): { scale: number; zeroPoint: number; bits: Bits } {
