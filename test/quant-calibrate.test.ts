@@ -39,4 +39,17 @@ describe('RangeObserver', () => {
     };
     expect(run()).toEqual(run());
   });
+
+  it("'mse' clips harder at INT4 than at INT8 and never widens min/max", () => {
+    const obs = new RangeObserver({ method: 'mse' });
+    // A long-tailed (Laplace-like) distribution: most values near 0, a few large.
+    const v = new Float32Array(20000).map((_, i) => { const u = (((i + 0.5) * 0.6180339887) % 1) * 0.999 - 0.4995; return -Math.sign(u) * Math.log(1 - 2 * Math.abs(u)); });
+    obs.observe(new Map([['t', v]]));
+    const r = obs.result().get('t')!;
+    const r4 = r.byBits![4]!, r8 = r.byBits![8]!;
+    expect(r4.max).toBeLessThan(r.max);
+    expect(r4.max - r4.min).toBeLessThan(r8.max - r8.min);
+    expect(r8.max).toBeLessThanOrEqual(r.max);
+    expect(r8.min).toBeGreaterThanOrEqual(r.min);
+  });
 });
