@@ -80,33 +80,43 @@ static inline void dw_tap_s8(const int8_t *x, const int8_t *w, int32_t i, uint32
   a[3] = tm2_smlatt(xo, wo, a[3]);
 }
 
+/* What the per-pixel INT8 routine needs besides pointers: steps, zero point, output stage. */
+typedef struct {
+  uint32_t nzp;                 /* -in_zp in both halves */
+  int32_t step, x_row, w_row;   /* tap step (same for x and w), row steps */
+  int32_t out_zp, act_min, act_max;
+  const int32_t *bias, *multiplier, *shift;
+} dw_s8_ctx;
+
 /*
- * The common INT8 case (multiplier 1, no horizontal dilation): activations and weights advance
- * by the same `step` along a kernel row, so one index addresses both and a tap costs two loads,
- * four extensions and four MACs; rows of 3 taps (3x3 kernels away from the border) run
- * without a loop.
+ * The common INT8 case (multiplier 1, no horizontal dilation) for all vectorized channels of
+ * one output pixel, output stage included: activations and weights advance by the same step
+ * along a kernel row, so one index addresses both and a tap costs two loads, four extensions
+ * and four MACs; rows of 3 taps (3x3 kernels away from the border) run without a loop.
  */
-TM2_NOINLINE static void dw_block4_s8(const int8_t *x, const int8_t *w, int32_t rows, int32_t cols, int32_t step,
-                                      int32_t x_row, int32_t w_row, uint32_t nzp, int32_t acc[4]) {
-  int32_t a[4] = {0, 0, 0, 0};
-  if (cols == 3) {
-    const int32_t step2 = 2 * step;
-    for (; rows > 0; rows--, x += x_row, w += w_row) {
-      dw_tap_s8(x, w, 0, nzp, a);
-      dw_tap_s8(x, w, step, nzp, a);
-      dw_tap_s8(x, w, step2, nzp, a);
+TM2_NOINLINE static void dw_pixel_s8(const dw_s8_ctx *k, const int8_t *x, const int8_t *w, int32_t rows, int32_t cols,
+                                     int32_t vec_c, int8_t *out) {
+  const dw_s8_ctx ctx = *k;
+  int32_t c;
+  for (c = 0; c < vec_c; c += 4) {
+    int32_t a[4] = {0, 0, 0, 0}, r, i;
+    const int8_t *xr = x + c, *wr = w + c;
+    if (cols == 3) {
+      const int32_t step2 = 2 * ctx.step;
+      for (r = rows; r > 0; r--, xr += ctx.x_row, wr += ctx.w_row) {
+        dw_tap_s8(xr, wr, 0, ctx.nzp, a);
+        dw_tap_s8(xr, wr, ctx.step, ctx.nzp, a);
+        dw_tap_s8(xr, wr, step2, ctx.nzp, a);
+      }
+    } else {
+      const int32_t end = cols * ctx.step;
+      for (r = rows; r > 0; r--, xr += ctx.x_row, wr += ctx.w_row)
+        for (i = 0; i < end; i += ctx.step) dw_tap_s8(xr, wr, i, ctx.nzp, a);
     }
-  } else {
-    const int32_t end = cols * step;
-    for (; rows > 0; rows--, x += x_row, w += w_row) {
-      int32_t i;
-      for (i = 0; i < end; i += step) dw_tap_s8(x, w, i, nzp, a);
-    }
+    for (i = 0; i < 4; i++)
+      out[c + i] = tm2_requant(a[i] + (ctx.bias ? ctx.bias[c + i] : 0), ctx.multiplier[c + i], ctx.shift[c + i],
+                               ctx.out_zp, ctx.act_min, ctx.act_max);
   }
-  acc[0] = a[0];
-  acc[1] = a[1];
-  acc[2] = a[2];
-  acc[3] = a[3];
 }
 
 static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int32_t bits, int8_t *out) {
@@ -122,21 +132,33 @@ static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *
   /* Locals, not p->...: stores to the int8 output could alias *p, forcing reloads per output. */
   const int32_t *const bias = p->bias, *const mult_q = p->multiplier, *const shift = p->shift;
   const int32_t out_zp = p->out_zp, act_min = p->act_min, act_max = p->act_max;
+  dw_s8_ctx s8_ctx;
   int32_t oy, ox, c, ky, kx, ky0, ky1, kx0, kx1;
+  s8_ctx.nzp = nzp;
+  s8_ctx.step = (bits == 8 && x_step == w_step) ? x_step : 0; /* 0: this kernel does not apply */
+  s8_ctx.x_row = x_row;
+  s8_ctx.w_row = w_row;
+  s8_ctx.out_zp = out_zp;
+  s8_ctx.act_min = act_min;
+  s8_ctx.act_max = act_max;
+  s8_ctx.bias = bias;
+  s8_ctx.multiplier = mult_q;
+  s8_ctx.shift = shift;
   for (oy = 0; oy < p->out_h; oy++) {
     tap_range(oy, p->stride_h, p->pad_top, p->dilation_h, p->kernel_h, p->in_h, &ky0, &ky1);
     for (ox = 0; ox < p->out_w; ox++) {
       int8_t *o_px = out + (oy * p->out_w + ox) * cout;
       const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
       tap_range(ox, p->stride_w, p->pad_left, p->dilation_w, p->kernel_w, p->in_w, &kx0, &kx1);
-      if (vec_c && ky1 > ky0 && kx1 > kx0) {
+      if (vec_c && ky1 > ky0 && kx1 > kx0 && s8_ctx.step) {
+        const int8_t *x0 = in + ((iy0 + ky0 * p->dilation_h) * p->in_w + ix0 + kx0 * p->dilation_w) * cin;
+        dw_pixel_s8(&s8_ctx, x0, w + (ky0 * p->kernel_w + kx0) * w_step, ky1 - ky0, kx1 - kx0, vec_c, o_px);
+      } else if (vec_c && ky1 > ky0 && kx1 > kx0) {
         const int8_t *x0 = in + ((iy0 + ky0 * p->dilation_h) * p->in_w + ix0 + kx0 * p->dilation_w) * cin;
         const int32_t w0 = (ky0 * p->kernel_w + kx0) * w_step;
         for (c = 0; c < vec_c; c += 4) {
           int32_t acc[4], i;
-          if (bits == 8 && x_step == w_step)
-            dw_block4_s8(x0 + c, w + w0 + c, ky1 - ky0, kx1 - kx0, x_step, x_row, w_row, nzp, acc);
-          else if (bits == 8)
+          if (bits == 8)
             dw_block4(x0 + c, w + w0 + c, 0, ky1 - ky0, kx1 - kx0, x_step, x_row, w_step, w_row, nzp, acc);
           else
             dw_block4(x0 + c, w + w0 + c / 2, 1, ky1 - ky0, kx1 - kx0, x_step, x_row, w_step, w_row, nzp, acc);
