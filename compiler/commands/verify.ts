@@ -1,0 +1,511 @@
+// `tinym2 verify out/ --board mps2-an386 --data test.npz`: builds the generated model in out/ into
+// firmware for the board together with a test-vector harness (compiler/codegen/testvectors.ts), runs it
+// (QEMU here, or a real board with --ssh), and reports:
+//   - bit-exact agreement of every output with the TypeScript integer emulator (the contract),
+//   - top-1 accuracy against the labels and top-1 agreement with the float model,
+//   - instructions per inference (QEMU plugin), flash and RAM of the model inside the firmware image,
+//   - estimated latency and energy from the board power models (labelled as estimates).
+// Exits 1 on any mismatch.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { generateModel, type GeneratedModel } from '../codegen/generate.ts';
+import { computeTestVectors, harnessSource, parseHarnessOutput } from '../codegen/testvectors.ts';
+import { EXIT_BAD_INPUT, EXIT_VERIFY_FAILED, TinyM2Error } from '../errors.ts';
+import { tensorSize, type Graph } from '../ir.ts';
+import { loadOnnx } from '../onnx/import.ts';
+import { calibrateGraph, loadDataSet, uniform, weightedLayers, type DataSet } from '../quant/evaluate.ts';
+import { quantizeGraph } from '../quant/lower.ts';
+import type { PrecisionPlan } from '../quant/plan.ts';
+import type { QGraph } from '../quant/qgraph.ts';
+import { runFloat } from '../reference/interpreter.ts';
+import { listBoards, loadBoard, type Board } from '../target/boards.ts';
+import { buildFirmware, bytesOfSources } from '../target/build.ts';
+import { argmax, compareOutputs, type Comparison, type RowOutputs } from '../target/compare.ts';
+import type { ElfSizes } from '../target/elf.ts';
+import { toJUnitXml, type JUnitCase } from '../target/junit.ts';
+import { estimateInference, formatEstimate, type InferenceEstimate } from '../target/power.ts';
+import { runFirmware, type RunResult } from '../target/run.ts';
+
+export const summary = 'run a compiled model on a board (QEMU) with test vectors: bit-exactness, accuracy, instructions, flash/RAM, energy';
+
+const HELP = `usage: tinym2 verify OUT_DIR --data test.npz [--board NAME] [--model model.onnx --calib calib.npz
+                     [--plan plan.json | --precision int8|int4]] [--rows N] [--junit report.xml]
+                     [--timeout SECONDS] [--ssh user@host] [--json]
+
+Builds the generated model in OUT_DIR (from 'tinym2 compile') into firmware for the board with a
+test-vector harness, runs it, and checks every output bit for bit against the TypeScript integer
+emulator. Reports top-1 accuracy against the labels in the data (if any), top-1 agreement with the
+float model, instructions per inference, the model's flash and RAM inside the firmware, and
+estimated latency and energy (from the board's power model and for real boards with the same core).
+
+How OUT_DIR was made is read from OUT_DIR/tinym2.json when present; otherwise give the same
+--model, --calib and --plan / --precision that 'tinym2 compile' was given.
+
+  --data FILE       npz: one float32 array per graph input (batch first), optional 'labels'
+  --board NAME      ${listBoards().join(', ')} (default mps2-an386)
+  --rows N          use the first N rows of the data (default: all)
+  --junit FILE      also write a JUnit XML report (one test case per row and per check)
+  --timeout S       wall-clock limit per firmware run (default 600)
+  --ssh user@host   run on a real Linux board instead of QEMU (no instruction counts; wall times)
+  --keep DIR        keep the firmware build (sources, objects, ELF, map) in DIR
+  --json            machine-readable output
+
+Exit codes: 0 all outputs bit-exact, 1 a mismatch (or the firmware failed), 2 bad input,
+4 a tool is missing.`;
+
+/** Firmware test vectors above this many bytes are split over several builds (flash of the QEMU boards is 4 MB). */
+const VECTOR_BYTES_PER_BUILD = 1536 * 1024;
+
+interface Recipe {
+  model: string;
+  calib: string;
+  plan?: string;
+  precision?: 'int8' | 'int4';
+}
+
+interface Options {
+  outDir: string;
+  data: string;
+  board: string;
+  recipe: Partial<Recipe>;
+  rows?: number;
+  junit?: string;
+  timeoutMs: number;
+  ssh?: string;
+  keep?: string;
+  json: boolean;
+}
+
+function parse(argv: string[]): Options | null {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        data: { type: 'string' },
+        board: { type: 'string' },
+        model: { type: 'string' },
+        calib: { type: 'string' },
+        plan: { type: 'string' },
+        precision: { type: 'string' },
+        rows: { type: 'string' },
+        junit: { type: 'string' },
+        timeout: { type: 'string' },
+        ssh: { type: 'string' },
+        keep: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new TinyM2Error(`${(e as Error).message}\n\n${HELP}`);
+  }
+  const v = parsed.values;
+  if (v.help) return null;
+  if (parsed.positionals.length !== 1) throw new TinyM2Error(`expected exactly one output directory (from 'tinym2 compile')\n\n${HELP}`);
+  if (!v.data) throw new TinyM2Error(`--data test.npz is required: the test vectors come from it\n\n${HELP}`);
+  if (v.plan && v.precision) throw new TinyM2Error('--plan and --precision both choose the precision: give one');
+  if (v.precision && v.precision !== 'int8' && v.precision !== 'int4') {
+    throw new TinyM2Error(`--precision '${v.precision}' is not one of int8, int4 (for mixed precision pass the --plan file compile used)`);
+  }
+  const positiveInt = (text: string | undefined, option: string): number | undefined => {
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw new TinyM2Error(`${option} '${text}' must be a positive whole number`);
+    return n;
+  };
+  return {
+    outDir: parsed.positionals[0]!,
+    data: v.data,
+    board: v.board ?? 'mps2-an386',
+    recipe: { model: v.model, calib: v.calib, plan: v.plan, precision: v.precision as Recipe['precision'] },
+    rows: positiveInt(v.rows, '--rows'),
+    junit: v.junit,
+    timeoutMs: (positiveInt(v.timeout, '--timeout') ?? 600) * 1000,
+    ssh: v.ssh,
+    keep: v.keep,
+    json: Boolean(v.json),
+  };
+}
+
+/** The generated model's name: OUT_DIR holds <name>.h, <name>.c and <name>_weights.c. */
+function modelNameIn(outDir: string): string {
+  if (!fs.existsSync(outDir) || !fs.statSync(outDir).isDirectory()) {
+    throw new TinyM2Error(`${outDir} is not a directory: give the output directory of 'tinym2 compile'`, { exitCode: EXIT_BAD_INPUT });
+  }
+  const names = fs
+    .readdirSync(outDir)
+    .filter((f) => f.endsWith('_weights.c'))
+    .map((f) => f.slice(0, -'_weights.c'.length))
+    .filter((n) => fs.existsSync(path.join(outDir, `${n}.c`)) && fs.existsSync(path.join(outDir, `${n}.h`)));
+  if (names.length !== 1) {
+    throw new TinyM2Error(
+      names.length === 0
+        ? `${outDir} has no generated model (<name>.h, <name>.c, <name>_weights.c): run 'tinym2 compile ... -o ${outDir}' first`
+        : `${outDir} holds several models (${names.join(', ')}); give one output directory per model`,
+      { exitCode: EXIT_BAD_INPUT },
+    );
+  }
+  return names[0]!;
+}
+
+/** How OUT_DIR was made: OUT_DIR/tinym2.json if present (paths relative to OUT_DIR), else the command line. */
+function resolveRecipe(outDir: string, given: Partial<Recipe>): Recipe {
+  const manifest = path.join(outDir, 'tinym2.json');
+  let fromFile: Partial<Recipe> = {};
+  if (fs.existsSync(manifest)) {
+    try {
+      const m = JSON.parse(fs.readFileSync(manifest, 'utf8')) as Partial<Recipe>;
+      const rel = (p: string | undefined): string | undefined => (p === undefined ? undefined : path.resolve(outDir, p));
+      fromFile = { model: rel(m.model), calib: rel(m.calib), plan: rel(m.plan), precision: m.precision };
+    } catch (e) {
+      throw new TinyM2Error(`${manifest} is not valid JSON: ${(e as Error).message}`, { exitCode: EXIT_BAD_INPUT });
+    }
+  }
+  const model = given.model ?? fromFile.model;
+  const calib = given.calib ?? fromFile.calib;
+  if (!model || !calib) {
+    throw new TinyM2Error(
+      `verify needs to know how ${outDir} was made: pass --model model.onnx --calib calib.npz (and the --plan or --precision ` +
+        `'tinym2 compile' was given), or put them in ${manifest}`,
+      { exitCode: EXIT_BAD_INPUT },
+    );
+  }
+  const plan = given.plan ?? (given.precision ? undefined : fromFile.plan);
+  const precision = given.precision ?? (given.plan ? undefined : fromFile.precision);
+  return { model, calib, plan, precision };
+}
+
+function readPlan(file: string, graph: Graph): PrecisionPlan {
+  let plan: PrecisionPlan;
+  try {
+    plan = JSON.parse(fs.readFileSync(file, 'utf8')) as PrecisionPlan;
+  } catch (e) {
+    throw new TinyM2Error(`cannot read the plan ${file}: ${(e as Error).message}`, { exitCode: EXIT_BAD_INPUT });
+  }
+  const known = new Set(weightedLayers(graph));
+  if (!plan?.layers || typeof plan.layers !== 'object') throw new TinyM2Error(`${file} is not a precision plan (no 'layers')`, { exitCode: EXIT_BAD_INPUT });
+  for (const layer of Object.keys(plan.layers)) {
+    if (!known.has(layer)) throw new TinyM2Error(`${file} has layer '${layer}', which ${graph.file} does not have`, { exitCode: EXIT_BAD_INPUT });
+  }
+  return plan;
+}
+
+/** C source text without comments and blank space, to compare generated files whatever their header says. */
+function codeOnly(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '').replace(/\s+/g, ' ').trim();
+}
+
+/** Files of OUT_DIR whose code differs from what the generator produces for the recipe (stale or edited). */
+function differingSources(outDir: string, model: GeneratedModel): string[] {
+  const differing: string[] = [];
+  for (const [file, text] of model.files) {
+    if (!file.endsWith('.c') && !file.endsWith('.h')) continue;
+    const onDisk = path.join(outDir, file);
+    if (!fs.existsSync(onDisk) || codeOnly(fs.readFileSync(onDisk, 'utf8')) !== codeOnly(text)) differing.push(file);
+  }
+  return differing;
+}
+
+/** Labels for one output: `labels_<output>`, else `labels` when the output has as many classes as the first. */
+function labelsFor(set: DataSet, graph: Graph, output: string): Int32Array | undefined {
+  const own = set.labels.get(`labels_${output}`);
+  if (own) return own;
+  const classes = (name: string): number => tensorSize(graph.outputs.find((o) => o.name === name)!.shape);
+  return classes(output) === classes(graph.outputs[0]!.name) ? set.labels.get('labels') : undefined;
+}
+
+interface ChunkRun {
+  rows: number[];
+  run: RunResult;
+  sizes: ElfSizes;
+  model: ReturnType<typeof bytesOfSources>;
+}
+
+/** Builds and runs the harness for the given rows (one firmware). */
+async function runChunk(
+  o: Options,
+  board: Board,
+  outDir: string,
+  name: string,
+  q: QGraph,
+  model: GeneratedModel,
+  set: DataSet,
+  rows: number[],
+  buildDir: string,
+  index: number,
+): Promise<ChunkRun> {
+  const dir = path.join(buildDir, `part${index}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const harness = path.join(dir, `${name}_test.c`);
+  fs.writeFileSync(harness, harnessSource(q, model, rows.map((r) => set.rows[r]!)));
+  const runtimeSrc = path.join(outDir, 'runtime', 'src');
+  const runtime = fs.existsSync(runtimeSrc)
+    ? fs.readdirSync(runtimeSrc).filter((f) => f.endsWith('.c')).sort().map((f) => path.join(runtimeSrc, f))
+    : [];
+  const modelSources = [path.join(outDir, `${name}.c`), path.join(outDir, `${name}_weights.c`), ...runtime];
+  const built = await buildFirmware({
+    board,
+    sources: [harness, ...modelSources],
+    includeDirs: [outDir, path.join(outDir, 'runtime', 'include'), runtimeSrc],
+    defines: { TM2_SELF_CHECK: true, TM2_COUNT_MARKERS: true, ...(o.ssh ? { TM2_REGION_TIMING: true } : {}) },
+    outDir: dir,
+    name,
+  });
+  const run = await runFirmware(built.elf, board, { timeoutMs: o.timeoutMs, ssh: o.ssh });
+  return { rows, run, sizes: built.sizes, model: bytesOfSources(built, modelSources) };
+}
+
+/** Rows per firmware build so that the embedded test vectors stay well inside the board's flash. */
+function rowsPerBuild(model: GeneratedModel, board: Board): number {
+  const perRow = model.inputs.reduce((n, io) => n + io.size * 5, 0) + model.outputs.reduce((n, io) => n + io.size, 0);
+  const budget = board.memory.flash ? Math.min(VECTOR_BYTES_PER_BUILD, board.memory.flash.bytes / 2) : 16 * VECTOR_BYTES_PER_BUILD;
+  return Math.max(1, Math.floor(budget / Math.max(1, perRow)));
+}
+
+/** Boards to estimate latency and energy for: the one that ran, then the real boards with the same core. */
+function estimateBoards(board: Board): Board[] {
+  const same = listBoards()
+    .map((n) => loadBoard(n))
+    .filter((b) => b.name !== board.name && b.core === board.core && b.run.kind === 'none');
+  return [board, ...same];
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const o = parse(argv);
+  if (!o) {
+    console.log(HELP);
+    return 0;
+  }
+  const started = Date.now();
+  const board = loadBoard(o.board);
+  const outDir = path.resolve(o.outDir);
+  const name = modelNameIn(outDir);
+  const recipe = resolveRecipe(outDir, o.recipe);
+
+  // The same quantized graph and generated model 'tinym2 compile' made: expectations come from it.
+  const graph = loadOnnx(recipe.model);
+  const calib = loadDataSet(graph, recipe.calib);
+  if (calib.rows.length === 0) throw new TinyM2Error(`${recipe.calib} has no rows`, { exitCode: EXIT_BAD_INPUT });
+  const plan = recipe.plan ? readPlan(recipe.plan, graph) : uniform(graph, recipe.precision === 'int4' ? 4 : 8);
+  const q = quantizeGraph(graph, calibrateGraph(graph, calib.rows), plan);
+  const model = generateModel(q, { name, source: path.basename(recipe.model), precision: recipe.plan ? 'plan' : (recipe.precision ?? 'int8').toUpperCase() });
+  const stale = differingSources(outDir, model);
+  const set = loadDataSet(graph, o.data, o.rows ?? Infinity);
+  if (set.rows.length === 0) throw new TinyM2Error(`${o.data} has no rows`, { exitCode: EXIT_BAD_INPUT });
+
+  // Build and run, in as many firmware images as the test vectors need.
+  const buildDir = o.keep ? path.resolve(o.keep) : fs.mkdtempSync(path.join(os.tmpdir(), 'tm2-verify-'));
+  const chunks: ChunkRun[] = [];
+  try {
+    const per = rowsPerBuild(model, board);
+    const all = set.rows.map((_, r) => r);
+    for (let start = 0, k = 0; start < all.length; start += per, k++) {
+      chunks.push(await runChunk(o, board, outDir, name, q, model, set, all.slice(start, start + per), buildDir, k));
+    }
+  } finally {
+    if (!o.keep) fs.rmSync(buildDir, { recursive: true, force: true });
+  }
+
+  // Device outputs vs the emulator, and top-1 scores.
+  const vectors = computeTestVectors(q, model, set.rows);
+  const device: RowOutputs[] = [];
+  let quantizeMismatches = 0;
+  let scratchErrors = 0;
+  const failures: string[] = [];
+  for (const c of chunks) {
+    let parsedRun;
+    try {
+      parsedRun = parseHarnessOutput(c.run.stdout);
+    } catch (e) {
+      const why = c.run.exitCode === 125 ? 'the firmware faulted' : `the firmware exited with ${c.run.exitCode}`;
+      throw new TinyM2Error(`${why} before finishing rows ${c.rows[0]}..${c.rows[c.rows.length - 1]}: ${(e as Error).message}\n${c.run.stderr.trim()}`, {
+        exitCode: EXIT_VERIFY_FAILED,
+      });
+    }
+    c.rows.forEach((r, i) => (device[r] = parsedRun.outputs[i] ?? {}));
+    quantizeMismatches += parsedRun.quantizeMismatches;
+    scratchErrors += parsedRun.scratchErrors;
+    if (c.run.exitCode !== 0 && parsedRun.mismatches === 0 && parsedRun.quantizeMismatches === 0 && parsedRun.scratchErrors === 0) {
+      failures.push(`firmware exited with code ${c.run.exitCode}`);
+    }
+  }
+  const floatTop1 = set.rows.map((row) => {
+    const outs = runFloat(graph, row);
+    return Object.fromEntries(model.outputs.map((io, k) => [io.field, argmax(outs.get(graph.outputs[k]!.name)!)]));
+  });
+  const labels = Object.fromEntries(model.outputs.map((io, k) => [io.field, labelsFor(set, graph, graph.outputs[k]!.name)]));
+  const comparison: Comparison = compareOutputs(device, vectors.expected, { labels, floatTop1 });
+  const floatAccuracy = Object.fromEntries(
+    model.outputs.map((io) => {
+      const l = labels[io.field];
+      return [io.field, l ? floatTop1.filter((t, r) => t[io.field] === l[r]).length / set.rows.length : null];
+    }),
+  );
+  if (!comparison.bitExact) failures.push(`${comparison.rows - Math.min(...comparison.outputs.map((s) => s.bitExactRows))} of ${comparison.rows} rows differ from the emulator`);
+  if (quantizeMismatches) failures.push(`the generated quantize helpers differ from the emulator in ${quantizeMismatches} values`);
+  if (scratchErrors) failures.push(`${scratchErrors} kernels need more scratch than the arena plan gave them`);
+
+  // Instructions, sizes, estimates.
+  const instructions = chunks.flatMap((c) => c.run.regions);
+  const perInference = instructions.length ? instructions.reduce((a, b) => a + b, 0) / instructions.length : null;
+  const wallTimes = chunks.flatMap((c) => c.run.regionSeconds ?? []);
+  const first = chunks[0]!;
+  const estimates: InferenceEstimate[] = perInference !== null ? estimateBoards(board).map((b) => estimateInference(b, Math.round(perInference))) : [];
+  const seconds = (Date.now() - started) / 1000;
+
+  const report = {
+    ok: failures.length === 0,
+    out: o.outDir,
+    model: name,
+    onnx: recipe.model,
+    board: board.name,
+    runner: first.run.runner,
+    data: o.data,
+    rows: set.rows.length,
+    firmwareBuilds: chunks.length,
+    bitExact: comparison.bitExact,
+    mismatches: comparison.mismatches,
+    quantizeMismatches,
+    scratchErrors,
+    sourcesMatchGenerator: stale.length === 0,
+    differingSources: stale,
+    outputs: model.outputs.map((io, k) => {
+      const s = comparison.outputs.find((x) => x.output === io.field)!;
+      return {
+        name: graph.outputs[k]!.name,
+        field: io.field,
+        bitExactRows: s.bitExactRows,
+        accuracy: s.accuracy,
+        floatAccuracy: floatAccuracy[io.field],
+        agreementWithFloat: s.agreementWithFloat,
+      };
+    }),
+    instructionsPerInference: perInference === null ? null : { mean: perInference, min: Math.min(...instructions), max: Math.max(...instructions) },
+    measuredSecondsPerInference: wallTimes.length ? wallTimes.reduce((a, b) => a + b, 0) / wallTimes.length : null,
+    measuredPowerW: first.run.averagePowerW ?? null,
+    model_bytes: {
+      flash: first.model.flash,
+      ram: first.model.ram,
+      text: first.model.text,
+      rodata: first.model.rodata,
+      data: first.model.data,
+      bss: first.model.bss,
+      arena: model.arenaBytes,
+      weights: model.weightBytes,
+    },
+    firmware_bytes: first.sizes,
+    estimates,
+    failures,
+    seconds,
+  };
+
+  if (o.junit) writeJUnit(o.junit, report, comparison, board, name, set.rows.length, seconds);
+  if (o.json) {
+    console.log(JSON.stringify(report, null, 2));
+  } else {
+    console.log(humanReport(report, estimates, comparison));
+  }
+  return failures.length === 0 ? 0 : EXIT_VERIFY_FAILED;
+}
+
+type Report = {
+  ok: boolean;
+  model: string;
+  out: string;
+  board: string;
+  runner: string;
+  data: string;
+  rows: number;
+  firmwareBuilds: number;
+  differingSources: string[];
+  outputs: Array<{ name: string; field: string; bitExactRows: number; accuracy: number | null; floatAccuracy: number | null; agreementWithFloat: number | null }>;
+  instructionsPerInference: { mean: number; min: number; max: number } | null;
+  measuredSecondsPerInference: number | null;
+  measuredPowerW: number | null;
+  model_bytes: { flash: number; ram: number; text: number; rodata: number; data: number; bss: number; arena: number; weights: number };
+  firmware_bytes: ElfSizes;
+  failures: string[];
+  seconds: number;
+};
+
+const pct = (x: number | null): string => (x === null ? 'n/a' : `${(x * 100).toFixed(2)}%`);
+const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+function humanReport(r: Report, estimates: InferenceEstimate[], c: Comparison): string {
+  const lines = [`verify ${r.model} (${r.out}) on ${r.board} via ${r.runner}: ${r.rows} rows of ${r.data}` + (r.firmwareBuilds > 1 ? ` in ${r.firmwareBuilds} firmware builds` : '')];
+  for (const o of r.outputs) {
+    lines.push(
+      `  ${o.field}: bit-exact ${o.bitExactRows}/${r.rows} rows vs the emulator; top-1 ${pct(o.accuracy)} vs labels (float model ${pct(o.floatAccuracy)}); ` +
+        `top-1 agreement with float ${pct(o.agreementWithFloat)}`,
+    );
+  }
+  for (const m of c.mismatches.slice(0, 5)) {
+    lines.push(`    row ${m.row} ${m.output}: ${m.differing} values differ, e.g. [${m.indices.join(', ')}] device [${m.device.join(', ')}] emulator [${m.expected.join(', ')}]`);
+  }
+  const ipi = r.instructionsPerInference;
+  if (ipi) lines.push(`  instructions per inference: ${int(ipi.mean)}${ipi.min !== ipi.max ? ` (min ${int(ipi.min)}, max ${int(ipi.max)})` : ''}`);
+  if (r.measuredSecondsPerInference !== null) lines.push(`  measured: ${(r.measuredSecondsPerInference * 1e3).toFixed(3)} ms per inference`);
+  if (r.measuredPowerW !== null) lines.push(`  measured power: ${(r.measuredPowerW * 1e3).toFixed(1)} mW`);
+  const b = r.model_bytes;
+  lines.push(
+    `  model in the firmware: flash ${int(b.flash)} bytes (code ${int(b.text)}, const ${int(b.rodata)}, data ${int(b.data)}), ` +
+      `RAM ${int(b.ram)} bytes (arena ${int(b.arena)}); stack not included`,
+  );
+  lines.push(`  whole test firmware: flash ${int(r.firmware_bytes.flashBytes)} bytes, RAM ${int(r.firmware_bytes.ramBytes)} bytes (with test vectors, libc, stack and heap reserves)`);
+  for (const e of estimates) lines.push(`  ${e.board}: ${formatEstimate(e)}`);
+  if (r.differingSources.length) lines.push(`  note: ${r.differingSources.join(', ')} differ from what tinym2 generates for this model and precision (edited or stale)`);
+  lines.push(r.failures.length === 0 ? `OK: bit-exact on all ${r.rows} rows (${r.seconds.toFixed(1)} s)` : `FAILED: ${r.failures.join('; ')}`);
+  return lines.join('\n');
+}
+
+function writeJUnit(file: string, r: Report, c: Comparison, board: Board, name: string, rows: number, seconds: number): void {
+  const classname = `${name}.${board.name}`;
+  const cases: JUnitCase[] = [];
+  for (let row = 0; row < rows; row++) {
+    const bad = c.mismatches.filter((m) => m.row === row);
+    const truncated = !c.bitExact && c.mismatches.length >= 20 && bad.length === 0 && row > c.mismatches[c.mismatches.length - 1]!.row;
+    cases.push({
+      classname,
+      name: `row ${row} bit-exact`,
+      failure: bad.length
+        ? { message: bad.map((m) => `${m.output}: ${m.differing} values differ`).join('; '), details: JSON.stringify(bad) }
+        : truncated
+          ? { message: 'not checked in detail (mismatch list truncated)' }
+          : undefined,
+    });
+  }
+  const check = (label: string, failed: string | undefined, output?: string): void => {
+    cases.push({ classname, name: label, failure: failed ? { message: failed } : undefined, output });
+  };
+  check('quantize helpers match the emulator', r.failures.find((f) => f.includes('quantize')));
+  check('kernel scratch fits the arena plan', r.failures.find((f) => f.includes('scratch')));
+  check('firmware exit code', r.failures.find((f) => f.startsWith('firmware exited')));
+  for (const o of r.outputs) {
+    check(`${o.field} top-1`, undefined, `accuracy ${pct(o.accuracy)} (float ${pct(o.floatAccuracy)}), agreement with float ${pct(o.agreementWithFloat)}`);
+  }
+  if (r.instructionsPerInference) check('instructions per inference', undefined, String(Math.round(r.instructionsPerInference.mean)));
+  const xml = toJUnitXml(
+    [
+      {
+        name: `${name} on ${board.name}`,
+        seconds,
+        properties: {
+          board: board.name,
+          rows,
+          'flash.model.bytes': r.model_bytes.flash,
+          'ram.model.bytes': r.model_bytes.ram,
+          ...(r.instructionsPerInference ? { 'instructions.per.inference': Math.round(r.instructionsPerInference.mean) } : {}),
+        },
+        cases,
+      },
+    ],
+    'tinym2 verify',
+  );
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, xml);
+  fs.renameSync(tmp, file);
+}

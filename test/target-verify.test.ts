@@ -1,0 +1,91 @@
+// `tinym2 verify` end to end on QEMU mps2-an386: a generated model (test/models/gemm_variants, dense
+// layers only so the run is quick) is bit-exact to the emulator; the same output directory with one bias
+// changed is caught (exit 1, the row and values named, the edited file named, a failing JUnit case).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { generateModel } from '../compiler/codegen/generate.ts';
+import { writeOutputDir } from '../compiler/codegen/output.ts';
+import { run as verify } from '../compiler/commands/verify.ts';
+import { TinyM2Error } from '../compiler/errors.ts';
+import { loadOnnx } from '../compiler/onnx/import.ts';
+import { calibrateGraph, loadDataSet, uniform } from '../compiler/quant/evaluate.ts';
+import { quantizeGraph } from '../compiler/quant/lower.ts';
+import { REPO_ROOT } from '../compiler/target/paths.ts';
+
+const MODEL = path.join(REPO_ROOT, 'test/models/gemm_variants.onnx');
+const DATA = path.join(REPO_ROOT, 'test/models/gemm_variants.npz');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tm2-verify-test-'));
+const outDir = path.join(tmp, 'out');
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+beforeAll(() => {
+  // What `tinym2 compile gemm_variants.onnx --calib gemm_variants.npz -o out` writes.
+  const graph = loadOnnx(MODEL);
+  const q = quantizeGraph(graph, calibrateGraph(graph, loadDataSet(graph, DATA).rows), uniform(graph, 8));
+  writeOutputDir(outDir, generateModel(q, { name: 'gemm_variants', source: 'gemm_variants.onnx', precision: 'INT8' }).files);
+});
+
+/** Runs the command, capturing what it prints. */
+async function runVerify(args: string[]): Promise<{ code: number; stdout: string }> {
+  const lines: string[] = [];
+  const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
+  try {
+    return { code: await verify(args), stdout: lines.join('\n') };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+it('reports bit-exact outputs, accuracy, instructions, model bytes and estimates', async () => {
+  const junit = path.join(tmp, 'ok.xml');
+  const { code, stdout } = await runVerify([outDir, '--data', DATA, '--model', MODEL, '--calib', DATA, '--board', 'mps2-an386', '--junit', junit, '--json']);
+  const r = JSON.parse(stdout);
+  expect(code).toBe(0);
+  expect(r).toMatchObject({ ok: true, bitExact: true, board: 'mps2-an386', runner: 'qemu-system-arm', quantizeMismatches: 0, sourcesMatchGenerator: true });
+  expect(r.rows).toBeGreaterThan(1);
+  expect(r.outputs[0].bitExactRows).toBe(r.rows);
+  expect(r.outputs[0].accuracy).toBeGreaterThanOrEqual(0);
+  expect(r.outputs[0].agreementWithFloat).toBeGreaterThan(0.5);
+  expect(r.instructionsPerInference.mean).toBeGreaterThan(500);
+  expect(r.model_bytes.flash).toBeGreaterThan(r.model_bytes.weights);
+  expect(r.model_bytes.ram).toBeGreaterThanOrEqual(r.model_bytes.arena);
+  expect(r.firmware_bytes.flashBytes).toBeGreaterThan(r.model_bytes.flash);
+  expect(r.estimates.map((e: { board: string }) => e.board)).toEqual(['mps2-an386', 'nrf52840-dk']);
+  expect(r.estimates[1].latencySeconds).toBeCloseTo((Math.round(r.instructionsPerInference.mean) * 1.3) / 64e6, 12);
+  const xml = fs.readFileSync(junit, 'utf8');
+  expect(xml).toContain('failures="0"');
+  expect(xml).toContain(`name="row ${r.rows - 1} bit-exact"`);
+});
+
+it('catches a changed bias: exit 1, the differing row and values, the edited file, a failing JUnit case', async () => {
+  const edited = path.join(tmp, 'edited');
+  fs.cpSync(outDir, edited, { recursive: true });
+  const weights = path.join(edited, 'gemm_variants_weights.c');
+  const text = fs.readFileSync(weights, 'utf8');
+  const at = text.lastIndexOf('_bias[');
+  const open = text.indexOf('{', at);
+  const changed = text.slice(0, open) + text.slice(open).replace(/-?\d+/, (v) => String(Number(v) + 5000));
+  fs.writeFileSync(weights, changed);
+  const junit = path.join(tmp, 'bad.xml');
+  const { code, stdout } = await runVerify([edited, '--data', DATA, '--model', MODEL, '--calib', DATA, '--junit', junit, '--rows', '3']);
+  expect(code).toBe(1);
+  expect(stdout).toMatch(/bit-exact [0-2]\/3 rows vs the emulator/);
+  expect(stdout).toMatch(/row \d+ \w+: \d+ values? differ/);
+  expect(stdout).toContain('gemm_variants_weights.c differ from what tinym2 generates');
+  expect(stdout).toMatch(/FAILED: \d of 3 rows differ from the emulator/);
+  const failures = execFileSync('/usr/bin/python3', ['-c', 'import sys,xml.etree.ElementTree as E; r=E.parse(sys.argv[1]).getroot(); print(r.get("failures"))', junit]).toString().trim();
+  expect(Number(failures)).toBeGreaterThanOrEqual(1);
+});
+
+it('reads the recipe from OUT_DIR/tinym2.json, and says what is missing without one', async () => {
+  const withManifest = path.join(tmp, 'manifest');
+  fs.cpSync(outDir, withManifest, { recursive: true });
+  fs.writeFileSync(path.join(withManifest, 'tinym2.json'), JSON.stringify({ model: path.relative(withManifest, MODEL), calib: DATA, precision: 'int8' }));
+  const { code } = await runVerify([withManifest, '--data', DATA, '--rows', '2']);
+  expect(code).toBe(0);
+  await expect(verify([outDir, '--data', DATA])).rejects.toThrow(/verify needs to know how .* was made: pass --model model.onnx --calib calib.npz/);
+  await expect(verify([tmp, '--data', DATA])).rejects.toThrow(TinyM2Error); // no generated model there
+});
