@@ -11,8 +11,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { analyzeLayers } from '../compiler/ilp/from-graph.ts';
-import { DEFAULT_FLASH_FRACTION, type HessianMethod, buildProblem, calibrationRows, fp32WeightBytes, measureSensitivity, planFromSensitivity } from '../compiler/ilp/planner.ts';
-import { evaluateAssignment, uniformAssignment } from '../compiler/ilp/problem.ts';
+import { type HessianMethod, calibrationRows, defaultFlashBudget, measureSensitivity, modelCosts, planFromSensitivity } from '../compiler/ilp/planner.ts';
 import { loadOnnx } from '../compiler/onnx/import.ts';
 import { calibrateGraph, evaluatePlan, loadDataSet } from '../compiler/quant/evaluate.ts';
 import { uniformPlan } from '../compiler/quant/plan.ts';
@@ -70,10 +69,8 @@ for (const [name, modelFile, calibFile, testFile] of jobs()) {
     method,
   );
   const tSens = (performance.now() - t0) / 1000;
-  const fp32 = fp32WeightBytes(sens.layers);
-  const probe = buildProblem(graph, sens, {}, true);
-  const minBytes = evaluateAssignment(probe, uniformAssignment(probe, 4)).weightBytes;
-  const flash = Math.max(Math.floor(DEFAULT_FLASH_FRACTION * fp32), minBytes);
+  const fp32 = modelCosts(graph).fp32Bytes;
+  const flash = defaultFlashBudget(graph).bytes;
   const t1 = performance.now();
   const result = planFromSensitivity(graph, sens, { flashBytes: flash }, true, 'model.onnx');
   const tSolve = (performance.now() - t1) / 1000;

@@ -81,6 +81,16 @@ describe('tinym2 plan', () => {
     expect(tooSmall.stderr).toMatch(/activations need at least \d+ bytes/);
   });
 
+  it('counts unfolded BatchNorm weights against the budget, as the compiler stores them', async () => {
+    const out = join(dir, 'bn.json');
+    const r = await cli(['plan', 'test/models/bn_nodes.onnx', '--calib', 'test/models/bn_nodes.npz', '--test', 'test/models/bn_nodes.npz', '--iterations', '2', '--batch', '4', '--out', out, '--json']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.totals.otherWeightBytes).toBeGreaterThan(0);
+    expect(report.accuracy[3].weightBytes).toBe(report.totals.weightBytes);
+    expect(report.totals.weightBytes).toBeLessThanOrEqual(report.budgets.flashBytes);
+  });
+
   it('untied planning can give weights and activations different bits', async () => {
     const out = join(dir, 'untied.json');
     const r = await cli(['plan', model, '--calib', data, '--untied', '--iterations', '3', '--batch', '8', '--out', out, '--json']);

@@ -8,9 +8,19 @@ import { parseArgs } from 'node:util';
 import { TinyM2Error } from '../errors.ts';
 import type { Graph } from '../ir.ts';
 import { analyzeLayers } from '../ilp/from-graph.ts';
-import { DEFAULT_FLASH_FRACTION, calibrationRows, checkBudgets, type HessianMethod, fp32WeightBytes, measureSensitivity, planFromSensitivity, type Budgets, type PlanResult } from '../ilp/planner.ts';
-import { evaluateAssignment, uniformAssignment } from '../ilp/problem.ts';
-import { buildProblem } from '../ilp/planner.ts';
+import {
+  DEFAULT_FLASH_FRACTION,
+  calibrationRows,
+  checkBudgets,
+  defaultFlashBudget,
+  measureSensitivity,
+  modelCosts,
+  planFromSensitivity,
+  type Budgets,
+  type HessianMethod,
+  type ModelCosts,
+  type PlanResult,
+} from '../ilp/planner.ts';
 import { loadOnnx } from '../onnx/import.ts';
 import { calibrateGraph, evaluatePlan, loadDataSet, type DataSet } from '../quant/evaluate.ts';
 import { uniformPlan, type PrecisionPlan } from '../quant/plan.ts';
@@ -114,7 +124,7 @@ interface AccuracyRow {
   accuracy: Record<string, number>;
 }
 
-function measureAccuracy(graph: Graph, calib: DataSet, test: DataSet, plan: PrecisionPlan, progress: (s: string) => void): AccuracyRow[] {
+function measureAccuracy(graph: Graph, costs: ModelCosts, calib: DataSet, test: DataSet, plan: PrecisionPlan, progress: (s: string) => void): AccuracyRow[] {
   progress('calibrating activation ranges');
   const calibration = calibrateGraph(graph, calib.rows);
   const names = analyzeLayers(graph).map((l) => l.name);
@@ -130,8 +140,7 @@ function measureAccuracy(graph: Graph, calib: DataSet, test: DataSet, plan: Prec
     fp32 ??= ev.floatAccuracyPerOutput;
     rows.push({ name, weightBytes: ev.weightBytes, accuracy: ev.accuracyPerOutput });
   }
-  const fp32Bytes = fp32WeightBytes(analyzeLayers(graph));
-  return [{ name: 'FP32', weightBytes: fp32Bytes, accuracy: fp32! }, ...rows];
+  return [{ name: 'FP32', weightBytes: costs.fp32Bytes, accuracy: fp32! }, ...rows];
 }
 
 function writeAtomically(file: string, text: string): void {
@@ -220,6 +229,7 @@ export async function run(argv: string[]): Promise<number> {
   const test = o.test ? loadDataSet(graph, o.test) : undefined;
   if (analyzeLayers(graph).length === 0) throw new TinyM2Error(`${modelName} has no Conv or Dense layer: there is nothing to plan`);
 
+  const costs = modelCosts(graph);
   checkBudgets(graph, budgets, !o.untied, modelName);
   const method = (o.hessian ?? 'hutchinson') as HessianMethod;
   if (method !== 'hutchinson' && method !== 'gauss-newton') throw new TinyM2Error(`--hessian '${o.hessian}': use hutchinson or gauss-newton`);
@@ -245,25 +255,19 @@ export async function run(argv: string[]): Promise<number> {
     );
   }
 
-  const fp32 = fp32WeightBytes(sens.layers);
+  const fp32 = costs.fp32Bytes;
   if (budgets.flashBytes === undefined && budgets.bops === undefined && budgets.ramBytes === undefined) {
-    const target = Math.floor(DEFAULT_FLASH_FRACTION * fp32);
-    const probe = buildProblem(graph, sens, {}, !o.untied);
-    const minBytes = evaluateAssignment(probe, uniformAssignment(probe, 4)).weightBytes;
-    if (minBytes > target) {
-      budgets.flashBytes = minBytes;
-      notes.push(
-        `no budget given: the paper's target of ${DEFAULT_FLASH_FRACTION * 100}% of FP32 weight bytes (${target} bytes) is below all-INT4 (${minBytes} bytes, with per-channel bias and requantization data), so the budget is all-INT4`,
-      );
-    } else {
-      budgets.flashBytes = target;
-      notes.push(`no budget given: using the paper's target, ${DEFAULT_FLASH_FRACTION * 100}% of the FP32 weight bytes = ${target} bytes`);
-    }
+    const d = defaultFlashBudget(graph);
+    budgets.flashBytes = d.bytes;
+    notes.push(d.note);
   }
 
   const result: PlanResult = planFromSensitivity(graph, sens, budgets, !o.untied, modelName);
+  if (costs.otherWeightBytes > 0) {
+    notes.push(`${costs.otherWeightBytes} weight bytes of unfolded BatchNorm / per-channel affine ops are INT8 in every plan and count against the flash budget`);
+  }
   notes.push(...result.solve.notes);
-  const accuracy = test ? measureAccuracy(graph, calib, test, result.plan, progress) : undefined;
+  const accuracy = test ? measureAccuracy(graph, costs, calib, test, result.plan, progress) : undefined;
   endProgress();
 
   writeAtomically(outFile, `${JSON.stringify(result.plan, null, 2)}\n`);

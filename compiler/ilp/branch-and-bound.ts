@@ -183,6 +183,6 @@ export function branchAndBound(problem: IlpProblem, options: SearchOptions = {})
     }
   };
 
-  visit(0, 0, 0, 0);
+  visit(0, 0, problem.otherWeightBytes ?? 0, 0);
   return { assignment: best, omega: bestOmega, exact: !aborted, nodes };
 }

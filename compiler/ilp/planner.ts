@@ -1,14 +1,17 @@
 // From a float graph and calibration data to a PrecisionPlan: Hessian traces -> Omega -> ILP.
 // `tinym2 plan` and benchmarks/plan-bench.ts both use it.
+import { basename } from 'node:path';
 import type { Graph } from '../ir.ts';
-import type { DataSet } from '../quant/evaluate.ts';
-import type { PrecisionPlan } from '../quant/plan.ts';
+import type { Calibration } from '../quant/calibrate.ts';
+import { weightBytes, type DataSet } from '../quant/evaluate.ts';
+import { quantizeGraph } from '../quant/lower.ts';
+import { uniformPlan, type PrecisionPlan } from '../quant/plan.ts';
 import type { Bits } from '../quant/qgraph.ts';
 import { hessianTraces, type CalibrationRows, type TraceOptions, type TraceResult } from '../sensitivity/hutchinson.ts';
 import { gaussNewtonTraces, type GaussNewtonOptions } from '../sensitivity/gauss-newton.ts';
 import { layerOmega, omegaScales, type LayerOmega } from '../sensitivity/omega.ts';
 import { analyzeLayers, ilpLayers, peakActivationBytes, type LayerInfo } from './from-graph.ts';
-import { evaluateAssignment, uniformAssignment, type IlpProblem } from './problem.ts';
+import { evaluateAssignment, layerWeightBytes, uniformAssignment, type IlpProblem } from './problem.ts';
 import { checkFeasible, solvePrecision, type SolveOutcome } from './solve.ts';
 
 /** The paper's target when no budget is given: weights in at most 20% of their FP32 bytes. */
@@ -80,6 +83,8 @@ export interface PlanResult {
   solve: SolveOutcome;
   totals: {
     fp32WeightBytes: number;
+    /** Included in weightBytes: ops the plan does not choose (see ModelCosts). */
+    otherWeightBytes: number;
     weightBytes: number;
     int8WeightBytes: number;
     int4WeightBytes: number;
@@ -92,8 +97,59 @@ export interface PlanResult {
   notes: string[];
 }
 
+/** FP32 bytes of the Conv / Dense weights and biases only (modelCosts(graph).fp32Bytes counts every float constant). */
 export function fp32WeightBytes(layers: LayerInfo[]): number {
   return layers.reduce((s, l) => s + l.fp32Bytes, 0);
+}
+
+/** What a model's weights cost apart from the plan's choices. */
+export interface ModelCosts {
+  /** 4 bytes per float constant of the graph: the FP32 model's parameter bytes. */
+  fp32Bytes: number;
+  /** Weight bytes of ops the plan does not choose (unfolded BatchNorm, per-channel affine Mul/Add). */
+  otherWeightBytes: number;
+}
+
+/**
+ * Lowers the graph once at uniform INT8 and counts what its weight arrays take beyond the
+ * planned Conv / Dense layers: the per-channel affine ops lower.ts stores as INT8 1x1 depthwise
+ * convolutions. Byte counts do not depend on activation ranges, so a placeholder range [-1, 1]
+ * stands in for calibration. Cached per graph.
+ */
+export function modelCosts(graph: Graph): ModelCosts {
+  const cached = costCache.get(graph);
+  if (cached) return cached;
+  let fp32Bytes = 0;
+  for (const c of graph.constants.values()) if (c.data instanceof Float32Array) fp32Bytes += 4 * c.data.length;
+  const layers = analyzeLayers(graph);
+  const placeholder: Calibration = new Map([...graph.tensors.keys()].map((t) => [t, { min: -1, max: 1 }]));
+  const q = quantizeGraph(graph, placeholder, uniformPlan(basename(graph.file), layers.map((l) => l.name), 8));
+  const planned = layers.reduce((s, l) => s + layerWeightBytes({ ...l, omegaWeights: ZERO, omegaActivations: ZERO, inputFrom: null }, 8), 0);
+  const costs = { fp32Bytes, otherWeightBytes: Math.max(0, weightBytes(q) - planned) };
+  costCache.set(graph, costs);
+  return costs;
+}
+
+const costCache = new WeakMap<Graph, ModelCosts>();
+
+const ZERO: Record<Bits, number> = { 4: 0, 8: 0 };
+
+/**
+ * The budget used when the user gives none: the paper's 20% of the FP32 weight bytes, or all-INT4
+ * when even that does not fit 20% (per-channel bias and requantization data weigh more in small layers).
+ */
+export function defaultFlashBudget(graph: Graph): { bytes: number; note: string } {
+  const costs = modelCosts(graph);
+  const layers = analyzeLayers(graph);
+  const target = Math.floor(DEFAULT_FLASH_FRACTION * costs.fp32Bytes);
+  const minBytes = layers.reduce((s, l) => s + layerWeightBytes({ ...l, omegaWeights: ZERO, omegaActivations: ZERO, inputFrom: null }, 4), 0) + costs.otherWeightBytes;
+  if (minBytes > target) {
+    return {
+      bytes: minBytes,
+      note: `no budget given: the paper's target of ${DEFAULT_FLASH_FRACTION * 100}% of FP32 weight bytes (${target} bytes) is below all-INT4 (${minBytes} bytes, with per-channel bias and requantization data), so the budget is all-INT4`,
+    };
+  }
+  return { bytes: target, note: `no budget given: using the paper's target, ${DEFAULT_FLASH_FRACTION * 100}% of the FP32 weight bytes = ${target} bytes` };
 }
 
 /**
@@ -113,9 +169,10 @@ function tieBroken(sens: Sensitivity): Array<Pick<IlpProblem['layers'][number], 
 }
 
 export function buildProblem(graph: Graph, sens: Sensitivity, budgets: Budgets, tied: boolean): IlpProblem {
+  const costs = modelCosts(graph);
   const omegas = tieBroken(sens);
   const { layers, equalActivationBits } = ilpLayers(sens.layers, (l) => omegas[sens.layers.indexOf(l)]);
-  const problem: IlpProblem = { layers, inputBits: 8, tied, equalActivationBits };
+  const problem: IlpProblem = { layers, inputBits: 8, tied, equalActivationBits, otherWeightBytes: costs.otherWeightBytes };
   if (budgets.flashBytes !== undefined) problem.flashBytes = budgets.flashBytes;
   if (budgets.bops !== undefined) problem.bops = budgets.bops;
   if (budgets.ramBytes !== undefined) {
@@ -143,6 +200,7 @@ export function checkBudgets(graph: Graph, budgets: Budgets, tied: boolean, mode
 
 export function planFromSensitivity(graph: Graph, sens: Sensitivity, budgets: Budgets, tied: boolean, modelName: string): PlanResult {
   const notes: string[] = [];
+  const costs = modelCosts(graph);
   const problem = buildProblem(graph, sens, budgets, tied);
   const solve = solvePrecision(problem, {}, modelName);
   const cost = solve.cost;
@@ -180,7 +238,8 @@ export function planFromSensitivity(graph: Graph, sens: Sensitivity, budgets: Bu
     problem,
     solve,
     totals: {
-      fp32WeightBytes: fp32WeightBytes(sens.layers),
+      fp32WeightBytes: costs.fp32Bytes,
+      otherWeightBytes: costs.otherWeightBytes,
       weightBytes: cost.weightBytes,
       int8WeightBytes: int8.weightBytes,
       int4WeightBytes: int4.weightBytes,

@@ -47,8 +47,13 @@ export interface IlpProblem {
    * Untied: weight and activation bits are chosen separately (4 combinations per layer).
    */
   tied: boolean;
-  /** Upper bound on weight bytes (sum over layers of packed weights + fixed bytes). */
+  /** Upper bound on weight bytes (sum over layers of packed weights + fixed bytes, + otherWeightBytes). */
   flashBytes?: number;
+  /**
+   * Weight bytes the plan does not choose (e.g. unfolded BatchNorm / per-channel affine ops, which
+   * the compiler stores as INT8 1x1 depthwise convolutions). Counted against the flash budget.
+   */
+  otherWeightBytes?: number;
   /** Upper bound on sum of MACs x weight bits x input activation bits. */
   bops?: number;
   /** Upper bound on the bytes of every live set. */
@@ -127,7 +132,7 @@ export function evaluateAssignment(problem: IlpProblem, assignment: Assignment):
   const index = validateProblem(problem);
   if (assignment.length !== problem.layers.length) throw new Error('internal: assignment length differs from layer count');
   let omega = 0;
-  let weightBytes = 0;
+  let weightBytes = problem.otherWeightBytes ?? 0;
   let bops = 0;
   const layerBops: number[] = [];
   const layerBytes: number[] = [];

@@ -130,7 +130,7 @@ export function buildLpModel(problem: IlpProblem, normalise = true): LpModel {
   });
 
   if (problem.flashBytes !== undefined) {
-    const fixed = layers.reduce((s, l) => s + l.fixedBytes, 0);
+    const fixed = layers.reduce((s, l) => s + l.fixedBytes, 0) + (problem.otherWeightBytes ?? 0);
     const rhs = problem.flashBytes - fixed;
     const scale = normalise ? Math.max(Math.abs(rhs), 1) : 1;
     constraints.flash = { max: rhs / scale };
