@@ -55,6 +55,10 @@ it('reports bit-exact outputs, accuracy, instructions, model bytes and estimates
   expect(r.firmware_bytes.flashBytes).toBeGreaterThan(r.model_bytes.flash);
   expect(r.estimates.map((e: { board: string }) => e.board)).toEqual(['mps2-an386', 'nrf52840-dk']);
   expect(r.estimates[1].latencySeconds).toBeCloseTo((Math.round(r.instructionsPerInference.mean) * 1.3) / 64e6, 12);
+  expect(r.fits).toEqual([
+    { board: 'mps2-an386', flashBytes: 4194304, ramBytes: 4194304, fits: true },
+    { board: 'nrf52840-dk', flashBytes: 1048576, ramBytes: 262144, fits: true },
+  ]);
   const xml = fs.readFileSync(junit, 'utf8');
   expect(xml).toContain('failures="0"');
   expect(xml).toContain(`name="row ${r.rows - 1} bit-exact"`);
@@ -88,4 +92,7 @@ it('reads the recipe from OUT_DIR/tinym2.json, and says what is missing without 
   expect(code).toBe(0);
   await expect(verify([outDir, '--data', DATA])).rejects.toThrow(/verify needs to know how .* was made: pass --model model.onnx --calib calib.npz/);
   await expect(verify([tmp, '--data', DATA])).rejects.toThrow(TinyM2Error); // no generated model there
+  await expect(verify([outDir, '--data', DATA, '--board', 'stm32f746-disco'])).rejects.toThrow(
+    /board stm32f746-disco cannot run here .*; verify on mps2-an500 \(same cortex-m7 core\)/,
+  );
 });

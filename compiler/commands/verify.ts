@@ -282,6 +282,14 @@ export async function run(argv: string[]): Promise<number> {
   }
   const started = Date.now();
   const board = loadBoard(o.board);
+  if (board.run.kind === 'none' && !o.ssh) {
+    const proxy = listBoards().map((n) => loadBoard(n)).find((b) => b.core === board.core && b.run.kind !== 'none');
+    throw new TinyM2Error(
+      `board ${board.name} cannot run here (${board.run.reason})` +
+        (proxy ? `; verify on ${proxy.name} (same ${board.core} core): its report includes ${board.name}'s estimates and whether the model fits it` : ''),
+      { exitCode: EXIT_BAD_INPUT },
+    );
+  }
   const outDir = path.resolve(o.outDir);
   const name = modelNameIn(outDir);
   const recipe = resolveRecipe(outDir, o.recipe);
@@ -355,6 +363,14 @@ export async function run(argv: string[]): Promise<number> {
   const wallTimes = chunks.flatMap((c) => c.run.regionSeconds ?? []);
   const first = chunks[0]!;
   const estimates: InferenceEstimate[] = perInference !== null ? estimateBoards(board).map((b) => estimateInference(b, Math.round(perInference))) : [];
+  // Whether the model itself (code, weights, arena; not the test harness) fits each of those boards,
+  // with the board's stack reserve on top of the model's RAM.
+  const fits = estimateBoards(board).map((b) => ({
+    board: b.name,
+    flashBytes: b.memory.flash?.bytes ?? null,
+    ramBytes: b.memory.ram.bytes,
+    fits: (b.memory.flash === undefined || first.model.flash <= b.memory.flash.bytes) && first.model.ram + b.memory.stackBytes <= b.memory.ram.bytes,
+  }));
   const seconds = (Date.now() - started) / 1000;
 
   const report = {
@@ -399,6 +415,7 @@ export async function run(argv: string[]): Promise<number> {
     },
     firmware_bytes: first.sizes,
     estimates,
+    fits,
     failures,
     seconds,
   };
@@ -428,6 +445,7 @@ type Report = {
   measuredPowerW: number | null;
   model_bytes: { flash: number; ram: number; text: number; rodata: number; data: number; bss: number; arena: number; weights: number };
   firmware_bytes: ElfSizes;
+  fits: Array<{ board: string; flashBytes: number | null; ramBytes: number; fits: boolean }>;
   failures: string[];
   seconds: number;
 };
@@ -456,7 +474,11 @@ function humanReport(r: Report, estimates: InferenceEstimate[], c: Comparison): 
       `RAM ${int(b.ram)} bytes (arena ${int(b.arena)}); stack not included`,
   );
   lines.push(`  whole test firmware: flash ${int(r.firmware_bytes.flashBytes)} bytes, RAM ${int(r.firmware_bytes.ramBytes)} bytes (with test vectors, libc, stack and heap reserves)`);
-  for (const e of estimates) lines.push(`  ${e.board}: ${formatEstimate(e)}`);
+  for (const e of estimates) {
+    const f = r.fits.find((x) => x.board === e.board);
+    const room = f ? `; model ${f.fits ? 'fits' : 'does NOT fit'} (flash ${f.flashBytes === null ? '-' : int(f.flashBytes)}, RAM ${int(f.ramBytes)})` : '';
+    lines.push(`  ${e.board}: ${formatEstimate(e)}${room}`);
+  }
   if (r.differingSources.length) lines.push(`  note: ${r.differingSources.join(', ')} differ from what tinym2 generates for this model and precision (edited or stale)`);
   lines.push(r.failures.length === 0 ? `OK: bit-exact on all ${r.rows} rows (${r.seconds.toFixed(1)} s)` : `FAILED: ${r.failures.join('; ')}`);
   return lines.join('\n');
