@@ -11,7 +11,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { analyzeLayers } from '../compiler/ilp/from-graph.ts';
-import { type HessianMethod, calibrationRows, defaultFlashBudget, measureSensitivity, modelCosts, planFromSensitivity } from '../compiler/ilp/planner.ts';
+import { type HessianMethod, calibrationRows, defaultFlashBudget, labelsForEveryHead, measureSensitivity, modelCosts, planFromSensitivity } from '../compiler/ilp/planner.ts';
 import { loadOnnx } from '../compiler/onnx/import.ts';
 import { calibrateGraph, evaluatePlan, loadDataSet } from '../compiler/quant/evaluate.ts';
 import { uniformPlan } from '../compiler/quant/plan.ts';
@@ -57,7 +57,7 @@ function jobs(): Array<[string, string, string, string]> {
 
 for (const [name, modelFile, calibFile, testFile] of jobs()) {
   const graph = loadOnnx(modelFile);
-  const calib = loadDataSet(graph, calibFile);
+  const calib = labelsForEveryHead(graph, loadDataSet(graph, calibFile)).set;
   const t0 = performance.now();
   const sens = measureSensitivity(
     graph,
@@ -87,20 +87,26 @@ for (const [name, modelFile, calibFile, testFile] of jobs()) {
   const bits = result.layers.map((l) => l.weightBits).join(' ');
   console.log(`  bits per layer: ${bits}; flash budget ${flash} (${pct(flash / fp32)} of FP32 ${fp32})`);
   if (values['no-accuracy'] || !existsSync(testFile)) continue;
-  const test = loadDataSet(graph, testFile);
+  const test = labelsForEveryHead(graph, loadDataSet(graph, testFile)).set;
   const calibration = calibrateGraph(graph, calib.rows);
   const layerNames = analyzeLayers(graph).map((l) => l.name);
-  const out = graph.outputs[0].name;
-  const rows: Array<[string, number, number]> = [];
-  let fpAcc = NaN;
+  const outs = graph.outputs.map((o) => o.name);
+  const rows: Array<[string, Record<string, number>, number]> = [];
+  let fpAcc: Record<string, number> = {};
   for (const [label, plan] of [
     ['INT8', uniformPlan('model.onnx', layerNames, 8)],
     ['INT4', uniformPlan('model.onnx', layerNames, 4)],
     ['mixed', result.plan],
   ] as const) {
     const ev = evaluatePlan(graph, calib, test, plan, {}, calibration);
-    fpAcc = ev.floatAccuracyPerOutput[out];
-    rows.push([label, ev.accuracyPerOutput[out], ev.weightBytes]);
+    fpAcc = ev.floatAccuracyPerOutput;
+    rows.push([label, ev.accuracyPerOutput, ev.weightBytes]);
   }
-  console.log(`  accuracy (${out}, ${test.rows.length} test rows): FP32 ${pct(fpAcc)} at ${fp32} B` + rows.map(([l, a, b]) => `, ${l} ${pct(a)} at ${b} B (${pct(b / fp32)})`).join(''));
+  // The last labelled output first: for multi-head models it is the fused head.
+  for (const out of outs.filter((n) => !Number.isNaN(fpAcc[n])).reverse()) {
+    console.log(
+      `  accuracy (${out}, ${test.rows.length} test rows): FP32 ${pct(fpAcc[out])} at ${fp32} B` +
+        rows.map(([l, a, b]) => `, ${l} ${pct(a[out])} at ${b} B (${pct(b / fp32)})`).join(''),
+    );
+  }
 }

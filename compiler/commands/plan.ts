@@ -13,6 +13,7 @@ import {
   calibrationRows,
   checkBudgets,
   defaultFlashBudget,
+  labelsForEveryHead,
   measureSensitivity,
   modelCosts,
   planFromSensitivity,
@@ -224,9 +225,13 @@ export async function run(argv: string[]): Promise<number> {
 
   const graph = loadOnnx(modelPath);
   const modelName = basename(modelPath);
-  const calib = loadDataSet(graph, o.calib);
+  const calibSet = labelsForEveryHead(graph, loadDataSet(graph, o.calib));
+  const calib = calibSet.set;
+  if (calibSet.expanded.length) {
+    notes.push(`'labels' also label ${calibSet.expanded.join(', ')} (same shape as ${graph.outputs[0].name}): cross-entropy and accuracy for every head`);
+  }
   if (calib.rows.length === 0) throw new TinyM2Error(`${o.calib} has no rows`);
-  const test = o.test ? loadDataSet(graph, o.test) : undefined;
+  const test = o.test ? labelsForEveryHead(graph, loadDataSet(graph, o.test)).set : undefined;
   if (analyzeLayers(graph).length === 0) throw new TinyM2Error(`${modelName} has no Conv or Dense layer: there is nothing to plan`);
 
   const costs = modelCosts(graph);

@@ -23,6 +23,28 @@ export interface Sensitivity {
   omegas: LayerOmega[];
 }
 
+/**
+ * A data set whose single `labels` array also labels every other output shaped like the first one
+ * (multi-head models such as dsa-har: one head per modality plus a fused head, all predicting the
+ * same classes). evaluate.ts on its own applies `labels` to the first output only.
+ */
+export function labelsForEveryHead(graph: Graph, set: DataSet): { set: DataSet; expanded: string[] } {
+  const labels = set.labels.get('labels');
+  if (!labels || graph.outputs.length < 2) return { set, expanded: [] };
+  const first = graph.outputs[0].shape.join(',');
+  let maxLabel = 0;
+  for (const l of labels) maxLabel = Math.max(maxLabel, l);
+  const out = new Map(set.labels);
+  const expanded: string[] = [];
+  for (const o of graph.outputs.slice(1)) {
+    const key = `labels_${o.name}`;
+    if (out.has(key) || o.shape.join(',') !== first || maxLabel >= o.shape[o.shape.length - 1]) continue;
+    out.set(key, labels);
+    expanded.push(o.name);
+  }
+  return { set: { ...set, labels: out }, expanded };
+}
+
 /** Rows and per-output labels in the form the trace estimator takes (labels as evaluate.ts assigns them). */
 export function calibrationRows(graph: Graph, set: DataSet, maxRows = Infinity): CalibrationRows {
   const labels = new Map<string, Int32Array>();

@@ -131,7 +131,9 @@ class Signs {
 }
 
 export function hessianTraces(graph: Graph, layers: LayerInfo[], data: CalibrationRows, options: TraceOptions = {}): TraceResult {
-  const o = { ...DEFAULT_TRACE_OPTIONS, ...options };
+  // Options explicitly set to undefined keep their defaults.
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const o = { ...DEFAULT_TRACE_OPTIONS, ...given } as typeof DEFAULT_TRACE_OPTIONS & TraceOptions;
   const t0 = performance.now();
   const base = paramValues(graph);
   const loss = new Loss(graph);
