@@ -179,6 +179,25 @@ describe('bare-metal behaviour', () => {
     }
   });
 
+  it('reuses cached objects only while the source and every header it includes are unchanged', async () => {
+    const dir = path.join(tmp, 'cache');
+    fs.mkdirSync(dir, { recursive: true });
+    const header = path.join(dir, 'value.h');
+    const src = path.join(dir, 'cached.c');
+    fs.writeFileSync(src, '#include "value.h"\nint main(void) { return VALUE; }\n');
+    const build = async (value: number) => {
+      fs.writeFileSync(header, `#define VALUE ${value}\n`);
+      const built = await buildFirmware({ board, sources: [src], includeDirs: [dir], outDir: path.join(dir, 'fw') });
+      return (await runFirmware(built.elf, board)).exitCode;
+    };
+    expect(await build(11)).toBe(11);
+    expect(await build(11)).toBe(11); // from the cache
+    expect(await build(12)).toBe(12); // the header changed: recompiled
+    fs.writeFileSync(src, '#include "value.h"\nint main(void) { return VALUE + 1; }\n');
+    const built = await buildFirmware({ board, sources: [src], includeDirs: [dir], outDir: path.join(dir, 'fw') });
+    expect((await runFirmware(built.elf, board)).exitCode).toBe(13); // the source changed
+  });
+
   it('reports a compile error with the compiler message and no output file', async () => {
     const src = writeSource('broken.c', 'int main(void) { return undefined_thing; }\n');
     const outDir = path.join(tmp, 'broken');
@@ -223,5 +242,12 @@ describe('missing tools', () => {
     expect(r1.message).toContain('apt-get install qemu-system-arm');
     const r2 = await caught(runFirmware(elf, loadBoard('rpi4'), { env: noTools }));
     expect(r2.message).toContain('apt-get install qemu-user');
+  });
+});
+
+describe('object cache dependency files', () => {
+  it('reads make-style dependency lists, continuation lines included', async () => {
+    const { parseDepFile } = await import('../compiler/target/objcache.ts');
+    expect(parseDepFile('/o/a.o: /s/a.c /s/a.h \\\n /inc/b.h\n/s/a.h:\n', '/s/a.c')).toEqual(['/s/a.h', '/inc/b.h']);
   });
 });

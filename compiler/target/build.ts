@@ -7,6 +7,7 @@ import { TinyM2Error, EXIT_BAD_INPUT, EXIT_BUDGET, EXIT_TOOL_MISSING } from '../
 import { loadBoard, type Board } from './boards.ts';
 import { elfSizes, type ElfSizes } from './elf.ts';
 import { bytesByObject, type ContributedBytes } from './linkmap.ts';
+import { objectCache } from './objcache.ts';
 import { execTool } from './exec.ts';
 import { CORTEX_M_STARTUP_DIR, HARNESS_DIR } from './paths.ts';
 import { requireTool, type Env } from './tools.ts';
@@ -25,6 +26,8 @@ export interface BuildOptions {
   extraCflags?: string[];
   env?: Env;
   timeoutMs?: number;
+  /** Reuse objects of unchanged sources from build/cache/objects (default true; TM2_NO_BUILD_CACHE=1 disables). */
+  cache?: boolean;
 }
 
 export interface BuildResult {
@@ -39,6 +42,8 @@ export interface BuildResult {
   sizes: ElfSizes;
   /** Bytes each source (and each library archive member) placed in the image, from the linker map. */
   objectBytes: Map<string, ContributedBytes>;
+  /** Compiler warnings, one entry per source that had any. */
+  warnings: string[];
   seconds: number;
 }
 
@@ -72,14 +77,25 @@ export async function buildFirmware(options: BuildOptions): Promise<BuildResult>
   const objects = objectNames(sources, objDir);
   const timeoutMs = options.timeoutMs ?? 300_000;
   const commands: string[][] = [];
+  const warnings: string[] = [];
   try {
     // One compiler process per source (two at a time: the machine has two cores), so that the linker map
     // attributes every byte to the source it came from.
+    // Unchanged sources come from the object cache (compiler/target/objcache.ts).
     await inParallel(sources.map((src, i) => async () => {
-      const command = [cc, ...compileFlags, '-c', src, '-o', objects[i]!];
+      const object = objects[i]!;
+      const command = [cc, ...compileFlags, '-c', src, '-o', object];
       if (i === 0) commands.push(command);
-      const r = await execTool(cc, command.slice(1), { env: options.env, timeoutMs });
+      const cache = options.cache === false ? null : objectCache(cc, compileFlags, src);
+      const cachedWarnings = cache?.restore(object);
+      if (cachedWarnings !== null && cachedWarnings !== undefined) {
+        if (cachedWarnings) warnings.push(cachedWarnings);
+        return;
+      }
+      const r = await execTool(cc, [...command.slice(1), '-MMD', '-MF', `${object}.d`], { env: options.env, timeoutMs });
       if (r.code !== 0) throw buildError(board, r.stderr || r.stdout, r.timedOut);
+      if (r.stderr.trim()) warnings.push(r.stderr.trim());
+      cache?.store(object, r.stderr.trim());
     }), 2);
     const linkArgs: string[] = [];
     if (tc.kind === 'arm-none-eabi') {
@@ -107,6 +123,7 @@ export async function buildFirmware(options: BuildOptions): Promise<BuildResult>
     commands,
     sizes: elfSizes(elf, board),
     objectBytes,
+    warnings,
     seconds: (Date.now() - started) / 1000,
   };
 }
