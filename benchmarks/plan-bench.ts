@@ -1,7 +1,7 @@
 // How long mixed-precision planning takes per example model, and what it buys.
 //
 //   npx tsx benchmarks/plan-bench.ts [--hessian hutchinson|gauss-newton] [--iterations N] [--batch N]
-//                                    [--variants] [--no-accuracy] [example ...]
+//                                    [--untied] [--variants] [--no-accuracy] [example ...]
 //
 // For every examples/<name>/model.onnx with calib.npz (and test.npz for accuracy), and with
 // --variants every other <v>.onnx with <v>.calib.npz / <v>.test.npz: times the Hessian traces and
@@ -23,6 +23,7 @@ const { values, positionals } = parseArgs({
     batch: { type: 'string' },
     hessian: { type: 'string' },
     variants: { type: 'boolean' },
+    untied: { type: 'boolean' },
     'no-accuracy': { type: 'boolean' },
   },
 });
@@ -72,7 +73,7 @@ for (const [name, modelFile, calibFile, testFile] of jobs()) {
   const fp32 = modelCosts(graph).fp32Bytes;
   const flash = defaultFlashBudget(graph).bytes;
   const t1 = performance.now();
-  const result = planFromSensitivity(graph, sens, { flashBytes: flash }, true, 'model.onnx');
+  const result = planFromSensitivity(graph, sens, { flashBytes: flash }, !values.untied, 'model.onnx');
   const tSolve = (performance.now() - t1) / 1000;
   const macs = sens.layers.reduce((s, l) => s + l.macs, 0);
   const how =
@@ -84,8 +85,8 @@ for (const [name, modelFile, calibFile, testFile] of jobs()) {
       `(${how}) | ` +
       `solve ${(1000 * tSolve).toFixed(0)} ms (${result.solve.method}, ${result.solve.provenOptimal ? 'proven optimal' : 'not proven'})`,
   );
-  const bits = result.layers.map((l) => l.weightBits).join(' ');
-  console.log(`  bits per layer: ${bits}; flash budget ${flash} (${pct(flash / fp32)} of FP32 ${fp32})`);
+  const bits = result.layers.map((l) => (values.untied ? `${l.weightBits}/${l.activationBits}` : String(l.weightBits))).join(' ');
+  console.log(`  ${values.untied ? 'W/A bits' : 'bits'} per layer: ${bits}; flash budget ${flash} (${pct(flash / fp32)} of FP32 ${fp32})`);
   if (values['no-accuracy'] || !existsSync(testFile)) continue;
   const test = labelsForEveryHead(graph, loadDataSet(graph, testFile)).set;
   const calibration = calibrateGraph(graph, calib.rows);
