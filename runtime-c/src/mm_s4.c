@@ -24,63 +24,66 @@ static inline int8_t finish(const tm2_conv_params *p, int32_t o, int32_t acc16) 
 }
 
 /* The hot loop: n full words of 8 weights of two byte-aligned rows x two pixels (32 MACs a
- * step). On DSP cores (optimized builds) in assembly, as gcc spills here: per row 1 LDR, 3 ALU
- * for the nibble masks, 4 SXTB16, 4 LDRD, 8 SMLAD; 43 instructions for 32 MACs. */
+ * step). On DSP cores (optimized builds) in assembly, as gcc spills here: per row 2 LDR, 3 ALU
+ * for the nibble masks, 4 SXTB16, 4 LDRD, 8 SMLAD; 45 instructions for 32 MACs, in 12
+ * registers (fits with a frame pointer and a PIC register). */
 TM2_NOINLINE static void dot2x2_s4(const uint8_t *w0, const uint8_t *w1, const uint32_t *c, int32_t n, int32_t acc[4]) {
   int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
 #if TM2_HAVE_DSP && defined(__OPTIMIZE__)
   if (n > 0) {
-    uint32_t w, e, q, r, x0, x1;
+    uint32_t w, r, x0, x1;
     __asm__ volatile(
         "1:\n\t"
-        /* row 0 */
-        "ldr %[w], [%[w0]], #4\n\t"
-        "lsl %[e], %[w], #4\n\t"
-        "and %[e], %[e], #0xF0F0F0F0\n\t"
+        /* row 0: odd nibbles (pairs (w1,w5), (w3,w7)), then the word again for the even ones
+         * ((w0,w4), (w2,w6)): reloading it keeps the loop in 12 registers */
+        "ldr %[w], [%[w0]]\n\t"
         "and %[w], %[w], #0xF0F0F0F0\n\t"
-        "sxtb16 %[q], %[e]\n\t"
-        "sxtb16 %[r], %[e], ror #8\n\t"
-        "ldrd %[x0], %[x1], [%[c]]\n\t"
-        "smlad %[a00], %[q], %[x0], %[a00]\n\t"
-        "smlad %[a00], %[r], %[x1], %[a00]\n\t"
-        "ldrd %[x0], %[x1], [%[c], #16]\n\t"
-        "smlad %[a01], %[q], %[x0], %[a01]\n\t"
-        "smlad %[a01], %[r], %[x1], %[a01]\n\t"
-        "sxtb16 %[q], %[w]\n\t"
         "sxtb16 %[r], %[w], ror #8\n\t"
+        "sxtb16 %[w], %[w]\n\t"
         "ldrd %[x0], %[x1], [%[c], #8]\n\t"
-        "smlad %[a00], %[q], %[x0], %[a00]\n\t"
+        "smlad %[a00], %[w], %[x0], %[a00]\n\t"
         "smlad %[a00], %[r], %[x1], %[a00]\n\t"
         "ldrd %[x0], %[x1], [%[c], #24]\n\t"
-        "smlad %[a01], %[q], %[x0], %[a01]\n\t"
+        "smlad %[a01], %[w], %[x0], %[a01]\n\t"
+        "smlad %[a01], %[r], %[x1], %[a01]\n\t"
+        "ldr %[w], [%[w0]], #4\n\t"
+        "and %[w], %[w], #0x0F0F0F0F\n\t"
+        "lsl %[w], %[w], #4\n\t"
+        "sxtb16 %[r], %[w], ror #8\n\t"
+        "sxtb16 %[w], %[w]\n\t"
+        "ldrd %[x0], %[x1], [%[c]]\n\t"
+        "smlad %[a00], %[w], %[x0], %[a00]\n\t"
+        "smlad %[a00], %[r], %[x1], %[a00]\n\t"
+        "ldrd %[x0], %[x1], [%[c], #16]\n\t"
+        "smlad %[a01], %[w], %[x0], %[a01]\n\t"
         "smlad %[a01], %[r], %[x1], %[a01]\n\t"
         /* row 1 */
-        "ldr %[w], [%[w1]], #4\n\t"
-        "lsl %[e], %[w], #4\n\t"
-        "and %[e], %[e], #0xF0F0F0F0\n\t"
+        "ldr %[w], [%[w1]]\n\t"
         "and %[w], %[w], #0xF0F0F0F0\n\t"
-        "sxtb16 %[q], %[e]\n\t"
-        "sxtb16 %[r], %[e], ror #8\n\t"
-        "ldrd %[x0], %[x1], [%[c]]\n\t"
-        "smlad %[a10], %[q], %[x0], %[a10]\n\t"
-        "smlad %[a10], %[r], %[x1], %[a10]\n\t"
-        "ldrd %[x0], %[x1], [%[c], #16]\n\t"
-        "smlad %[a11], %[q], %[x0], %[a11]\n\t"
-        "smlad %[a11], %[r], %[x1], %[a11]\n\t"
-        "sxtb16 %[q], %[w]\n\t"
         "sxtb16 %[r], %[w], ror #8\n\t"
+        "sxtb16 %[w], %[w]\n\t"
         "ldrd %[x0], %[x1], [%[c], #8]\n\t"
-        "smlad %[a10], %[q], %[x0], %[a10]\n\t"
+        "smlad %[a10], %[w], %[x0], %[a10]\n\t"
         "smlad %[a10], %[r], %[x1], %[a10]\n\t"
         "ldrd %[x0], %[x1], [%[c], #24]\n\t"
-        "smlad %[a11], %[q], %[x0], %[a11]\n\t"
+        "smlad %[a11], %[w], %[x0], %[a11]\n\t"
+        "smlad %[a11], %[r], %[x1], %[a11]\n\t"
+        "ldr %[w], [%[w1]], #4\n\t"
+        "and %[w], %[w], #0x0F0F0F0F\n\t"
+        "lsl %[w], %[w], #4\n\t"
+        "sxtb16 %[r], %[w], ror #8\n\t"
+        "sxtb16 %[w], %[w]\n\t"
+        "ldrd %[x0], %[x1], [%[c]]\n\t"
+        "smlad %[a10], %[w], %[x0], %[a10]\n\t"
+        "smlad %[a10], %[r], %[x1], %[a10]\n\t"
+        "ldrd %[x0], %[x1], [%[c], #16]\n\t"
+        "smlad %[a11], %[w], %[x0], %[a11]\n\t"
         "smlad %[a11], %[r], %[x1], %[a11]\n\t"
         "add %[c], %[c], #32\n\t"
         "subs %[n], %[n], #1\n\t"
         "bne 1b\n\t"
         : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [w0] "+r"(w0), [w1] "+r"(w1),
-          [c] "+r"(c), [n] "+r"(n), [w] "=&r"(w), [e] "=&r"(e), [q] "=&r"(q), [r] "=&r"(r), [x0] "=&r"(x0),
-          [x1] "=&r"(x1)
+          [c] "+r"(c), [n] "+r"(n), [w] "=&r"(w), [r] "=&r"(r), [x0] "=&r"(x0), [x1] "=&r"(x1)
         :
         : "cc", "memory");
   }

@@ -19,6 +19,7 @@ static inline uint32_t row_word(const int8_t *row, int32_t j, int32_t full, int3
   return j < full ? tm2_load_u32(row + 4 * j) : tm2_load_s8_tail(row + 4 * j, rem);
 }
 
+#if !(TM2_HAVE_DSP && defined(__OPTIMIZE__))
 /* 4 weights of two rows with 4 activations of two pixels: acc[row*2 + pixel] += 16 products. */
 static inline void step2x2(uint32_t a, uint32_t b, const uint32_t *c, int32_t acc[4]) {
   const uint32_t ae = tm2_sxtb16(a), ao = tm2_sxtb16_ror8(a), be = tm2_sxtb16(b), bo = tm2_sxtb16_ror8(b);
@@ -28,39 +29,40 @@ static inline void step2x2(uint32_t a, uint32_t b, const uint32_t *c, int32_t ac
   acc[2] = tm2_smlad(bo, xa1, tm2_smlad(be, xa0, acc[2]));
   acc[3] = tm2_smlad(bo, xb1, tm2_smlad(be, xb0, acc[3]));
 }
+#endif
 
 /* The hot loop: n full groups of 4 weights, two rows x two pixels. A small function of its own
  * so that nothing else competes for the registers; on DSP cores (optimized builds) it is written
- * in assembly because gcc spills in it: 2 LDR + 2 LDRD + 4 SXTB16 + 8 SMLAD + loop = 18
- * instructions for 16 MACs. */
+ * in assembly because gcc spills in it: 2 LDR + 3 LDRD + 4 SXTB16 + 8 SMLAD + loop = 19
+ * instructions for 16 MACs, in 12 registers (fits with a frame pointer and a PIC register). */
 TM2_NOINLINE static void dot2x2(const int8_t *w0, const int8_t *w1, const uint32_t *c, int32_t n, int32_t acc[4]) {
   int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
 #if TM2_HAVE_DSP && defined(__OPTIMIZE__)
   if (n > 0) {
-    uint32_t w, t, x0, x1, x2, x3;
+    uint32_t w, t, x0, x1;
     __asm__ volatile(
         "1:\n\t"
-        "ldrd %[x0], %[x1], [%[c]], #8\n\t"
-        "ldrd %[x2], %[x3], [%[c]], #8\n\t"
+        "ldrd %[x0], %[x1], [%[c]]\n\t" /* pixel A */
         "ldr %[w], [%[w0]], #4\n\t"
         "sxtb16 %[t], %[w], ror #8\n\t"
         "sxtb16 %[w], %[w]\n\t"
         "smlad %[a00], %[w], %[x0], %[a00]\n\t"
         "smlad %[a00], %[t], %[x1], %[a00]\n\t"
-        "smlad %[a01], %[w], %[x2], %[a01]\n\t"
-        "smlad %[a01], %[t], %[x3], %[a01]\n\t"
+        "ldrd %[x0], %[x1], [%[c], #8]\n\t" /* pixel B */
+        "smlad %[a01], %[w], %[x0], %[a01]\n\t"
+        "smlad %[a01], %[t], %[x1], %[a01]\n\t"
         "ldr %[w], [%[w1]], #4\n\t"
         "sxtb16 %[t], %[w], ror #8\n\t"
         "sxtb16 %[w], %[w]\n\t"
+        "smlad %[a11], %[w], %[x0], %[a11]\n\t"
+        "smlad %[a11], %[t], %[x1], %[a11]\n\t"
+        "ldrd %[x0], %[x1], [%[c]], #16\n\t" /* pixel A again */
         "smlad %[a10], %[w], %[x0], %[a10]\n\t"
         "smlad %[a10], %[t], %[x1], %[a10]\n\t"
-        "smlad %[a11], %[w], %[x2], %[a11]\n\t"
-        "smlad %[a11], %[t], %[x3], %[a11]\n\t"
         "subs %[n], %[n], #1\n\t"
         "bne 1b\n\t"
         : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [w0] "+r"(w0), [w1] "+r"(w1),
-          [c] "+r"(c), [n] "+r"(n), [w] "=&r"(w), [t] "=&r"(t), [x0] "=&r"(x0), [x1] "=&r"(x1), [x2] "=&r"(x2),
-          [x3] "=&r"(x3)
+          [c] "+r"(c), [n] "+r"(n), [w] "=&r"(w), [t] "=&r"(t), [x0] "=&r"(x0), [x1] "=&r"(x1)
         :
         : "cc", "memory");
   }
