@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { TinyM2Error } from '../compiler/errors.ts';
 import { checkBoard, listBoards, loadBoard } from '../compiler/target/boards.ts';
 import { linkerScriptFor } from '../compiler/target/build.ts';
-import { estimateInference } from '../compiler/target/power.ts';
+import { estimateInference, formatEstimate, withUnit } from '../compiler/target/power.ts';
 import { BOARDS_DIR } from '../compiler/target/paths.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tm2-boards-test-'));
@@ -76,6 +76,9 @@ describe('shipped boards', () => {
     expect(e.label).toBe('estimate'); // CPI is an assumption
     const r = estimateInference(loadBoard('rpi4'), 1e6);
     expect(r.energyJoulesRange![0]).toBeLessThan(r.energyJoulesRange![1]);
+    expect(formatEstimate(e)).toBe('130 ms, 1.29 mJ at 64 MHz (estimate: CPI 1.3 estimate, power 9.90 mW datasheet)');
+    expect(withUnit(3740e-6, 'J')).toBe('3.74 mJ');
+    expect(withUnit(0.0000016, 's')).toBe('1.60 us');
   });
 
   it('generates the linker script from the board memory map', () => {

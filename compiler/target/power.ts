@@ -43,10 +43,21 @@ export function estimateInference(board: Board, instructions: number): Inference
   return estimate;
 }
 
-/** One line for humans, e.g. "1.23 ms, 45.6 uJ (estimate: CPI 1.3 assumed, power datasheet)". */
+/** A value with an SI prefix and three significant digits: 0.0123 s -> "12.3 ms". */
+export function withUnit(value: number, unit: string): string {
+  const prefixes: Array<[number, string]> = [[1, ''], [1e-3, 'm'], [1e-6, 'u'], [1e-9, 'n'], [1e-12, 'p']];
+  for (const [scale, prefix] of prefixes) {
+    if (Math.abs(value) >= scale || scale === 1e-12) {
+      const v = value / scale;
+      return `${Math.abs(v) >= 1000 ? v.toFixed(0) : v.toPrecision(3)} ${prefix}${unit}`;
+    }
+  }
+  return `${value} ${unit}`;
+}
+
+/** One line for humans, e.g. "55.8 ms, 553 uJ at 64 MHz (estimate: CPI 1.3 estimate, power 9.90 mW datasheet)". */
 export function formatEstimate(e: InferenceEstimate): string {
-  const ms = e.latencySeconds * 1e3;
-  const uj = e.energyJoules * 1e6;
-  return `${ms.toPrecision(3)} ms, ${uj.toPrecision(3)} uJ at ${(e.clockHz / 1e6).toFixed(0)} MHz ` +
-    `(${e.label}: CPI ${e.cpi} ${e.basis.cpi}, power ${(e.activePowerW * 1e3).toPrecision(3)} mW ${e.basis.activePowerW})`;
+  const range = e.energyJoulesRange ? ` (${withUnit(e.energyJoulesRange[0], 'J')} to ${withUnit(e.energyJoulesRange[1], 'J')})` : '';
+  return `${withUnit(e.latencySeconds, 's')}, ${withUnit(e.energyJoules, 'J')}${range} at ${(e.clockHz / 1e6).toFixed(0)} MHz ` +
+    `(${e.label}: CPI ${e.cpi} ${e.basis.cpi}, power ${withUnit(e.activePowerW, 'W')} ${e.basis.activePowerW})`;
 }
