@@ -15,8 +15,11 @@ export function scratchBytes(q: QGraph, op: QOp): number {
   const conv = op as QConvOp;
   const [h, w, c] = q.tensors.get(conv.inputs[0])!.shape;
   switch (conv.op) {
-    case 'conv':
-      return colPairBytes(conv.kernel[0] * conv.kernel[1] * (c / conv.groups));
+    case 'conv': {
+      // Column pair + one receptive field gathered as bytes (rounded up to words).
+      const k = conv.kernel[0] * conv.kernel[1] * (c / conv.groups);
+      return colPairBytes(k) + ((k + 3) & ~3);
+    }
     case 'pointwise':
       return colPairBytes(c);
     case 'dense': {

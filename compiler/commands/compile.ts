@@ -1,0 +1,269 @@
+// `tinym2 compile model.onnx --calib calib.npz [...] -o out/`: ONNX -> quantized, lowered graph ->
+// C99 sources a firmware engineer drops into a project (compiler/codegen/), with sizes and a
+// per-layer table. Precision comes from a plan file, a flash budget (the mixed-precision planner),
+// or a uniform choice. The output directory appears whole or not at all.
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { parseArgs } from 'node:util';
+import { EXIT_BUDGET, TinyM2Error } from '../errors.ts';
+import type { Graph } from '../ir.ts';
+import { generateModel, modelNameFromFile, type GeneratedModel } from '../codegen/generate.ts';
+import { writeOutputDir } from '../codegen/output.ts';
+import { harnessSource } from '../codegen/testvectors.ts';
+import { cIdentifier } from '../codegen/cformat.ts';
+import { loadOnnx } from '../onnx/import.ts';
+import { calibrateGraph, loadDataSet, uniform, weightedLayers, type DataSet } from '../quant/evaluate.ts';
+import { quantizeGraph } from '../quant/lower.ts';
+import type { PrecisionPlan } from '../quant/plan.ts';
+import type { QGraph } from '../quant/qgraph.ts';
+import { loadBoard, type Board } from '../target/boards.ts';
+import { CODE_RESERVE_BYTES, parseSize } from './plan.ts';
+
+export const summary = 'generate C99 sources (model API, layer sequence, const weights, CMake, PlatformIO) for a model';
+
+const HELP = `usage: tinym2 compile model.onnx --calib calib.npz [-o DIR] [--name NAME] [--board NAME]
+                      [--plan plan.json | --flash SIZE | --precision int8|int4|mixed]
+                      [--test test.npz [--vectors N]] [--json]
+
+Quantizes the model (activation ranges from the calibration rows) and writes C99 sources into DIR:
+<name>.h (the API), <name>.c (one kernel call per layer, one static arena), <name>_weights.c (const
+weights), CMakeLists.txt, library.json (PlatformIO), README.md and the runtime-c kernels in runtime/.
+
+  --calib FILE        npz with one float32 array per graph input (batch first)
+  -o, --out DIR       output directory (default out/<name>); replaced as a whole
+  --name NAME         C name of the model (default: from the file name); functions are tm2_<name>_*
+  --plan FILE         per-layer bits from 'tinym2 plan' (plan.json)
+  --flash SIZE        mixed precision: the planner picks INT8/INT4 per layer so weights fit SIZE (160KB, 1MB)
+  --precision P       int8 (default), int4, or mixed (the planner, budget from --board or 20% of FP32)
+  --board NAME        check the result fits boards/NAME.json (flash minus a ${CODE_RESERVE_BYTES / 1024} KB code reserve, RAM minus
+                      stack and heap); exit 3 if not
+  --test FILE         also write <name>_test.c: N rows of FILE with the integer emulator's expected outputs
+  --vectors N         rows in the test harness (default 8)
+  --json              machine-readable output
+
+Exit codes: 2 bad input, 3 the model does not fit the board.`;
+
+interface Options {
+  model: string;
+  calib: string;
+  out?: string;
+  name?: string;
+  plan?: string;
+  flash?: string;
+  precision?: string;
+  board?: string;
+  test?: string;
+  vectors?: string;
+  json: boolean;
+}
+
+function parse(argv: string[]): Options | null {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        calib: { type: 'string' },
+        out: { type: 'string', short: 'o' },
+        name: { type: 'string' },
+        plan: { type: 'string' },
+        flash: { type: 'string' },
+        precision: { type: 'string' },
+        board: { type: 'string' },
+        test: { type: 'string' },
+        vectors: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new TinyM2Error(`${(e as Error).message}\n\n${HELP}`);
+  }
+  const v = parsed.values;
+  if (v.help) return null;
+  if (parsed.positionals.length !== 1) throw new TinyM2Error(`expected exactly one model file\n\n${HELP}`);
+  if (!v.calib) throw new TinyM2Error(`--calib calib.npz is required: activation ranges are measured on calibration data\n\n${HELP}`);
+  const chosen = [v.plan && '--plan', v.flash && '--flash', v.precision && '--precision'].filter(Boolean);
+  if (chosen.length > 1) throw new TinyM2Error(`${chosen.join(' and ')} both choose the precision: give one`);
+  if (v.precision && !['int8', 'int4', 'mixed'].includes(v.precision)) {
+    throw new TinyM2Error(`--precision '${v.precision}' is not one of int8, int4, mixed`);
+  }
+  if (v.vectors && !v.test) throw new TinyM2Error('--vectors needs --test test.npz (the rows come from it)');
+  return { model: parsed.positionals[0], calib: v.calib, ...v, json: Boolean(v.json) } as Options;
+}
+
+function readPlan(file: string, graph: Graph): PrecisionPlan {
+  let plan: PrecisionPlan;
+  try {
+    plan = JSON.parse(readFileSync(file, 'utf8')) as PrecisionPlan;
+  } catch (e) {
+    throw new TinyM2Error(`cannot read the plan ${file}: ${(e as Error).message}`);
+  }
+  if (!plan || typeof plan !== 'object' || !plan.layers || typeof plan.layers !== 'object') {
+    throw new TinyM2Error(`${file} is not a precision plan (no 'layers'); make one with 'tinym2 plan'`);
+  }
+  const known = new Set(weightedLayers(graph));
+  for (const [layer, p] of Object.entries(plan.layers)) {
+    if (!known.has(layer)) throw new TinyM2Error(`${file} has layer '${layer}', which ${graph.file} does not have: was the plan made for another model?`);
+    for (const bits of [p.weightBits, p.activationBits]) {
+      if (bits !== 4 && bits !== 8) throw new TinyM2Error(`${file}: layer '${layer}' has bits ${bits}; only 4 and 8 are supported`);
+    }
+  }
+  return plan;
+}
+
+/** Runs the mixed-precision planner (Hessian sensitivity + ILP), as `tinym2 plan` does. */
+async function planMixed(graph: Graph, calib: DataSet, flashBytes: number | undefined, board: Board | undefined, modelName: string): Promise<{ plan: PrecisionPlan; note: string }> {
+  let planner: typeof import('../ilp/planner.ts');
+  try {
+    planner = await import('../ilp/planner.ts');
+  } catch (e) {
+    throw new TinyM2Error(`mixed precision needs the planner (compiler/ilp), which failed to load: ${(e as Error).message}; use --precision int8 or int4`);
+  }
+  const budgets: { flashBytes?: number; ramBytes?: number } = {};
+  let note: string;
+  if (flashBytes !== undefined) {
+    budgets.flashBytes = flashBytes;
+    note = `mixed precision for a weight budget of ${flashBytes} bytes (--flash)`;
+  } else if (board?.memory.flash) {
+    budgets.flashBytes = Math.max(0, board.memory.flash.bytes - CODE_RESERVE_BYTES);
+    note = `mixed precision for board ${board.name}: weights within its flash minus a ${CODE_RESERVE_BYTES / 1024} KB code reserve (${budgets.flashBytes} bytes)`;
+  } else {
+    const fp32 = planner.fp32WeightBytes((await import('../ilp/from-graph.ts')).analyzeLayers(graph));
+    budgets.flashBytes = Math.floor(planner.DEFAULT_FLASH_FRACTION * fp32);
+    note = `mixed precision for the paper's target: ${planner.DEFAULT_FLASH_FRACTION * 100}% of the FP32 weight bytes (${budgets.flashBytes} bytes)`;
+  }
+  planner.checkBudgets(graph, budgets, true, modelName);
+  const sens = planner.measureSensitivity(graph, planner.calibrationRows(graph, calib));
+  const result = planner.planFromSensitivity(graph, sens, budgets, true, modelName);
+  return { plan: result.plan, note };
+}
+
+/** Refuses (exit 3) a model whose weights or arena do not fit the board. */
+function checkFits(model: GeneratedModel, board: Board, modelFile: string): void {
+  const ram = board.memory.ram.bytes - board.memory.stackBytes - board.memory.heapBytes;
+  if (model.arenaBytes > ram) {
+    throw new TinyM2Error(
+      `${modelFile} needs a ${model.arenaBytes}-byte arena, but board ${board.name} has ${ram} bytes of RAM after stack and heap: ` +
+        `use a smaller model or input, or a board with more RAM`,
+      { exitCode: EXIT_BUDGET, details: { board: board.name, arenaBytes: model.arenaBytes, ramBytes: ram } },
+    );
+  }
+  if (board.memory.flash) {
+    const flash = board.memory.flash.bytes - CODE_RESERVE_BYTES;
+    if (model.weightBytes > flash) {
+      throw new TinyM2Error(
+        `${modelFile} has ${model.weightBytes} bytes of weights, but board ${board.name} has ${flash} bytes of flash after a ${CODE_RESERVE_BYTES / 1024} KB code reserve: ` +
+          `try --precision int4, or --flash ${flash} for mixed precision`,
+        { exitCode: EXIT_BUDGET, details: { board: board.name, weightBytes: model.weightBytes, flashBytes: flash } },
+      );
+    }
+  }
+}
+
+function table(rows: string[][], rightFrom: number): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((cell, c) => (c >= rightFrom ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd()).join('\n');
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const o = parse(argv);
+  if (!o) {
+    console.log(HELP);
+    return 0;
+  }
+  const graph = loadOnnx(o.model);
+  const modelFile = basename(o.model);
+  const name = o.name !== undefined ? cIdentifier(o.name) : modelNameFromFile(o.model);
+  if (o.name !== undefined && o.name !== name) throw new TinyM2Error(`--name '${o.name}' is not a C identifier: use e.g. '${name}'`);
+  const outDir = o.out ?? `out/${name}`;
+  const board = o.board ? loadBoard(o.board) : undefined;
+  const calib = loadDataSet(graph, o.calib);
+  if (calib.rows.length === 0) throw new TinyM2Error(`${o.calib} has no rows`);
+  const vectors = o.vectors !== undefined ? Number(o.vectors) : 8;
+  if (!Number.isInteger(vectors) || vectors < 1) throw new TinyM2Error(`--vectors '${o.vectors}' must be a positive whole number`);
+  const testSet = o.test ? loadDataSet(graph, o.test, vectors) : undefined;
+  if (testSet && testSet.rows.length === 0) throw new TinyM2Error(`${o.test} has no rows`);
+
+  const notes: string[] = [];
+  let plan: PrecisionPlan;
+  let precision: string;
+  if (o.plan) {
+    plan = readPlan(o.plan, graph);
+    precision = `mixed precision from ${basename(o.plan)}`;
+  } else if (o.flash || o.precision === 'mixed') {
+    const flash = o.flash ? parseSize(o.flash, '--flash') : undefined;
+    const r = await planMixed(graph, calib, flash, board, modelFile);
+    plan = r.plan;
+    notes.push(r.note);
+    precision = o.flash ? `mixed precision, weights within ${flash} bytes` : 'mixed precision';
+  } else {
+    const bits = o.precision === 'int4' ? 4 : 8;
+    plan = uniform(graph, bits);
+    precision = `INT${bits}`;
+  }
+
+  const calibration = calibrateGraph(graph, calib.rows);
+  const q: QGraph = quantizeGraph(graph, calibration, plan);
+  const model = generateModel(q, { name, source: modelFile, precision });
+  if (board) checkFits(model, board, modelFile);
+  if (testSet) model.files.set(`${name}_test.c`, harnessSource(q, model, testSet.rows));
+  const written = writeOutputDir(outDir, model.files);
+
+  const layerRows = model.layers.map((l) => ({
+    index: l.index,
+    name: l.name,
+    kind: l.kind,
+    output: l.output,
+    bits: l.weightBits ? `${l.weightBits}/${l.activationBits}` : `-/${l.activationBits}`,
+    weightBytes: l.weightBytes,
+    macs: l.macs,
+  }));
+  if (o.json) {
+    console.log(
+      JSON.stringify(
+        {
+          ok: true,
+          model: modelFile,
+          name,
+          out: outDir,
+          precision,
+          plan,
+          board: board?.name,
+          weightBytes: model.weightBytes,
+          arenaBytes: model.arenaBytes,
+          arenaLowerBound: model.lowerBound,
+          unsharedActivationBytes: model.memory.unsharedBytes,
+          macs: model.macs,
+          inputs: model.inputs.map((i) => ({ name: i.tensor, field: i.field, onnxShape: i.onnxShape, scale: i.scale, zeroPoint: i.zeroPoint, bits: i.bits })),
+          outputs: model.outputs.map((i) => ({ name: i.tensor, field: i.field, onnxShape: i.onnxShape, scale: i.scale, zeroPoint: i.zeroPoint, bits: i.bits })),
+          layers: layerRows,
+          files: written,
+          testRows: testSet?.rows.length ?? 0,
+          notes,
+        },
+        null,
+        2,
+      ),
+    );
+    return 0;
+  }
+  const rows = [['#', 'layer', 'kernel', 'out [H,W,C]', 'W/A bits', 'weight bytes', 'MACs']];
+  for (const l of layerRows) rows.push([String(l.index), l.name, l.kind, `[${l.output.join(',')}]`, l.bits, String(l.weightBytes), String(l.macs)]);
+  const lines = [
+    `${modelFile} -> ${outDir} (tm2_${name}_run, ${precision})`,
+    '',
+    table(rows, 5),
+    '',
+    `weights: ${model.weightBytes} bytes (const)`,
+    `arena:   ${model.arenaBytes} bytes (lower bound ${model.lowerBound}; ${model.memory.unsharedBytes} without sharing)`,
+    `MACs:    ${model.macs} per inference`,
+  ];
+  if (board) lines.push(`fits board ${board.name}`);
+  if (testSet) lines.push(`test harness: ${name}_test.c with ${testSet.rows.length} rows of ${basename(o.test!)}`);
+  for (const n of notes) lines.push(`note: ${n}`);
+  lines.push(`wrote ${written.length} files`);
+  console.log(lines.join('\n'));
+  return 0;
+}
