@@ -356,6 +356,12 @@ export async function run(argv: string[]): Promise<number> {
   if (!comparison.bitExact) failures.push(`${comparison.rows - Math.min(...comparison.outputs.map((s) => s.bitExactRows))} of ${comparison.rows} rows differ from the emulator`);
   if (quantizeMismatches) failures.push(`the generated quantize helpers differ from the emulator in ${quantizeMismatches} values`);
   if (scratchErrors) failures.push(`${scratchErrors} kernels need more scratch than the arena plan gave them`);
+  if (failures.length > 0 && stale.length > 0) {
+    failures.push(
+      `${o.outDir} is probably stale or edited: ${stale.join(', ')} differ from what tinym2 generates now for this model and precision; ` +
+        `recompile it (with the --plan / --precision compile was given) and verify again`,
+    );
+  }
 
   // Instructions, sizes, estimates.
   const instructions = chunks.flatMap((c) => c.run.regions);
@@ -479,7 +485,9 @@ function humanReport(r: Report, estimates: InferenceEstimate[], c: Comparison): 
     const room = f ? `; model ${f.fits ? 'fits' : 'does NOT fit'} (flash ${f.flashBytes === null ? '-' : int(f.flashBytes)}, RAM ${int(f.ramBytes)})` : '';
     lines.push(`  ${e.board}: ${formatEstimate(e)}${room}`);
   }
-  if (r.differingSources.length) lines.push(`  note: ${r.differingSources.join(', ')} differ from what tinym2 generates for this model and precision (edited or stale)`);
+  if (r.differingSources.length && r.failures.length === 0) {
+    lines.push(`  note: ${r.differingSources.join(', ')} differ from what tinym2 generates for this model and precision (edited or stale), yet all outputs match`);
+  }
   lines.push(r.failures.length === 0 ? `OK: bit-exact on all ${r.rows} rows (${r.seconds.toFixed(1)} s)` : `FAILED: ${r.failures.join('; ')}`);
   return lines.join('\n');
 }
