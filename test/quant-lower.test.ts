@@ -256,4 +256,41 @@ describe('lowering', () => {
     expect(q.ops[0]).toMatchObject({ pad: [1, 1, 1, 1], countIncludePad: true });
     expect(worstSteps(g, q, data)).toBeLessThanOrEqual(1);
   });
+
+  it('per-channel input quantization folds channel scale and offset into an unpadded conv', () => {
+    // Two channels in raw units: one around 97 +- 1 (an SpO2-like offset), one in [-0.1, 0.1].
+    const g = build(
+      [{ name: 'x', shape: [1, 2, 16], dtype: 'float32' }], ['y'],
+      [conv('c1', 'x', 'y', 'w', 'b', { kernel: [3], strides: [1], pads: [0, 0], dilations: [1] })],
+      { y: [1, 2, 14] },
+      { w: { shape: [2, 2, 3], data: [1, -1, 0.5, 20, 10, -30, -0.5, 0.25, 1, 5, -5, 5] }, b: { shape: [2], data: [-10, 3] } },
+    );
+    let seed = 3;
+    const r = () => { seed = (seed * 16807) % 2147483647; return seed / 2147483647; };
+    const data = seq(64, () => ({ x: Float32Array.from(seq(32, (i) => (i < 16 ? 96 + 2 * r() : 0.2 * r() - 0.1))) }));
+    const calib = calibrateGraph(g, data, { method: 'minmax' });
+    const perTensor = quantizeGraph(g, calib, uniform(g, 8));
+    const perChannel = quantizeGraph(g, calib, uniform(g, 8), { perChannelInputs: true });
+    const affine = perChannel.io.x.channelAffine!;
+    expect(affine.scale[0]).toBeCloseTo((calib.get('x')!.channels![0].max - calib.get('x')!.channels![0].min) / 255, 6);
+    expect(perChannel.tensors.get('x')).toMatchObject({ scale: 1, zeroPoint: 0 });
+    expect(perTensor.io.x.channelAffine).toBeUndefined();
+    const rms = (q: QGraph) => {
+      let se = 0, n = 0;
+      for (const row of data) {
+        const f = runFloat(g, row).get('y')!, e = runQuantized(g, q, row).get('y')!;
+        for (let i = 0; i < f.length; i++) { se += (f[i] - e[i]) ** 2; n++; }
+      }
+      return Math.sqrt(se / n);
+    };
+    const yStep = perChannel.tensors.get('y')!.scale;
+    expect(rms(perChannel)).toBeLessThan(yStep); // about rounding noise
+    expect(rms(perTensor)).toBeGreaterThan(3 * rms(perChannel)); // one scale for 97 and 0.1 loses the small channel
+  });
+
+  it('does not quantize an input per channel when a reader pads it', () => {
+    const g = convFlattenDense(); // its conv pads by 1
+    const q = quantizeGraph(g, calibrateGraph(g, rows(g, 4)), uniform(g, 8), { perChannelInputs: true });
+    expect(q.io.x.channelAffine).toBeUndefined();
+  });
 });

@@ -10,11 +10,13 @@ import type { CalibrationOptions } from './calibrate.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { rows: { type: 'string', default: '1000' }, 'calib-rows': { type: 'string', default: '500' }, json: { type: 'boolean', default: false } },
+  options: { rows: { type: 'string', default: '1000' }, 'calib-rows': { type: 'string', default: '500' }, json: { type: 'boolean', default: false }, 'per-channel-inputs': { type: 'boolean', default: false }, methods: { type: 'string', default: 'minmax,p99.99,p99.9,mse' } },
 });
 const maxRows = Number(values.rows);
 const maxCalib = Number(values['calib-rows']);
-const methods: Array<[string, CalibrationOptions]> = [['minmax', { method: 'minmax' }], ['p99.99', { method: 'percentile', percentile: 99.99 }], ['p99.9', { method: 'percentile', percentile: 99.9 }], ['mse', { method: 'mse' }]];
+const allMethods: Array<[string, CalibrationOptions]> = [['minmax', { method: 'minmax' }], ['p99.99', { method: 'percentile', percentile: 99.99 }], ['p99.9', { method: 'percentile', percentile: 99.9 }], ['mse', { method: 'mse' }]];
+const methods = allMethods.filter(([n]) => values.methods!.split(',').includes(n));
+const lowerOptions = { perChannelInputs: values['per-channel-inputs'] };
 const results: unknown[] = [];
 const pct = (x: number) => (Number.isNaN(x) ? '  -  ' : (100 * x).toFixed(2).padStart(6));
 
@@ -33,12 +35,12 @@ for (const file of positionals) {
     const tCal = performance.now() - t0;
     for (const bits of [8, 4] as const) {
       const t1 = performance.now();
-      const ev = evaluatePlan(graph, calib, test, uniform(graph, bits), opts);
+      const ev = evaluatePlan(graph, calib, test, uniform(graph, bits), opts, undefined, lowerOptions);
       const secs = (performance.now() - t1) / 1000;
       results.push({ model: file, calibration: mname, bits, ...ev, seconds: secs, calibrationSeconds: tCal / 1000 });
       if (!values.json) {
         for (const o of graph.outputs) {
-          console.log(`${file.padEnd(36)} ${o.name.padEnd(12)} ${mname.padEnd(7)} INT${bits}  FP32 ${pct(ev.floatAccuracyPerOutput[o.name])}  quant ${pct(ev.accuracyPerOutput[o.name])}  agree ${pct(ev.agreementWithFloat[o.name])}  weights ${ev.weightBytes} B  rows ${ev.rows}  ${secs.toFixed(1)} s`);
+          console.log(`${file.padEnd(30)} ${o.name.padEnd(16)} ${mname.padEnd(6)}${lowerOptions.perChannelInputs ? '+pci' : ''} INT${bits}  FP32 ${pct(ev.floatAccuracyPerOutput[o.name])}  quant ${pct(ev.accuracyPerOutput[o.name])}  agree ${pct(ev.agreementWithFloat[o.name])}  weights ${ev.weightBytes} B  rows ${ev.rows}  ${secs.toFixed(1)} s`);
         }
       }
     }

@@ -15,6 +15,8 @@ export interface Range {
   max: number;
   /** Ranges chosen for one activation bit width ('mse' calibration); `min`/`max` otherwise. */
   byBits?: Partial<Record<Bits, { min: number; max: number }>>;
+  /** Graph inputs: the range of each channel (ONNX axis 1), same method. */
+  channels?: Array<{ min: number; max: number }>;
 }
 
 /** Activation range per IR tensor name (graph inputs, intermediates, outputs). */
@@ -95,6 +97,11 @@ function mseRange(values: Float32Array, min: number, max: number, bits: Bits): {
   return best;
 }
 
+const CHANNEL_SEP = '\u0000channel ';
+function channelKey(name: string, c: number): string {
+  return `${name}${CHANNEL_SEP}${c}`;
+}
+
 /** Deterministic PRNG (mulberry32) so calibration results repeat exactly. */
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -129,9 +136,30 @@ export class RangeObserver {
     }
   }
 
+  /** Also observes each channel of a [1, C, ...] tensor on its own (for per-channel input quantization). */
+  observeChannels(name: string, data: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }, channels: number): void {
+    const per = data.length / channels;
+    const slices = new Map<string, ArrayLike<number>>();
+    for (let c = 0; c < channels; c++) slices.set(channelKey(name, c), data.subarray(c * per, (c + 1) * per));
+    this.observe(slices);
+    this.channelCounts.set(name, channels);
+  }
+
+  private readonly channelCounts = new Map<string, number>();
+
   result(): Calibration {
     const out: Calibration = new Map();
-    for (const [name, obs] of this.tensors) out.set(name, obs.range(this.opts));
+    for (const [name, obs] of this.tensors) if (!name.includes(CHANNEL_SEP)) out.set(name, obs.range(this.opts));
+    for (const [name, channels] of this.channelCounts) {
+      const r = out.get(name);
+      if (!r) continue;
+      r.channels = [];
+      for (let c = 0; c < channels; c++) {
+        // Per-channel input ranges use percentiles under 'mse' too (the mse search is per bit width).
+        const cr = this.tensors.get(channelKey(name, c))!.range({ ...this.opts, method: this.opts.method === 'mse' ? 'percentile' : this.opts.method });
+        r.channels.push({ min: cr.min, max: cr.max });
+      }
+    }
     return out;
   }
 }

@@ -7,7 +7,7 @@ import { runFloat } from '../reference/interpreter.ts';
 import { RangeObserver, type Calibration, type CalibrationOptions } from './calibrate.ts';
 import { emulate } from './emulator.ts';
 import { dequantizeOutput, quantizeInputs } from './io.ts';
-import { quantizeGraph } from './lower.ts';
+import { quantizeGraph, type LowerOptions } from './lower.ts';
 import { uniformPlan, type PrecisionPlan } from './plan.ts';
 import type { Bits, QGraph } from './qgraph.ts';
 
@@ -58,7 +58,10 @@ export function loadDataSet(graph: Graph, file: string, maxRows = Infinity): Dat
 /** Activation ranges of every IR tensor over the rows, from the float reference. */
 export function calibrateGraph(graph: Graph, rows: DataSet['rows'], options: CalibrationOptions = {}): Calibration {
   const obs = new RangeObserver(options);
-  for (const row of rows) obs.observe(runFloat(graph, row, { keepAll: true }));
+  for (const row of rows) {
+    obs.observe(runFloat(graph, row, { keepAll: true }));
+    for (const input of graph.inputs) if (input.shape.length >= 3 && input.shape[0] === 1) obs.observeChannels(input.name, row[input.name], input.shape[1]);
+  }
   return obs.result();
 }
 
@@ -137,9 +140,9 @@ export function runQuantized(graph: Graph, q: QGraph, row: Record<string, Float3
 }
 
 /** Quantizes with `plan` (calibrated on calibSet) and measures accuracy and agreement on testSet. */
-export function evaluatePlan(graph: Graph, calibSet: DataSet, testSet: DataSet, plan: PrecisionPlan, options: CalibrationOptions = {}, calibration?: Calibration): PlanEvaluation {
+export function evaluatePlan(graph: Graph, calibSet: DataSet, testSet: DataSet, plan: PrecisionPlan, options: CalibrationOptions = {}, calibration?: Calibration, lowerOptions: LowerOptions = {}): PlanEvaluation {
   const calib = calibration ?? calibrateOnSet(graph, calibSet, options);
-  const q = quantizeGraph(graph, calib, plan);
+  const q = quantizeGraph(graph, calib, plan, lowerOptions);
   return evaluateQGraph(graph, q, testSet);
 }
 

@@ -32,6 +32,13 @@ export function quantizeInput(q: QGraph, name: string, data: Float32Array): Int8
   const [lo, hi] = activationRange(t.bits);
   const idx = onnxIndex(t, layout);
   const out = new Int8Array(n);
+  const affine = q.io[name].channelAffine;
+  if (affine) {
+    // Per channel: q = round((x - offset[c]) / scale[c]); the channel is the innermost memory axis.
+    const C = t.shape[2];
+    for (let m = 0; m < n; m++) out[m] = clamp(roundHalfAway((data[idx(m)] - affine.offset[m % C]) / affine.scale[m % C]), lo, hi);
+    return out;
+  }
   for (let m = 0; m < n; m++) out[m] = clamp(roundHalfAway(data[idx(m)] / t.scale) + t.zeroPoint, lo, hi);
   return out;
 }

@@ -17,7 +17,7 @@ import { TinyM2Error } from '../errors.ts';
 import type { Calibration, Range } from './calibrate.ts';
 import { activationParams, activationRange, clamp, encodeMultiplier, encodeRequant } from './fixedpoint.ts';
 import type { PrecisionPlan } from './plan.ts';
-import type { Bits, QConvOp, QGraph, QOp, QTensor, Requant } from './qgraph.ts';
+import type { Bits, InputChannelAffine, QConvOp, QGraph, QOp, QTensor, Requant } from './qgraph.ts';
 import { quantizeWeightsPerChannel, roundHalfAway } from './weights.ts';
 
 /** Where an IR tensor lives in the QGraph. */
@@ -32,6 +32,12 @@ const ADD_LEFT_SHIFT = 20;
 export interface LowerOptions {
   /** Weight bits for per-channel affine ops (ScaleShift, Mul/Add by a constant vector). */
   affineWeightBits?: Bits;
+  /**
+   * Quantize graph inputs per channel (qgraph.ts InputChannelAffine) where every reader is an
+   * unpadded Conv, folding each channel's scale and offset into those convs. Off by default: the
+   * generated C API must then quantize inputs per channel (io[input].channelAffine).
+   */
+  perChannelInputs?: boolean;
 }
 
 export function quantizeGraph(graph: Graph, calib: Calibration, plan?: PrecisionPlan, options: LowerOptions = {}): QGraph {
@@ -76,6 +82,8 @@ class Lowering {
   private readonly tensors = new Map<string, QTensor>();
   private readonly ops: QOp[] = [];
   private readonly graphOutputs: Set<string>;
+  /** Graph inputs quantized per channel: input name -> per-channel scale and offset. */
+  private readonly inputAffine = new Map<string, InputChannelAffine>();
   private uid = 0;
 
   constructor(
@@ -99,10 +107,12 @@ class Lowering {
     this.checkPlan();
     this.decideFusions();
     this.decideParams();
+    if (this.options.perChannelInputs) this.decideInputAffine();
     const io: QGraph['io'] = {};
     for (const input of this.graph.inputs) {
       const p = this.place(input.name, input.shape);
-      io[input.name] = { onnxShape: input.shape, layout: layoutName(p, input.shape) };
+      const affine = this.inputAffine.get(input.name);
+      io[input.name] = { onnxShape: input.shape, layout: layoutName(p, input.shape), ...(affine ? { channelAffine: affine } : {}) };
     }
     for (const node of this.graph.nodes) {
       if (this.folded.has(node.name)) continue;
@@ -265,6 +275,32 @@ class Lowering {
       }
       const r = groupRange.get(root)!;
       this.params.set(name, { ...activationParams(r.min, r.max, bits), bits });
+    }
+  }
+
+  /**
+   * Per-channel input quantization where it is exact: every reader is a Conv without padding (a
+   * padded position would read q = 0, which is no longer real 0). Channel c maps [lo_c, hi_c] onto
+   * the whole integer range: x = s_c * q + m_c, and the input tensor holds q with scale 1, zp 0.
+   */
+  private decideInputAffine(): void {
+    for (const input of this.graph.inputs) {
+      const r = this.calib.get(input.name);
+      const readers = this.consumers.get(input.name) ?? [];
+      if (!r?.channels || this.graphOutputs.has(input.name) || readers.length === 0) continue;
+      const unpaddedConv = (n: Node) => n.op === 'Conv' && n.pads.every((v) => v === 0) && !this.foldedPad.has(n.name);
+      if (!readers.every(unpaddedConv)) continue;
+      const bits = this.paramsOf(input.name).bits;
+      const [qmin, qmax] = activationRange(bits);
+      const scale: number[] = [], offset: number[] = [];
+      for (const { min, max } of r.channels) {
+        // float32 like every other scale; a constant channel gets scale 1 (q is always 0).
+        const s = max > min ? Math.fround((max - min) / (qmax - qmin)) : 1;
+        scale.push(s);
+        offset.push(Math.fround(max > min ? min - s * qmin : min));
+      }
+      this.inputAffine.set(input.name, { scale, offset });
+      this.params.set(input.name, { scale: 1, zeroPoint: 0, bits });
     }
   }
 
@@ -443,8 +479,11 @@ class Lowering {
     const { weightBits } = this.layerBits(node);
     const group = node.group;
     const cinG = Cin / group;
-    const wf = constantFloat(this.graph, node.weight); // [Cout][Cin/g][KH][KW] (1-D: [Cout][Cin/g][K])
+    let wf = constantFloat(this.graph, node.weight); // [Cout][Cin/g][KH][KW] (1-D: [Cout][Cin/g][K])
     const KH = kernel[0], KW = kernel[1];
+    let biasOverride: Float32Array | undefined;
+    const affine = this.inputAffine.get(inName);
+    if (affine) ({ weights: wf, bias: biasOverride } = foldInputAffine(wf, node.bias ? constantFloat(this.graph, node.bias) : undefined, affine, Cout, group, cinG, KH * KW));
     // Cin = 1 with group 1 stays a plain conv (same arithmetic, and conv kernels handle it well).
     const kind: QConvOp['op'] =
       group === 1 && KH === 1 && KW === 1 && stride[0] === 1 && stride[1] === 1 && pad.every((v) => v === 0) ? 'pointwise'
@@ -458,7 +497,7 @@ class Lowering {
           for (let kw = 0; kw < KW; kw++)
             ohwi[((o * KH + kh) * KW + kw) * cinG + c] = wf[((o * cinG + c) * KH + kh) * KW + kw];
     const inScale = inT.scale;
-    const { q, scale, bias, requant } = this.convParams(node, ohwi, Cout, node.bias, weightBits, inScale, outT.scale);
+    const { q, scale, bias, requant } = this.convParams(node, ohwi, Cout, node.bias, weightBits, inScale, outT.scale, biasOverride);
     let weights = q;
     if (kind === 'depthwise') {
       // cinG = 1: ohwi is [Cout][KH][KW]; depthwise wants [KH][KW][Cout].
@@ -784,6 +823,31 @@ class Lowering {
     for (let k = 0; k < 256; k++) expTable[k] = Math.round(65536 * Math.exp(-k * inT.scale));
     this.ops.push({ op: 'softmax', name: node.name, inputs: [inP.q], output: out.q, expTable });
   }
+}
+
+/**
+ * Conv weights and bias on u instead of x, where x_c = scale[c] * u_c + offset[c]:
+ * W'[o][ci][k] = W[o][ci][k] * scale[c], b'[o] = b[o] + sum_{ci,k} W[o][ci][k] * offset[c],
+ * c = the absolute input channel of ci in o's group. Computed in double precision.
+ */
+export function foldInputAffine(w: Float32Array, b: Float32Array | undefined, affine: InputChannelAffine, cout: number, groups: number, cinG: number, k: number): { weights: Float32Array; bias: Float32Array } {
+  const weights = new Float32Array(w.length);
+  const bias = new Float32Array(cout);
+  const coutG = cout / groups;
+  for (let o = 0; o < cout; o++) {
+    const g = Math.floor(o / coutG);
+    let acc = b ? b[o] : 0;
+    for (let ci = 0; ci < cinG; ci++) {
+      const c = g * cinG + ci;
+      for (let j = 0; j < k; j++) {
+        const idx = (o * cinG + ci) * k + j;
+        weights[idx] = w[idx] * affine.scale[c];
+        acc += w[idx] * affine.offset[c];
+      }
+    }
+    bias[o] = acc;
+  }
+  return { weights, bias };
 }
 
 /** perm[m] = ONNX (C, H, W) flat index of channels-last memory slot m. */

@@ -154,6 +154,19 @@ export type QOp =
   | QCopyOp
   | QSoftmaxOp;
 
+/**
+ * Per-channel input quantization (optional, graph inputs only; added by the quantizer): the
+ * float value of ONNX channel c (axis 1) is x = scale[c] * q + offset[c], so the API quantizes
+ * q = clamp(round((x - offset[c]) / scale[c]), act range) (round half away from zero), and the
+ * input QTensor then has scale 1 and zero point 0. The first convolutions absorb scale and offset
+ * into their weights and biases. Used when channels have very different ranges or large offsets
+ * (raw sensor units), which one per-tensor scale including 0 would resolve badly.
+ */
+export interface InputChannelAffine {
+  scale: number[];
+  offset: number[];
+}
+
 export interface QGraph {
   name: string;
   /** Graph inputs in ONNX order; the API quantizes float inputs with these parameters. */
@@ -163,7 +176,7 @@ export interface QGraph {
    * For each graph input/output: the ONNX (NCHW / NCL) shape and whether it was transposed
    * to channels-last, so the API and the emulator can convert at the boundary.
    */
-  io: Record<string, { onnxShape: number[]; layout: 'nchw' | 'ncl' | 'flat' }>;
+  io: Record<string, { onnxShape: number[]; layout: 'nchw' | 'ncl' | 'flat'; channelAffine?: InputChannelAffine }>;
   tensors: Map<string, QTensor>;
   ops: QOp[];
 }
