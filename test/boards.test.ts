@@ -74,6 +74,7 @@ describe('shipped boards', () => {
     expect(e.latencySeconds).toBeCloseTo((6_400_000 * 1.3) / 64e6, 12);
     expect(e.energyJoules).toBeCloseTo(0.0099 * e.latencySeconds, 15);
     expect(e.label).toBe('estimate'); // CPI is an assumption
+    expect(e.energyPerInstructionJoules * 6_400_000).toBeCloseTo(e.energyJoules, 15);
     const r = estimateInference(loadBoard('rpi4'), 1e6);
     expect(r.energyJoulesRange![0]).toBeLessThan(r.energyJoulesRange![1]);
     expect(formatEstimate(e)).toBe('130 ms, 1.29 mJ at 64 MHz (estimate: CPI 1.3 estimate, power 9.90 mW datasheet)');

@@ -14,6 +14,8 @@ export interface InferenceEstimate {
   /** Range from the power figure's min/max, when the board gives one. */
   energyJoulesRange?: [number, number];
   energyPerCycleJoules: number;
+  /** Energy per executed instruction: power x CPI / clock. */
+  energyPerInstructionJoules: number;
   /** 'estimate' unless both power and CPI are published or measured figures. */
   label: 'estimate' | 'datasheet-based';
   basis: { activePowerW: Figure['basis']; cpi: Figure['basis'] };
@@ -31,6 +33,7 @@ export function estimateInference(board: Board, instructions: number): Inference
     activePowerW: activePowerW.value,
     energyJoules: activePowerW.value * latencySeconds,
     energyPerCycleJoules: activePowerW.value / board.clockHz,
+    energyPerInstructionJoules: (activePowerW.value * cpi.value) / board.clockHz,
     label: activePowerW.basis === 'estimate' || cpi.basis === 'estimate' ? 'estimate' : 'datasheet-based',
     basis: { activePowerW: activePowerW.basis, cpi: cpi.basis },
   };
