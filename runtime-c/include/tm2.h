@@ -144,6 +144,9 @@ static inline int32_t tm2_s4_get(const int8_t *packed, int32_t i) {
  *   pointwise: 1x1, stride 1, no padding (kernel/stride/pad/dilation fields ignored);
  *              out_h = in_h, out_w = in_w.
  *   dense:     input is the flat vector of in_h*in_w*in_c values; out_c outputs.
+ * Accumulators are int32 as in ARITHMETIC.md; the INT4 kernels carry 16 * the sum internally,
+ * so they need K * 255 * 8 * 16 < 2^31, i.e. K < 65,000 values per output channel (INT8 has the
+ * same bound on the plain sum: K * 255 * 127 < 2^31).
  */
 typedef struct {
   int32_t in_h, in_w, in_c;
