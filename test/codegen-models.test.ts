@@ -7,13 +7,13 @@
 // output of every row must equal the emulator's, the quantize helpers must equal the emulator's input
 // quantization, and no kernel may need more scratch than the arena plan gave it. The same sources are
 // compiled for a Cortex-M4 (arm-none-eabi-gcc -Os) without a warning.
-import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateModel, RUNTIME_DIR, runtimeFiles } from '../compiler/codegen/generate.ts';
 import { writeOutputDir } from '../compiler/codegen/output.ts';
+import { compileObjects, haveTool, includeFlags, link, runHarness, STRICT_C99 } from '../compiler/codegen/hostcheck.ts';
 import { harnessSource, parseHarnessOutput } from '../compiler/codegen/testvectors.ts';
 import { TinyM2Error } from '../compiler/errors.ts';
 import type { Graph } from '../compiler/ir.ts';
@@ -23,14 +23,12 @@ import { calibrateGraph, loadDataSet, uniform, weightedLayers, type DataSet } fr
 import { quantizeGraph } from '../compiler/quant/lower.ts';
 import type { PrecisionPlan } from '../compiler/quant/plan.ts';
 import { listOnnxModels, repoRelative } from './helpers/models.ts';
+import { values, writeModel } from './helpers/onnx-builder.ts';
 
-const STRICT = ['-std=c99', '-Wall', '-Wextra', '-Werror', '-pedantic'];
+const STRICT = STRICT_C99;
+const have = haveTool;
 const TEST_ROWS = 3;
 const CALIB_ROWS = 64;
-
-function have(tool: string): boolean {
-  return spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0;
-}
 
 /** Calibration and test rows for a model: <stem>.npz, <stem>.calib/.test.npz, calib/test.npz next to model.onnx, else seeded random rows. */
 function dataFor(file: string, graph: Graph): { calib: DataSet['rows']; test: DataSet['rows']; source: string } {
@@ -63,8 +61,46 @@ function mixedPlan(graph: Graph): PrecisionPlan {
   return { model: graph.file, layers, inputBits: { [graph.inputs[0].name]: 4 } };
 }
 
-const models = listOnnxModels();
+/**
+ * A model with every QOp kind the repository's models may lack, on spatial tensors: channel concat
+ * of [H, W, C] tensors (a copy kernel, not a slice), sigmoid LUT in place, residual add, product of
+ * two activations, average pool with padding folded in, transpose (permute), constant pad with a
+ * non-zero value, global average pool, dense, softmax, and a spatial graph output (layout
+ * conversion back to NCHW). Written at load time; rows are seeded random.
+ */
+function writeOpZoo(dir: string): string {
+  const w = (name: string, dims: number[], seed: number, scale = 0.5) => ({ name, dims, data: values(dims.reduce((a, b) => a * b, 1), seed).map((v) => v * scale) });
+  return writeModel(join(dir, 'op_zoo.onnx'), {
+  opset: 13,
+  inputs: [{ name: 'x', shape: [1, 4, 8, 8] }, { name: 'y', shape: [1, 4, 8, 8] }],
+  outputs: [{ name: 'probs', shape: [1, 5] }, { name: 'u', shape: [1, 8, 3, 3] }],
+  initializers: [w('w1', [6, 4, 3, 3], 1), w('b1', [6], 2), w('w2', [2, 4, 1, 1], 3), w('w3', [8, 8, 3, 3], 4, 0.2), w('w4', [8, 8, 1, 1], 5), w('wd', [5, 8], 6), w('bd', [5], 7),
+    { name: 'pads', dims: [8], dataType: 7, data: [0, 0, 1, 1, 0, 0, 1, 1] }, { name: 'cval', dims: [], data: [0.1] }],
+  nodes: [
+    { op: 'Conv', inputs: ['x', 'w1', 'b1'], outputs: ['a0'], attrs: { pads: { ints: [1, 1, 1, 1] } } },
+    { op: 'Relu', inputs: ['a0'], outputs: ['a'] },
+    { op: 'Conv', inputs: ['y', 'w2'], outputs: ['b'] },
+    { op: 'Concat', inputs: ['a', 'b'], outputs: ['c'], attrs: { axis: { i: 1 } } },
+    { op: 'Sigmoid', inputs: ['c'], outputs: ['d'] },
+    { op: 'Conv', inputs: ['d', 'w3'], outputs: ['e'], attrs: { pads: { ints: [1, 1, 1, 1] } } },
+    { op: 'Add', inputs: ['e', 'd'], outputs: ['f'] },
+    { op: 'Conv', inputs: ['f', 'w4'], outputs: ['h'] },
+    { op: 'Mul', inputs: ['f', 'h'], outputs: ['g'] },
+    { op: 'Pad', inputs: ['g', 'pads'], outputs: ['p'] },
+    { op: 'AveragePool', inputs: ['p'], outputs: ['q'], attrs: { kernel_shape: { ints: [3, 3] }, strides: { ints: [2, 2] }, pads: { ints: [1, 1, 1, 1] }, count_include_pad: { i: 1 } } },
+    { op: 'Transpose', inputs: ['q'], outputs: ['t'], attrs: { perm: { ints: [0, 1, 3, 2] } } },
+    { op: 'Pad', inputs: ['t', 'pads', 'cval'], outputs: ['tp'] },
+    { op: 'MaxPool', inputs: ['tp'], outputs: ['u'], attrs: { kernel_shape: { ints: [2, 2] }, strides: { ints: [2, 2] } } },
+    { op: 'GlobalAveragePool', inputs: ['u'], outputs: ['v'] },
+    { op: 'Flatten', inputs: ['v'], outputs: ['fl'] },
+    { op: 'Gemm', inputs: ['fl', 'wd', 'bd'], outputs: ['z'], attrs: { transB: { i: 1 } } },
+    { op: 'Softmax', inputs: ['z'], outputs: ['probs'], attrs: { axis: { i: 1 } } },
+  ],
+});
+}
+
 const work = mkdtempSync(join(tmpdir(), 'tm2-codegen-'));
+const models = [...listOnnxModels(), writeOpZoo(work)];
 const runtimeSources = runtimeFiles().filter((f) => f.endsWith('.c')).map((f) => join(RUNTIME_DIR, f));
 const runtimeObjects = new Map<string, string[]>();
 
@@ -82,13 +118,7 @@ const ARM_FLAGS = ['-mcpu=cortex-m4', '-mthumb', '-Os', ...STRICT];
 
 /** runtime-c compiled once per configuration (the generated copy is the same files). */
 function buildRuntime(config: Config): string[] {
-  const dir = join(work, `runtime-${config.key}`);
-  mkdirSync(dir, { recursive: true });
-  const objects = runtimeSources.map((src) => join(dir, basename(src).replace(/\.c$/, '.o')));
-  runtimeSources.forEach((src, i) => {
-    execFileSync(config.cc, [...config.flags, `-I${join(RUNTIME_DIR, 'include')}`, `-I${join(RUNTIME_DIR, 'src')}`, '-c', src, '-o', objects[i]]);
-  });
-  return objects;
+  return compileObjects({ cc: config.cc, flags: [...config.flags, `-I${join(RUNTIME_DIR, 'include')}`, `-I${join(RUNTIME_DIR, 'src')}`] }, runtimeSources, join(work, `runtime-${config.key}`));
 }
 
 beforeAll(() => {
@@ -100,7 +130,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe('generated C equals the emulator bit for bit', () => {
   it('finds models', () => expect(models.length).toBeGreaterThan(0));
   for (const file of models) {
-    const id = repoRelative(file);
+    const id = file.startsWith(work) ? basename(file) : repoRelative(file);
     describe(id, () => {
       const dir = join(work, id.replace(/[^A-Za-z0-9]+/g, '_'));
       const variants: Array<{ name: string; sources: string[] }> = [];
@@ -144,19 +174,15 @@ describe('generated C equals the emulator bit for bit', () => {
         it.skipIf(!have(config.cc))(`${config.key}: int8, int4 and mixed run bit-exact`, (ctx) => {
           if (refused) return ctx.skip(`the quantizer refuses this model: ${refused}`);
           const exe = join(dir, `run-${config.key}`);
-          const sources: string[] = [join(outDir, 'driver.c')];
-          const args = [...config.flags, '-DTM2_SELF_CHECK', `-I${outDir}`, `-I${join(outDir, 'runtime/include')}`, `-I${join(outDir, 'runtime/src')}`];
+          const c = { cc: config.cc, flags: [...config.flags, '-DTM2_SELF_CHECK', ...includeFlags(outDir)] };
           const objects: string[] = [];
           for (const v of variants) {
-            for (const s of v.sources) {
-              const obj = join(dir, `${config.key}-${s}.o`);
-              const extra = s.endsWith('_test.c') ? [`-Dmain=${v.name}_main`] : [];
-              execFileSync(config.cc, [...args, ...extra, '-c', join(outDir, s), '-o', obj]);
-              objects.push(obj);
-            }
+            objects.push(...compileObjects(c, v.sources.filter((s) => !s.endsWith('_test.c')).map((s) => join(outDir, s)), join(dir, config.key)));
+            // Each harness has a main(): renamed so that one program runs all three variants.
+            objects.push(...compileObjects(c, [join(outDir, `${v.name}_test.c`)], join(dir, config.key), [`-Dmain=${v.name}_main`]));
           }
-          execFileSync(config.cc, [...args, ...sources, ...objects, ...runtimeObjects.get(config.key)!, '-o', exe]);
-          const r = spawnSync(exe, [], { encoding: 'utf8', maxBuffer: 64 << 20 });
+          link(c, [join(outDir, 'driver.c'), ...objects, ...runtimeObjects.get(config.key)!], exe);
+          const r = runHarness(exe);
           const chunks = r.stdout.split(/^variant /m).filter(Boolean);
           expect(chunks.length, r.stderr).toBe(variants.length);
           for (const chunk of chunks) {
@@ -170,17 +196,13 @@ describe('generated C equals the emulator bit for bit', () => {
               scratch: 0,
             });
           }
-          expect(r.status, r.stderr).toBe(0);
+          expect(r.exitCode, r.stderr).toBe(0);
         }, 120_000);
       }
 
       it.skipIf(!have('arm-none-eabi-gcc'))('arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -Os: no warnings', () => {
-        const args = [...ARM_FLAGS, `-I${outDir}`, `-I${join(outDir, 'runtime/include')}`, `-I${join(outDir, 'runtime/src')}`];
-        for (const v of variants) {
-          for (const s of v.sources.filter((x) => !x.endsWith('_test.c'))) {
-            execFileSync('arm-none-eabi-gcc', [...args, '-c', join(outDir, s), '-o', join(dir, `arm-${s}.o`)]);
-          }
-        }
+        const c = { cc: 'arm-none-eabi-gcc', flags: [...ARM_FLAGS, ...includeFlags(outDir)] };
+        for (const v of variants) compileObjects(c, v.sources.filter((x) => !x.endsWith('_test.c')).map((s) => join(outDir, s)), join(dir, 'arm'));
       }, 120_000);
     });
   }

@@ -82,8 +82,10 @@ export function modelNameFromFile(file: string): string {
 
 /** runtime-c files the generated code needs, relative to runtime-c/ (copied into <out>/runtime/). */
 export function runtimeFiles(): string[] {
+  // The reference kernels (tm2_ref_*, *_ref.c) document the arithmetic and serve runtime-c's own
+  // tests; generated code calls only the optimized entry points.
   const src = readdirSync(join(RUNTIME_DIR, 'src'))
-    .filter((f) => f.endsWith('.c') || f.endsWith('.h'))
+    .filter((f) => (f.endsWith('.c') || f.endsWith('.h')) && !f.endsWith('_ref.c') && f !== 'ref_weights.h')
     .sort()
     .map((f) => `src/${f}`);
   return ['include/tm2.h', ...src];

@@ -2,14 +2,16 @@
 // C99 sources a firmware engineer drops into a project (compiler/codegen/), with sizes and a
 // per-layer table. Precision comes from a plan file, a flash budget (the mixed-precision planner),
 // or a uniform choice. The output directory appears whole or not at all.
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EXIT_BUDGET, TinyM2Error } from '../errors.ts';
+import { EXIT_BUDGET, EXIT_VERIFY_FAILED, TinyM2Error } from '../errors.ts';
 import type { Graph } from '../ir.ts';
-import { generateModel, modelNameFromFile, type GeneratedModel } from '../codegen/generate.ts';
+import { generateModel, modelNameFromFile, runtimeFiles, type GeneratedModel } from '../codegen/generate.ts';
+import { checkOnHost } from '../codegen/hostcheck.ts';
 import { writeOutputDir } from '../codegen/output.ts';
-import { harnessSource } from '../codegen/testvectors.ts';
+import { harnessSource, type HarnessResult } from '../codegen/testvectors.ts';
 import { cIdentifier } from '../codegen/cformat.ts';
 import { loadOnnx } from '../onnx/import.ts';
 import { calibrateGraph, loadDataSet, uniform, weightedLayers, type DataSet } from '../quant/evaluate.ts';
@@ -23,7 +25,7 @@ export const summary = 'generate C99 sources (model API, layer sequence, const w
 
 const HELP = `usage: tinym2 compile model.onnx --calib calib.npz [-o DIR] [--name NAME] [--board NAME]
                       [--plan plan.json | --flash SIZE | --precision int8|int4|mixed]
-                      [--test test.npz [--vectors N]] [--json]
+                      [--test test.npz [--vectors N] [--check]] [--json]
 
 Quantizes the model (activation ranges from the calibration rows) and writes C99 sources into DIR:
 <name>.h (the API), <name>.c (one kernel call per layer, one static arena), <name>_weights.c (const
@@ -39,6 +41,8 @@ weights), CMakeLists.txt, library.json (PlatformIO), README.md and the runtime-c
                       stack and heap); exit 3 if not
   --test FILE         also write <name>_test.c: N rows of FILE with the integer emulator's expected outputs
   --vectors N         rows in the test harness (default 8)
+  --check             build the harness with the host gcc (strict C99) and run it: outputs must equal the
+                      integer emulator's bit for bit (exit 1 if not)
   --json              machine-readable output
 
 Exit codes: 2 bad input, 3 the model does not fit the board.`;
@@ -54,6 +58,7 @@ interface Options {
   board?: string;
   test?: string;
   vectors?: string;
+  check?: boolean;
   json: boolean;
 }
 
@@ -73,6 +78,7 @@ function parse(argv: string[]): Options | null {
         board: { type: 'string' },
         test: { type: 'string' },
         vectors: { type: 'string' },
+        check: { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -90,6 +96,7 @@ function parse(argv: string[]): Options | null {
     throw new TinyM2Error(`--precision '${v.precision}' is not one of int8, int4, mixed`);
   }
   if (v.vectors && !v.test) throw new TinyM2Error('--vectors needs --test test.npz (the rows come from it)');
+  if (v.check && !v.test) throw new TinyM2Error('--check needs --test test.npz (the harness runs its rows)');
   return { model: parsed.positionals[0], calib: v.calib, ...v, json: Boolean(v.json) } as Options;
 }
 
@@ -210,6 +217,16 @@ export async function run(argv: string[]): Promise<number> {
   if (board) checkFits(model, board, modelFile);
   if (testSet) model.files.set(`${name}_test.c`, harnessSource(q, model, testSet.rows));
   const written = writeOutputDir(outDir, model.files);
+  let check: HarnessResult | undefined;
+  if (o.check) {
+    const buildDir = mkdtempSync(join(tmpdir(), 'tm2-check-'));
+    try {
+      check = checkOnHost(outDir, name, { buildDir, runtimeSources: runtimeFiles().filter((f) => f.endsWith('.c')) });
+    } finally {
+      rmSync(buildDir, { recursive: true, force: true });
+    }
+  }
+  const checkFailed = check !== undefined && (check.mismatches > 0 || check.quantizeMismatches > 0 || check.scratchErrors > 0);
 
   const layerRows = model.layers.map((l) => ({
     index: l.index,
@@ -241,13 +258,14 @@ export async function run(argv: string[]): Promise<number> {
           layers: layerRows,
           files: written,
           testRows: testSet?.rows.length ?? 0,
+          check: check && { rows: check.rows, mismatches: check.mismatches, quantizeMismatches: check.quantizeMismatches, scratchErrors: check.scratchErrors },
           notes,
         },
         null,
         2,
       ),
     );
-    return 0;
+    return checkFailed ? EXIT_VERIFY_FAILED : 0;
   }
   const rows = [['#', 'layer', 'kernel', 'out [H,W,C]', 'W/A bits', 'weight bytes', 'MACs']];
   for (const l of layerRows) rows.push([String(l.index), l.name, l.kind, `[${l.output.join(',')}]`, l.bits, String(l.weightBytes), String(l.macs)]);
@@ -262,8 +280,15 @@ export async function run(argv: string[]): Promise<number> {
   ];
   if (board) lines.push(`fits board ${board.name}`);
   if (testSet) lines.push(`test harness: ${name}_test.c with ${testSet.rows.length} rows of ${basename(o.test!)}`);
+  if (check) {
+    lines.push(
+      checkFailed
+        ? `host check FAILED: ${check.mismatches} output values differ from the integer emulator, ${check.quantizeMismatches} quantized inputs differ, ${check.scratchErrors} kernels need more scratch than planned`
+        : `host check: gcc -std=c99 -Wall -Wextra -Werror -pedantic, ${check.rows} rows bit-exact with the integer emulator`,
+    );
+  }
   for (const n of notes) lines.push(`note: ${n}`);
   lines.push(`wrote ${written.length} files`);
   console.log(lines.join('\n'));
-  return 0;
+  return checkFailed ? EXIT_VERIFY_FAILED : 0;
 }
