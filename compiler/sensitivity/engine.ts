@@ -47,15 +47,21 @@ export interface ForwardOptions {
   params?: ParamValues;
   /** Added to an activation right after it is produced (graph inputs included). */
   perturb?: Map<string, Float64Array>;
+  /**
+   * A reference pass whose ReLU / Clip / LeakyReLU regions and MaxPool maxima this pass keeps
+   * (see OpContext.frozen); backward on the result differentiates the same frozen function.
+   */
+  frozen?: Tape;
 }
 
 export interface Tape {
   graph: Graph;
   params: ParamValues;
   values: Map<string, Float64Array>;
+  frozen?: Tape;
 }
 
-function context(graph: Graph, node: Node, params: ParamValues): OpContext<never> {
+function context(graph: Graph, node: Node, params: ParamValues, frozen?: Tape): OpContext<never> {
   const shape = (t: string) => {
     const info = graph.tensors.get(t);
     if (!info) throw new Error(`internal: no shape for tensor ${t}`);
@@ -76,6 +82,7 @@ function context(graph: Graph, node: Node, params: ParamValues): OpContext<never
       return c.shape;
     },
     opset: graph.opset,
+    frozen: frozen ? node.inputs.map((t) => frozen.values.get(t)!) : undefined,
   };
   return ctx as OpContext<never>;
 }
@@ -95,10 +102,10 @@ export function forward(graph: Graph, inputs: Record<string, ArrayLike<number>>,
   }
   for (const node of graph.nodes) {
     const xs = node.inputs.map((t) => values.get(t)!);
-    const y = OPS[node.op].forward(context(graph, node, params), xs as never);
+    const y = OPS[node.op].forward(context(graph, node, params, options.frozen), xs as never);
     store(node.outputs[0], y);
   }
-  return { graph, params, values };
+  return { graph, params, values, frozen: options.frozen };
 }
 
 export interface Gradients {
@@ -116,7 +123,7 @@ function accumulate(map: Map<string, Float64Array>, name: string, g: Float64Arra
 
 /** Gradients of the loss whose gradients with respect to (some of) the graph outputs are given. */
 export function backward(tape: Tape, outputGradients: Map<string, Float64Array>): Gradients {
-  const { graph, params, values } = tape;
+  const { graph, params, values, frozen } = tape;
   const activations = new Map<string, Float64Array>();
   const grads = new Map<string, Float64Array>();
   for (const [name, g] of outputGradients) accumulate(activations, name, Float64Array.from(g));
@@ -126,7 +133,7 @@ export function backward(tape: Tape, outputGradients: Map<string, Float64Array>)
     if (!gy) continue;
     const xs = node.inputs.map((t) => values.get(t)!);
     const y = values.get(node.outputs[0])!;
-    const g = OPS[node.op].backward(context(graph, node, params), xs as never, y, gy);
+    const g = OPS[node.op].backward(context(graph, node, params, frozen), xs as never, y, gy);
     node.inputs.forEach((t, i) => {
       if (g.inputs[i]) accumulate(activations, t, g.inputs[i]);
     });

@@ -1,8 +1,8 @@
 // Hutchinson estimates of each weighted layer's Hessian trace (HAWQ-v3), for its weights and for
 // its output activations.
 //
-// Tr(H_i) = E[v_i^T H_ii v_i] over Rademacher v (entries +-1). One iteration draws one v over
-// all layers at once and takes a Hessian-vector product by central differences of gradients:
+// Tr(H_i) = E[v_i^T H_ii v_i] over Rademacher v (entries +-1). Each calibration row draws one v
+// over all layers at once and takes a Hessian-vector product by central differences of gradients:
 //     H D v ~ (g(W + eps D v) - g(W - eps D v)) / 2,   D = diag(eps_i)
 // then estimates Tr(H_ii) by v_i^T (H D v)_i / eps_i. The cross terms v_i^T H_ij v_j (j != i)
 // have expectation zero because the blocks of v are independent, so every layer's estimate is
@@ -10,8 +10,13 @@
 //
 // Step: eps_i = relativeStep * rms(W_i), i.e. the perturbation is 1e-3 of the layer's weight
 // norm by default. In float64 the round-off of a gradient difference is ~1e-16 |g| / eps, far
-// below the curvature signal; the truncation error is O(eps^2) for smooth ops. ReLU / max-pool
-// kinks make the loss piecewise smooth, so a small step keeps the chance of crossing a kink low.
+// below the curvature signal; the truncation error is O(eps^2) for smooth ops.
+//
+// Kinks: both perturbed passes keep the ReLU / Clip regions and max-pool winners of the
+// unperturbed pass (engine.ts `frozen`). Without that, a unit that flips sign between W - eps v
+// and W + eps v adds a gradient jump divided by 2 eps: rare, huge, sign-indefinite terms that made
+// the estimates on av-digits mostly noise. With it the products are those of autograd's double
+// backward (ReLU'' = 0), which is what HAWQ's own implementation computes.
 //
 // Activations: the same passes add eps_a * u to each layer's output activation (u Rademacher per
 // sample, eps_a = relativeStep * rms of that activation in that sample) and read v^T H v off the
@@ -24,8 +29,10 @@
 // layer's Omega standard error is within `relativeTolerance` of the model's total Omega.
 //
 // Loss: see loss.ts. The weight Hessian is that of the mean loss over a batch of calibration
-// rows; each iteration takes the next batch (cycling through the rows) and a fresh v, so the
-// spread over iterations covers both data and probe noise. Iterations continue until every
+// rows, estimated as the mean over the batch of one probe per row (v^T H_row v with a fresh v per
+// row costs the same passes as one shared v, and averages `batch` independent probes); each
+// iteration takes the next batch (cycling through the rows), so the spread over iterations covers
+// both data and probe noise. Iterations continue until every
 // layer's standard error is within `relativeTolerance` of its mean (after `minIterations`), or
 // `maxIterations` / `maxSeconds` is reached.
 import type { Graph } from '../ir.ts';
@@ -176,26 +183,28 @@ export function hessianTraces(graph: Graph, layers: LayerInfo[], data: Calibrati
   let converged = false;
   let cursor = 0;
   while (iteration < o.maxIterations) {
-    const v = layers.map((l) => signs.fill(base.get(l.node.weight)!.length));
-    const plus: ParamValues = new Map(base);
-    const minus: ParamValues = new Map(base);
-    layers.forEach((l, i) => {
-      const w = base.get(l.node.weight)!;
-      const wp = new Float64Array(w.length);
-      const wm = new Float64Array(w.length);
-      for (let k = 0; k < w.length; k++) {
-        wp[k] = w[k] + eps[i] * v[i][k];
-        wm[k] = w[k] - eps[i] * v[i][k];
-      }
-      plus.set(l.node.weight, wp);
-      minus.set(l.node.weight, wm);
-    });
-    const gradDiff = layers.map((l) => new Float64Array(base.get(l.node.weight)!.length));
+    const weightEst = layers.map(() => 0);
     const actEst = layers.map(() => 0);
     for (let b = 0; b < batch; b++) {
       const r = (cursor + b) % n;
       const info = rowInfo(r);
       const target = { labels: new Map([...data.labels].map(([k, v]) => [k, v[r]])), reference: info.reference };
+      // A fresh weight probe per row: the iteration's estimate averages `batch` independent probes
+      // of the per-row Hessians (mean = Tr of the batch Hessian), not one probe of their mean.
+      const v = layers.map((l) => signs.fill(base.get(l.node.weight)!.length));
+      const plus: ParamValues = new Map(base);
+      const minus: ParamValues = new Map(base);
+      layers.forEach((l, i) => {
+        const w = base.get(l.node.weight)!;
+        const wp = new Float64Array(w.length);
+        const wm = new Float64Array(w.length);
+        for (let k = 0; k < w.length; k++) {
+          wp[k] = w[k] + eps[i] * v[i][k];
+          wm[k] = w[k] - eps[i] * v[i][k];
+        }
+        plus.set(l.node.weight, wp);
+        minus.set(l.node.weight, wm);
+      });
       const perturbPlus = new Map<string, Float64Array>();
       const perturbMinus = new Map<string, Float64Array>();
       const u: Float64Array[] = [];
@@ -212,8 +221,10 @@ export function hessianTraces(graph: Graph, layers: LayerInfo[], data: Calibrati
           perturbMinus.set(l.outputTensor, ui.map((x) => -x * e));
         });
       }
+      // The unperturbed pass fixes every ReLU region and max-pool winner for both perturbed passes.
+      const frozen = forward(graph, data.rows[r], { params: base });
       const gradsAt = (params: ParamValues, perturb: Map<string, Float64Array>) => {
-        const tape = forward(graph, data.rows[r], { params, perturb });
+        const tape = forward(graph, data.rows[r], { params, perturb, frozen });
         const outs = new Map(graph.outputs.map((out) => [out.name, tape.values.get(out.name)!]));
         return backward(tape, loss.evaluate(outs, target).gradients);
       };
@@ -222,8 +233,9 @@ export function hessianTraces(graph: Graph, layers: LayerInfo[], data: Calibrati
       layers.forEach((l, i) => {
         const a = gp.params.get(l.node.weight);
         const c = gm.params.get(l.node.weight);
-        const d = gradDiff[i];
-        if (a && c) for (let k = 0; k < d.length; k++) d[k] += a[k] - c[k];
+        let sw = 0;
+        if (a && c) for (let k = 0; k < a.length; k++) sw += v[i][k] * (a[k] - c[k]);
+        weightEst[i] += sw / (2 * eps[i]);
         if (o.activations) {
           const ap = gp.activations.get(l.outputTensor);
           const am = gm.activations.get(l.outputTensor);
@@ -235,10 +247,7 @@ export function hessianTraces(graph: Graph, layers: LayerInfo[], data: Calibrati
     }
     cursor = (cursor + batch) % n;
     layers.forEach((_, i) => {
-      let s = 0;
-      const d = gradDiff[i];
-      for (let k = 0; k < d.length; k++) s += v[i][k] * d[k];
-      weightSamples[i].push(s / batch / (2 * eps[i]));
+      weightSamples[i].push(weightEst[i] / batch);
       if (o.activations) actSamples[i].push(actEst[i] / batch);
     });
     iteration++;

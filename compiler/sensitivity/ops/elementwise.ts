@@ -18,13 +18,34 @@ function unary<N extends Node>(f: (x: number, n: N) => number, df: (x: number, y
   };
 }
 
-// At a kink the derivative of the side x <= threshold is used (0 for ReLU at 0), as PyTorch does.
-export const relu = unary<ReluNode>((x) => (x > 0 ? x : 0), (x) => (x > 0 ? 1 : 0));
-export const clip = unary<ClipNode>(
-  (x, n) => Math.min(n.max, Math.max(n.min, x)),
-  (x, _y, n) => (x > n.min && x < n.max ? 1 : 0),
-);
-export const leakyRelu = unary<LeakyReluNode>((x, n) => (x > 0 ? x : n.alpha * x), (x, _y, n) => (x > 0 ? 1 : n.alpha));
+/**
+ * A piecewise-linear op y = slope(r) * x + offset(r), where r picks the piece: r = x normally, or
+ * the reference input when the context is frozen (see OpContext.frozen).
+ */
+function piecewise<N extends Node>(piece: (r: number, n: N) => [slope: number, offset: number]): OpImpl<N> {
+  return {
+    forward(ctx, [x]) {
+      const ref = ctx.frozen?.[0] ?? x;
+      const y = new Float64Array(x.length);
+      for (let i = 0; i < x.length; i++) {
+        const [a, b] = piece(ref[i], ctx.node);
+        y[i] = a * x[i] + b;
+      }
+      return y;
+    },
+    backward(ctx, [x], _y, gy) {
+      const ref = ctx.frozen?.[0] ?? x;
+      const gx = new Float64Array(x.length);
+      for (let i = 0; i < x.length; i++) gx[i] = gy[i] * piece(ref[i], ctx.node)[0];
+      return { inputs: [gx], params: {} };
+    },
+  };
+}
+
+// At a kink the piece of the side x <= threshold is used (derivative 0 for ReLU at 0), as PyTorch does.
+export const relu = piecewise<ReluNode>((x) => (x > 0 ? [1, 0] : [0, 0]));
+export const clip = piecewise<ClipNode>((x, n) => (x <= n.min ? [0, n.min] : x >= n.max ? [0, n.max] : [1, 0]));
+export const leakyRelu = piecewise<LeakyReluNode>((x, n) => (x > 0 ? [1, 0] : [n.alpha, 0]));
 export const sigmoid = unary<SigmoidNode>((x) => 1 / (1 + Math.exp(-x)), (_x, y) => y * (1 - y));
 
 /** y = x * scale[c] + shift[c], c = index on axis 1. */

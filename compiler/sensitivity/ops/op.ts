@@ -16,6 +16,13 @@ export interface OpContext<N extends Node = Node> {
   paramShape(name: string): number[];
   /** ONNX opset of the model (Softmax semantics changed at 13). */
   opset: number;
+  /**
+   * Inputs of this node in a reference pass. When present, piecewise ops (ReLU, Clip, LeakyReLU,
+   * MaxPool) take their region / argmax from these instead of from their own inputs, so the
+   * network is smooth around the reference point (second derivative of ReLU = 0, as autograd's
+   * double backward has it). Finite-difference Hessian-vector products then cross no kinks.
+   */
+  frozen?: Float64Array[];
 }
 
 export interface OpGradients {

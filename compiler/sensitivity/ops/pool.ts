@@ -28,29 +28,36 @@ function geometry(ctx: { node: PoolNode; inShapes: number[][]; outShape: number[
   return window2d(ctx.inShapes[0], ctx.outShape, n.kernel, n.strides, n.pads, n.dilations);
 }
 
+/** Offset of the first maximum of the window in `ref` (the input, or the frozen reference input), or -1. */
+function argmaxTap(ref: Float64Array, base: number, taps: number[]): number {
+  let best = -1;
+  for (const t of taps) if (best < 0 || ref[base + t] > ref[base + best]) best = t;
+  return best;
+}
+
 export const maxPool: OpImpl<PoolNode> = {
   forward(ctx, [x]) {
     const g = geometry(ctx);
+    const ref = ctx.frozen?.[0] ?? x;
     const y = new Float64Array(g.c * g.oh * g.ow);
     forEachWindow(g, (o, taps) => {
       for (let c = 0; c < g.c; c++) {
         const base = c * g.h * g.w;
-        let m = -Infinity;
-        for (const t of taps) m = Math.max(m, x[base + t]);
-        y[c * g.oh * g.ow + o] = m;
+        const best = argmaxTap(ref, base, taps);
+        y[c * g.oh * g.ow + o] = best >= 0 ? x[base + best] : -Infinity;
       }
     });
     return y;
   },
   backward(ctx, [x], _y, gy) {
     const g = geometry(ctx);
+    const ref = ctx.frozen?.[0] ?? x;
     const gx = new Float64Array(x.length);
     forEachWindow(g, (o, taps) => {
       for (let c = 0; c < g.c; c++) {
         const base = c * g.h * g.w;
         // The gradient goes to the first maximum (ties are measure-zero for real data).
-        let best = -1;
-        for (const t of taps) if (best < 0 || x[base + t] > x[base + best]) best = t;
+        const best = argmaxTap(ref, base, taps);
         if (best >= 0) gx[base + best] += gy[c * g.oh * g.ow + o];
       }
     });
