@@ -161,3 +161,24 @@ describe('reverse-mode gradients match central finite differences', () => {
     );
   });
 });
+
+describe('frozen piecewise regions (reference pass)', () => {
+  it('ReLU and MaxPool keep the reference pass regions and winners, forward and backward', () => {
+    const graph = buildGraph({
+      inputs: { x: [1, 1, 1, 4] },
+      nodes: [
+        { node: { ...base, op: 'Relu', name: 'r', inputs: ['x'], outputs: ['a'] }, shape: [1, 1, 1, 4] },
+        { node: { ...base, op: 'MaxPool', name: 'p', inputs: ['a'], outputs: ['y'], kernel: [1, 2], strides: [1, 2], pads: [0, 0, 0, 0], dilations: [1, 1], ceilMode: false, countIncludePad: false }, shape: [1, 1, 1, 2] },
+      ],
+    });
+    const ref = forward(graph, { x: [-1, 2, 3, 1] });
+    const t = forward(graph, { x: [0.5, -0.5, 1, 2] }, { frozen: ref });
+    // ReLU pieces from [-1, 2, 3, 1]: [off, on, on, on]; pool winners from [0, 2, 3, 1]: taps 1 and 2.
+    expect([...t.values.get('a')!]).toEqual([0, -0.5, 1, 2]);
+    expect([...t.values.get('y')!]).toEqual([-0.5, 1]);
+    const g = backward(t, new Map([['y', Float64Array.from([1, 10])]]));
+    expect([...g.activations.get('x')!]).toEqual([0, 1, 10, 0]);
+    // Without a reference the same input takes its own regions.
+    expect([...forward(graph, { x: [0.5, -0.5, 1, 2] }).values.get('y')!]).toEqual([0.5, 2]);
+  });
+});
