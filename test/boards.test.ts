@@ -78,6 +78,13 @@ describe('shipped boards', () => {
     const r = estimateInference(loadBoard('rpi4'), 1e6);
     expect(r.energyJoulesRange![0]).toBeLessThan(r.energyJoulesRange![1]);
     expect(formatEstimate(e)).toBe('130 ms, 1.29 mJ at 64 MHz (estimate: CPI 1.3 estimate, power 9.90 mW datasheet)');
+    // with an instruction mix, the board's per-class cycle model gives the CPI
+    const mix = { alu: 500, load: 200, store: 100, mul: 100, div: 0, branch: 100, fp: 0, regs: 40 };
+    const m = estimateInference(b, 1000, mix);
+    expect(m.cpiModel).toBe('instruction-mix');
+    expect(m.cpi).toBeCloseTo((500 * 1 + 200 * 1.5 + 100 * 1.5 + 100 * 1 + 100 * 2.5 + 40 * 1) / 1000, 12);
+    expect(m.latencySeconds).toBeCloseTo((1000 * m.cpi) / 64e6, 15);
+    expect(estimateInference(loadBoard('rpi4'), 1000, mix).cpiModel).toBe('flat'); // no cycle model: flat CPI
     expect(withUnit(3740e-6, 'J')).toBe('3.74 mJ');
     expect(withUnit(0.0000016, 's')).toBe('1.60 us');
   });

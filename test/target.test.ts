@@ -13,6 +13,7 @@ import { readElf, symbolAddress } from '../compiler/target/elf.ts';
 import { HARNESS_DIR } from '../compiler/target/paths.ts';
 import { runFirmware, FIRMWARE_FAULT_EXIT } from '../compiler/target/run.ts';
 import { requireTool } from '../compiler/target/tools.ts';
+import { mixInstructions } from '../compiler/target/mix.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tm2-target-test-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -69,10 +70,21 @@ describe.each(['mps2-an386', 'mps2-an500', 'rpi4'])('%s', (boardName) => {
     expect(perIteration).toBeGreaterThanOrEqual(3);
     expect(perIteration).toBeLessThan(20);
     expect(cc - cb).toBe(perIteration * 200);
-    // exactly the same counts when the same ELF runs again
-    const again = await runFirmware(c.built.elf, board);
+    // exactly the same counts when the same ELF runs again, also with the instruction mix on
+    const again = await runFirmware(c.built.elf, board, { instructionMix: true });
     expect(again.regions).toEqual(c.run.regions);
     expect(again.totalInstructions).toBe(c.run.totalInstructions);
+    // the mix classifies every counted instruction: the empty region is the call of tm2_count_end, and the
+    // loop does one volatile store and one (backward) branch per iteration
+    const mix = again.mix!;
+    expect(mix).toHaveLength(4);
+    expect(mixInstructions(mix[0]!)).toBe(1);
+    expect(mix[0]!.branch).toBe(1);
+    expect(mixInstructions(mix[1]!)).toBe(again.regions[1]);
+    expect(mix[1]!.store).toBeGreaterThanOrEqual(400);
+    expect(mix[1]!.store).toBeLessThan(420);
+    expect(mix[1]!.branch).toBeGreaterThanOrEqual(400);
+    expect(mix[1]!.alu).toBeGreaterThan(400);
   });
 
   it('reports flash and RAM from the ELF', async () => {

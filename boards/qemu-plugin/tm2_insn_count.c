@@ -20,7 +20,14 @@
  *   end=0xADDR     address of tm2_count_end
  *                  (without both, only the total is counted: for programs that have no markers)
  *   out=PATH       file to write results to (default: QEMU's plugin log, i.e. stderr with -d plugin)
- * Output lines: `region <index> <instructions>` at each end marker, then `total <instructions>` at exit.
+ *   mix=1          also count each region's instruction mix (classes below), for cycle models
+ * Output lines: `region <index> <instructions>` at each end marker (with mix=1 followed by
+ * `mix <index> alu=.. load=.. store=.. mul=.. div=.. branch=.. fp=.. regs=..`), then `total <instructions>`.
+ *
+ * Instruction classes come from the disassembly, once per translated instruction (so they cost nothing per
+ * execution): load/store (incl. push/pop, ldm/stm, ldp/stp, vldr/vstr), mul (multiply, multiply-accumulate,
+ * dot products), div, branch (incl. pop/ldm that load pc), fp (VFP/NEON "v..." on Arm, "f..." on AArch64),
+ * alu (the rest). `regs` counts the registers beyond the first moved by multi-register loads/stores.
  *
  * Debian does not package qemu-plugin.h, so the few declarations used are written out below; they match
  * the plugin API version 1 of QEMU 7.x.
@@ -57,6 +64,7 @@ void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id, qemu_plugin_udata_cb_t 
 size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
 struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb, size_t idx);
 uint64_t qemu_plugin_insn_vaddr(const struct qemu_plugin_insn *insn);
+char *qemu_plugin_insn_disas(const struct qemu_plugin_insn *insn); /* g_malloc'd: plain free() (GLib >= 2.46) */
 void qemu_plugin_outs(const char *string);
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
@@ -68,6 +76,18 @@ static bool in_region;
 static unsigned regions_done;
 static uint64_t begin_addr, end_addr, addr_mask = ~(uint64_t)0;
 static bool have_markers;
+
+enum { C_ALU, C_LOAD, C_STORE, C_MUL, C_DIV, C_BRANCH, C_FP, C_REGS, N_CLASSES };
+static const char *const class_names[N_CLASSES] = {"alu", "load", "store", "mul", "div", "branch", "fp", "regs"};
+static bool count_mix;
+static uint64_t class_executed[N_CLASSES]; /* bumped inline per block, like `executed` */
+static uint64_t class_start[N_CLASSES];
+
+/* What the end-marker block added before its callback ran (taken back out of the region). */
+struct block_tail {
+  uint64_t insns;
+  uint64_t classes[N_CLASSES];
+};
 static FILE *out_file;
 
 static void emit(const char *line) {
@@ -79,40 +99,127 @@ static void emit(const char *line) {
   }
 }
 
+static bool starts(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
+
+static bool is_condition(const char *s) {
+  static const char *const conds[] = {"eq", "ne", "cs", "hs", "cc", "lo", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le", "al", ""};
+  for (size_t i = 0; i < sizeof conds / sizeof conds[0]; i++) if (strcmp(s, conds[i]) == 0) return true;
+  return false;
+}
+
+/* Class of one instruction from its disassembly ("ldr.w r3, [r1], #4", "b.ne 0x400710", "push {r4, r5, lr}");
+ * *regs gets the number of registers beyond the first that a multi-register transfer moves. */
+static int classify(const char *disas, uint64_t *regs) {
+  char m[32];
+  size_t k = 0;
+  while (disas[k] && disas[k] != ' ' && disas[k] != '\t' && k < sizeof m - 1) { m[k] = disas[k]; k++; }
+  m[k] = '\0';
+  char *dot = strchr(m, '.'); /* width (.w/.n) or AArch64 condition (b.ne) suffix */
+  bool aarch64_cond = dot && m[0] == 'b' && dot == m + 1;
+  if (dot && !aarch64_cond) *dot = '\0';
+  const char *ops = disas + k;
+  *regs = 0;
+  bool multi = starts(m, "ldm") || starts(m, "stm") || starts(m, "push") || starts(m, "pop") || starts(m, "vpush") ||
+               starts(m, "vpop") || starts(m, "vldm") || starts(m, "vstm");
+  if (multi) {
+    const char *open = strchr(ops, '{');
+    if (open) {
+      uint64_t n = 1;
+      for (const char *c = open; *c && *c != '}'; c++) n += *c == ',';
+      *regs = n - 1;
+    }
+  } else if (starts(m, "ldp") || starts(m, "stp")) {
+    *regs = 1;
+  }
+  bool loads_pc = (starts(m, "pop") || starts(m, "ldm") || starts(m, "ldr")) && (strstr(ops, "pc}") || strstr(ops, " pc,") || strstr(ops, "{pc"));
+  if (loads_pc) return C_BRANCH;
+  if (starts(m, "ld") || starts(m, "pop") || starts(m, "vldr") || starts(m, "vldm") || starts(m, "vpop") || starts(m, "vld")) return C_LOAD;
+  if (starts(m, "st") || starts(m, "push") || starts(m, "vstr") || starts(m, "vstm") || starts(m, "vpush") || starts(m, "vst")) return C_STORE;
+  if (strcmp(m, "sdiv") == 0 || strcmp(m, "udiv") == 0 || starts(m, "vdiv") || starts(m, "fdiv") || starts(m, "vsqrt") || starts(m, "fsqrt")) return C_DIV;
+  if (strstr(m, "mul") || starts(m, "mla") || starts(m, "mls") || starts(m, "smla") || starts(m, "smlal") || starts(m, "smuad") ||
+      starts(m, "smusd") || starts(m, "smlsd") || starts(m, "smmla") || starts(m, "smmls") || starts(m, "umlal") || starts(m, "umaal") ||
+      starts(m, "madd") || starts(m, "msub") || starts(m, "smaddl") || starts(m, "umaddl") || starts(m, "sdot") || starts(m, "udot") ||
+      starts(m, "usada"))
+    return m[0] == 'v' || m[0] == 'f' ? C_FP : C_MUL;
+  if (aarch64_cond || strcmp(m, "bl") == 0 || strcmp(m, "blx") == 0 || strcmp(m, "bx") == 0 || strcmp(m, "br") == 0 ||
+      strcmp(m, "blr") == 0 || strcmp(m, "ret") == 0 || starts(m, "cbz") || starts(m, "cbnz") || starts(m, "tbz") ||
+      starts(m, "tbnz") || strcmp(m, "tbb") == 0 || strcmp(m, "tbh") == 0 || (m[0] == 'b' && is_condition(m + 1)))
+    return C_BRANCH;
+  if (m[0] == 'v' || (m[0] == 'f' && strcmp(m, "fmov") != 0)) return C_FP;
+  return C_ALU;
+}
+
 static void on_begin(unsigned int vcpu, void *udata) {
   (void)vcpu; (void)udata;
   if (in_region) emit("warning nested tm2_count_begin: restarting the region\n");
   region_start = executed;
+  memcpy(class_start, class_executed, sizeof class_start);
   in_region = true;
 }
 
-/* udata: how many instructions of the end-marker block, from the marker on, were already added. */
+/* udata: the struct block_tail of the end-marker block, from the marker on (already added inline). */
 static void on_end(unsigned int vcpu, void *udata) {
   (void)vcpu;
-  uint64_t marker_block_tail = (uint64_t)(uintptr_t)udata;
-  char line[96];
+  const struct block_tail *tail = udata;
+  char line[320];
   if (!in_region) {
     emit("warning tm2_count_end without tm2_count_begin: ignored\n");
     return;
   }
   in_region = false;
-  snprintf(line, sizeof line, "region %u %" PRIu64 "\n", regions_done++, executed - region_start - marker_block_tail);
+  snprintf(line, sizeof line, "region %u %" PRIu64 "\n", regions_done, executed - region_start - tail->insns);
   emit(line);
+  if (count_mix) {
+    int at = snprintf(line, sizeof line, "mix %u", regions_done);
+    for (int c = 0; c < N_CLASSES && at > 0 && (size_t)at < sizeof line; c++) {
+      at += snprintf(line + at, sizeof line - at, " %s=%" PRIu64, class_names[c], class_executed[c] - class_start[c] - tail->classes[c]);
+    }
+    if (at > 0 && (size_t)at < sizeof line - 1) { line[at] = '\n'; line[at + 1] = '\0'; }
+    emit(line);
+  }
+  regions_done++;
 }
 
 static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
   (void)id;
   size_t n = qemu_plugin_tb_n_insns(tb);
   qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &executed, n);
+  /* Per-instruction classes (mix=1), so a marker's block tail can be taken out class by class too. */
+  uint8_t stack_class[64];
+  uint8_t *cls = n <= sizeof stack_class ? stack_class : malloc(n);
+  uint64_t stack_regs[64];
+  uint64_t *regs = n <= 64 ? stack_regs : malloc(n * sizeof *regs);
+  uint64_t block[N_CLASSES] = {0};
+  for (size_t i = 0; count_mix && cls && regs && i < n; i++) {
+    char *text = qemu_plugin_insn_disas(qemu_plugin_tb_get_insn(tb, i));
+    cls[i] = (uint8_t)classify(text ? text : "", &regs[i]);
+    free(text);
+    block[cls[i]]++;
+    block[C_REGS] += regs[i];
+  }
+  for (int c = 0; count_mix && c < N_CLASSES; c++)
+    if (block[c]) qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &class_executed[c], block[c]);
   /* Markers are normally the first instruction of a block (they are call targets), but look at every
    * instruction so that a marker reached by falling through is still seen. */
   for (size_t i = 0; have_markers && i < n; i++) {
     struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
     uint64_t pc = qemu_plugin_insn_vaddr(insn) & addr_mask;
     if (pc == begin_addr) qemu_plugin_register_vcpu_insn_exec_cb(insn, on_begin, QEMU_PLUGIN_CB_NO_REGS, NULL);
-    if (pc == end_addr)
-      qemu_plugin_register_vcpu_insn_exec_cb(insn, on_end, QEMU_PLUGIN_CB_NO_REGS, (void *)(uintptr_t)(n - i));
+    if (pc == end_addr) {
+      /* One per translation of the end marker's block (a handful per run); never freed, as QEMU may keep
+       * calling it until exit. */
+      struct block_tail *tail = calloc(1, sizeof *tail);
+      if (!tail) continue;
+      tail->insns = n - i;
+      for (size_t j = i; count_mix && cls && regs && j < n; j++) {
+        tail->classes[cls[j]]++;
+        tail->classes[C_REGS] += regs[j];
+      }
+      qemu_plugin_register_vcpu_insn_exec_cb(insn, on_end, QEMU_PLUGIN_CB_NO_REGS, tail);
+    }
   }
+  if (cls != stack_class) free(cls);
+  if (regs != stack_regs) free(regs);
 }
 
 static void on_exit_(qemu_plugin_id_t id, void *udata) {
@@ -140,8 +247,10 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     else if (strncmp(arg, "out=", 4) == 0) {
       out_file = fopen(arg + 4, "w");
       if (!out_file) { fprintf(stderr, "tm2_insn_count: cannot write %s\n", arg + 4); return -1; }
+    } else if (strcmp(arg, "mix=1") == 0 || strcmp(arg, "mix=on") == 0) {
+      count_mix = true;
     } else {
-      fprintf(stderr, "tm2_insn_count: unknown argument '%s' (expected begin=, end=, out=)\n", arg);
+      fprintf(stderr, "tm2_insn_count: unknown argument '%s' (expected begin=, end=, out=, mix=1)\n", arg);
       return -1;
     }
   }

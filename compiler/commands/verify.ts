@@ -26,6 +26,7 @@ import { argmax, compareOutputs, type Comparison, type RowOutputs } from '../tar
 import type { ElfSizes } from '../target/elf.ts';
 import { toJUnitXml, type JUnitCase } from '../target/junit.ts';
 import { estimateInference, formatEstimate, type InferenceEstimate } from '../target/power.ts';
+import { MIX_CLASSES, meanMix, mixInstructions, type InstructionMix } from '../target/mix.ts';
 import { runFirmware, type RunResult } from '../target/run.ts';
 
 export const summary = 'run a compiled model on a board (QEMU) with test vectors: bit-exactness, accuracy, instructions, flash/RAM, energy';
@@ -255,7 +256,7 @@ async function runChunk(
     outDir: dir,
     name,
   });
-  const run = await runFirmware(built.elf, board, { timeoutMs: o.timeoutMs, ssh: o.ssh });
+  const run = await runFirmware(built.elf, board, { timeoutMs: o.timeoutMs, ssh: o.ssh, instructionMix: !o.ssh });
   return { rows, run, sizes: built.sizes, model: bytesOfSources(built, modelSources) };
 }
 
@@ -368,7 +369,9 @@ export async function run(argv: string[]): Promise<number> {
   const perInference = instructions.length ? instructions.reduce((a, b) => a + b, 0) / instructions.length : null;
   const wallTimes = chunks.flatMap((c) => c.run.regionSeconds ?? []);
   const first = chunks[0]!;
-  const estimates: InferenceEstimate[] = perInference !== null ? estimateBoards(board).map((b) => estimateInference(b, Math.round(perInference))) : [];
+  const mix = meanMix(chunks.flatMap((c) => c.run.mix ?? []));
+  const estimates: InferenceEstimate[] =
+    perInference !== null ? estimateBoards(board).map((b) => estimateInference(b, Math.round(perInference), mix)) : [];
   // Whether the model itself (code, weights, arena; not the test harness) fits each of those boards,
   // with the board's stack reserve on top of the model's RAM.
   const fits = estimateBoards(board).map((b) => ({
@@ -407,6 +410,7 @@ export async function run(argv: string[]): Promise<number> {
       };
     }),
     instructionsPerInference: perInference === null ? null : { mean: perInference, min: Math.min(...instructions), max: Math.max(...instructions) },
+    instructionMix: mix ?? null,
     measuredSecondsPerInference: wallTimes.length ? wallTimes.reduce((a, b) => a + b, 0) / wallTimes.length : null,
     measuredPowerW: first.run.averagePowerW ?? null,
     model_bytes: {
@@ -447,6 +451,7 @@ type Report = {
   differingSources: string[];
   outputs: Array<{ name: string; field: string; bitExactRows: number; accuracy: number | null; floatAccuracy: number | null; agreementWithFloat: number | null }>;
   instructionsPerInference: { mean: number; min: number; max: number } | null;
+  instructionMix: InstructionMix | null;
   measuredSecondsPerInference: number | null;
   measuredPowerW: number | null;
   model_bytes: { flash: number; ram: number; text: number; rodata: number; data: number; bss: number; arena: number; weights: number };
@@ -472,6 +477,11 @@ function humanReport(r: Report, estimates: InferenceEstimate[], c: Comparison): 
   }
   const ipi = r.instructionsPerInference;
   if (ipi) lines.push(`  instructions per inference: ${int(ipi.mean)}${ipi.min !== ipi.max ? ` (min ${int(ipi.min)}, max ${int(ipi.max)})` : ''}`);
+  if (r.instructionMix) {
+    const total = mixInstructions(r.instructionMix);
+    const share = MIX_CLASSES.filter((c) => c !== 'regs' && r.instructionMix![c] > 0).map((c) => `${c} ${((r.instructionMix![c] / total) * 100).toFixed(1)}%`);
+    lines.push(`  instruction mix: ${share.join(', ')}`);
+  }
   if (r.measuredSecondsPerInference !== null) lines.push(`  measured: ${(r.measuredSecondsPerInference * 1e3).toFixed(3)} ms per inference`);
   if (r.measuredPowerW !== null) lines.push(`  measured power: ${(r.measuredPowerW * 1e3).toFixed(1)} mW`);
   const b = r.model_bytes;

@@ -42,6 +42,8 @@ export interface Board {
   power: {
     activePowerW: Figure;
     cpi: Figure;
+    /** Cycles per instruction class (see the count plugin's mix=1); replaces the flat CPI when a mix is known. */
+    cycles?: { perClass: Record<'alu' | 'load' | 'store' | 'mul' | 'div' | 'branch' | 'fp' | 'regs', number>; basis: Figure['basis']; source?: string; note: string };
     sources: Array<{ id: string; title: string; url?: string; section?: string }>;
   };
   /** The file it was loaded from (not part of the JSON). */
@@ -123,6 +125,9 @@ export function checkBoard(data: unknown, file: string): Board {
   if (board.run.kind === 'qemu-aarch64' && board.toolchain.kind !== 'aarch64-linux-gnu')
     fail('/run/kind', 'qemu-aarch64 needs the aarch64-linux-gnu toolchain');
   const ids = new Set(board.power.sources.map((s) => s.id));
+  const cycles = board.power.cycles;
+  if (cycles?.source !== undefined && !ids.has(cycles.source))
+    fail('/power/cycles/source', `names '${cycles.source}', which is not an id in /power/sources`);
   for (const key of ['activePowerW', 'cpi'] as const) {
     const fig = board.power[key];
     if (fig.source !== undefined && !ids.has(fig.source))

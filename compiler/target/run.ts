@@ -14,6 +14,7 @@ import { TinyM2Error, EXIT_BAD_INPUT, EXIT_VERIFY_FAILED } from '../errors.ts';
 import type { Board } from './boards.ts';
 import { readElf, symbolAddress } from './elf.ts';
 import { execTool, type ExecResult } from './exec.ts';
+import { MIX_CLASSES, type InstructionMix } from './mix.ts';
 import { ensureCountPlugin } from './plugin.ts';
 import { requireTool, type Env } from './tools.ts';
 
@@ -25,6 +26,8 @@ export interface RunOptions {
   args?: string[];
   /** Load the instruction-count plugin (default true). */
   countInstructions?: boolean;
+  /** Also classify each region's instructions (loads, stores, multiplies, branches, ...) for cycle models. */
+  instructionMix?: boolean;
   /** user@host: run on a real board over ssh instead of locally. */
   ssh?: string;
 }
@@ -39,6 +42,8 @@ export interface RunResult {
   regions: number[];
   /** Instructions executed by the whole program (QEMU only). */
   totalInstructions: number | null;
+  /** Per region, its instruction mix (with `instructionMix`). */
+  mix?: InstructionMix[];
   /** Wall time per region, measured on a real board. */
   regionSeconds?: number[];
   /** Average power read from the board's hwmon sensor during the run. */
@@ -82,7 +87,7 @@ export class QemuRunner implements FirmwareRunner {
         const begin = symbolAddress(image, 'tm2_count_begin');
         const end = symbolAddress(image, 'tm2_count_end');
         const markers = begin !== undefined && end !== undefined ? `,begin=0x${begin.toString(16)},end=0x${end.toString(16)}` : '';
-        pluginArgs.push('-plugin', `${lib}${markers},out=${countsFile}`);
+        pluginArgs.push('-plugin', `${lib}${markers}${options.instructionMix ? ',mix=1' : ''},out=${countsFile}`);
       }
       const args =
         spec.kind === 'qemu-system-arm'
@@ -102,6 +107,7 @@ export class QemuRunner implements FirmwareRunner {
         exitCode: result.code!,
         regions: counts?.regions ?? [],
         totalInstructions: counts?.total ?? null,
+        ...(options.instructionMix ? { mix: counts?.mix ?? [] } : {}),
         seconds: result.seconds,
         warnings: counts?.warnings ?? [],
       };
@@ -111,18 +117,26 @@ export class QemuRunner implements FirmwareRunner {
   }
 }
 
-/** Parses the plugin's output: `region <i> <n>`, `total <n>`, `warning ...`. */
-export function parseCounts(text: string): { regions: number[]; total: number | null; warnings: string[] } {
+/** Parses the plugin's output: `region <i> <n>`, `mix <i> alu=<n> ...`, `total <n>`, `warning ...`. */
+export function parseCounts(text: string): { regions: number[]; mix: InstructionMix[]; total: number | null; warnings: string[] } {
   const regions: number[] = [];
+  const mix: InstructionMix[] = [];
   const warnings: string[] = [];
   let total: number | null = null;
   for (const line of text.split('\n')) {
-    const [tag, a, b] = line.trim().split(/\s+/);
+    const [tag, a, b, ...rest] = line.trim().split(/\s+/);
     if (tag === 'region' && a !== undefined && b !== undefined) regions[Number(a)] = Number(b);
-    else if (tag === 'total' && a !== undefined) total = Number(a);
+    else if (tag === 'mix' && a !== undefined) {
+      const m = Object.fromEntries(MIX_CLASSES.map((c) => [c, 0])) as InstructionMix;
+      for (const kv of [b, ...rest]) {
+        const [k, v] = (kv ?? '').split('=');
+        if (k && (MIX_CLASSES as readonly string[]).includes(k)) m[k as keyof InstructionMix] = Number(v);
+      }
+      mix[Number(a)] = m;
+    } else if (tag === 'total' && a !== undefined) total = Number(a);
     else if (tag === 'warning') warnings.push(line.trim().slice('warning '.length));
   }
-  return { regions, total, warnings };
+  return { regions, mix, total, warnings };
 }
 
 /** Throws unless the program ran to its end. `noTotal`: the plugin wrote no total (not loaded, or QEMU never started the guest). */
