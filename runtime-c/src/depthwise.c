@@ -80,10 +80,27 @@ static inline void dw_tap_s8(const int8_t *x, const int8_t *w, int32_t i, uint32
   a[3] = tm2_smlatt(xo, wo, a[3]);
 }
 
+/* One INT4 tap of 4 channels: activations at x, 4 packed weights (2 bytes) at w; sums * 16.
+ * The nibbles n0 n1 n2 n3 are spread to bytes n0 n2 n1 n3, moved to the top of each byte and
+ * sign-extended as pairs (n0,n1) and (n2,n3); the half-word selecting MACs pair them with the
+ * (x0,x2) (x1,x3) activation pairs. */
+static inline void dw_tap_s4(const int8_t *x, const uint8_t *w, uint32_t nzp, int32_t a[4]) {
+  const uint32_t xv = tm2_load_u32(x);
+  const uint32_t h = (uint32_t)w[0] | ((uint32_t)w[1] << 8);
+  const uint32_t t = ((h & 0x0F0Fu) | ((h & 0xF0F0u) << 12)) << 4;
+  const uint32_t q01 = tm2_sxtb16(t), q23 = tm2_sxtb16_ror8(t); /* 16*(w0,w1), 16*(w2,w3) */
+  const uint32_t xe = tm2_sxtab16(nzp, xv), xo = tm2_sxtab16_ror8(nzp, xv);
+  a[0] = tm2_smlabb(xe, q01, a[0]);
+  a[1] = tm2_smlabt(xo, q01, a[1]);
+  a[2] = tm2_smlatb(xe, q23, a[2]);
+  a[3] = tm2_smlatt(xo, q23, a[3]);
+}
+
 /* What the per-pixel INT8 routine needs besides pointers: steps, zero point, output stage. */
+/* Shared by the INT8 and INT4 per-pixel routines. */
 typedef struct {
   uint32_t nzp;                 /* -in_zp in both halves */
-  int32_t step, x_row, w_row;   /* tap step (same for x and w), row steps */
+  int32_t step, x_row, w_row;   /* tap step of x (and of INT8 weights), row steps */
   int32_t out_zp, act_min, act_max;
   const int32_t *bias, *multiplier, *shift;
 } dw_s8_ctx;
@@ -119,6 +136,28 @@ TM2_NOINLINE static void dw_pixel_s8(const dw_s8_ctx *k, const int8_t *x, const 
   }
 }
 
+/* The INT4 counterpart of dw_pixel_s8 (even channel count: weights of every tap start on a
+ * byte; INT4 weight steps are half the activation steps). */
+TM2_NOINLINE static void dw_pixel_s4(const dw_s8_ctx *k, const int8_t *x, const uint8_t *w, int32_t rows,
+                                     int32_t cols, int32_t vec_c, int8_t *out) {
+  const dw_s8_ctx ctx = *k;
+  const int32_t w_step = ctx.step / 2;
+  int32_t c;
+  for (c = 0; c < vec_c; c += 4) {
+    int32_t a[4] = {0, 0, 0, 0}, r, i;
+    const int8_t *xr = x + c;
+    const uint8_t *wr = w + c / 2;
+    for (r = rows; r > 0; r--, xr += ctx.x_row, wr += ctx.w_row) {
+      const int8_t *xp = xr;
+      const uint8_t *wp = wr;
+      for (i = cols; i > 0; i--, xp += ctx.step, wp += w_step) dw_tap_s4(xp, wp, ctx.nzp, a);
+    }
+    for (i = 0; i < 4; i++)
+      out[c + i] = tm2_requant((a[i] >> 4) + (ctx.bias ? ctx.bias[c + i] : 0), ctx.multiplier[c + i],
+                               ctx.shift[c + i], ctx.out_zp, ctx.act_min, ctx.act_max);
+  }
+}
+
 static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int32_t bits, int8_t *out) {
   const int32_t cin = p->in_c, cout = p->out_c, mult = p->ch_mult;
   /* Channels done 4 at a time: multiplier 1, and for INT4 an even count so every tap's
@@ -135,7 +174,9 @@ static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *
   dw_s8_ctx s8_ctx;
   int32_t oy, ox, c, ky, kx, ky0, ky1, kx0, kx1;
   s8_ctx.nzp = nzp;
-  s8_ctx.step = (bits == 8 && x_step == w_step) ? x_step : 0; /* 0: this kernel does not apply */
+  /* The per-pixel routines need no horizontal dilation (weights step by out_c per tap and
+   * activations by in_c = out_c); 0 means they do not apply. */
+  s8_ctx.step = p->dilation_w == 1 ? x_step : 0;
   s8_ctx.x_row = x_row;
   s8_ctx.w_row = w_row;
   s8_ctx.out_zp = out_zp;
@@ -152,7 +193,11 @@ static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *
       tap_range(ox, p->stride_w, p->pad_left, p->dilation_w, p->kernel_w, p->in_w, &kx0, &kx1);
       if (vec_c && ky1 > ky0 && kx1 > kx0 && s8_ctx.step) {
         const int8_t *x0 = in + ((iy0 + ky0 * p->dilation_h) * p->in_w + ix0 + kx0 * p->dilation_w) * cin;
-        dw_pixel_s8(&s8_ctx, x0, w + (ky0 * p->kernel_w + kx0) * w_step, ky1 - ky0, kx1 - kx0, vec_c, o_px);
+        if (bits == 8)
+          dw_pixel_s8(&s8_ctx, x0, w + (ky0 * p->kernel_w + kx0) * w_step, ky1 - ky0, kx1 - kx0, vec_c, o_px);
+        else
+          dw_pixel_s4(&s8_ctx, x0, (const uint8_t *)w + (ky0 * p->kernel_w + kx0) * w_step, ky1 - ky0, kx1 - kx0,
+                      vec_c, o_px);
       } else if (vec_c && ky1 > ky0 && kx1 > kx0) {
         const int8_t *x0 = in + ((iy0 + ky0 * p->dilation_h) * p->in_w + ix0 + kx0 * p->dilation_w) * cin;
         const int32_t w0 = (ky0 * p->kernel_w + kx0) * w_step;

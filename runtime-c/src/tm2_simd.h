@@ -74,6 +74,14 @@ static inline int32_t tm2_smlabb(uint32_t x, uint32_t y, int32_t acc) {
 static inline int32_t tm2_smlatt(uint32_t x, uint32_t y, int32_t acc) {
   return __smlatt((int32_t)x, (int32_t)y, acc);
 }
+/** acc + lo(x)*hi(y). */
+static inline int32_t tm2_smlabt(uint32_t x, uint32_t y, int32_t acc) {
+  return __smlabt((int32_t)x, (int32_t)y, acc);
+}
+/** acc + hi(x)*lo(y). */
+static inline int32_t tm2_smlatb(uint32_t x, uint32_t y, int32_t acc) {
+  return __smlatb((int32_t)x, (int32_t)y, acc);
+}
 
 #else /* portable C with identical results */
 
@@ -98,6 +106,12 @@ static inline int32_t tm2_smlabb(uint32_t x, uint32_t y, int32_t acc) {
 }
 static inline int32_t tm2_smlatt(uint32_t x, uint32_t y, int32_t acc) {
   return (int32_t)((uint32_t)acc + (uint32_t)(tm2__hi16(x) * tm2__hi16(y)));
+}
+static inline int32_t tm2_smlabt(uint32_t x, uint32_t y, int32_t acc) {
+  return (int32_t)((uint32_t)acc + (uint32_t)(tm2__lo16(x) * tm2__hi16(y)));
+}
+static inline int32_t tm2_smlatb(uint32_t x, uint32_t y, int32_t acc) {
+  return (int32_t)((uint32_t)acc + (uint32_t)(tm2__hi16(x) * tm2__lo16(y)));
 }
 
 #endif
