@@ -347,7 +347,14 @@ export function generateModel(q: QGraph, options: GenerateOptions): GeneratedMod
     weightDefs: weightDefs.join('\n\n'),
     params: params.join('\n\n'),
     copyIn: copyIn.join('\n'),
-    body: body.map((s) => `  ${s}`).join('\n'),
+    // Each op between TM2_LAYER_BEGIN/END: instruction counts per layer with -DTM2_PROFILE_LAYERS
+    // (one tm2_count region per op, in op order); empty macros otherwise.
+    body: body
+      .map((s) => {
+        const [head, ...stmts] = s.split('\n');
+        return [`  ${head}`, '  TM2_LAYER_BEGIN();', ...stmts, '  TM2_LAYER_END();'].join('\n');
+      })
+      .join('\n'),
     copyOut: copyOut.join('\n'),
     selfChecks: selfChecks.join('\n'),
     runtimeSources: runtimeFiles().filter((f) => f.endsWith('.c')).map((f) => `runtime/${f}`),
