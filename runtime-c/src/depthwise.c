@@ -2,11 +2,13 @@
  * depthwise.c - optimized depthwise convolution, channels-last.
  *
  * Channel multiplier 1 (the common case): for each output pixel, 4 channels at a time, one
- * 32-bit load of 4 activations and one of 4 weights per kernel tap; SXTAB16 sign-extends the
- * activations and subtracts in_zp in the same instruction, and SMLABB/SMLATT do one MAC each
- * (channels are independent, so the dual MAC does not apply). The valid tap range of each
- * output pixel is computed once, so padding costs nothing inside the loop.
- * Other channel multipliers and the last in_c % 4 channels take a scalar loop.
+ * 32-bit load of 4 activations and one of 4 weights (2 bytes for INT4) per kernel tap; SXTAB16
+ * sign-extends the activations and subtracts in_zp in the same instruction, and SMLAxy do one
+ * MAC each (channels are independent, so the dual MAC does not apply). The valid tap range of
+ * each output pixel is computed once, so padding costs nothing inside the loop. One call of a
+ * small per-pixel routine (dw_pixel_s8 / dw_pixel_s4) covers all vectorized channels of a
+ * pixel, output stage included; horizontal dilation takes the general dw_block4.
+ * Other channel multipliers and the last out_c % 4 channels take a scalar loop.
  */
 #include "tm2_simd.h"
 
@@ -56,8 +58,9 @@ static inline void dw_tap(const int8_t *xp, const int8_t *wp, int w4, uint32_t n
  * the next row's. For INT4 (w4 != 0) w is a byte pointer to packed weights and the sums carry
  * a factor 16.
  */
-TM2_NOINLINE static void dw_block4(const int8_t *x, const int8_t *w, int w4, int32_t rows, int32_t cols, int32_t x_step,
-                             int32_t x_row, int32_t w_step, int32_t w_row, uint32_t nzp, int32_t acc[4]) {
+TM2_NOINLINE static void dw_block4(const int8_t *x, const int8_t *w, int w4, int32_t rows, int32_t cols,
+                                   int32_t x_step, int32_t x_row, int32_t w_step, int32_t w_row, uint32_t nzp,
+                                   int32_t acc[4]) {
   int32_t a[4] = {0, 0, 0, 0}, r, c;
   for (r = 0; r < rows; r++, x += x_row, w += w_row) {
     const int8_t *xp = x, *wp = w;
@@ -96,14 +99,14 @@ static inline void dw_tap_s4(const int8_t *x, const uint8_t *w, uint32_t nzp, in
   a[3] = tm2_smlatt(xo, q23, a[3]);
 }
 
-/* What the per-pixel INT8 routine needs besides pointers: steps, zero point, output stage. */
-/* Shared by the INT8 and INT4 per-pixel routines. */
+/* What the per-pixel routines (INT8 and INT4) need besides pointers: steps, zero point and
+ * the output stage. */
 typedef struct {
   uint32_t nzp;                 /* -in_zp in both halves */
   int32_t step, x_row, w_row;   /* tap step of x (and of INT8 weights), row steps */
   int32_t out_zp, act_min, act_max;
   const int32_t *bias, *multiplier, *shift;
-} dw_s8_ctx;
+} dw_ctx;
 
 /*
  * The common INT8 case (multiplier 1, no horizontal dilation) for all vectorized channels of
@@ -111,9 +114,9 @@ typedef struct {
  * along a kernel row, so one index addresses both and a tap costs two loads, four extensions
  * and four MACs; rows of 3 taps (3x3 kernels away from the border) run without a loop.
  */
-TM2_NOINLINE static void dw_pixel_s8(const dw_s8_ctx *k, const int8_t *x, const int8_t *w, int32_t rows, int32_t cols,
+TM2_NOINLINE static void dw_pixel_s8(const dw_ctx *k, const int8_t *x, const int8_t *w, int32_t rows, int32_t cols,
                                      int32_t vec_c, int8_t *out) {
-  const dw_s8_ctx ctx = *k;
+  const dw_ctx ctx = *k;
   int32_t c;
   for (c = 0; c < vec_c; c += 4) {
     int32_t a[4] = {0, 0, 0, 0}, r, i;
@@ -138,9 +141,9 @@ TM2_NOINLINE static void dw_pixel_s8(const dw_s8_ctx *k, const int8_t *x, const 
 
 /* The INT4 counterpart of dw_pixel_s8 (even channel count: weights of every tap start on a
  * byte; INT4 weight steps are half the activation steps). */
-TM2_NOINLINE static void dw_pixel_s4(const dw_s8_ctx *k, const int8_t *x, const uint8_t *w, int32_t rows,
+TM2_NOINLINE static void dw_pixel_s4(const dw_ctx *k, const int8_t *x, const uint8_t *w, int32_t rows,
                                      int32_t cols, int32_t vec_c, int8_t *out) {
-  const dw_s8_ctx ctx = *k;
+  const dw_ctx ctx = *k;
   const int32_t w_step = ctx.step / 2;
   int32_t c;
   for (c = 0; c < vec_c; c += 4) {
@@ -171,32 +174,32 @@ static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *
   /* Locals, not p->...: stores to the int8 output could alias *p, forcing reloads per output. */
   const int32_t *const bias = p->bias, *const mult_q = p->multiplier, *const shift = p->shift;
   const int32_t out_zp = p->out_zp, act_min = p->act_min, act_max = p->act_max;
-  dw_s8_ctx s8_ctx;
+  dw_ctx ctx_all;
   int32_t oy, ox, c, ky, kx, ky0, ky1, kx0, kx1;
-  s8_ctx.nzp = nzp;
+  ctx_all.nzp = nzp;
   /* The per-pixel routines need no horizontal dilation (weights step by out_c per tap and
    * activations by in_c = out_c); 0 means they do not apply. */
-  s8_ctx.step = p->dilation_w == 1 ? x_step : 0;
-  s8_ctx.x_row = x_row;
-  s8_ctx.w_row = w_row;
-  s8_ctx.out_zp = out_zp;
-  s8_ctx.act_min = act_min;
-  s8_ctx.act_max = act_max;
-  s8_ctx.bias = bias;
-  s8_ctx.multiplier = mult_q;
-  s8_ctx.shift = shift;
+  ctx_all.step = p->dilation_w == 1 ? x_step : 0;
+  ctx_all.x_row = x_row;
+  ctx_all.w_row = w_row;
+  ctx_all.out_zp = out_zp;
+  ctx_all.act_min = act_min;
+  ctx_all.act_max = act_max;
+  ctx_all.bias = bias;
+  ctx_all.multiplier = mult_q;
+  ctx_all.shift = shift;
   for (oy = 0; oy < p->out_h; oy++) {
     tap_range(oy, p->stride_h, p->pad_top, p->dilation_h, p->kernel_h, p->in_h, &ky0, &ky1);
     for (ox = 0; ox < p->out_w; ox++) {
       int8_t *o_px = out + (oy * p->out_w + ox) * cout;
       const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
       tap_range(ox, p->stride_w, p->pad_left, p->dilation_w, p->kernel_w, p->in_w, &kx0, &kx1);
-      if (vec_c && ky1 > ky0 && kx1 > kx0 && s8_ctx.step) {
+      if (vec_c && ky1 > ky0 && kx1 > kx0 && ctx_all.step) {
         const int8_t *x0 = in + ((iy0 + ky0 * p->dilation_h) * p->in_w + ix0 + kx0 * p->dilation_w) * cin;
         if (bits == 8)
-          dw_pixel_s8(&s8_ctx, x0, w + (ky0 * p->kernel_w + kx0) * w_step, ky1 - ky0, kx1 - kx0, vec_c, o_px);
+          dw_pixel_s8(&ctx_all, x0, w + (ky0 * p->kernel_w + kx0) * w_step, ky1 - ky0, kx1 - kx0, vec_c, o_px);
         else
-          dw_pixel_s4(&s8_ctx, x0, (const uint8_t *)w + (ky0 * p->kernel_w + kx0) * w_step, ky1 - ky0, kx1 - kx0,
+          dw_pixel_s4(&ctx_all, x0, (const uint8_t *)w + (ky0 * p->kernel_w + kx0) * w_step, ky1 - ky0, kx1 - kx0,
                       vec_c, o_px);
       } else if (vec_c && ky1 > ky0 && kx1 > kx0) {
         const int8_t *x0 = in + ((iy0 + ky0 * p->dilation_h) * p->in_w + ix0 + kx0 * p->dilation_w) * cin;
