@@ -4,7 +4,7 @@
 // or a uniform choice. The output directory appears whole or not at all.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EXIT_BUDGET, EXIT_VERIFY_FAILED, TinyM2Error } from '../errors.ts';
 import type { Graph } from '../ir.ts';
@@ -216,6 +216,10 @@ export async function run(argv: string[]): Promise<number> {
   const model = generateModel(q, { name, source: modelFile, precision });
   if (board) checkFits(model, board, modelFile);
   if (testSet) model.files.set(`${name}_test.c`, harnessSource(q, model, testSet.rows));
+  // How this directory was made (paths relative to it), so `tinym2 verify OUT_DIR --data test.npz` can rebuild
+  // the same quantized graph for its expectations (read by compiler/commands/verify.ts).
+  const fromOut = (file: string) => relative(resolve(outDir), resolve(file));
+  model.files.set('tinym2.json', `${JSON.stringify({ model: fromOut(o.model), calib: fromOut(o.calib), name, precision, plan }, null, 2)}\n`);
   const written = writeOutputDir(outDir, model.files);
   let check: HarnessResult | undefined;
   if (o.check) {
