@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { generateModel } from '../compiler/codegen/generate.ts';
 import { writeOutputDir } from '../compiler/codegen/output.ts';
+import { run as compile } from '../compiler/commands/compile.ts';
 import { run as verify } from '../compiler/commands/verify.ts';
 import { TinyM2Error } from '../compiler/errors.ts';
 import { loadOnnx } from '../compiler/onnx/import.ts';
@@ -98,4 +99,19 @@ it('reads the recipe from OUT_DIR/tinym2.json, and says what is missing without 
   await expect(verify([outDir, '--data', DATA, '--board', 'stm32f746-disco'])).rejects.toThrow(
     /board stm32f746-disco cannot run here .*; verify on mps2-an500 \(same cortex-m7 core\)/,
   );
+});
+
+it('verifies what `tinym2 compile` wrote from OUT_DIR and --data alone (the recipe is in OUT_DIR/tinym2.json)', async () => {
+  const out = path.join(tmp, 'compiled');
+  const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+  try {
+    expect(await compile([MODEL, '--calib', DATA, '--precision', 'int4', '-o', out])).toBe(0);
+  } finally {
+    log.mockRestore();
+  }
+  const { code, stdout } = await runVerify([out, '--board', 'mps2-an500', '--data', DATA, '--rows', '3', '--json']);
+  const r = JSON.parse(stdout);
+  expect(code).toBe(0);
+  expect(r).toMatchObject({ ok: true, bitExact: true, board: 'mps2-an500', rows: 3, sourcesMatchGenerator: true });
+  expect(r.estimates.map((e: { board: string }) => e.board)).toEqual(['mps2-an500', 'stm32f746-disco']);
 });

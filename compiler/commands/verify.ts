@@ -62,7 +62,8 @@ const VECTOR_BYTES_PER_BUILD = 1536 * 1024;
 interface Recipe {
   model: string;
   calib: string;
-  plan?: string;
+  /** A plan file, or the plan itself (tinym2.json written by 'tinym2 compile' holds the plan it used). */
+  plan?: string | PrecisionPlan;
   precision?: 'int8' | 'int4';
 }
 
@@ -159,9 +160,15 @@ function resolveRecipe(outDir: string, given: Partial<Recipe>): Recipe {
   let fromFile: Partial<Recipe> = {};
   if (fs.existsSync(manifest)) {
     try {
-      const m = JSON.parse(fs.readFileSync(manifest, 'utf8')) as Partial<Recipe>;
+      const m = JSON.parse(fs.readFileSync(manifest, 'utf8')) as Partial<Recipe> & { precision?: string };
       const rel = (p: string | undefined): string | undefined => (p === undefined ? undefined : path.resolve(outDir, p));
-      fromFile = { model: rel(m.model), calib: rel(m.calib), plan: rel(m.plan), precision: m.precision };
+      const precision = m.precision?.toLowerCase();
+      fromFile = {
+        model: rel(m.model),
+        calib: rel(m.calib),
+        plan: typeof m.plan === 'string' ? rel(m.plan) : m.plan,
+        precision: precision === 'int8' || precision === 'int4' ? precision : undefined,
+      };
     } catch (e) {
       throw new TinyM2Error(`${manifest} is not valid JSON: ${(e as Error).message}`, { exitCode: EXIT_BAD_INPUT });
     }
@@ -299,7 +306,10 @@ export async function run(argv: string[]): Promise<number> {
   const graph = loadOnnx(recipe.model);
   const calib = loadDataSet(graph, recipe.calib);
   if (calib.rows.length === 0) throw new TinyM2Error(`${recipe.calib} has no rows`, { exitCode: EXIT_BAD_INPUT });
-  const plan = recipe.plan ? readPlan(recipe.plan, graph) : uniform(graph, recipe.precision === 'int4' ? 4 : 8);
+  const plan =
+    typeof recipe.plan === 'string'
+      ? readPlan(recipe.plan, graph)
+      : recipe.plan ?? uniform(graph, recipe.precision === 'int4' ? 4 : 8);
   const q = quantizeGraph(graph, calibrateGraph(graph, calib.rows), plan);
   const model = generateModel(q, { name, source: path.basename(recipe.model), precision: recipe.plan ? 'plan' : (recipe.precision ?? 'int8').toUpperCase() });
   const stale = differingSources(outDir, model);
