@@ -10,11 +10,17 @@ import type { CalibrationOptions } from './calibrate.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { rows: { type: 'string', default: '1000' }, 'calib-rows': { type: 'string', default: '500' }, json: { type: 'boolean', default: false }, 'per-channel-inputs': { type: 'boolean', default: false }, methods: { type: 'string', default: 'minmax,p99.99,p99.9,mse' } },
+  options: { rows: { type: 'string', default: '1000' }, 'calib-rows': { type: 'string', default: '500' }, json: { type: 'boolean', default: false }, 'per-channel-inputs': { type: 'boolean', default: false }, methods: { type: 'string', default: 'minmax,p99.99,p99.9,mse,default' } },
 });
 const maxRows = Number(values.rows);
 const maxCalib = Number(values['calib-rows']);
-const allMethods: Array<[string, CalibrationOptions]> = [['minmax', { method: 'minmax' }], ['p99.99', { method: 'percentile', percentile: 99.99 }], ['p99.9', { method: 'percentile', percentile: 99.9 }], ['mse', { method: 'mse' }]];
+const allMethods: Array<[string, CalibrationOptions]> = [
+  ['minmax', { method: 'minmax' }],
+  ['p99.99', { method: 'percentile', percentile: 99.99, percentileInt4: 99.99 }],
+  ['p99.9', { method: 'percentile', percentile: 99.9, percentileInt4: 99.9 }],
+  ['mse', { method: 'mse' }],
+  ['default', {}],
+];
 const methods = allMethods.filter(([n]) => values.methods!.split(',').includes(n));
 const lowerOptions = { perChannelInputs: values['per-channel-inputs'] };
 const results: unknown[] = [];
