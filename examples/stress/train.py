@@ -37,6 +37,7 @@ EPOCHS = 40
 SEED = 0
 AUGMENT = True          # random per-window baseline shifts / gains (see augment())
 POOL = 2                # max-pool after conv2, before the flatten
+QAT_BITS = 8            # train with weights rounded as tinym2's INT8 will round them (0: float)
 
 # Graph inputs, in order: name, record channels, sampling rate.
 MODALITIES = [
@@ -141,11 +142,24 @@ def gather(data, subjects):
 
 
 # ----------------------------------------------------------------------------------------- model
+def fake_quant(w, bits):
+    """Symmetric per-output-channel rounding of a weight to `bits` (tinym2's weight format), with a
+    straight-through gradient. Idempotent: the largest weight of a channel stays on the grid."""
+    if not bits:
+        return w
+    q = 2 ** (bits - 1) - 1
+    scale = w.detach().abs().flatten(1).amax(dim=1).clamp_min(1e-12) / q
+    scale = scale.view(-1, *[1] * (w.dim() - 1))
+    return w + (torch.round(w / scale) * scale - w).detach()
+
+
 class Branch(nn.Module):
     """The DynaFuse unimodal shape: two Conv1d, then two Linear layers.
 
-    The input arrives in the dataset's units; a fixed per-channel affine (training-set mean / std)
-    normalises it. The first conv has no padding, so at export that affine folds exactly into it."""
+    The input arrives in the dataset's units. A fixed per-channel affine (training-set mean / std)
+    normalises it, folded into conv1 at all times: conv1((x - m) / s) == conv1'(x) with
+    W' = W / s and b' = b - sum(W' * m), exact because conv1 has no padding. Training sees the
+    folded weights, so their fake quantization (QAT_BITS) is the one the exported model has."""
 
     def __init__(self, channels, length, conv1, conv2, hidden, mean, std):
         super().__init__()
@@ -162,26 +176,39 @@ class Branch(nn.Module):
         self.fc1 = nn.Linear(self.flat, hidden)
         self.fc2 = nn.Linear(hidden, len(CLASSES))
         self.drop = nn.Dropout(0.3)
-        self.folded = False
+        self.frozen = False      # after freeze(): plain layers holding the final weights
+
+    def folded_conv1(self):
+        w = self.conv1.weight / self.std
+        return w, self.conv1.bias - (w * self.mean).sum(dim=(1, 2))
 
     def forward(self, x):
         """The branch embedding (input of the modality head fc2 and of the fusion)."""
-        if not self.folded:
-            x = (x - self.mean) / self.std
-        y = F.relu(self.conv1(x))
-        y = F.relu(self.conv2(y))
+        if self.frozen:
+            y = F.relu(self.conv1(x))
+            y = F.relu(self.conv2(y))
+            y = F.max_pool1d(y, self.pool)
+            return F.relu(self.fc1(torch.flatten(y, 1)))
+        w1, b1 = self.folded_conv1()
+        y = F.relu(F.conv1d(x, fake_quant(w1, QAT_BITS), b1, stride=self.conv1.stride))
+        y = F.relu(F.conv1d(y, fake_quant(self.conv2.weight, QAT_BITS), self.conv2.bias,
+                            stride=self.conv2.stride, padding=self.conv2.padding))
         y = F.max_pool1d(y, self.pool)
-        return F.relu(self.fc1(self.drop(torch.flatten(y, 1))))
+        return F.relu(quantized_linear(self.fc1, self.drop(torch.flatten(y, 1))))
 
-    def fold_normalisation(self):
-        """conv1((x - m) / s) == conv1'(x) with W' = W / s and b' = b - sum(W * m / s): exact
-        because conv1 has no padding. Afterwards the branch takes raw units without the affine."""
+    def freeze(self):
+        """Writes the folded, fake-quantized weights into the layers for export (raw-unit input)."""
         with torch.no_grad():
-            w = self.conv1.weight / self.std.view(1, -1, 1)
-            b = self.conv1.bias - (w * self.mean.view(1, -1, 1)).sum(dim=(1, 2))
-            self.conv1.weight.copy_(w)
-            self.conv1.bias.copy_(b)
-        self.folded = True
+            w1, b1 = self.folded_conv1()
+            self.conv1.weight.copy_(fake_quant(w1, QAT_BITS))
+            self.conv1.bias.copy_(b1)
+            for layer in (self.conv2, self.fc1, self.fc2):
+                layer.weight.copy_(fake_quant(layer.weight, QAT_BITS))
+        self.frozen = True
+
+
+def quantized_linear(layer, x):
+    return F.linear(x, fake_quant(layer.weight, QAT_BITS), layer.bias)
 
 
 class StressNet(nn.Module):
@@ -197,15 +224,21 @@ class StressNet(nn.Module):
         self.cardio = Branch(2, n1, (5, 1, 8), (3, 2, 12), hidden, *stats['cardio'])
         self.fuse1 = nn.Linear(3 * hidden, 24)
         self.fuse2 = nn.Linear(24, len(CLASSES))
+        self.frozen = False
 
     def forward(self, motion, eda_temp, cardio):
         em, ee, ec = self.motion(motion), self.eda_temp(eda_temp), self.cardio(cardio)
-        fused = self.fuse2(F.relu(self.fuse1(torch.cat([em, ee, ec], dim=1))))
-        return self.motion.fc2(em), self.eda_temp.fc2(ee), self.cardio.fc2(ec), fused
+        dense = (lambda layer, x: layer(x)) if self.frozen else quantized_linear
+        fused = dense(self.fuse2, F.relu(dense(self.fuse1, torch.cat([em, ee, ec], dim=1))))
+        return dense(self.motion.fc2, em), dense(self.eda_temp.fc2, ee), dense(self.cardio.fc2, ec), fused
 
-    def fold_normalisation(self):
+    def freeze(self):
         for b in (self.motion, self.eda_temp, self.cardio):
-            b.fold_normalisation()
+            b.freeze()
+        with torch.no_grad():
+            for layer in (self.fuse1, self.fuse2):
+                layer.weight.copy_(fake_quant(layer.weight, QAT_BITS))
+        self.frozen = True
 
 
 HEADS = ['motion', 'eda_temp', 'cardio', 'fused']
@@ -324,7 +357,7 @@ def train(train_x, train_y, seed=SEED, log=None):
 # ---------------------------------------------------------------------------------------- export
 def export_onnx(model, path, example):
     model.eval()
-    model.fold_normalisation()
+    model.freeze()
     torch.onnx.export(model, example, path, opset_version=13,
                       input_names=[m for m, _, _ in MODALITIES],
                       output_names=[h + '_logits' for h in HEADS],
@@ -413,7 +446,7 @@ def main():
     export_onnx(model, os.path.join(args.out, 'model.onnx'), tuple(t[:1] for t in test_inputs))
     with torch.no_grad():
         after = model(*test_inputs)
-    # Folding the normalisation into conv1 must not change the logits (beyond float rounding).
+    # Freezing (folded weights written into plain layers) must not change the logits beyond float rounding.
     fold_error = max(float((a - b).abs().max()) for a, b in zip(after, before))
     metrics['fold_max_abs_logit_change'] = fold_error
     assert fold_error < 1e-3, fold_error
