@@ -245,7 +245,10 @@ export async function run(argv: string[]): Promise<number> {
       ...traceOptions,
       minIterations: Math.min(DEFAULT_TRACE_OPTIONS.minIterations, traceOptions.maxIterations),
       onProgress: (p) =>
-        progress(`Hessian traces: iteration ${p.iteration}/${p.maxIterations}, largest layer's Omega error ${(100 * p.worstRelativeError).toFixed(1)}% of the total`),
+        progress(
+          `Hessian traces: iteration ${p.iteration}/${p.maxIterations}` +
+            (Number.isFinite(p.worstRelativeError) ? `, largest layer's Omega error ${(100 * p.worstRelativeError).toFixed(1)}% of the total` : ''),
+        ),
     },
     method,
     {
