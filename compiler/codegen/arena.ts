@@ -28,6 +28,19 @@ export interface ModelMemory {
   inPlace: Set<number>;
   /** Sum of every tensor and scratch buffer with no sharing at all, for reports. */
   unsharedBytes: number;
+  /**
+   * Tensors that live in the caller's input / output struct instead of the arena: a graph input or
+   * output whose ONNX order is its memory order (vectors, one channel, 1x1) is read / written in
+   * place, with its views. `tensor` is the graph input / output, `offset` the byte offset in it.
+   */
+  external: Map<string, { kind: 'input' | 'output'; tensor: string; offset: number }>;
+}
+
+/** True when ONNX order and channels-last order are the same bytes (no layout conversion at the boundary). */
+export function sameOrderAtBoundary(q: QGraph, name: string): boolean {
+  const io = q.io[name];
+  const [h, w, c] = q.tensors.get(name)!.shape;
+  return io !== undefined && (io.layout === 'flat' || c === 1 || h * w === 1);
 }
 
 export function tensorBytes(q: QGraph, name: string): number {
@@ -123,12 +136,33 @@ export function planModelMemory(q: QGraph): ModelMemory {
     if (storage.link(x, op.output, 0)) inPlace.add(i);
   });
 
+  // Graph inputs / outputs that need no layout conversion stay in the caller's structs: the
+  // first layers read the input struct, the last ones write the output struct. Their whole
+  // storage group goes along, so it must be exactly that tensor and its views.
+  const groups = new Map<string, string[]>();
+  for (const name of first.keys()) {
+    const r = storage.root(name).root;
+    groups.set(r, [...(groups.get(r) ?? []), name]);
+  }
+  const external: ModelMemory['external'] = new Map();
+  const inputSet = new Set(q.inputs);
+  for (const t of [...q.inputs, ...q.outputs]) {
+    if (!sameOrderAtBoundary(q, t) || (inputSet.has(t) && q.outputs.includes(t))) continue;
+    const { root, offset } = storage.root(t);
+    const members = groups.get(root)!;
+    if (offset !== 0 || tensorBytes(q, root) !== tensorBytes(q, t)) continue;
+    if (members.some((m) => m !== t && graphIO.has(m))) continue;
+    const kind = inputSet.has(t) ? 'input' : 'output';
+    for (const m of members) external.set(m, { kind, tensor: t, offset: storage.root(m).offset });
+  }
+
   const buffers: BufferRequest[] = [];
   const aliases: AliasRequest[] = [];
   let unsharedBytes = 0;
   for (const [name, f] of first) {
     const bytes = tensorBytes(q, name);
     unsharedBytes += bytes;
+    if (external.has(name)) continue;
     const p = storage.parent.get(name);
     if (p) aliases.push({ name, of: p.of, offset: p.offset, first: f, last: last.get(name)! });
     else buffers.push({ name, bytes, first: f, last: last.get(name)! });
@@ -144,24 +178,27 @@ export function planModelMemory(q: QGraph): ModelMemory {
 
   const plan = planArena(buffers, aliases, 4);
   const tensorOffset = new Map<string, number>();
-  for (const name of first.keys()) tensorOffset.set(name, plan.offsets.get(name)!);
+  for (const name of first.keys()) if (!external.has(name)) tensorOffset.set(name, plan.offsets.get(name)!);
   const scratch = scratchSize.map((bytes, i) => (bytes > 0 ? { offset: plan.offsets.get(scratchName(i))!, bytes } : undefined));
-  return { plan, tensorOffset, scratch, concatInPlace, inPlace, unsharedBytes };
+  return { plan, tensorOffset, scratch, concatInPlace, inPlace, unsharedBytes, external };
 }
 
 /** Ops that read and write overlapping bytes although they are not meant to run in place (a planning bug). */
 export function overlappingOps(q: QGraph, mem: ModelMemory): string[] {
   const bad: string[] = [];
-  const range = (name: string): [number, number] => {
-    const o = mem.tensorOffset.get(name)!;
-    return [o, o + tensorBytes(q, name)];
+  // Places are (space, byte range): the arena, or one caller struct member.
+  const place = (name: string): [string, number, number] => {
+    const ext = mem.external.get(name);
+    const o = ext ? ext.offset : mem.tensorOffset.get(name)!;
+    return [ext ? `${ext.kind}:${ext.tensor}` : 'arena', o, o + tensorBytes(q, name)];
   };
   q.ops.forEach((op: QOp, i) => {
     if (op.op === 'reshape' || op.op === 'concat' || mem.inPlace.has(i) || (op.op === 'permute' && !op.perm)) return;
-    const [o0, o1] = range(op.output);
+    const [os, o0, o1] = place(op.output);
+    if (os.startsWith('input:')) bad.push(`${op.name} writes into the caller's input ${op.output}`);
     for (const x of op.inputs) {
-      const [a0, a1] = range(x);
-      if (a0 < o1 && o0 < a1) bad.push(`${op.name} (${x} -> ${op.output})`);
+      const [as, a0, a1] = place(x);
+      if (as === os && a0 < o1 && o0 < a1) bad.push(`${op.name} (${x} -> ${op.output})`);
     }
   });
   return bad;

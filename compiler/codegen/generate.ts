@@ -13,7 +13,7 @@ import Handlebars from 'handlebars';
 import { activationRange } from '../quant/fixedpoint.ts';
 import type { QConvOp, QGraph, QOp, QTensor } from '../quant/qgraph.ts';
 import { packInt4 } from '../quant/weights.ts';
-import { concatIsContiguous, overlappingOps, planModelMemory, tensorBytes, type ModelMemory } from './arena.ts';
+import { concatIsContiguous, overlappingOps, planModelMemory, sameOrderAtBoundary, tensorBytes, type ModelMemory } from './arena.ts';
 import { cDouble, cFloat, cIdentifier, cInt, commentText, intRows, uniqueIdentifiers } from './cformat.ts';
 
 export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/c/', import.meta.url));
@@ -117,11 +117,16 @@ export function generateModel(q: QGraph, options: GenerateOptions): GeneratedMod
   const memory = planModelMemory(q);
   const overlaps = overlappingOps(q, memory);
   if (overlaps.length) throw new Error(`internal: arena plan overlaps an op's input and output: ${overlaps.join('; ')}`);
-  const off = (t: string) => memory.tensorOffset.get(t)!;
-  const at = (t: string) => `A + ${off(t)}`;
+  const ioIdsEarly = uniqueIdentifiers([...q.inputs, ...q.outputs]);
+  /** Where a tensor's bytes are, as a C expression: the arena, or a member of the caller's in / out struct. */
+  const at = (t: string): string => {
+    const ext = memory.external.get(t);
+    if (!ext) return `A + ${memory.tensorOffset.get(t)!}`;
+    return `${ext.kind === 'input' ? 'in' : 'out'}->${ioIdsEarly.get(ext.tensor)!} + ${ext.offset}`;
+  };
 
   // ---- API: inputs and outputs ------------------------------------------------------------
-  const ioIds = uniqueIdentifiers([...q.inputs, ...q.outputs]);
+  const ioIds = ioIdsEarly;
   const ioInfo = (t: string): IoInfo => {
     const qt = shapeOf(q, t);
     const io = q.io[t];
@@ -282,7 +287,7 @@ export function generateModel(q: QGraph, options: GenerateOptions): GeneratedMod
         const inShape = shapeOf(q, op.inputs[0]).shape;
         params.push(`static const int32_t ${L}_dims[3] = {${inShape.join(', ')}}, ${L}_perm[3] = {${op.perm.join(', ')}};`);
         body.push(`${comment}\n  tm2_permute_s8(${at(op.inputs[0])}, ${L}_dims, ${L}_perm, ${at(op.output)});`);
-      } else if (off(op.inputs[0]) === off(op.output)) {
+      } else if (at(op.inputs[0]) === at(op.output)) {
         body.push(`${comment.replace(' */', ' (a view: same bytes) */')}`);
       } else {
         body.push(`${comment}\n  memcpy(${at(op.output)}, ${at(op.inputs[0])}, ${tensorBytes(q, op.output)});`);
@@ -299,7 +304,8 @@ export function generateModel(q: QGraph, options: GenerateOptions): GeneratedMod
     const [h, w, c] = shapeOf(q, io.tensor).shape;
     const api = direction === 'in' ? `in->${io.field}` : `out->${io.field}`;
     const arena = at(io.tensor);
-    const trivial = io.layout === 'flat' || c === 1 || h * w === 1;
+    if (memory.external.has(io.tensor)) return `  /* ${io.field}: used in place in the ${direction === 'in' ? 'input' : 'output'} struct */`;
+    const trivial = sameOrderAtBoundary(q, io.tensor);
     if (trivial) return direction === 'in' ? `  memcpy(${arena}, ${api}, ${io.size});` : `  memcpy(${api}, ${arena}, ${io.size});`;
     // ONNX [C][H][W] (NCL: [C][W], H = 1) <-> arena [H][W][C], with the permute kernel.
     if (direction === 'in') {
