@@ -109,6 +109,21 @@ static inline uint32_t row_word(const int8_t *w, int32_t start, int32_t j, int32
   return j < full ? tm2_load_s4x8(w, start + 8 * j) : tm2_load_s4_tail(w, start + 8 * j, rem);
 }
 
+/* One column (dense): n full words of 8 weights of two byte-aligned rows. */
+TM2_NOINLINE static void dot2x1_s4(const uint8_t *w0, const uint8_t *w1, const uint32_t *c, int32_t n,
+                                   int32_t acc[2]) {
+  int32_t a0 = 0, a1 = 0;
+  uint32_t q[4];
+  for (; n > 0; n--, w0 += 4, w1 += 4, c += 4) {
+    tm2_unpack_s4x8(tm2_load_u32(w0), q);
+    a0 = dot8(q, c, a0);
+    tm2_unpack_s4x8(tm2_load_u32(w1), q);
+    a1 = dot8(q, c, a1);
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+}
+
 void tm2_mm_s4(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint32_t *col, int two, int32_t o_begin,
                int32_t o_end, int8_t *out0, int8_t *out1) {
   const tm2_conv_params params = *p;
@@ -120,6 +135,15 @@ void tm2_mm_s4(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint3
     int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
     uint32_t qa[4], qb[4];
     j = 0;
+    if ((k & 1) == 0 && !two) {
+      const uint8_t *w0 = (const uint8_t *)w + ((o * k) >> 1), *w1 = w0 + (k >> 1);
+      int32_t acc[2];
+      dot2x1_s4(w0, w1, c, full, acc);
+      a00 = acc[0];
+      a10 = acc[1];
+      j = full;
+      c += 4 * full;
+    }
     if ((k & 1) == 0 && two) {
       /* Both rows byte aligned: plain word loads in the hot loop. */
       const uint8_t *w0 = (const uint8_t *)w + ((o * k) >> 1), *w1 = w0 + (k >> 1);

@@ -121,6 +121,18 @@ TM2_NOINLINE static void dot2x2(const int8_t *w0, const int8_t *w1, const uint32
   acc[3] = a11;
 }
 
+/* One column (dense): n full groups of two rows, the loop alone in a small function. */
+TM2_NOINLINE static void dot2x1(const int8_t *w0, const int8_t *w1, const uint32_t *c, int32_t n, int32_t acc[2]) {
+  int32_t a0 = 0, a1 = 0;
+  for (; n > 0; n--, w0 += 4, w1 += 4, c += 2) {
+    const uint32_t a = tm2_load_u32(w0), b = tm2_load_u32(w1), x0 = c[0], x1 = c[1];
+    a0 = tm2_smlad(tm2_sxtb16_ror8(a), x1, tm2_smlad(tm2_sxtb16(a), x0, a0));
+    a1 = tm2_smlad(tm2_sxtb16_ror8(b), x1, tm2_smlad(tm2_sxtb16(b), x0, a1));
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+}
+
 void tm2_mm_s8(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint32_t *col, int two, int32_t o_begin,
                int32_t o_end, int8_t *out0, int8_t *out1) {
   const tm2_conv_params params = *p;
@@ -168,10 +180,13 @@ void tm2_mm_s8(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint3
   /* One column (dense, or the last pixel of an odd count): two rows at a time. */
   for (; o + 2 <= o_end; o += 2) {
     const int8_t *w0 = w + o * k, *w1 = w0 + k;
-    const uint32_t *c = col;
-    int32_t a00 = 0, a10 = 0;
-    for (j = 0; j < groups; j++, c += 2) {
-      const uint32_t a = row_word(w0, j, full, rem), b = row_word(w1, j, full, rem);
+    const uint32_t *c = col + 2 * full;
+    int32_t acc[2], a00, a10;
+    dot2x1(w0, w1, col, full, acc);
+    a00 = acc[0];
+    a10 = acc[1];
+    if (rem) {
+      const uint32_t a = tm2_load_s8_tail(w0 + 4 * full, rem), b = tm2_load_s8_tail(w1 + 4 * full, rem);
       a00 = tm2_smlad(tm2_sxtb16_ror8(a), c[1], tm2_smlad(tm2_sxtb16(a), c[0], a00));
       a10 = tm2_smlad(tm2_sxtb16_ror8(b), c[1], tm2_smlad(tm2_sxtb16(b), c[0], a10));
     }
