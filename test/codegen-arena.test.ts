@@ -116,6 +116,23 @@ describe('arena placement', () => {
     }
   });
 
+  it('inputs and outputs already in kernel order stay in the caller structs; NCL inputs are converted into the arena', () => {
+    const { q } = quantized(join(REPO_ROOT, 'test/models/sensor1d.onnx'));
+    const mem = planModelMemory(q);
+    // imu [3, 64] and env [2, 32] are NCL with several channels: permuted into the arena.
+    for (const i of q.inputs) expect(mem.external.has(i)).toBe(false);
+    // The logits are vectors: the last dense layers write the output struct directly.
+    for (const o of q.outputs) expect(mem.external.get(o)).toEqual({ kind: 'output', tensor: o, offset: 0 });
+    const c = generateModel(q, { name: 's', source: 'sensor1d.onnx', precision: 'INT8' }).files.get('s.c')!;
+    expect(c).toMatch(/tm2_dense_s8\(&l5, A \+ \d+, tm2_s_l5_w, out->imu_logits \+ 0, /);
+    expect(c).toContain('/* imu_logits: used in place in the output struct */');
+    // One-channel images (dscnn2d) are read straight from the input struct, with no arena bytes.
+    const d = quantized(join(REPO_ROOT, 'test/models/dscnn2d.onnx'));
+    const dm = planModelMemory(d.q);
+    for (const i of d.q.inputs) expect(dm.external.get(i)?.kind).toBe('input');
+    expect(generateModel(d.q, { name: 'd', source: 'dscnn2d.onnx', precision: 'INT8' }).files.get('d.c')).toContain('in->image + 0');
+  });
+
   it('a LUT whose input dies there runs in place (gemm_variants: Sigmoid)', () => {
     const { q } = quantized(join(REPO_ROOT, 'test/models/gemm_variants.onnx'));
     const mem = planModelMemory(q);
