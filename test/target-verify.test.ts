@@ -57,6 +57,10 @@ it('reports bit-exact outputs, accuracy, instructions, model bytes and estimates
   expect(r.estimates.map((e: { board: string }) => e.board)).toEqual(['mps2-an386', 'nrf52840-dk']);
   // the M4 boards have a per-class cycle model: the CPI comes from the measured instruction mix
   expect(r.instructionMix.load).toBeGreaterThan(0);
+  // the per-function profile covers the inference: the shares add up to 1, kernels are named
+  expect(r.functions.reduce((n: number, f: { share: number }) => n + f.share, 0)).toBeCloseTo(1, 9);
+  expect(r.functions.some((f: { name: string }) => f.name.startsWith('tm2_'))).toBe(true);
+  expect(r.functions.reduce((n: number, f: { instructionsPerInference: number }) => n + f.instructionsPerInference, 0)).toBeCloseTo(r.instructionsPerInference.mean, 6);
   expect(r.estimates[1].cpiModel).toBe('instruction-mix');
   expect(r.estimates[1].cpi).toBeGreaterThan(1);
   expect(r.estimates[1].latencySeconds).toBeCloseTo((Math.round(r.instructionsPerInference.mean) * r.estimates[1].cpi) / 64e6, 12);

@@ -71,7 +71,7 @@ describe.each(['mps2-an386', 'mps2-an500', 'rpi4'])('%s', (boardName) => {
     expect(perIteration).toBeLessThan(20);
     expect(cc - cb).toBe(perIteration * 200);
     // exactly the same counts when the same ELF runs again, also with the instruction mix on
-    const again = await runFirmware(c.built.elf, board, { instructionMix: true });
+    const again = await runFirmware(c.built.elf, board, { instructionMix: true, profileFunctions: true });
     expect(again.regions).toEqual(c.run.regions);
     expect(again.totalInstructions).toBe(c.run.totalInstructions);
     // the mix classifies every counted instruction: the empty region is the call of tm2_count_end, and the
@@ -85,6 +85,11 @@ describe.each(['mps2-an386', 'mps2-an500', 'rpi4'])('%s', (boardName) => {
     expect(mix[1]!.store).toBeLessThan(420);
     expect(mix[1]!.branch).toBeGreaterThanOrEqual(400);
     expect(mix[1]!.alu).toBeGreaterThan(400);
+    // the per-function profile splits exactly the counted instructions; the loop function has almost all
+    const fns = again.functions!;
+    expect(fns.reduce((n, f) => n + f.instructions, 0)).toBe(again.regions.reduce((n, x) => n + x, 0));
+    expect(fns[0]!.name).toMatch(/^mix/);
+    expect(fns[0]!.instructions).toBeGreaterThan(0.95 * (again.regions[1]! * 3));
   });
 
   it('reports flash and RAM from the ELF', async () => {

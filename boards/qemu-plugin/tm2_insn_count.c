@@ -21,6 +21,9 @@
  *                  (without both, only the total is counted: for programs that have no markers)
  *   out=PATH       file to write results to (default: QEMU's plugin log, i.e. stderr with -d plugin)
  *   mix=1          also count each region's instruction mix (classes below), for cycle models
+ *   funcs=PATH     per-function profile: PATH lists functions as `<start> <end>` (hex, one per line, sorted);
+ *                  instructions inside regions are attributed to the function holding their block's first
+ *                  instruction, and `func <line index> <instructions>` is written at exit for nonzero ones
  * Output lines: `region <index> <instructions>` at each end marker (with mix=1 followed by
  * `mix <index> alu=.. load=.. store=.. mul=.. div=.. branch=.. fp=.. regs=..`), then `total <instructions>`.
  *
@@ -83,10 +86,50 @@ static bool count_mix;
 static uint64_t class_executed[N_CLASSES]; /* bumped inline per block, like `executed` */
 static uint64_t class_start[N_CLASSES];
 
+/* Per-function profile (funcs=PATH): address ranges sorted by start, a counter per range bumped inline
+ * per block, snapshotted at the begin marker and accumulated into func_in_regions at the end marker. */
+static size_t n_funcs;
+static uint64_t *func_lo, *func_hi;
+static uint64_t *func_executed, *func_start, *func_in_regions;
+
+static bool load_funcs(const char *file) {
+  FILE *f = fopen(file, "r");
+  if (!f) return false;
+  size_t cap = 0;
+  unsigned long long lo, hi;
+  while (fscanf(f, "%llx %llx", &lo, &hi) == 2) {
+    if (n_funcs == cap) {
+      cap = cap ? cap * 2 : 256;
+      func_lo = realloc(func_lo, cap * sizeof *func_lo);
+      func_hi = realloc(func_hi, cap * sizeof *func_hi);
+      if (!func_lo || !func_hi) { fclose(f); return false; }
+    }
+    func_lo[n_funcs] = lo & addr_mask;
+    func_hi[n_funcs] = hi & addr_mask;
+    n_funcs++;
+  }
+  fclose(f);
+  func_executed = calloc(n_funcs + 1, sizeof *func_executed);
+  func_start = calloc(n_funcs + 1, sizeof *func_start);
+  func_in_regions = calloc(n_funcs + 1, sizeof *func_in_regions);
+  return func_executed && func_start && func_in_regions;
+}
+
+/* Index of the range holding pc, or n_funcs when none does. */
+static size_t func_of(uint64_t pc) {
+  size_t a = 0, b = n_funcs;
+  while (a < b) {
+    size_t m = (a + b) / 2;
+    if (func_lo[m] <= pc) a = m + 1; else b = m;
+  }
+  return a > 0 && pc < func_hi[a - 1] ? a - 1 : n_funcs;
+}
+
 /* What the end-marker block added before its callback ran (taken back out of the region). */
 struct block_tail {
   uint64_t insns;
   uint64_t classes[N_CLASSES];
+  size_t func; /* function of the end-marker block (its tail is taken out of that counter) */
 };
 static FILE *out_file;
 
@@ -154,6 +197,7 @@ static void on_begin(unsigned int vcpu, void *udata) {
   if (in_region) emit("warning nested tm2_count_begin: restarting the region\n");
   region_start = executed;
   memcpy(class_start, class_executed, sizeof class_start);
+  if (func_executed) memcpy(func_start, func_executed, (n_funcs + 1) * sizeof *func_start);
   in_region = true;
 }
 
@@ -177,6 +221,10 @@ static void on_end(unsigned int vcpu, void *udata) {
     if (at > 0 && (size_t)at < sizeof line - 1) { line[at] = '\n'; line[at + 1] = '\0'; }
     emit(line);
   }
+  if (func_executed) {
+    for (size_t i = 0; i <= n_funcs; i++) func_in_regions[i] += func_executed[i] - func_start[i];
+    func_in_regions[tail->func] -= tail->insns;
+  }
   regions_done++;
 }
 
@@ -199,6 +247,11 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
   }
   for (int c = 0; count_mix && c < N_CLASSES; c++)
     if (block[c]) qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &class_executed[c], block[c]);
+  size_t func = n_funcs;
+  if (func_executed && n > 0) {
+    func = func_of(qemu_plugin_insn_vaddr(qemu_plugin_tb_get_insn(tb, 0)) & addr_mask);
+    qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &func_executed[func], n);
+  }
   /* Markers are normally the first instruction of a block (they are call targets), but look at every
    * instruction so that a marker reached by falling through is still seen. */
   for (size_t i = 0; have_markers && i < n; i++) {
@@ -211,6 +264,7 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
       struct block_tail *tail = calloc(1, sizeof *tail);
       if (!tail) continue;
       tail->insns = n - i;
+      tail->func = func;
       for (size_t j = i; count_mix && cls && regs && j < n; j++) {
         tail->classes[cls[j]]++;
         tail->classes[C_REGS] += regs[j];
@@ -226,6 +280,12 @@ static void on_exit_(qemu_plugin_id_t id, void *udata) {
   (void)id; (void)udata;
   char line[96];
   if (in_region) emit("warning program ended inside a counted region\n");
+  for (size_t i = 0; func_in_regions && i <= n_funcs; i++) {
+    if (!func_in_regions[i]) continue;
+    if (i == n_funcs) snprintf(line, sizeof line, "func - %" PRIu64 "\n", func_in_regions[i]);
+    else snprintf(line, sizeof line, "func %zu %" PRIu64 "\n", i, func_in_regions[i]);
+    emit(line);
+  }
   snprintf(line, sizeof line, "total %" PRIu64 "\n", executed);
   emit(line);
   if (out_file) fclose(out_file);
@@ -240,6 +300,7 @@ static bool parse_addr(const char *text, uint64_t *value) {
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv) {
   bool have_begin = false, have_end = false;
+  const char *funcs_file = NULL;
   for (int i = 0; i < argc; i++) {
     const char *arg = argv[i];
     if (strncmp(arg, "begin=", 6) == 0) have_begin = parse_addr(arg + 6, &begin_addr);
@@ -247,6 +308,8 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     else if (strncmp(arg, "out=", 4) == 0) {
       out_file = fopen(arg + 4, "w");
       if (!out_file) { fprintf(stderr, "tm2_insn_count: cannot write %s\n", arg + 4); return -1; }
+    } else if (strncmp(arg, "funcs=", 6) == 0) {
+      funcs_file = arg + 6;
     } else if (strcmp(arg, "mix=1") == 0 || strcmp(arg, "mix=on") == 0) {
       count_mix = true;
     } else {
@@ -263,6 +326,10 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
   if (info && info->target_name && strcmp(info->target_name, "arm") == 0) addr_mask = ~(uint64_t)1;
   begin_addr &= addr_mask;
   end_addr &= addr_mask;
+  if (funcs_file && !load_funcs(funcs_file)) {
+    fprintf(stderr, "tm2_insn_count: cannot read the function list %s\n", funcs_file);
+    return -1;
+  }
   qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
   qemu_plugin_register_atexit_cb(id, on_exit_, NULL);
   return 0;

@@ -263,7 +263,7 @@ async function runChunk(
     outDir: dir,
     name,
   });
-  const run = await runFirmware(built.elf, board, { timeoutMs: o.timeoutMs, ssh: o.ssh, instructionMix: !o.ssh });
+  const run = await runFirmware(built.elf, board, { timeoutMs: o.timeoutMs, ssh: o.ssh, instructionMix: !o.ssh, profileFunctions: !o.ssh });
   return { rows, run, sizes: built.sizes, model: bytesOfSources(built, modelSources) };
 }
 
@@ -380,6 +380,13 @@ export async function run(argv: string[]): Promise<number> {
   const wallTimes = chunks.flatMap((c) => c.run.regionSeconds ?? []);
   const first = chunks[0]!;
   const mix = meanMix(chunks.flatMap((c) => c.run.mix ?? []));
+  // Where the instructions of an inference go, per function (kernels, generated code), over all rows.
+  const byFunction = new Map<string, number>();
+  for (const c of chunks) for (const f of c.run.functions ?? []) byFunction.set(f.name, (byFunction.get(f.name) ?? 0) + f.instructions);
+  const profileTotal = [...byFunction.values()].reduce((a, b) => a + b, 0);
+  const functions = [...byFunction]
+    .sort((a, b) => b[1] - a[1])
+    .map(([fn, n]) => ({ name: fn, instructionsPerInference: n / set.rows.length, share: profileTotal ? n / profileTotal : 0 }));
   const estimates: InferenceEstimate[] =
     perInference !== null ? estimateBoards(board).map((b) => estimateInference(b, Math.round(perInference), mix)) : [];
   // Whether the model itself (code, weights, arena; not the test harness) fits each of those boards,
@@ -421,6 +428,7 @@ export async function run(argv: string[]): Promise<number> {
     }),
     instructionsPerInference: perInference === null ? null : { mean: perInference, min: Math.min(...instructions), max: Math.max(...instructions) },
     instructionMix: mix ?? null,
+    functions,
     measuredSecondsPerInference: wallTimes.length ? wallTimes.reduce((a, b) => a + b, 0) / wallTimes.length : null,
     measuredPowerW: first.run.averagePowerW ?? null,
     model_bytes: {
@@ -462,6 +470,7 @@ type Report = {
   outputs: Array<{ name: string; field: string; bitExactRows: number; accuracy: number | null; floatAccuracy: number | null; agreementWithFloat: number | null }>;
   instructionsPerInference: { mean: number; min: number; max: number } | null;
   instructionMix: InstructionMix | null;
+  functions: Array<{ name: string; instructionsPerInference: number; share: number }>;
   measuredSecondsPerInference: number | null;
   measuredPowerW: number | null;
   model_bytes: { flash: number; ram: number; text: number; rodata: number; data: number; bss: number; arena: number; weights: number };
@@ -491,6 +500,10 @@ function humanReport(r: Report, estimates: InferenceEstimate[], c: Comparison): 
     const total = mixInstructions(r.instructionMix);
     const share = MIX_CLASSES.filter((c) => c !== 'regs' && r.instructionMix![c] > 0).map((c) => `${c} ${((r.instructionMix![c] / total) * 100).toFixed(1)}%`);
     lines.push(`  instruction mix: ${share.join(', ')}`);
+  }
+  if (r.functions.length) {
+    const top = r.functions.slice(0, 6).map((f) => `${f.name} ${(f.share * 100).toFixed(1)}%`);
+    lines.push(`  where they go: ${top.join(', ')}${r.functions.length > 6 ? `, ${r.functions.length - 6} more` : ''}`);
   }
   if (r.measuredSecondsPerInference !== null) lines.push(`  measured: ${(r.measuredSecondsPerInference * 1e3).toFixed(3)} ms per inference`);
   if (r.measuredPowerW !== null) lines.push(`  measured power: ${(r.measuredPowerW * 1e3).toFixed(1)} mW`);

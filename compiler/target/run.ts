@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { TinyM2Error, EXIT_BAD_INPUT, EXIT_VERIFY_FAILED } from '../errors.ts';
 import type { Board } from './boards.ts';
-import { readElf, symbolAddress } from './elf.ts';
+import { readElf, symbolAddress, type ElfFile } from './elf.ts';
 import { execTool, type ExecResult } from './exec.ts';
 import { MIX_CLASSES, type InstructionMix } from './mix.ts';
 import { ensureCountPlugin } from './plugin.ts';
@@ -28,6 +28,8 @@ export interface RunOptions {
   countInstructions?: boolean;
   /** Also classify each region's instructions (loads, stores, multiplies, branches, ...) for cycle models. */
   instructionMix?: boolean;
+  /** Also attribute the instructions inside regions to the functions of the ELF (a per-function profile). */
+  profileFunctions?: boolean;
   /** user@host: run on a real board over ssh instead of locally. */
   ssh?: string;
 }
@@ -44,6 +46,8 @@ export interface RunResult {
   totalInstructions: number | null;
   /** Per region, its instruction mix (with `instructionMix`). */
   mix?: InstructionMix[];
+  /** Instructions inside all regions per function, largest first (with `profileFunctions`); "(unknown)" = outside every symbol. */
+  functions?: Array<{ name: string; instructions: number }>;
   /** Wall time per region, measured on a real board. */
   regionSeconds?: number[];
   /** Average power read from the board's hwmon sensor during the run. */
@@ -81,13 +85,21 @@ export class QemuRunner implements FirmwareRunner {
     try {
       const countsFile = path.join(tmp, 'counts.txt');
       const pluginArgs: string[] = [];
+      let functionRanges: FunctionRange[] = [];
       if (count) {
         const lib = await ensureCountPlugin(options.env);
         const image = readElf(elf);
         const begin = symbolAddress(image, 'tm2_count_begin');
         const end = symbolAddress(image, 'tm2_count_end');
         const markers = begin !== undefined && end !== undefined ? `,begin=0x${begin.toString(16)},end=0x${end.toString(16)}` : '';
-        pluginArgs.push('-plugin', `${lib}${markers}${options.instructionMix ? ',mix=1' : ''},out=${countsFile}`);
+        let profile = '';
+        if (options.profileFunctions) {
+          functionRanges = functionTable(image);
+          const file = path.join(tmp, 'functions.txt');
+          fs.writeFileSync(file, functionRanges.map((f) => `${f.start.toString(16)} ${f.end.toString(16)}\n`).join(''));
+          profile = `,funcs=${file}`;
+        }
+        pluginArgs.push('-plugin', `${lib}${markers}${options.instructionMix ? ',mix=1' : ''}${profile},out=${countsFile}`);
       }
       const args =
         spec.kind === 'qemu-system-arm'
@@ -108,6 +120,13 @@ export class QemuRunner implements FirmwareRunner {
         regions: counts?.regions ?? [],
         totalInstructions: counts?.total ?? null,
         ...(options.instructionMix ? { mix: counts?.mix ?? [] } : {}),
+        ...(options.profileFunctions
+          ? {
+              functions: [...(counts?.functions ?? new Map<number, number>())]
+                .map(([i, n]) => ({ name: i < 0 ? '(unknown)' : functionRanges[i]?.name ?? '(unknown)', instructions: n }))
+                .sort((a, b) => b.instructions - a.instructions),
+            }
+          : {}),
         seconds: result.seconds,
         warnings: counts?.warnings ?? [],
       };
@@ -117,10 +136,42 @@ export class QemuRunner implements FirmwareRunner {
   }
 }
 
-/** Parses the plugin's output: `region <i> <n>`, `mix <i> alu=<n> ...`, `total <n>`, `warning ...`. */
-export function parseCounts(text: string): { regions: number[]; mix: InstructionMix[]; total: number | null; warnings: string[] } {
+interface FunctionRange {
+  name: string;
+  start: number;
+  end: number;
+}
+
+/** Functions of an ELF as sorted, non-overlapping address ranges (Thumb bit cleared); aliases keep the first name. */
+export function functionTable(elf: ElfFile): FunctionRange[] {
+  const thumb = elf.bits === 32;
+  const funcs = elf.symbols
+    .filter((s) => s.type === 2 && s.size > 0)
+    .map((s) => {
+      const start = thumb ? s.value & ~1 : s.value;
+      return { name: s.name, start, end: start + s.size };
+    })
+    .sort((a, b) => a.start - b.start || a.name.localeCompare(b.name));
+  const out: FunctionRange[] = [];
+  for (const f of funcs) {
+    const last = out[out.length - 1];
+    if (last && f.start < last.end) continue; // alias or overlap
+    out.push(f);
+  }
+  return out;
+}
+
+/** Parses the plugin's output: `region <i> <n>`, `mix <i> alu=<n> ...`, `func <i>|- <n>`, `total <n>`, `warning ...`. */
+export function parseCounts(text: string): {
+  regions: number[];
+  mix: InstructionMix[];
+  functions: Map<number, number>;
+  total: number | null;
+  warnings: string[];
+} {
   const regions: number[] = [];
   const mix: InstructionMix[] = [];
+  const functions = new Map<number, number>();
   const warnings: string[] = [];
   let total: number | null = null;
   for (const line of text.split('\n')) {
@@ -133,10 +184,11 @@ export function parseCounts(text: string): { regions: number[]; mix: Instruction
         if (k && (MIX_CLASSES as readonly string[]).includes(k)) m[k as keyof InstructionMix] = Number(v);
       }
       mix[Number(a)] = m;
-    } else if (tag === 'total' && a !== undefined) total = Number(a);
+    } else if (tag === 'func' && a !== undefined && b !== undefined) functions.set(a === '-' ? -1 : Number(a), Number(b));
+    else if (tag === 'total' && a !== undefined) total = Number(a);
     else if (tag === 'warning') warnings.push(line.trim().slice('warning '.length));
   }
-  return { regions, mix, total, warnings };
+  return { regions, mix, functions, total, warnings };
 }
 
 /** Throws unless the program ran to its end. `noTotal`: the plugin wrote no total (not loaded, or QEMU never started the guest). */
