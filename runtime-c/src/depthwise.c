@@ -121,6 +121,8 @@ TM2_NOINLINE static void dw_pixel_s8(const dw_ctx *k, const int8_t *x, const int
   for (c = 0; c < vec_c; c += 4) {
     int32_t a[4] = {0, 0, 0, 0}, r, i;
     const int8_t *xr = x + c, *wr = w + c;
+    if (ctx.bias) /* start from the bias: no per-output test below */
+      for (i = 0; i < 4; i++) a[i] = ctx.bias[c + i];
     if (cols == 3) {
       const int32_t step2 = 2 * ctx.step;
       for (r = rows; r > 0; r--, xr += ctx.x_row, wr += ctx.w_row) {
@@ -134,8 +136,7 @@ TM2_NOINLINE static void dw_pixel_s8(const dw_ctx *k, const int8_t *x, const int
         for (i = 0; i < end; i += ctx.step) dw_tap_s8(xr, wr, i, ctx.nzp, a);
     }
     for (i = 0; i < 4; i++)
-      out[c + i] = tm2_requant(a[i] + (ctx.bias ? ctx.bias[c + i] : 0), ctx.multiplier[c + i], ctx.shift[c + i],
-                               ctx.out_zp, ctx.act_min, ctx.act_max);
+      out[c + i] = tm2_requant(a[i], ctx.multiplier[c + i], ctx.shift[c + i], ctx.out_zp, ctx.act_min, ctx.act_max);
   }
 }
 
