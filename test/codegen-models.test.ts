@@ -160,7 +160,7 @@ describe('generated C equals the emulator bit for bit', () => {
           const name = `${base}_${suffix}`;
           const model = generateModel(q, { name, source: basename(file), precision: suffix });
           for (const [f, text] of model.files) if (f.endsWith('.c') || f.endsWith('.h')) files.set(f, text);
-          files.set(`${name}_test.c`, harnessSource(q, model, data.test));
+          files.set(`${name}_test.c`, harnessSource(q, model, data.test, { entry: `${name}_main` }));
           variants.push({ name, sources: [`${name}.c`, `${name}_weights.c`, `${name}_test.c`] });
         }
         const driver = variants.map((v) => `int ${v.name}_main(void);`).join('\n') +
@@ -174,14 +174,9 @@ describe('generated C equals the emulator bit for bit', () => {
         it.skipIf(!have(config.cc))(`${config.key}: int8, int4 and mixed run bit-exact`, (ctx) => {
           if (refused) return ctx.skip(`the quantizer refuses this model: ${refused}`);
           const exe = join(dir, `run-${config.key}`);
+          // One compiler process per configuration: the three variants, their harnesses and the driver.
           const c = { cc: config.cc, flags: [...config.flags, '-DTM2_SELF_CHECK', ...includeFlags(outDir)] };
-          const objects: string[] = [];
-          for (const v of variants) {
-            objects.push(...compileObjects(c, v.sources.filter((s) => !s.endsWith('_test.c')).map((s) => join(outDir, s)), join(dir, config.key)));
-            // Each harness has a main(): renamed so that one program runs all three variants.
-            objects.push(...compileObjects(c, [join(outDir, `${v.name}_test.c`)], join(dir, config.key), [`-Dmain=${v.name}_main`]));
-          }
-          link(c, [join(outDir, 'driver.c'), ...objects, ...runtimeObjects.get(config.key)!], exe);
+          link(c, [join(outDir, 'driver.c'), ...variants.flatMap((v) => v.sources.map((s) => join(outDir, s))), ...runtimeObjects.get(config.key)!], exe);
           const r = runHarness(exe);
           const chunks = r.stdout.split(/^variant /m).filter(Boolean);
           expect(chunks.length, r.stderr).toBe(variants.length);

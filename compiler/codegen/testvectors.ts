@@ -66,7 +66,9 @@ function floatRows(values: Float32Array, perLine = 8): string {
 }
 
 /** The harness C source (<name>_test.c) for the given float rows (keyed by ONNX input name). */
-export function harnessSource(q: QGraph, model: GeneratedModel, rows: Array<Record<string, Float32Array>>): string {
+export function harnessSource(q: QGraph, model: GeneratedModel, rows: Array<Record<string, Float32Array>>, options: { entry?: string } = {}): string {
+  /** Name of the function that runs everything: main, or another name to link several harnesses into one program. */
+  const entry = options.entry ?? 'main';
   const { inputs, expected } = computeTestVectors(q, model, rows);
   const p = `tm2_${model.name}`;
   const n = rows.length;
@@ -129,7 +131,7 @@ static void print_row(int r, const char *name, int bad, const int8_t *v, int n) 
   printf("\\n");
 }
 
-int main(void) {
+${entry === 'main' ? '' : `int ${entry}(void);\n`}int ${entry}(void) {
   static ${p}_inputs in;
   static ${p}_outputs out;
   int r, bad, mismatches = 0, qbad = 0, scratch_errors = 0;
