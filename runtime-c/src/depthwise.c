@@ -108,6 +108,141 @@ typedef struct {
   const int32_t *bias, *multiplier, *shift;
 } dw_ctx;
 
+/* The 3x3 assembly below needs 12 registers plus two memory operands; clang 14 cannot
+ * allocate that (it keeps r7 as frame pointer), so clang builds use the C loop. */
+#if TM2_HAVE_DSP && defined(__OPTIMIZE__) && !defined(__clang__)
+#define TM2_DW_3X3_ASM 1
+#else
+#define TM2_DW_3X3_ASM 0
+#endif
+
+#if TM2_DW_3X3_ASM
+/*
+ * A full 3x3 window of 4 channels (INT8, same step for x and w along a row), in assembly: gcc
+ * spills in this loop nest. 104 instructions for 36 MACs in 12 registers; the row-to-row steps
+ * are read from memory where they are needed.
+ */
+static inline void dw_3x3_s8(const int8_t *x, const int8_t *w, int32_t step, int32_t x_row, int32_t w_row, uint32_t nzp,
+                             int32_t a[4]) {
+  int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+  const int32_t xr = x_row - 2 * step, wr = w_row - 2 * step; /* from the third tap to the next row */
+  uint32_t xv, xe, wv, we;
+  __asm__ volatile(
+        "ldr %[xv], [%[x]]\n\t"
+        "ldr %[wv], [%[w]]\n\t"
+        "sxtab16 %[xe], %[nzp], %[xv]\n\t"
+        "sxtab16 %[xv], %[nzp], %[xv], ror #8\n\t"
+        "sxtb16 %[we], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
+        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
+        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
+        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
+        "ldr %[xv], [%[x], %[step]]\n\t"
+        "ldr %[wv], [%[w], %[step]]\n\t"
+        "sxtab16 %[xe], %[nzp], %[xv]\n\t"
+        "sxtab16 %[xv], %[nzp], %[xv], ror #8\n\t"
+        "sxtb16 %[we], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
+        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
+        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
+        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
+        "add %[x], %[x], %[step], lsl #1\n\t"
+        "add %[w], %[w], %[step], lsl #1\n\t"
+        "ldr %[xv], [%[x]]\n\t"
+        "ldr %[wv], [%[w]]\n\t"
+        "sxtab16 %[xe], %[nzp], %[xv]\n\t"
+        "sxtab16 %[xv], %[nzp], %[xv], ror #8\n\t"
+        "sxtb16 %[we], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
+        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
+        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
+        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
+        "ldr %[xe], %[xr]\n\t"
+        "ldr %[we], %[wr]\n\t"
+        "add %[x], %[x], %[xe]\n\t"
+        "add %[w], %[w], %[we]\n\t"
+        "ldr %[xv], [%[x]]\n\t"
+        "ldr %[wv], [%[w]]\n\t"
+        "sxtab16 %[xe], %[nzp], %[xv]\n\t"
+        "sxtab16 %[xv], %[nzp], %[xv], ror #8\n\t"
+        "sxtb16 %[we], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
+        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
+        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
+        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
+        "ldr %[xv], [%[x], %[step]]\n\t"
+        "ldr %[wv], [%[w], %[step]]\n\t"
+        "sxtab16 %[xe], %[nzp], %[xv]\n\t"
+        "sxtab16 %[xv], %[nzp], %[xv], ror #8\n\t"
+        "sxtb16 %[we], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
+        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
+        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
+        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
+        "add %[x], %[x], %[step], lsl #1\n\t"
+        "add %[w], %[w], %[step], lsl #1\n\t"
+        "ldr %[xv], [%[x]]\n\t"
+        "ldr %[wv], [%[w]]\n\t"
+        "sxtab16 %[xe], %[nzp], %[xv]\n\t"
+        "sxtab16 %[xv], %[nzp], %[xv], ror #8\n\t"
+        "sxtb16 %[we], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
+        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
+        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
+        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
+        "ldr %[xe], %[xr]\n\t"
+        "ldr %[we], %[wr]\n\t"
+        "add %[x], %[x], %[xe]\n\t"
+        "add %[w], %[w], %[we]\n\t"
+        "ldr %[xv], [%[x]]\n\t"
+        "ldr %[wv], [%[w]]\n\t"
+        "sxtab16 %[xe], %[nzp], %[xv]\n\t"
+        "sxtab16 %[xv], %[nzp], %[xv], ror #8\n\t"
+        "sxtb16 %[we], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
+        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
+        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
+        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
+        "ldr %[xv], [%[x], %[step]]\n\t"
+        "ldr %[wv], [%[w], %[step]]\n\t"
+        "sxtab16 %[xe], %[nzp], %[xv]\n\t"
+        "sxtab16 %[xv], %[nzp], %[xv], ror #8\n\t"
+        "sxtb16 %[we], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
+        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
+        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
+        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
+        "add %[x], %[x], %[step], lsl #1\n\t"
+        "add %[w], %[w], %[step], lsl #1\n\t"
+        "ldr %[xv], [%[x]]\n\t"
+        "ldr %[wv], [%[w]]\n\t"
+        "sxtab16 %[xe], %[nzp], %[xv]\n\t"
+        "sxtab16 %[xv], %[nzp], %[xv], ror #8\n\t"
+        "sxtb16 %[we], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
+        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
+        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
+        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w), [xv] "=&r"(xv),
+          [xe] "=&r"(xe), [wv] "=&r"(wv), [we] "=&r"(we)
+        : [step] "r"(step), [nzp] "r"(nzp), [xr] "m"(xr), [wr] "m"(wr)
+        : "memory");
+  a[0] = a0;
+  a[1] = a1;
+  a[2] = a2;
+  a[3] = a3;
+}
+#endif
+
 /*
  * The common INT8 case (multiplier 1, no horizontal dilation) for all vectorized channels of
  * one output pixel, output stage included: activations and weights advance by the same step
@@ -123,6 +258,11 @@ TM2_NOINLINE static void dw_pixel_s8(const dw_ctx *k, const int8_t *x, const int
     const int8_t *xr = x + c, *wr = w + c;
     if (ctx.bias) /* start from the bias: no per-output test below */
       for (i = 0; i < 4; i++) a[i] = ctx.bias[c + i];
+#if TM2_DW_3X3_ASM
+    if (cols == 3 && rows == 3) {
+      dw_3x3_s8(xr, wr, ctx.step, ctx.x_row, ctx.w_row, ctx.nzp, a);
+    } else
+#endif
     if (cols == 3) {
       const int32_t step2 = 2 * ctx.step;
       for (r = rows; r > 0; r--, xr += ctx.x_row, wr += ctx.w_row) {
