@@ -183,18 +183,21 @@ class Branch(nn.Module):
         return w, self.conv1.bias - (w * self.mean).sum(dim=(1, 2))
 
     def forward(self, x):
-        """The branch embedding (input of the modality head fc2 and of the fusion)."""
+        """(embedding, modality-head logits); the embedding also feeds the fusion. The head is
+        called here, inside the branch, so its ONNX node is named /<branch>/fc2/Gemm."""
         if self.frozen:
             y = F.relu(self.conv1(x))
             y = F.relu(self.conv2(y))
             y = F.max_pool1d(y, self.pool)
-            return F.relu(self.fc1(torch.flatten(y, 1)))
+            e = F.relu(self.fc1(torch.flatten(y, 1)))
+            return e, self.fc2(e)
         w1, b1 = self.folded_conv1()
         y = F.relu(F.conv1d(x, fake_quant(w1, QAT_BITS), b1, stride=self.conv1.stride))
         y = F.relu(F.conv1d(y, fake_quant(self.conv2.weight, QAT_BITS), self.conv2.bias,
                             stride=self.conv2.stride, padding=self.conv2.padding))
         y = F.max_pool1d(y, self.pool)
-        return F.relu(quantized_linear(self.fc1, self.drop(torch.flatten(y, 1))))
+        e = F.relu(quantized_linear(self.fc1, self.drop(torch.flatten(y, 1))))
+        return e, quantized_linear(self.fc2, e)
 
     def freeze(self):
         """Writes the folded, fake-quantized weights into the layers for export (raw-unit input)."""
@@ -227,10 +230,10 @@ class StressNet(nn.Module):
         self.frozen = False
 
     def forward(self, motion, eda_temp, cardio):
-        em, ee, ec = self.motion(motion), self.eda_temp(eda_temp), self.cardio(cardio)
+        (em, lm), (ee, le), (ec, lc) = self.motion(motion), self.eda_temp(eda_temp), self.cardio(cardio)
         dense = (lambda layer, x: layer(x)) if self.frozen else quantized_linear
         fused = dense(self.fuse2, F.relu(dense(self.fuse1, torch.cat([em, ee, ec], dim=1))))
-        return dense(self.motion.fc2, em), dense(self.eda_temp.fc2, ee), dense(self.cardio.fc2, ec), fused
+        return lm, le, lc, fused
 
     def freeze(self):
         for b in (self.motion, self.eda_temp, self.cardio):
