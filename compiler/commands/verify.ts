@@ -57,7 +57,7 @@ Exit codes: 0 all outputs bit-exact, 1 a mismatch (or the firmware failed), 2 ba
 4 a tool is missing.`;
 
 /** Firmware test vectors above this many bytes are split over several builds (flash of the QEMU boards is 4 MB). */
-const VECTOR_BYTES_PER_BUILD = 1536 * 1024;
+const VECTOR_BYTES_PER_BUILD = 3 * 1024 * 1024;
 
 interface Recipe {
   model: string;
@@ -270,7 +270,8 @@ async function runChunk(
 /** Rows per firmware build so that the embedded test vectors stay well inside the board's flash. */
 function rowsPerBuild(model: GeneratedModel, board: Board): number {
   const perRow = model.inputs.reduce((n, io) => n + io.size * 5, 0) + model.outputs.reduce((n, io) => n + io.size, 0);
-  const budget = board.memory.flash ? Math.min(VECTOR_BYTES_PER_BUILD, board.memory.flash.bytes / 2) : 16 * VECTOR_BYTES_PER_BUILD;
+  // Leave a quarter of the flash for the model, the runtime and libc.
+  const budget = board.memory.flash ? Math.min(VECTOR_BYTES_PER_BUILD, board.memory.flash.bytes * 0.7) : 8 * VECTOR_BYTES_PER_BUILD;
   return Math.max(1, Math.floor(budget / Math.max(1, perRow)));
 }
 
