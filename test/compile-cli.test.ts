@@ -178,13 +178,33 @@ describe('tinym2 compile refuses cleanly', () => {
     expect(noCalib.stderr).toContain('--calib calib.npz is required');
   }, 60_000);
 
-  it('will not replace a directory it did not write', () => {
-    const out = join(dir, 'precious');
+  it('writes into a directory of the user\'s only next to what is there, never over it', () => {
+    const out = join(dir, 'shared-out');
     mkdirSync(out);
     writeFileSync(join(out, 'notes.txt'), 'mine');
     const r = tinym2('compile', SENSOR, '--calib', SENSOR_NPZ, '-o', out);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain('is not empty and was not written by tinym2');
-    expect(readdirSync(out)).toEqual(['notes.txt']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(out, 'notes.txt'), 'utf8')).toBe('mine');
+    expect(existsSync(join(out, 'sensor1d.c'))).toBe(true);
+    // Compiling again replaces what tinym2 put there (listed in .tinym2-files), and only that.
+    expect(tinym2('compile', SENSOR, '--calib', SENSOR_NPZ, '--precision', 'int4', '-o', out).code).toBe(0);
+    expect(readFileSync(join(out, 'sensor1d.c'), 'utf8')).toContain('(INT4)');
+    expect(readFileSync(join(out, 'notes.txt'), 'utf8')).toBe('mine');
+    // A file of the user's with a name tinym2 would write is never overwritten.
+    const other = join(dir, 'other-out');
+    mkdirSync(other);
+    writeFileSync(join(other, 'README.md'), 'mine');
+    const r2 = tinym2('compile', SENSOR, '--calib', SENSOR_NPZ, '-o', other);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toMatch(/was not written by tinym2 and already has README\.md/);
+    expect(readdirSync(other)).toEqual(['README.md']);
+  }, 60_000);
+
+  it('replaces a directory it wrote itself as a whole', () => {
+    const out = join(dir, 'replaced');
+    expect(tinym2('compile', SENSOR, '--calib', SENSOR_NPZ, '--name', 'first', '-o', out).code).toBe(0);
+    expect(tinym2('compile', SENSOR, '--calib', SENSOR_NPZ, '--name', 'second', '-o', out).code).toBe(0);
+    expect(existsSync(join(out, 'first.c'))).toBe(false);
+    expect(existsSync(join(out, 'second.c'))).toBe(true);
   }, 60_000);
 });

@@ -32,7 +32,8 @@ Quantizes the model (activation ranges from the calibration rows) and writes C99
 weights), CMakeLists.txt, library.json (PlatformIO), README.md and the runtime-c kernels in runtime/.
 
   --calib FILE        npz with one float32 array per graph input (batch first)
-  -o, --out DIR       output directory (default out/<name>); replaced as a whole
+  -o, --out DIR       output directory, one per model (default out/<name>); a directory tinym2 made is
+                      replaced as a whole; in any other, files go next to what is there, never over it
   --name NAME         C name of the model (default: from the file name); functions are tm2_<name>_*
   --plan FILE         per-layer bits from 'tinym2 plan' (plan.json)
   --flash SIZE        mixed precision: the planner picks INT8/INT4 per layer so weights fit SIZE (160KB, 1MB)
