@@ -7,6 +7,7 @@ import { runFloat } from '../compiler/reference/interpreter.ts';
 import { calibrateGraph, runQuantized, uniform, weightBytes } from '../compiler/quant/evaluate.ts';
 import { quantizeGraph, spatialFlattenPerm } from '../compiler/quant/lower.ts';
 import type { QConvOp, QGraph } from '../compiler/quant/qgraph.ts';
+import { validateQGraph } from '../compiler/quant/validate.ts';
 
 /** Builds a Graph from nodes and shapes; constants are float32. */
 function build(inputs: TensorInfo[], outputs: string[], nodes: Node[], shapes: Record<string, number[]>, consts: Record<string, { shape: number[]; data: number[] }>): Graph {
@@ -292,5 +293,21 @@ describe('lowering', () => {
     const g = convFlattenDense(); // its conv pads by 1
     const q = quantizeGraph(g, calibrateGraph(g, rows(g, 4)), uniform(g, 8), { perChannelInputs: true });
     expect(q.io.x.channelAffine).toBeUndefined();
+  });
+
+  it('validateQGraph accepts a lowered graph and names what breaks the contract', () => {
+    const g = convFlattenDense();
+    const q = quantizeGraph(g, calibrateGraph(g, rows(g, 4)), uniform(g, 8));
+    expect(validateQGraph(q)).toEqual([]);
+    const c = q.ops[0] as QConvOp;
+    c.requant.multiplier[1] = 12345; // not in [2^30, 2^31)
+    c.actMax = 300;
+    (q.ops[2] as QConvOp).weights = new Int8Array(5);
+    q.tensors.get('f')!.zeroPoint += 1; // reshape in/out no longer share parameters
+    const problems = validateQGraph(q).join('\n');
+    expect(problems).toMatch(/conv 'c1' -> r: requant\[1\] multiplier 12345/);
+    expect(problems).toMatch(/clamp \[-128, 300\]/);
+    expect(problems).toMatch(/dense 'fc' -> y: 5 weights, expected 4 x 12/);
+    expect(problems).toMatch(/reshape 'flat' -> f: r and f must share scale and zero point/);
   });
 });

@@ -521,7 +521,7 @@ class Lowering {
     const inShape = tensorInfo(this.graph, inName).shape;
     const batchLike = inShape.slice(0, -1).reduce((a, b) => a * b, 1);
     const inP = this.placed(inName);
-    if (batchLike !== 1 && inP.kind !== 'vector') this.unsupported(node, `a Dense over the last axis of a [${inShape.join(', ')}] tensor (one per position) is not supported; flatten first`);
+    if (batchLike !== 1 && inP.kind === 'spatial') return this.lowerDensePerPosition(node, inP);
     const inT = this.qtensor(inP.q);
     // Which ONNX input index each memory slot holds.
     let perm: Int32Array | null = null;
@@ -548,6 +548,39 @@ class Lowering {
       macs: cin * cout,
       ...this.clampFor(node, out.q),
     });
+  }
+
+  /**
+   * Dense over the last ONNX axis of a [1, A, F] or [1, A, B, F] tensor, once per position: a
+   * pointwise conv on a copy whose innermost memory axis is F, permuted back to channels-last after.
+   */
+  private lowerDensePerPosition(node: DenseNode, inP: Extract<Placement, { kind: 'spatial' }>): void {
+    const inT = this.qtensor(inP.q);
+    const outName = this.resultTensor(node);
+    const out = this.place(outName, tensorInfo(this.graph, node.outputs[0]).shape);
+    const outT = this.qtensor(out.q);
+    // ONNX's last axis is W in channels-last [H, W, C]; bring it innermost and back.
+    const [toLast, back]: [[number, number, number], [number, number, number]] = inP.rank === 4 ? [[2, 0, 1], [1, 2, 0]] : [[0, 2, 1], [0, 2, 1]];
+    const lastShape = toLast.map((a) => inT.shape[a]) as [number, number, number];
+    const [P0, P1, F] = lastShape;
+    const wf = constantFloat(this.graph, node.weight); // [O][F]
+    const O = wf.length / F;
+    if (!Number.isInteger(O)) this.unsupported(node, `its weight has ${wf.length} values for ${F} input features`);
+    const xLast = this.fresh(inP.q, 'features-last');
+    this.addTensor(xLast, lastShape, { scale: inT.scale, zeroPoint: inT.zeroPoint, bits: inT.bits });
+    this.ops.push({ op: 'permute', name: node.name, inputs: [inP.q], output: xLast, perm: toLast });
+    const yLast = this.fresh(out.q, 'features-last');
+    this.addTensor(yLast, [P0, P1, O], { scale: outT.scale, zeroPoint: outT.zeroPoint, bits: outT.bits });
+    const { weightBits } = this.layerBits(node);
+    const { q, scale, bias, requant } = this.convParams(node, wf, O, node.bias, weightBits, inT.scale, outT.scale);
+    this.ops.push({
+      op: 'pointwise', name: node.name, inputs: [xLast], output: yLast,
+      weights: q, weightBits, weightScale: scale, bias, requant,
+      kernel: [1, 1], stride: [1, 1], pad: [0, 0, 0, 0], dilation: [1, 1], groups: 1, channelMultiplier: 1,
+      macs: P0 * P1 * F * O,
+      ...this.clampFor(node, out.q),
+    });
+    this.ops.push({ op: 'permute', name: node.name, inputs: [yLast], output: out.q, perm: back });
   }
 
   /** The per-channel constant of Add/Sub/Mul as a length-C vector, or undefined if it is not one. */
