@@ -53,6 +53,8 @@ it('reports bit-exact outputs, accuracy, instructions, model bytes and estimates
   expect(r.instructionsPerInference.mean).toBeGreaterThan(500);
   expect(r.model_bytes.flash).toBeGreaterThan(r.model_bytes.weights);
   expect(r.model_bytes.ram).toBeGreaterThanOrEqual(r.model_bytes.arena);
+  expect(r.model_bytes.stackPeak).toBeGreaterThan(16); // the run function and its kernels push registers
+  expect(r.model_bytes.stackPeak).toBeLessThan(4096);
   expect(r.firmware_bytes.flashBytes).toBeGreaterThan(r.model_bytes.flash);
   expect(r.estimates.map((e: { board: string }) => e.board)).toEqual(['mps2-an386', 'nrf52840-dk']);
   // the M4 boards have a per-class cycle model: the CPI comes from the measured instruction mix

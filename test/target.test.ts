@@ -145,6 +145,28 @@ describe('bare-metal behaviour', () => {
     expect(run.totalInstructions).toBeGreaterThan(100);
   });
 
+  it('measures the peak stack depth inside regions', async () => {
+    const src = writeSource(
+      'deep.c',
+      `#include "tm2_count.h"
+       volatile int sink;
+       __attribute__((noinline)) int deep(int d) {
+         volatile char buf[256];
+         buf[0] = (char)d; buf[255] = (char)d;
+         return d ? deep(d - 1) + buf[0] : buf[255];
+       }
+       int main(void) { tm2_count_begin(); sink = deep(DEPTH); tm2_count_end(); return 0; }`,
+    );
+    const peak = async (depth: number) => {
+      const built = await buildFirmware({ board, sources: [src], defines: { DEPTH: depth }, outDir: path.join(tmp, 'deep'), name: `deep${depth}` });
+      return (await runFirmware(built.elf, board, { measureStack: true })).stackPeakBytes!;
+    };
+    const [p4, p8] = [await peak(4), await peak(8)];
+    expect(p4).toBeGreaterThan(5 * 256);
+    expect(p8 - p4).toBeGreaterThanOrEqual(4 * 256); // four more frames of at least 256 bytes
+    expect(p8 - p4).toBeLessThan(4 * 300);
+  });
+
   it('turns a fault into a message and exit code 125 instead of a hang', async () => {
     const src = writeSource(
       'fault.c',

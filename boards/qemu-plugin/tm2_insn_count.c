@@ -21,6 +21,8 @@
  *                  (without both, only the total is counted: for programs that have no markers)
  *   out=PATH       file to write results to (default: QEMU's plugin log, i.e. stderr with -d plugin)
  *   mix=1          also count each region's instruction mix (classes below), for cycle models
+ *   stack=LO:HI    stack high-water mark inside regions: the lowest address written within [LO, HI) while a
+ *                  region runs is written at exit as `stack_low 0x<addr>` (a callback per store: slower)
  *   funcs=PATH     per-function profile: PATH lists functions as `<start> <end>` (hex, one per line, sorted);
  *                  instructions inside regions are attributed to the function holding their block's first
  *                  instruction, and `func <line index> <instructions>` is written at exit for nonzero ones
@@ -58,6 +60,11 @@ enum qemu_plugin_op { QEMU_PLUGIN_INLINE_ADD_U64 = 0 };
 typedef void (*qemu_plugin_vcpu_tb_trans_cb_t)(qemu_plugin_id_t id, struct qemu_plugin_tb *tb);
 typedef void (*qemu_plugin_vcpu_udata_cb_t)(unsigned int vcpu_index, void *userdata);
 typedef void (*qemu_plugin_udata_cb_t)(qemu_plugin_id_t id, void *userdata);
+typedef uint32_t qemu_plugin_meminfo_t;
+enum qemu_plugin_mem_rw { QEMU_PLUGIN_MEM_R = 1, QEMU_PLUGIN_MEM_W = 2, QEMU_PLUGIN_MEM_RW = 3 };
+typedef void (*qemu_plugin_vcpu_mem_cb_t)(unsigned int vcpu_index, qemu_plugin_meminfo_t info, uint64_t vaddr, void *userdata);
+void qemu_plugin_register_vcpu_mem_cb(struct qemu_plugin_insn *insn, qemu_plugin_vcpu_mem_cb_t cb, enum qemu_plugin_cb_flags flags,
+                                      enum qemu_plugin_mem_rw rw, void *userdata);
 void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t id, qemu_plugin_vcpu_tb_trans_cb_t cb);
 void qemu_plugin_register_vcpu_tb_exec_inline(struct qemu_plugin_tb *tb, enum qemu_plugin_op op, void *ptr,
                                               uint64_t imm);
@@ -85,6 +92,15 @@ static const char *const class_names[N_CLASSES] = {"alu", "load", "store", "mul"
 static bool count_mix;
 static uint64_t class_executed[N_CLASSES]; /* bumped inline per block, like `executed` */
 static uint64_t class_start[N_CLASSES];
+
+/* Stack high-water mark (stack=LO:HI): lowest stack address stored to inside a region. */
+static bool watch_stack;
+static uint64_t stack_lo, stack_hi, stack_low_seen = UINT64_MAX;
+
+static void on_store(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void *udata) {
+  (void)vcpu; (void)info; (void)udata;
+  if (in_region && vaddr >= stack_lo && vaddr < stack_hi && vaddr < stack_low_seen) stack_low_seen = vaddr;
+}
 
 /* Per-function profile (funcs=PATH): address ranges sorted by start, a counter per range bumped inline
  * per block, snapshotted at the begin marker and accumulated into func_in_regions at the end marker. */
@@ -252,6 +268,8 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
     func = func_of(qemu_plugin_insn_vaddr(qemu_plugin_tb_get_insn(tb, 0)) & addr_mask);
     qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &func_executed[func], n);
   }
+  for (size_t i = 0; watch_stack && i < n; i++)
+    qemu_plugin_register_vcpu_mem_cb(qemu_plugin_tb_get_insn(tb, i), on_store, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_W, NULL);
   /* Markers are normally the first instruction of a block (they are call targets), but look at every
    * instruction so that a marker reached by falling through is still seen. */
   for (size_t i = 0; have_markers && i < n; i++) {
@@ -286,6 +304,10 @@ static void on_exit_(qemu_plugin_id_t id, void *udata) {
     else snprintf(line, sizeof line, "func %zu %" PRIu64 "\n", i, func_in_regions[i]);
     emit(line);
   }
+  if (watch_stack && stack_low_seen != UINT64_MAX) {
+    snprintf(line, sizeof line, "stack_low 0x%" PRIx64 "\n", stack_low_seen);
+    emit(line);
+  }
   snprintf(line, sizeof line, "total %" PRIu64 "\n", executed);
   emit(line);
   if (out_file) fclose(out_file);
@@ -308,6 +330,12 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     else if (strncmp(arg, "out=", 4) == 0) {
       out_file = fopen(arg + 4, "w");
       if (!out_file) { fprintf(stderr, "tm2_insn_count: cannot write %s\n", arg + 4); return -1; }
+    } else if (strncmp(arg, "stack=", 6) == 0) {
+      char *colon = NULL, *end = NULL;
+      stack_lo = strtoull(arg + 6, &colon, 0);
+      if (colon && *colon == ':') stack_hi = strtoull(colon + 1, &end, 0);
+      watch_stack = colon && *colon == ':' && end && end != colon + 1 && *end == '\0' && stack_lo < stack_hi;
+      if (!watch_stack) { fprintf(stderr, "tm2_insn_count: stack= needs addresses LO:HI (0x... with LO < HI)\n"); return -1; }
     } else if (strncmp(arg, "funcs=", 6) == 0) {
       funcs_file = arg + 6;
     } else if (strcmp(arg, "mix=1") == 0 || strcmp(arg, "mix=on") == 0) {

@@ -263,7 +263,13 @@ async function runChunk(
     outDir: dir,
     name,
   });
-  const run = await runFirmware(built.elf, board, { timeoutMs: o.timeoutMs, ssh: o.ssh, instructionMix: !o.ssh, profileFunctions: !o.ssh });
+  const run = await runFirmware(built.elf, board, {
+    timeoutMs: o.timeoutMs,
+    ssh: o.ssh,
+    instructionMix: !o.ssh,
+    profileFunctions: !o.ssh,
+    measureStack: !o.ssh && board.toolchain.kind === 'arm-none-eabi',
+  });
   return { rows, run, sizes: built.sizes, model: bytesOfSources(built, modelSources) };
 }
 
@@ -390,13 +396,18 @@ export async function run(argv: string[]): Promise<number> {
     .map(([fn, n]) => ({ name: fn, instructionsPerInference: n / set.rows.length, share: profileTotal ? n / profileTotal : 0 }));
   const estimates: InferenceEstimate[] =
     perInference !== null ? estimateBoards(board).map((b) => estimateInference(b, Math.round(perInference), mix)) : [];
-  // Whether the model itself (code, weights, arena; not the test harness) fits each of those boards,
-  // with the board's stack reserve on top of the model's RAM.
+  // Peak stack inside inferences (measured on bare-metal boards), over all firmware runs.
+  const peaks = chunks.map((c) => c.run.stackPeakBytes).filter((p): p is number => typeof p === 'number');
+  const stackPeakBytes = peaks.length ? Math.max(...peaks) : null;
+  // Whether the model itself (code, weights, arena; not the test harness) fits each of those boards, with
+  // the measured peak stack (or the board's stack reserve when not measured) on top of the model's RAM.
   const fits = estimateBoards(board).map((b) => ({
     board: b.name,
     flashBytes: b.memory.flash?.bytes ?? null,
     ramBytes: b.memory.ram.bytes,
-    fits: (b.memory.flash === undefined || first.model.flash <= b.memory.flash.bytes) && first.model.ram + b.memory.stackBytes <= b.memory.ram.bytes,
+    fits:
+      (b.memory.flash === undefined || first.model.flash <= b.memory.flash.bytes) &&
+      first.model.ram + (stackPeakBytes ?? b.memory.stackBytes) <= b.memory.ram.bytes,
   }));
   const seconds = (Date.now() - started) / 1000;
 
@@ -441,6 +452,7 @@ export async function run(argv: string[]): Promise<number> {
       bss: first.model.bss,
       arena: model.arenaBytes,
       weights: model.weightBytes,
+      stackPeak: stackPeakBytes,
     },
     firmware_bytes: first.sizes,
     estimates,
@@ -474,7 +486,7 @@ type Report = {
   functions: Array<{ name: string; instructionsPerInference: number; share: number }>;
   measuredSecondsPerInference: number | null;
   measuredPowerW: number | null;
-  model_bytes: { flash: number; ram: number; text: number; rodata: number; data: number; bss: number; arena: number; weights: number };
+  model_bytes: { flash: number; ram: number; text: number; rodata: number; data: number; bss: number; arena: number; weights: number; stackPeak: number | null };
   firmware_bytes: ElfSizes;
   fits: Array<{ board: string; flashBytes: number | null; ramBytes: number; fits: boolean }>;
   failures: string[];
@@ -511,7 +523,8 @@ function humanReport(r: Report, estimates: InferenceEstimate[], c: Comparison): 
   const b = r.model_bytes;
   lines.push(
     `  model in the firmware: flash ${int(b.flash)} bytes (code ${int(b.text)}, const ${int(b.rodata)}, data ${int(b.data)}), ` +
-      `RAM ${int(b.ram)} bytes (arena ${int(b.arena)}); stack not included`,
+      `RAM ${int(b.ram)} bytes (arena ${int(b.arena)}) + ` +
+      (b.stackPeak === null ? 'stack (not measured here)' : `stack ${int(b.stackPeak)} bytes at its deepest (measured; the caller's frames included)`),
   );
   lines.push(`  whole test firmware: flash ${int(r.firmware_bytes.flashBytes)} bytes, RAM ${int(r.firmware_bytes.ramBytes)} bytes (with test vectors, libc, stack and heap reserves)`);
   for (const e of estimates) {

@@ -30,6 +30,8 @@ export interface RunOptions {
   instructionMix?: boolean;
   /** Also attribute the instructions inside regions to the functions of the ELF (a per-function profile). */
   profileFunctions?: boolean;
+  /** Also measure the peak stack depth inside regions (bare-metal boards; a callback per store, slower). */
+  measureStack?: boolean;
   /** user@host: run on a real board over ssh instead of locally. */
   ssh?: string;
 }
@@ -46,6 +48,8 @@ export interface RunResult {
   totalInstructions: number | null;
   /** Per region, its instruction mix (with `instructionMix`). */
   mix?: InstructionMix[];
+  /** Deepest stack use inside regions, from the top of the stack (so the callers' frames are included), with `measureStack`. */
+  stackPeakBytes?: number | null;
   /** Instructions inside all regions per function, largest first (with `profileFunctions`); "(unknown)" = outside every symbol. */
   functions?: Array<{ name: string; instructions: number }>;
   /** Wall time per region, measured on a real board. */
@@ -86,6 +90,7 @@ export class QemuRunner implements FirmwareRunner {
       const countsFile = path.join(tmp, 'counts.txt');
       const pluginArgs: string[] = [];
       let functionRanges: FunctionRange[] = [];
+      let stackTop: number | undefined;
       if (count) {
         const lib = await ensureCountPlugin(options.env);
         const image = readElf(elf);
@@ -99,7 +104,13 @@ export class QemuRunner implements FirmwareRunner {
           fs.writeFileSync(file, functionRanges.map((f) => `${f.start.toString(16)} ${f.end.toString(16)}\n`).join(''));
           profile = `,funcs=${file}`;
         }
-        pluginArgs.push('-plugin', `${lib}${markers}${options.instructionMix ? ',mix=1' : ''}${profile},out=${countsFile}`);
+        let stack = '';
+        const stackLimit = symbolAddress(image, '__stack_limit__');
+        stackTop = symbolAddress(image, '__stack_top__');
+        if (options.measureStack && stackLimit !== undefined && stackTop !== undefined) {
+          stack = `,stack=0x${stackLimit.toString(16)}:0x${stackTop.toString(16)}`;
+        }
+        pluginArgs.push('-plugin', `${lib}${markers}${options.instructionMix ? ',mix=1' : ''}${profile}${stack},out=${countsFile}`);
       }
       const args =
         spec.kind === 'qemu-system-arm'
@@ -120,6 +131,9 @@ export class QemuRunner implements FirmwareRunner {
         regions: counts?.regions ?? [],
         totalInstructions: counts?.total ?? null,
         ...(options.instructionMix ? { mix: counts?.mix ?? [] } : {}),
+        ...(options.measureStack
+          ? { stackPeakBytes: counts?.stackLow !== undefined && stackTop !== undefined ? stackTop - counts.stackLow : null }
+          : {}),
         ...(options.profileFunctions
           ? {
               functions: [...(counts?.functions ?? new Map<number, number>())]
@@ -166,6 +180,7 @@ export function parseCounts(text: string): {
   regions: number[];
   mix: InstructionMix[];
   functions: Map<number, number>;
+  stackLow?: number;
   total: number | null;
   warnings: string[];
 } {
@@ -174,8 +189,10 @@ export function parseCounts(text: string): {
   const functions = new Map<number, number>();
   const warnings: string[] = [];
   let total: number | null = null;
+  let stackLow: number | undefined;
   for (const line of text.split('\n')) {
     const [tag, a, b, ...rest] = line.trim().split(/\s+/);
+    if (tag === 'stack_low' && a !== undefined) stackLow = Number(a);
     if (tag === 'region' && a !== undefined && b !== undefined) regions[Number(a)] = Number(b);
     else if (tag === 'mix' && a !== undefined) {
       const m = Object.fromEntries(MIX_CLASSES.map((c) => [c, 0])) as InstructionMix;
@@ -188,7 +205,7 @@ export function parseCounts(text: string): {
     else if (tag === 'total' && a !== undefined) total = Number(a);
     else if (tag === 'warning') warnings.push(line.trim().slice('warning '.length));
   }
-  return { regions, mix, functions, total, warnings };
+  return { regions, mix, functions, stackLow, total, warnings };
 }
 
 /** Throws unless the program ran to its end. `noTotal`: the plugin wrote no total (not loaded, or QEMU never started the guest). */
