@@ -16,7 +16,9 @@
  *
  * Scratch: kernels that need a work buffer take `void *scratch` and have a
  * tm2_<kernel>_scratch_size() telling its size in bytes (0 means pass NULL). Scratch must be
- * 4-byte aligned (it is read as 32-bit words with LDRD on Cortex-M).
+ * 4-byte aligned (it is read as 32-bit words with LDRD on Cortex-M). Weights and activations
+ * need no alignment; on DSP cores they are read with unaligned LDR (allowed unless the
+ * firmware sets CCR.UNALIGN_TRP).
  *
  * Mapping from compiler/quant/qgraph.ts (QOp kind -> call):
  *   conv      -> tm2_conv_s8 / tm2_conv_s4            (tm2_conv_params; weights OHWI [Cout][KH][KW][Cin/groups])
