@@ -310,4 +310,19 @@ describe('lowering', () => {
     expect(problems).toMatch(/dense 'fc' -> y: 5 weights, expected 4 x 12/);
     expect(problems).toMatch(/reshape 'flat' -> f: r and f must share scale and zero point/);
   });
+
+  it('keeps the int32 bias in range when a channel has tiny weights and a large bias', () => {
+    const g = build(
+      [{ name: 'x', shape: [1, 3], dtype: 'float32' }], ['y'],
+      [{ op: 'Dense', name: 'fc', source: 'Gemm', inputs: ['x'], outputs: ['y'], weight: 'w', bias: 'b' }],
+      { y: [1, 2] },
+      { w: { shape: [2, 3], data: [1, -1, 0.5, 1e-9, -2e-9, 0] }, b: { shape: [2], data: [0.1, 3] } },
+    );
+    const data = rows(g, 8);
+    const q = quantizeGraph(g, calibrateGraph(g, data, { method: 'minmax' }), uniform(g, 8));
+    const d = q.ops[0] as QConvOp;
+    expect(Math.abs(d.bias[1])).toBeLessThanOrEqual(2 ** 30);
+    expect(validateQGraph(q)).toEqual([]);
+    expect(worstSteps(g, q, data)).toBeLessThan(2);
+  });
 });

@@ -442,6 +442,18 @@ class Lowering {
     // An all-zero channel has scale 0; any scale works for its weights, and 1 keeps bias and multiplier meaningful.
     for (let o = 0; o < cout; o++) if (scale[o] === 0) scale[o] = 1;
     const b = bias ?? (biasName ? constantFloat(this.graph, biasName) : undefined);
+    // The int32 accumulator must not overflow (ARITHMETIC.md: "no overflow by construction"): a
+    // channel whose weights are tiny next to its bias would need a bias beyond 2^30 units. Coarsen
+    // that channel's weight scale until the bias fits; its weights were negligible anyway.
+    if (b) {
+      const per = w.length / cout;
+      const qmax = bits === 8 ? 127 : 7;
+      for (let o = 0; o < cout; o++) {
+        if (Math.abs(b[o]) / (inScale * scale[o]) <= 2 ** 30) continue;
+        scale[o] = Math.fround((Math.abs(b[o]) / (inScale * 2 ** 30)) * (1 + 2 ** -20));
+        for (let i = o * per; i < (o + 1) * per; i++) q[i] = clamp(roundHalfAway(w[i] / scale[o]), -qmax, qmax);
+      }
+    }
     const qb = new Int32Array(cout);
     const reals = new Float64Array(cout);
     for (let o = 0; o < cout; o++) {
