@@ -64,6 +64,9 @@ export function validateQGraph(q: QGraph): string[] {
         const wmax = op.weightBits === 8 ? 127 : 7;
         for (const w of op.weights) if (w < -wmax || w > wmax) { bad(op, `weight ${w} outside the INT${op.weightBits} range`); break; }
         if (op.bias.length !== OC || op.weightScale.length !== OC) bad(op, `bias / weight scales are not one per output channel`);
+        // int32 accumulator: |bias| + K * max|x - zp| * max|w| must stay below 2^31.
+        const worstSum = perOut * 255 * wmax;
+        for (let o = 0; o < op.bias.length; o++) if (Math.abs(op.bias[o]) + worstSum >= 2 ** 31) { bad(op, `channel ${o}: bias ${op.bias[o]} plus ${perOut} products can overflow int32`); break; }
         checkRequant(op, op.requant, OC, 'requant');
         checkClamp(op, out);
         if (op.op === 'dense' && (OH !== 1 || OW !== 1)) bad(op, `dense output is [${out.shape}], expected [1, 1, C]`);
