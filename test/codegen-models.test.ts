@@ -38,9 +38,17 @@ function dataFor(file: string, graph: Graph): { calib: DataSet['rows']; test: Da
     [`${stem}.calib.npz`, `${stem}.test.npz`],
     [`${stem}.npz`, `${stem}.npz`],
   ];
-  if (basename(file) === 'model.onnx') pairs.push([join(dir, 'calib.npz'), join(dir, 'test.npz')]);
+  // The folder's calib/test sets serve every model of the folder that takes the same inputs.
+  pairs.push([join(dir, 'calib.npz'), join(dir, 'test.npz')]);
   for (const [c, t] of pairs) {
     if (existsSync(c) && existsSync(t)) {
+      if (basename(file) !== 'model.onnx' && c.endsWith('/calib.npz')) {
+        try {
+          loadDataSet(graph, c, 1);
+        } catch {
+          continue; // another model's inputs
+        }
+      }
       const calib = loadDataSet(graph, c, CALIB_ROWS).rows;
       const all = loadDataSet(graph, t, c === t ? Infinity : TEST_ROWS).rows;
       return { calib, test: c === t ? all.slice(-TEST_ROWS) : all, source: basename(c) };
