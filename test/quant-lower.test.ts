@@ -161,13 +161,29 @@ describe('lowering', () => {
 
   it('names the node it cannot lower', () => {
     const g = build(
-      [{ name: 'a', shape: [1, 4], dtype: 'float32' }, { name: 'b', shape: [1, 4], dtype: 'float32' }], ['y'],
-      [{ op: 'Sub', name: 'diff', source: 'Sub', inputs: ['a', 'b'], outputs: ['y'] }],
-      { y: [1, 4] }, {},
+      [{ name: 'a', shape: [1, 4, 2, 2], dtype: 'float32' }, { name: 'b', shape: [1, 4, 1, 1], dtype: 'float32' }], ['y'],
+      [{ op: 'Mul', name: 'gate', source: 'Mul', inputs: ['a', 'b'], outputs: ['y'] }],
+      { y: [1, 4, 2, 2] }, {},
     );
     const run = () => quantizeGraph(g, calibrateGraph(g, rows(g, 2)), uniform(g, 8));
     expect(run).toThrow(TinyM2Error);
-    expect(run).toThrow(/node 'diff' \(Sub\) in hand\.onnx/);
+    expect(run).toThrow(/node 'gate' \(Mul\) in hand\.onnx: its inputs have different shapes/);
+  });
+
+  it('lowers Sub of two activations as an exact negation table plus add, with a folded Relu', () => {
+    const g = build(
+      [{ name: 'a', shape: [1, 6], dtype: 'float32' }, { name: 'b', shape: [1, 6], dtype: 'float32' }], ['r'],
+      [
+        { op: 'Sub', name: 'diff', source: 'Sub', inputs: ['a', 'b'], outputs: ['d'] },
+        { op: 'Relu', name: 'relu', source: 'Relu', inputs: ['d'], outputs: ['r'] },
+      ],
+      { d: [1, 6], r: [1, 6] }, {},
+    );
+    const data = rows(g, 32);
+    const q = quantizeGraph(g, calibrateGraph(g, data, { method: 'minmax' }), uniform(g, 8));
+    expect(opsOf(q)).toEqual(['lut', 'add']);
+    expect(validateQGraph(q)).toEqual([]);
+    expect(worstSteps(g, q, data)).toBeLessThan(1.5);
   });
 
   it('rejects a plan that misses a layer', () => {

@@ -168,7 +168,7 @@ class Lowering {
 
   private decideFusions(): void {
     for (const node of this.graph.nodes) {
-      const clampable = WEIGHTED.has(node.op) || this.isChannelAffine(node) || ((node.op === 'Add' || node.op === 'Mul') && !node.constant);
+      const clampable = WEIGHTED.has(node.op) || this.isChannelAffine(node) || ((node.op === 'Add' || node.op === 'Sub' || node.op === 'Mul') && !node.constant);
       if (!clampable) continue;
       let tensor = node.outputs[0];
       let lo = -Infinity, hi = Infinity;
@@ -397,7 +397,6 @@ class Lowering {
       case 'ScaleShift': return this.lowerAffine(node, constantFloat(this.graph, node.scale), constantFloat(this.graph, node.shift));
       case 'Add': case 'Sub': case 'Mul':
         if (node.constant) return this.lowerConstantBinary(node);
-        if (node.op === 'Sub') return this.unsupported(node, 'subtraction of two activations is not a tinym2 kernel');
         return this.lowerBinary(node);
       case 'Relu': return this.lowerLut(node, (x) => Math.max(x, 0), 'Relu');
       case 'Clip': return this.lowerLut(node, (x) => Math.min(Math.max(x, node.min), node.max), `Clip ${node.min}..${node.max}`);
@@ -670,14 +669,24 @@ class Lowering {
     const out = this.inheritPlacement(a, outName, tensorInfo(this.graph, node.outputs[0]).shape);
     const outT = this.qtensor(out.q);
     const clampQ = this.clampFor(node, out.q);
-    if (node.op === 'Add') {
+    let bq = b.q;
+    if (node.op === 'Sub') {
+      // a - b = a + (-b). Negation is exact as a table: with zero point -1 - zp_b (same scale),
+      // q' = -1 - q holds -real exactly and stays in range (INT8 and INT4 ranges are [-m, m - 1]).
+      bq = this.fresh(b.q, 'negated');
+      this.addTensor(bq, bT.shape, { scale: bT.scale, zeroPoint: -1 - bT.zeroPoint, bits: bT.bits });
+      const table = new Int8Array(256);
+      for (let i = 0; i < 256; i++) table[i] = clamp(-1 - (i - 128), -128, 127);
+      this.ops.push({ op: 'lut', name: node.name, inputs: [b.q], output: bq, table, what: 'negate' });
+    }
+    if (node.op === 'Add' || node.op === 'Sub') {
       const twiceMax = 2 * Math.max(aT.scale, bT.scale);
       const enc = (r: number): Requant => {
         const e = encodeMultiplier(r);
         return { multiplier: Int32Array.of(e.multiplier), shift: Int32Array.of(e.shift) };
       };
       this.ops.push({
-        op: 'add', name: node.name, inputs: [a.q, b.q], output: out.q, leftShift: ADD_LEFT_SHIFT,
+        op: 'add', name: node.name, inputs: [a.q, bq], output: out.q, leftShift: ADD_LEFT_SHIFT,
         inputRequant: [enc(aT.scale / twiceMax), enc(bT.scale / twiceMax)],
         outputRequant: enc(twiceMax / (2 ** ADD_LEFT_SHIFT * outT.scale)),
         ...clampQ,
