@@ -70,7 +70,8 @@ describe('tinym2 compile', () => {
   it('prints a per-layer table with weight bytes, arena and lower bound, MACs', () => {
     const r = tinym2('compile', SENSOR, '--calib', SENSOR_NPZ, '--precision', 'int4', '-o', join(dir, 'table'));
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/\/imu\/imu\.0\/Conv\s+conv\s+\[1,64,8\]\s+4\/4/);
+    expect(r.stdout).toMatch(/\/imu\/imu\.0\/Conv\s+conv\s+\[1,64,8\]\s+4\/4\s+arena\+\d+/);
+    expect(r.stdout).toMatch(/\/imu\/imu\.7\/Gemm .* out\.imu_logits /);
     expect(r.stdout).toMatch(/weights: \d+ bytes/);
     expect(r.stdout).toMatch(/arena: +\d+ bytes \(lower bound \d+/);
     expect(r.stdout).toMatch(/MACs: +15776 per inference/);
@@ -160,6 +161,7 @@ describe('tinym2 compile refuses cleanly', () => {
       [['--precision', 'int4', '--flash', '10KB'], /--flash and --precision both choose the precision/],
       [['--name', 'my-model'], /--name 'my-model' is not a C identifier: use e.g. 'my_model'/],
       [['--check'], /--check needs --test/],
+      [['--name', 'tm2'], /the model name 'tm2' is the name of a runtime file/],
     ];
     for (const [args, message] of cases) {
       const out = join(dir, 'bad');

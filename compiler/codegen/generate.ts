@@ -10,6 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
+import { TinyM2Error } from '../errors.ts';
 import { activationRange } from '../quant/fixedpoint.ts';
 import type { QConvOp, QGraph, QOp, QTensor } from '../quant/qgraph.ts';
 import { packInt4 } from '../quant/weights.ts';
@@ -51,7 +52,8 @@ export interface LayerReport {
   activationBits: 4 | 8;
   weightBytes: number;
   macs: number;
-  note?: string;
+  /** Where the op writes its output: "arena+OFFSET" or "out.FIELD" / "in.FIELD" (+offset when not 0). */
+  writes: string;
 }
 
 export interface GeneratedModel {
@@ -112,6 +114,11 @@ const isConv = (op: QOp): op is QConvOp => op.op === 'conv' || op.op === 'depthw
 /** Emits the C for one model. */
 export function generateModel(q: QGraph, options: GenerateOptions): GeneratedModel {
   const name = cIdentifier(options.name);
+  // "<name>.h" next to the kernels' headers must not shadow one of them (#include "tm2.h").
+  const taken = runtimeFiles().map((f) => f.slice(f.lastIndexOf('/') + 1).replace(/\.[ch]$/, ''));
+  if (taken.includes(name)) {
+    throw new TinyM2Error(`the model name '${name}' is the name of a runtime file (${name}.c / ${name}.h): choose another with --name`, { details: { name } });
+  }
   const NAME = name.toUpperCase();
   const prefix = `tm2_${name}`;
   const memory = planModelMemory(q);
@@ -164,12 +171,17 @@ export function generateModel(q: QGraph, options: GenerateOptions): GeneratedMod
   const selfChecks: string[] = [];
   let macs = 0;
 
+  const where = (t: string): string => {
+    const ext = memory.external.get(t);
+    if (!ext) return `arena+${memory.tensorOffset.get(t)!}`;
+    return `${ext.kind === 'input' ? 'in' : 'out'}.${ioIdsEarly.get(ext.tensor)!}${ext.offset ? `+${ext.offset}` : ''}`;
+  };
   q.ops.forEach((op, i) => {
     const L = `l${i}`;
     const outT = shapeOf(q, op.output);
     const [actMin, actMax] = activationRange(outT.bits);
     const comment = `/* ${i}: ${op.op} ${commentText(op.name)} -> [${outT.shape.join(', ')}] */`;
-    const report: LayerReport = { index: i, name: op.name, kind: op.op, output: outT.shape, activationBits: outT.bits, weightBytes: 0, macs: 0 };
+    const report: LayerReport = { index: i, name: op.name, kind: op.op, output: outT.shape, activationBits: outT.bits, weightBytes: 0, macs: 0, writes: where(op.output) };
     const before = weightBytes;
     if (isConv(op)) {
       const inT = shapeOf(q, op.inputs[0]);
@@ -364,6 +376,12 @@ export function generateModel(q: QGraph, options: GenerateOptions): GeneratedMod
     copyOut: copyOut.join('\n'),
     selfChecks: selfChecks.join('\n'),
     runtimeSources: runtimeFiles().filter((f) => f.endsWith('.c')).map((f) => `runtime/${f}`),
+    layers: layers.map((l) => ({
+      ...l,
+      shapeText: `[${l.output.join(', ')}]`,
+      bitsText: l.weightBits ? `${l.weightBits}/${l.activationBits}` : `-/${l.activationBits}`,
+      nameText: l.name.replace(/\|/g, '\\|'),
+    })),
   };
 
   const files = new Map<string, string>();

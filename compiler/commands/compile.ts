@@ -241,6 +241,7 @@ export async function run(argv: string[]): Promise<number> {
     bits: l.weightBits ? `${l.weightBits}/${l.activationBits}` : `-/${l.activationBits}`,
     weightBytes: l.weightBytes,
     macs: l.macs,
+    writes: l.writes,
   }));
   if (o.json) {
     console.log(
@@ -272,12 +273,12 @@ export async function run(argv: string[]): Promise<number> {
     );
     return checkFailed ? EXIT_VERIFY_FAILED : 0;
   }
-  const rows = [['#', 'layer', 'kernel', 'out [H,W,C]', 'W/A bits', 'weight bytes', 'MACs']];
-  for (const l of layerRows) rows.push([String(l.index), l.name, l.kind, `[${l.output.join(',')}]`, l.bits, String(l.weightBytes), String(l.macs)]);
+  const rows = [['#', 'layer', 'kernel', 'out [H,W,C]', 'W/A bits', 'writes', 'weight bytes', 'MACs']];
+  for (const l of layerRows) rows.push([String(l.index), l.name, l.kind, `[${l.output.join(',')}]`, l.bits, l.writes, String(l.weightBytes), String(l.macs)]);
   const lines = [
     `${modelFile} -> ${outDir} (tm2_${name}_run, ${precision})`,
     '',
-    table(rows, 5),
+    table(rows, 6),
     '',
     `weights: ${model.weightBytes} bytes (const)`,
     `arena:   ${model.arenaBytes} bytes (lower bound ${model.lowerBound}; ${model.memory.unsharedBytes} without sharing)`,
