@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   plan: () => import('./commands/plan.ts'),
   compile: () => import('./commands/compile.ts'),
   verify: () => import('./commands/verify.ts'),
+  dynafuse: () => import('./dynafuse/command.ts'),
 };
 
 async function available(): Promise<Array<[string, Command]>> {
