@@ -28,4 +28,15 @@ describe('float <-> int8 at the graph boundary', () => {
     expect(Math.max(...qx)).toBe(7);
     expect(Math.min(...qx)).toBe(-8);
   });
+
+  it('quantizes per channel with io.channelAffine: q = round((x - offset[c]) / scale[c])', () => {
+    const qa: QGraph = {
+      ...q,
+      io: { x: { onnxShape: [1, 2, 3], layout: 'ncl', channelAffine: { scale: [0.5, 0.01], offset: [97, -1] } } },
+      tensors: new Map([['x', { name: 'x', shape: [1, 3, 2], bits: 8, scale: 1, zeroPoint: 0 }]]),
+    };
+    // ONNX [1, 2, 3]: c0 = [97, 98, 200], c1 = [-1, -0.99, 0.5]; memory [w][c]
+    const qx = quantizeInput(qa, 'x', Float32Array.from([97, 98, 200, -1, -0.99, 0.5]));
+    expect(Array.from(qx)).toEqual([0, 0, 2, 1, 127, 127]); // memory [w][c]: (97, -1), (98, -0.99), (200, 0.5) -> (0, 0), (2, 1), (206 -> 127, 150 -> 127)
+  });
 });
