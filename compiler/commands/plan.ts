@@ -198,6 +198,8 @@ export async function run(argv: string[]): Promise<number> {
     if (showProgress) process.stderr.write('\r\x1b[K');
   };
 
+  const method = (o.hessian ?? 'hutchinson') as HessianMethod;
+  if (method !== 'hutchinson' && method !== 'gauss-newton') throw new TinyM2Error(`--hessian '${o.hessian}': use hutchinson or gauss-newton`);
   const modelPath = parsed.positionals[0];
   const outFile = resolve(o.out ?? 'plan.json');
   const budgets: Budgets = {};
@@ -236,8 +238,6 @@ export async function run(argv: string[]): Promise<number> {
 
   const costs = modelCosts(graph);
   checkBudgets(graph, budgets, !o.untied, modelName);
-  const method = (o.hessian ?? 'hutchinson') as HessianMethod;
-  if (method !== 'hutchinson' && method !== 'gauss-newton') throw new TinyM2Error(`--hessian '${o.hessian}': use hutchinson or gauss-newton`);
   const sens = measureSensitivity(
     graph,
     calibrationRows(graph, calib),
