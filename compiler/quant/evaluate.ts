@@ -1,7 +1,7 @@
 // Calibration and accuracy evaluation over data sets: the float reference vs the integer
 // emulator for uniform INT8, uniform INT4 or any precision plan.
 import { readNpz } from '../data/npz.ts';
-import { TinyM2Error } from '../errors.ts';
+import { LABELS_KEY, loadDataset } from '../data/dataset.ts';
 import { tensorSize, type Graph } from '../ir.ts';
 import { runFloat } from '../reference/interpreter.ts';
 import { RangeObserver, type Calibration, type CalibrationOptions } from './calibrate.ts';
@@ -19,38 +19,22 @@ export interface DataSet {
   labels: Map<string, Int32Array>;
 }
 
-/** Reads an npz with one array per graph input (batch first) and `labels` / `labels_<output>`. */
+/**
+ * Reads a data set npz (compiler/data/dataset.ts checks the arrays against the graph inputs) as
+ * rows, plus `labels` and any per-output `labels_<output>` arrays.
+ */
 export function loadDataSet(graph: Graph, file: string, maxRows = Infinity): DataSet {
-  const npz = readNpz(file);
-  let count = -1;
-  const arrays: Record<string, Float32Array> = {};
-  for (const input of graph.inputs) {
-    const a = npz.get(input.name);
-    if (!a) throw new TinyM2Error(`${file} has no array '${input.name}' for graph input '${input.name}' of ${graph.file} (it has: ${[...npz.keys()].join(', ')})`);
-    if (!(a.data instanceof Float32Array)) throw new TinyM2Error(`${file}: array '${input.name}' is ${a.dtype}; store it as float32`);
-    const per = tensorSize(input.shape);
-    if (a.data.length % per !== 0) throw new TinyM2Error(`${file}: array '${input.name}' of shape [${a.shape}] does not split into rows of [${input.shape}]`);
-    const rows = a.data.length / per;
-    if (count >= 0 && rows !== count) throw new TinyM2Error(`${file}: array '${input.name}' has ${rows} rows, others have ${count}`);
-    count = rows;
-    arrays[input.name] = a.data;
-  }
-  const n = Math.min(count, maxRows);
+  const ds = loadDataset(file, graph);
+  const n = Math.min(ds.rows, maxRows);
   const rows: DataSet['rows'] = [];
-  for (let r = 0; r < n; r++) {
-    const row: Record<string, Float32Array> = {};
-    for (const input of graph.inputs) {
-      const per = tensorSize(input.shape);
-      row[input.name] = arrays[input.name].subarray(r * per, (r + 1) * per);
-    }
-    rows.push(row);
-  }
+  for (let r = 0; r < n; r++) rows.push(Object.fromEntries(graph.inputs.map((i) => [i.name, ds.inputs[i.name][r]])));
   const labels = new Map<string, Int32Array>();
-  for (const [key, a] of npz) {
-    if (key !== 'labels' && !key.startsWith('labels_')) continue;
-    const out = new Int32Array(n);
-    for (let r = 0; r < n; r++) out[r] = Number(a.data[r]);
-    labels.set(key, out);
+  if (ds.labels) labels.set(LABELS_KEY, ds.labels.subarray(0, n));
+  // Per-output labels are a tinym2 extension the shared reader does not know; one more read of the file.
+  const npz = graph.outputs.length > 1 ? readNpz(file) : new Map();
+  for (const o of graph.outputs) {
+    const a = npz.get(`labels_${o.name}`);
+    if (a) labels.set(`labels_${o.name}`, Int32Array.from({ length: n }, (_, r) => Number(a.data[r])));
   }
   return { file, rows, labels };
 }
