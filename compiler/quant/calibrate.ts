@@ -127,6 +127,8 @@ export class RangeObserver {
   private readonly tensors = new Map<string, TensorObserver>();
   private readonly opts: Required<CalibrationOptions>;
   private readonly rng = mulberry32(0x7e57);
+  /** Tensors also observed per channel, with their channel counts. */
+  private readonly channelCounts = new Map<string, number>();
 
   constructor(options: CalibrationOptions = {}) {
     this.opts = { ...DEFAULT_CALIBRATION, ...options };
@@ -152,8 +154,6 @@ export class RangeObserver {
     this.observe(slices);
     this.channelCounts.set(name, channels);
   }
-
-  private readonly channelCounts = new Map<string, number>();
 
   result(): Calibration {
     const out: Calibration = new Map();
