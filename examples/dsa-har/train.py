@@ -103,7 +103,7 @@ class RandomWindows:
     accelerometer, gyroscope and magnetometer, as if the unit sat slightly differently on the
     body: subjects differ in exactly this), then standardised."""
 
-    def __init__(self, rec, subjects, mean, std, rng, rot_deg):
+    def __init__(self, rec, subjects, mean, std, rng, rot_deg, rot_p):
         r = rec[:, [p - 1 for p in subjects]]          # raw units
         n_t = r.shape[2]
         # [activity, subject, modality, channel, time]
@@ -114,12 +114,16 @@ class RandomWindows:
         self.n_t = n_t
         self.rng = rng
         self.rot = math.radians(rot_deg)
+        self.rot_p = rot_p
 
     def random_rotations(self, n):
-        """[n, 5, 3, 3]: rotations about uniformly random axes by angles ~ U(-rot, rot)."""
+        """[n, 5, 3, 3]: with probability rot_p, a rotation about a uniformly random axis by an
+        angle ~ U(-rot, rot); otherwise the identity."""
         axis = self.rng.normal(size=(n, 5, 3))
         axis /= np.linalg.norm(axis, axis=-1, keepdims=True)
         ang = self.rng.uniform(-self.rot, self.rot, size=(n, 5, 1, 1))
+        if self.rot_p < 1:       # no extra draws otherwise: keeps the default run's random stream
+            ang *= self.rng.uniform(size=(n, 5, 1, 1)) < self.rot_p
         k = np.zeros((n, 5, 3, 3))
         k[..., 0, 1], k[..., 0, 2], k[..., 1, 2] = -axis[..., 2], axis[..., 1], -axis[..., 0]
         k = k - np.swapaxes(k, -1, -2)
@@ -363,6 +367,7 @@ def main():
     ap.add_argument('--noise-max', type=float, default=1.0, help='training noise: sigma ~ U(0, this), normalised units')
     ap.add_argument('--noise-p', type=float, default=0.5, help='probability a modality of a sample gets noise')
     ap.add_argument('--rot-deg', type=float, default=30.0, help='training: random rotation of each IMU up to this angle')
+    ap.add_argument('--rot-p', type=float, default=1.0, help='training: probability that an IMU of a window is rotated')
     ap.add_argument('--modality-dropout', type=float, default=0.4, help='training: drop each branch from the fused input with this probability')
     ap.add_argument('--c1', type=int, default=16)
     ap.add_argument('--c2', type=int, default=32)
@@ -388,7 +393,7 @@ def main():
     mean = flat.mean(0).astype(np.float32)
     std = flat.std(0).astype(np.float32)
 
-    windows = RandomWindows(rec, train_subj, mean, std, rng, args.rot_deg)
+    windows = RandomWindows(rec, train_subj, mean, std, rng, args.rot_deg, args.rot_p)
     x_test, y_test = segments_of(rec, test_subj)
     x_train_seg, y_train_seg = segments_of(rec, train_subj)
     norm = lambda x: ((x - mean.reshape(1, 5, N_CH, 1)) / std.reshape(1, 5, N_CH, 1)).astype(np.float32)
@@ -477,13 +482,32 @@ def main():
             acc_test_subset[name] = float((l.argmax(1) == torch.from_numpy(y_test[it])).float().mean())
     print('test.npz subset:', {k: round(v, 4) for k, v in acc_test_subset.items()})
 
+    # The firmware quantizes each raw input per tensor (one scale for all 9 channels); the
+    # accelerometer (std ~5 m/s^2) sets the range, so gyroscope and magnetometer (std ~0.3-1)
+    # keep only a few levels. Simulate that (range from calib.npz, 8 bits, asymmetric) to see
+    # what it costs, in float, before any weight quantization.
+    acc_test_input_q8 = {}
+    with torch.no_grad():
+        xq = x_test.copy()
+        for i in range(5):
+            lo, hi = min(0.0, float(x_train_seg[ic, i].min())), max(0.0, float(x_train_seg[ic, i].max()))
+            scale = (hi - lo) / 255
+            zp = round(-128 - lo / scale)
+            q = np.clip(np.round(x_test[:, i] / scale) + zp, -128, 127)
+            xq[:, i] = ((q - zp) * scale).astype(np.float32)
+        xr = torch.from_numpy(xq)
+        out = export(*[xr[:, m] for m in range(5)])
+        for name, l in zip(MODALITIES + ['fused'], out):
+            acc_test_input_q8[name] = float((l.argmax(1) == torch.from_numpy(y_test)).float().mean())
+    print('test, inputs quantized per tensor to 8 bits:', {k: round(v, 4) for k, v in acc_test_input_q8.items()})
+
     metrics = {
         'split': {'train_subjects': train_subj, 'test_subjects': test_subj,
                   'train_windows': 'random 125-sample windows from the 100-s recordings of the training subjects',
                   'test_rows': int(len(y_test)), 'test_npz_rows': int(len(it)), 'calib_npz_rows': int(len(ic))},
         'hyperparameters': {k: v for k, v in vars(args).items() if k not in ('archive', 'work', 'out', 'no_export')},
         'accuracy_fp32': {'train_segments': acc_train, 'test': acc_test, 'test_export_raw_inputs': acc_test_raw,
-                          'test_npz_subset': acc_test_subset},
+                          'test_npz_subset': acc_test_subset, 'test_inputs_int8_per_tensor': acc_test_input_q8},
         'fused_errors_test': confusions,
         'noise_robustness_test': robustness,
         'cost': cost,
