@@ -65,6 +65,20 @@ describe('arena planner', () => {
     }
   });
 
+  it('tries more than one placement order: reaches the lower bound where largest-first alone does not', () => {
+    // Largest first puts t1 (68) and t0 (52) both at 0; t4 (20, alive with both) lands at 68, and
+    // t2 (alive with t0 and t4) above it: 108 bytes. Another order fits all in 92, the bound.
+    const plan = planArena([
+      { name: 't0', bytes: 52, first: 4, last: 6 },
+      { name: 't1', bytes: 68, first: 2, last: 3 },
+      { name: 't2', bytes: 20, first: 4, last: 6 },
+      { name: 't3', bytes: 36, first: 0, last: 1 },
+      { name: 't4', bytes: 20, first: 3, last: 5 },
+    ]);
+    expect(plan.lowerBound).toBe(92);
+    expect(plan.arenaBytes).toBe(92);
+  });
+
   it('reaches the lower bound on a chain (the shape of a CNN without branches)', () => {
     const sizes = [8000, 8000, 4000, 4000, 2000, 640, 64, 10];
     const bufs = sizes.map((bytes, i) => ({ name: `t${i}`, bytes, first: i, last: i + 1 }));

@@ -1,8 +1,9 @@
 // Static memory planning: every activation and scratch buffer of a model gets an offset in one
 // arena, chosen by lifetime so that buffers never live at the same time can share bytes.
 //
-// Placement is the greedy-by-size strategy TFLite Micro's GreedyMemoryPlanner uses (largest
-// first, lowest offset that overlaps no placed buffer of overlapping lifetime). Unlike TFLM, the
+// Placement is greedy like TFLite Micro's GreedyMemoryPlanner (each buffer at the lowest offset
+// that overlaps no placed buffer of overlapping lifetime), run over a few orders (largest first as
+// TFLM does, first use, bytes x lifetime, longest lifetime) keeping the smallest result. Unlike TFLM, the
 // plan is made at compile time and its size is printed next to the lower bound (the largest sum
 // of live bytes at any step), so nobody has to find the arena size "by experimentation".
 
@@ -67,6 +68,30 @@ function resolveAlias(
   return { root: cur, offset };
 }
 
+/** Places buffers in the given order, each at the lowest offset free during its lifetime. */
+function greedyPlace(order: Root[], alignment: number): { offsets: Map<string, number>; arenaBytes: number } {
+  const placed: Array<Root & { offset: number }> = [];
+  const offsets = new Map<string, number>();
+  let arenaBytes = 0;
+  for (const r of order) {
+    const size = alignUp(r.bytes, alignment);
+    // Intervals already taken by buffers alive at the same time, sorted by offset.
+    const busy = placed
+      .filter((p) => p.first <= r.last && r.first <= p.last)
+      .map((p) => [p.offset, p.offset + alignUp(p.bytes, alignment)] as const)
+      .sort((x, y) => x[0] - y[0]);
+    let offset = 0;
+    for (const [start, end] of busy) {
+      if (offset + size <= start) break;
+      offset = Math.max(offset, end);
+    }
+    placed.push({ ...r, offset });
+    offsets.set(r.name, offset);
+    arenaBytes = Math.max(arenaBytes, offset + size);
+  }
+  return { offsets, arenaBytes };
+}
+
 export function planArena(
   bufferList: BufferRequest[],
   aliasList: AliasRequest[] = [],
@@ -89,28 +114,22 @@ export function planArena(
     if (offset < 0) throw new Error(`internal: alias ${a.name} at negative offset`);
   }
 
-  const order = [...roots.values()].sort(
-    (x, y) => y.bytes - x.bytes || x.first - y.first || (x.name < y.name ? -1 : x.name > y.name ? 1 : 0),
-  );
-  const placed: Array<Root & { offset: number }> = [];
-  const offsets = new Map<string, number>();
-  let arenaBytes = 0;
-  for (const r of order) {
-    const size = alignUp(r.bytes, alignment);
-    // Intervals already taken by buffers alive at the same time, sorted by offset.
-    const busy = placed
-      .filter((p) => p.first <= r.last && r.first <= p.last)
-      .map((p) => [p.offset, p.offset + alignUp(p.bytes, alignment)] as const)
-      .sort((x, y) => x[0] - y[0]);
-    let offset = 0;
-    for (const [start, end] of busy) {
-      if (offset + size <= start) break;
-      offset = Math.max(offset, end);
-    }
-    placed.push({ ...r, offset });
-    offsets.set(r.name, offset);
-    arenaBytes = Math.max(arenaBytes, offset + size);
+  // Greedy placement is order-dependent; TFLM's order (largest first) is one of a few cheap ones.
+  // Try each and keep the smallest arena (ties: the first order), which is still deterministic.
+  const byName = (x: Root, y: Root) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0);
+  const orders: Array<(x: Root, y: Root) => number> = [
+    (x, y) => y.bytes - x.bytes || x.first - y.first || byName(x, y),
+    (x, y) => x.first - y.first || y.bytes - x.bytes || byName(x, y),
+    (x, y) => y.bytes * (y.last - y.first + 1) - x.bytes * (x.last - x.first + 1) || y.bytes - x.bytes || byName(x, y),
+    (x, y) => y.last - y.first - (x.last - x.first) || y.bytes - x.bytes || byName(x, y),
+  ];
+  let best: { offsets: Map<string, number>; arenaBytes: number } | undefined;
+  for (const order of orders) {
+    const placed = greedyPlace([...roots.values()].sort(order), alignment);
+    if (!best || placed.arenaBytes < best.arenaBytes) best = placed;
   }
+  const offsets = best!.offsets;
+  const arenaBytes = best!.arenaBytes;
   for (const a of aliasList) {
     const { root, offset } = resolveAlias(a.name, buffers, aliases);
     offsets.set(a.name, offsets.get(root)! + offset);
