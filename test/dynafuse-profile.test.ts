@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { haveTool } from '../compiler/codegen/hostcheck.ts';
 import { loadFusionConfig } from '../compiler/dynafuse/config.ts';
 import { emitDynaFuseC } from '../compiler/dynafuse/emit.ts';
-import { measureOpInstructions } from '../compiler/dynafuse/measure.ts';
+import { measureOpInstructions, measureRoutineInstructions, routineLogits, routineWeights } from '../compiler/dynafuse/measure.ts';
 import { gaussian, opsFor, profileDynaFuse } from '../compiler/dynafuse/profile.ts';
 import * as df from '../compiler/dynafuse/runtime.ts';
 import { loadOnnx } from '../compiler/onnx/import.ts';
@@ -149,5 +149,20 @@ describe('DynaFuse profile (dsa-har)', () => {
     const torso = opsFor(q, [heads[0]]).reduce((s, i) => s + m.perOp[i], 0);
     expect(torso).toBeGreaterThan(0.15 * m.inference);
     expect(torso).toBeLessThan(0.25 * m.inference);
+  }, 240_000);
+
+  it.runIf(haveTool('arm-none-eabi-gcc') && haveTool('qemu-system-arm'))('on Cortex-M4 under QEMU the routine computes what the twin computes (and its instruction counts)', async () => {
+    const row = calib.rows[calib.rows.length - 1];
+    const r = await measureRoutineInstructions(profile, q, row, board, join(work, 'routine'));
+    const t = profile.tables;
+    const n = t.modalities.length;
+    const sigmaQ12 = profile.modalities.map((m, i) => df.noiseS8(t.modalities[i], quantizeInput(q, m.input, row[m.input])));
+    const d = df.decide(t, { sigmaQ12, batteryPct: -1, forcedMode: df.NOMINAL });
+    const logits = Array.from({ length: n + 1 }, (_, i) => Array.from({ length: t.classes }, (_, c) => routineLogits(i, c)));
+    const f = df.fuse(t, { ...d, mask: 2 ** n - 1, useFused: false, weightQ15: routineWeights(n) }, logits.slice(0, n), logits[n]);
+    expect(r.outputs).toEqual([...sigmaQ12, d.mode, d.mask, d.useFused ? 1 : 0, ...d.accQ15, ...d.weightQ15, d.energyNj, ...f.probsQ15, f.argmax]);
+    for (const k of r.noise) expect(k).toBeGreaterThan(5000);
+    expect(r.decide).toBeGreaterThan(100);
+    expect(r.fuse).toBeGreaterThan(1000);
   }, 240_000);
 });

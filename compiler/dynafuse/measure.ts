@@ -49,6 +49,18 @@ export interface RoutineInstructions {
   noise: number[];
   decide: number;
   fuse: number;
+  /** What the firmware computed, one line of integers: sigma[n] mode mask use_fused acc[n] weight[n] energy probs[classes] class. */
+  outputs: number[];
+}
+
+/** The synthetic logits the routine firmware fuses: head i (i = n is the fused head), class c. */
+export function routineLogits(i: number, c: number): number {
+  return ((c * 37 + i * 11) % 256) - 128;
+}
+
+/** Q15 weights the routine firmware fuses every head with (sum 32768). */
+export function routineWeights(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => (i === 0 ? 32768 - (n - 1) * Math.floor(32768 / n) : Math.floor(32768 / n)));
 }
 
 /**
@@ -74,9 +86,12 @@ export async function measureRoutineInstructions(p: DynaFuseProfile, q: QGraph, 
     '  tm2_dynafuse_decision d;',
     `  const int8_t *heads[${t.modalities.length}];`,
     `  int32_t probs[${t.classes}], cls, i;`,
+    '  {',
+    '    int32_t c, h;',
+    `    for (h = 0; h <= ${t.modalities.length}; h++)`,
+    `      for (c = 0; c < ${t.classes}; c++) logits[h][c] = (int8_t)((c * 37 + h * 11) % 256 - 128); /* routineLogits */`,
+    '  }',
     `  for (i = 0; i < ${t.modalities.length}; i++) {`,
-    '    int32_t c;',
-    `    for (c = 0; c < ${t.classes}; c++) logits[i][c] = (int8_t)((c * 37 + i * 11) % 256 - 128);`,
     '    heads[i] = logits[i];',
     '    tm2_count_begin();',
     '    req.sigma_q12[i] = tm2_dynafuse_noise_s8(&tm2_dfm_dynafuse.modalities[i], windows[i]);',
@@ -87,12 +102,18 @@ export async function measureRoutineInstructions(p: DynaFuseProfile, q: QGraph, 
     '  tm2_count_begin();',
     '  tm2_dynafuse_decide(&tm2_dfm_dynafuse, &req, &d);',
     '  tm2_count_end();',
+    `  for (i = 0; i < ${t.modalities.length}; i++) printf("%ld ", (long)req.sigma_q12[i]);`,
+    '  printf("%d %lu %d", d.mode, (unsigned long)d.mask, d.use_fused);',
+    `  for (i = 0; i < ${t.modalities.length}; i++) printf(" %ld", (long)d.acc_q15[i]);`,
+    `  for (i = 0; i < ${t.modalities.length}; i++) printf(" %ld", (long)d.weight_q15[i]);`,
+    '  printf(" %lu", (unsigned long)d.energy_nj);',
     `  d.mask = ${(2 ** t.modalities.length - 1) >>> 0}u; d.use_fused = 0; /* fuse every head: the most work fuse can do */`,
     `  for (i = 0; i < ${t.modalities.length}; i++) d.weight_q15[i] = i == 0 ? 32768 - ${t.modalities.length - 1} * (32768 / ${t.modalities.length}) : 32768 / ${t.modalities.length};`,
     '  tm2_count_begin();',
     `  cls = tm2_dynafuse_fuse(&tm2_dfm_dynafuse, &d, heads, logits[${t.modalities.length}], probs);`,
     '  tm2_count_end();',
-    '  printf("class %ld mask %lu\\n", (long)cls, (unsigned long)d.mask);',
+    `  for (i = 0; i < ${t.classes}; i++) printf(" %ld", (long)probs[i]);`,
+    '  printf(" %ld\\n", (long)cls);',
     '  return 0;',
     '}',
     '',
@@ -106,5 +127,6 @@ export async function measureRoutineInstructions(p: DynaFuseProfile, q: QGraph, 
   const r = await runFirmware(fw.elf, board);
   const n = t.modalities.length;
   if (r.exitCode !== 0 || r.regions.length !== n + 2) throw new Error(`internal: routine firmware failed (exit ${r.exitCode}, ${r.regions.length} regions): ${r.stderr}`);
-  return { noise: r.regions.slice(0, n), decide: r.regions[n], fuse: r.regions[n + 1] };
+  const line = r.stdout.split('\n').find((l) => /^-?\d/.test(l.trim()));
+  return { noise: r.regions.slice(0, n), decide: r.regions[n], fuse: r.regions[n + 1], outputs: (line ?? '').trim().split(/\s+/).map(Number) };
 }
