@@ -88,6 +88,12 @@ const byMode = [newTally(), newTally(), newTally()];
 const all = newTally();
 const add = (tl: Tally, key: keyof Pick<Tally, 'correct' | 'energyJ' | 'branches'>, name: string, v: number) => (tl[key][name] = (tl[key][name] ?? 0) + v);
 
+// Re-estimating the noise only every REESTIMATE-th window lets the sensors of skipped branches sleep in between.
+// The re-estimates run on a clock of their own (phase 3), so the first 3 windows of each batch still use the
+// previous batch's noise levels: the device does not know when the noise changes.
+const REESTIMATE = 10;
+let held: number[] = [];
+let windowClock = 0;
 for (let b = 0; b < BATCHES; b++) {
   const sigmas = config.modalities.map(() => 2 * uniform());
   const mode = modes[b];
@@ -106,6 +112,16 @@ for (let b = 0; b < BATCHES; b++) {
     const estimated = t.modalities.map((m, i) => df.noiseS8(m, inputs[profile.modalities[i].input]));
     const oracle = sigmas.map((x) => Math.round(x * df.SIGMA_ONE));
     const results: Record<string, { argmax: number; energyJ: number; branches: number }> = {};
+    const fresh = windowClock++ % REESTIMATE === 3 || held.length === 0;
+    if (fresh) held = estimated;
+    {
+      const d = df.decide(t, { sigmaQ12: held, batteryPct: -1, forcedMode: mode });
+      const f = df.fuse(t, d, headOut, fusedOut);
+      const sel = [...Array(N).keys()].filter((i) => (d.mask >>> i) & 1);
+      const routineShare = fresh ? routineJ : routine ? (routine.decide + routine.fuse) * eInstr : 0;
+      const computeJ = sum(sel.map((i) => compute[i])) + (d.useFused ? fusedExtraJ : 0) + routineShare;
+      results[`dynafuse, estimate every ${REESTIMATE}th window`] = { argmax: f.argmax, energyJ: (fresh ? sum(sensing) : sum(sel.map((i) => sensing[i]))) + computeJ, branches: sel.length };
+    }
     for (const [name, sigmaQ12] of [['dynafuse', estimated], ['dynafuse-oracle-sigma', oracle]] as const) {
       const d = df.decide(t, { sigmaQ12: [...sigmaQ12], batteryPct: -1, forcedMode: mode });
       const f = df.fuse(t, d, headOut, fusedOut);
