@@ -25,6 +25,7 @@ import tarfile
 import time
 
 import numpy as np
+import onnx
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -51,6 +52,8 @@ N_CH = len(CHANNELS)
 
 TRAIN_SUBJECTS = [1, 2, 3, 4, 5, 6]
 TEST_SUBJECTS = [7, 8]
+CALIB_SEGMENTS = [5, 15]                 # rows of calib.npz, per activity x training subject
+TEST_NPZ_SEGMENTS = [2, 6, 10, 14, 18]   # rows of test.npz, per activity x test subject
 
 
 # ----------------------------------------------------------------------------------------------
@@ -87,14 +90,16 @@ def load_recordings(archive, cache_dir):
 
 
 def segments_of(rec, subjects):
-    """The original non-overlapping UCI segments: X [n, 5, 9, 125] (modality, channel, time), y [n]."""
-    xs, ys = [], []
+    """The original non-overlapping UCI segments, ordered by activity, subject, segment:
+    X [n, 5, 9, 125] (modality, channel, time), activity y [n], segment number 1..20 [n]."""
+    xs, ys, segs = [], [], []
     for a in range(N_CLASSES):
         for p in subjects:
             r = rec[a, p - 1].reshape(N_SEGMENTS, WINDOW, 5, N_CH)      # [seg, t, modality, ch]
             xs.append(r.transpose(0, 2, 3, 1))
             ys.append(np.full(N_SEGMENTS, a, dtype=np.int64))
-    return np.concatenate(xs), np.concatenate(ys)
+            segs.append(np.arange(1, N_SEGMENTS + 1))
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(segs)
 
 
 class RandomWindows:
@@ -345,12 +350,13 @@ def top_confusions(net, x_norm, y):
     return [(ACTIVITIES[t], ACTIVITIES[p], n) for (t, p), n in sorted(pairs.items(), key=lambda kv: -kv[1])]
 
 
-def stratified_pick(y, subj, seg, per_group, segments_wanted):
-    """Row indices: for every (class, subject), the segments listed in segments_wanted (1-based)."""
-    keep = np.isin(seg, segments_wanted)
-    idx = np.nonzero(keep)[0]
-    assert len(idx) == len(np.unique(y)) * len(np.unique(subj)) * per_group
-    return idx
+@torch.no_grad()
+def raw_input_accuracy(export, x_raw, y):
+    """Accuracy of every head of the export graph (raw-unit inputs [n, 5, 9, 125])."""
+    xr = torch.from_numpy(x_raw)
+    out = export(*[xr[:, m] for m in range(5)])
+    yt = torch.from_numpy(y)
+    return {name: float((l.argmax(1) == yt).float().mean()) for name, l in zip(MODALITIES + ['fused'], out)}
 
 
 def main():
@@ -394,8 +400,8 @@ def main():
     std = flat.std(0).astype(np.float32)
 
     windows = RandomWindows(rec, train_subj, mean, std, rng, args.rot_deg, args.rot_p)
-    x_test, y_test = segments_of(rec, test_subj)
-    x_train_seg, y_train_seg = segments_of(rec, train_subj)
+    x_test, y_test, seg_test = segments_of(rec, test_subj)
+    x_train_seg, y_train_seg, seg_train = segments_of(rec, train_subj)
     norm = lambda x: ((x - mean.reshape(1, 5, N_CH, 1)) / std.reshape(1, 5, N_CH, 1)).astype(np.float32)
 
     net = MultiImuNet(args.c1, args.c2, args.hidden, args.kernel, args.modality_dropout)
@@ -437,68 +443,47 @@ def main():
     with torch.no_grad():
         xr = torch.from_numpy(x_test[:64])
         a = export(*[xr[:, m] for m in range(5)])
-        b = MultiImuNet.forward(net, torch.from_numpy(norm(x_test[:64])))
+        b = net(torch.from_numpy(norm(x_test[:64])))
         fold_err = max(float((u - v).abs().max()) for u, v in zip(a, b))
     print(f'folded standardisation: max |logit difference| = {fold_err:.2e}')
-    acc_test_raw = {}
-    with torch.no_grad():
-        xr = torch.from_numpy(x_test)
-        out = export(*[xr[:, m] for m in range(5)])
-        for name, l in zip(MODALITIES + ['fused'], out):
-            acc_test_raw[name] = float((l.argmax(1) == torch.from_numpy(y_test)).float().mean())
+    acc_test_raw = raw_input_accuracy(export, x_test, y_test)
 
     onnx_path = os.path.join(args.out, 'model.onnx')
     dummy = tuple(torch.zeros(1, N_CH, WINDOW) for _ in MODALITIES)
     out_names = [f'{m}_logits' for m in MODALITIES] + ['fused_logits']
     torch.onnx.export(export, dummy, onnx_path, opset_version=13, input_names=MODALITIES,
                       output_names=out_names, do_constant_folding=True)
-    import onnx
     model = onnx.load(onnx_path)
     onnx.checker.check_model(model)
     ops = sorted({n.op_type for n in model.graph.node})
     print(f'wrote {onnx_path}: ops {ops}')
 
-    # calib.npz: 2 segments (s05, s15) of every class x training subject = 228 rows, raw units.
-    subj_tr = np.repeat(np.array([[p for p in train_subj]]), N_SEGMENTS, 0).T.reshape(-1)
-    seg_tr = np.tile(np.arange(1, N_SEGMENTS + 1), len(train_subj))
-    subj_tr = np.tile(subj_tr, N_CLASSES)
-    seg_tr = np.tile(seg_tr, N_CLASSES)
-    ic = stratified_pick(y_train_seg, subj_tr, seg_tr, 2, [5, 15])
+    # calib.npz: segments s05 and s15 of every class x training subject (228 rows), raw units.
+    ic = np.nonzero(np.isin(seg_train, CALIB_SEGMENTS))[0]
     np.savez_compressed(os.path.join(args.out, 'calib.npz'),
                         **{m: x_train_seg[ic, i] for i, m in enumerate(MODALITIES)},
                         labels=y_train_seg[ic])
-    # test.npz: 5 segments (s02, s06, s10, s14, s18) of every class x test subject = 190 rows of 760.
-    subj_te = np.tile(np.repeat(np.array(test_subj), N_SEGMENTS), N_CLASSES)
-    seg_te = np.tile(np.arange(1, N_SEGMENTS + 1), len(test_subj) * N_CLASSES)
-    it = stratified_pick(y_test, subj_te, seg_te, 5, [2, 6, 10, 14, 18])
+    # test.npz: segments s02, s06, s10, s14, s18 of every class x test subject (190 of 760 rows):
+    # the whole test split would be 17 MB of float32.
+    it = np.nonzero(np.isin(seg_test, TEST_NPZ_SEGMENTS))[0]
     np.savez_compressed(os.path.join(args.out, 'test.npz'),
                         **{m: x_test[it, i] for i, m in enumerate(MODALITIES)},
                         labels=y_test[it])
-    acc_test_subset = {}
-    with torch.no_grad():
-        xr = torch.from_numpy(x_test[it])
-        out = export(*[xr[:, m] for m in range(5)])
-        for name, l in zip(MODALITIES + ['fused'], out):
-            acc_test_subset[name] = float((l.argmax(1) == torch.from_numpy(y_test[it])).float().mean())
+    acc_test_subset = raw_input_accuracy(export, x_test[it], y_test[it])
     print('test.npz subset:', {k: round(v, 4) for k, v in acc_test_subset.items()})
 
     # The firmware quantizes each raw input per tensor (one scale for all 9 channels); the
     # accelerometer (std ~5 m/s^2) sets the range, so gyroscope and magnetometer (std ~0.3-1)
     # keep only a few levels. Simulate that (range from calib.npz, 8 bits, asymmetric) to see
     # what it costs, in float, before any weight quantization.
-    acc_test_input_q8 = {}
-    with torch.no_grad():
-        xq = x_test.copy()
-        for i in range(5):
-            lo, hi = min(0.0, float(x_train_seg[ic, i].min())), max(0.0, float(x_train_seg[ic, i].max()))
-            scale = (hi - lo) / 255
-            zp = round(-128 - lo / scale)
-            q = np.clip(np.round(x_test[:, i] / scale) + zp, -128, 127)
-            xq[:, i] = ((q - zp) * scale).astype(np.float32)
-        xr = torch.from_numpy(xq)
-        out = export(*[xr[:, m] for m in range(5)])
-        for name, l in zip(MODALITIES + ['fused'], out):
-            acc_test_input_q8[name] = float((l.argmax(1) == torch.from_numpy(y_test)).float().mean())
+    xq = x_test.copy()
+    for i in range(5):
+        lo, hi = min(0.0, float(x_train_seg[ic, i].min())), max(0.0, float(x_train_seg[ic, i].max()))
+        scale = (hi - lo) / 255
+        zp = round(-128 - lo / scale)
+        q = np.clip(np.round(x_test[:, i] / scale) + zp, -128, 127)
+        xq[:, i] = ((q - zp) * scale).astype(np.float32)
+    acc_test_input_q8 = raw_input_accuracy(export, xq, y_test)
     print('test, inputs quantized per tensor to 8 bits:', {k: round(v, 4) for k, v in acc_test_input_q8.items()})
 
     metrics = {
