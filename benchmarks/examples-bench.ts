@@ -300,12 +300,6 @@ export async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  // Benchmarks share the machine: run (and let compile/verify, which inherit it) at a low priority.
-  try {
-    setPriority(Math.max(getPriority(), 10));
-  } catch {
-    /* not permitted: keep the current priority */
-  }
   let models = exampleModels(join(ROOT, 'examples'), o.variants);
   if (o.only.length) {
     const unknown = o.only.filter((n) => !models.some((m) => m.label === n || m.example === n));
@@ -354,6 +348,12 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
+  // Benchmarks share the machine: run (and let compile/verify, which inherit it) at a low priority.
+  try {
+    setPriority(Math.max(getPriority(), 10));
+  } catch {
+    /* not permitted: keep the current priority */
+  }
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e: unknown) => {
