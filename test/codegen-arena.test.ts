@@ -133,6 +133,30 @@ describe('arena placement', () => {
     expect(generateModel(d.q, { name: 'd', source: 'dscnn2d.onnx', precision: 'INT8' }).files.get('d.c')).toContain('in->image + 0');
   });
 
+  it('each input enters the arena just before the first layer that reads it (one branch at a time)', () => {
+    const { q } = quantized(join(REPO_ROOT, 'test/models/sensor1d.onnx'));
+    const mem = planModelMemory(q);
+    const envReader = q.ops.findIndex((o) => o.inputs.includes('env'));
+    expect(envReader).toBeGreaterThan(0);
+    expect(mem.boundaryOp.get('imu')).toBe(0);
+    expect(mem.boundaryOp.get('env')).toBe(envReader);
+    const c = generateModel(q, { name: 's', source: 'sensor1d.onnx', precision: 'INT8' }).files.get('s.c')!;
+    // The env conversion sits right before that layer's call, after the whole imu branch.
+    const envCopy = c.indexOf('tm2_permute_s8(in->env');
+    expect(envCopy).toBeGreaterThan(c.indexOf(`/* ${envReader - 1}: `));
+    expect(envCopy).toBeLessThan(c.indexOf(`/* ${envReader}: `) + 200);
+    expect(envCopy).toBeGreaterThan(c.indexOf(`/* ${envReader}: `));
+    // So env's bytes are bytes the imu branch used before it (they could not be if env lived from the start).
+    const range = (t: string) => [mem.tensorOffset.get(t)!, mem.tensorOffset.get(t)! + tensorBytes(q, t)];
+    const [e0, e1] = range('env');
+    const reused = q.ops.slice(0, envReader).some((op) => {
+      if (mem.external.has(op.output)) return false;
+      const [a0, a1] = range(op.output);
+      return a0 < e1 && e0 < a1;
+    });
+    expect(reused).toBe(true);
+  });
+
   it('a LUT whose input dies there runs in place (gemm_variants: Sigmoid)', () => {
     const { q } = quantized(join(REPO_ROOT, 'test/models/gemm_variants.onnx'));
     const mem = planModelMemory(q);

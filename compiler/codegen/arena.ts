@@ -29,6 +29,11 @@ export interface ModelMemory {
   /** Sum of every tensor and scratch buffer with no sharing at all, for reports. */
   unsharedBytes: number;
   /**
+   * Per graph input: the op index before which it is converted into the arena; per graph output:
+   * the op index after which it is copied out (-1: at the very start / end of the run).
+   */
+  boundaryOp: Map<string, number>;
+  /**
    * Tensors that live in the caller's input / output struct instead of the arena: a graph input or
    * output whose ONNX order is its memory order (vectors, one channel, 1x1) is read / written in
    * place, with its views. `tensor` is the graph input / output, `offset` the byte offset in it.
@@ -93,12 +98,23 @@ export function planModelMemory(q: QGraph): ModelMemory {
   const n = q.ops.length;
   const first = new Map<string, number>();
   const last = new Map<string, number>();
-  for (const name of q.inputs) first.set(name, 0);
   q.ops.forEach((op, i) => {
     first.set(op.output, i + 1);
     for (const x of op.inputs) last.set(x, Math.max(last.get(x) ?? 0, i + 1));
   });
-  for (const name of q.outputs) last.set(name, n + 1);
+  // A graph input is brought into the arena just before the first op that reads it, a graph
+  // output copied out just after the op that writes it (boundaryStep): in a model with one branch
+  // per modality, each input then takes arena bytes only while its branch runs.
+  const inputStep = new Map<string, number>();
+  for (const name of q.inputs) {
+    const readers = q.ops.flatMap((op, i) => (op.inputs.includes(name) ? [i + 1] : []));
+    inputStep.set(name, readers.length ? Math.min(...readers) : 0);
+    first.set(name, inputStep.get(name)!);
+  }
+  for (const name of q.outputs) {
+    const step = q.inputs.includes(name) ? n + 1 : first.get(name)!;
+    last.set(name, Math.max(last.get(name) ?? 0, step));
+  }
   for (const [name, f] of first) if (!last.has(name)) last.set(name, f); // written, never read
 
   const storage = new SharedStorage();
@@ -180,7 +196,10 @@ export function planModelMemory(q: QGraph): ModelMemory {
   const tensorOffset = new Map<string, number>();
   for (const name of first.keys()) if (!external.has(name)) tensorOffset.set(name, plan.offsets.get(name)!);
   const scratch = scratchSize.map((bytes, i) => (bytes > 0 ? { offset: plan.offsets.get(scratchName(i))!, bytes } : undefined));
-  return { plan, tensorOffset, scratch, concatInPlace, inPlace, unsharedBytes, external };
+  const boundaryOp = new Map<string, number>();
+  for (const name of q.inputs) boundaryOp.set(name, inputStep.get(name)! - 1);
+  for (const name of q.outputs) boundaryOp.set(name, q.inputs.includes(name) ? -1 : first.get(name)! - 1);
+  return { plan, tensorOffset, scratch, concatInPlace, inPlace, unsharedBytes, external, boundaryOp };
 }
 
 /** Ops that read and write overlapping bytes although they are not meant to run in place (a planning bug). */

@@ -147,8 +147,23 @@ export function generateModel(q: QGraph, options: GenerateOptions): GeneratedMod
     params.push(`static const int32_t ${io.field}_out_dims[3] = {${h}, ${w}, ${c}}, ${io.field}_out_perm[3] = {2, 0, 1};`);
     return `  tm2_permute_s8(${arena}, ${io.field}_out_dims, ${io.field}_out_perm, ${api}); /* [H][W][C] -> [C][H][W] */`;
   };
-  const copyIn = inputs.map((io) => boundary(io, 'in'));
-  const copyOut = outputs.map((io) => boundary(io, 'out'));
+  // Conversions run next to the op that first reads an input / writes an output (arena.ts).
+  const before = new Map<number, string[]>();
+  const after = new Map<number, string[]>();
+  const copyIn: string[] = [];
+  const copyOut: string[] = [];
+  for (const io of inputs) {
+    const k = memory.boundaryOp.get(io.tensor)!;
+    if (memory.external.has(io.tensor) || k < 0) copyIn.push(boundary(io, 'in'));
+    else before.set(k, [...(before.get(k) ?? []), boundary(io, 'in')]);
+  }
+  for (const io of outputs) {
+    const k = memory.boundaryOp.get(io.tensor)!;
+    if (memory.external.has(io.tensor) || k < 0) copyOut.push(boundary(io, 'out'));
+    else after.set(k, [...(after.get(k) ?? []), boundary(io, 'out')]);
+  }
+  if (copyIn.length === 0) copyIn.push('  /* (each input is converted just before the first layer that reads it) */');
+  if (copyOut.length === 0) copyOut.push('  /* (each output was copied out right after the layer that wrote it) */');
 
   const classes = outputs.length > 0 ? outputs[0].size : 0;
   const layoutText = (io: IoInfo) =>
@@ -188,9 +203,11 @@ export function generateModel(q: QGraph, options: GenerateOptions): GeneratedMod
     // Each op between TM2_LAYER_BEGIN/END: instruction counts per layer with -DTM2_PROFILE_LAYERS
     // (one tm2_count region per op, in op order); empty macros otherwise.
     body: body
-      .map((s) => {
+      .map((s, i) => {
         const [head, ...stmts] = s.split('\n');
-        return [`  ${head}`, '  TM2_LAYER_BEGIN();', ...stmts, '  TM2_LAYER_END();'].join('\n');
+        const into = (before.get(i) ?? []).map((c) => `${c.replace(/^ {2}/, '  ')}`);
+        const outof = after.get(i) ?? [];
+        return [`  ${head}`, ...into, '  TM2_LAYER_BEGIN();', ...stmts, '  TM2_LAYER_END();', ...outof].join('\n');
       })
       .join('\n'),
     copyOut: copyOut.join('\n'),
