@@ -95,6 +95,15 @@ describe('tinym2 compile', () => {
     expect(j.check.mismatches).toBe(0);
   }, 120_000);
 
+  it('--precision mixed with no budget: the paper target, or all-INT4 when the target is below it', () => {
+    const gv = join(REPO_ROOT, 'test/models/gemm_variants.onnx');
+    const r = tinym2('compile', gv, '--calib', gv.replace(/\.onnx$/, '.npz'), '--precision', 'mixed', '-o', join(dir, 'gv-mixed'), '--json');
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.notes.join(' ')).toMatch(/is below all-INT4 \(\d+ bytes\), so the budget is all-INT4/);
+    expect(Object.values(j.plan.layers).every((l) => (l as { weightBits: number }).weightBits === 4)).toBe(true);
+  }, 120_000);
+
   it('takes a plan file', () => {
     const plan = join(dir, 'plan.json');
     writeFileSync(plan, JSON.stringify({
