@@ -146,6 +146,8 @@ export interface BenchRow {
   bitExact: boolean | null;
   deviceRows: number | null;
   stackPeakBytes: number | null;
+  /** verify's latency and energy per inference for the board and real boards with the same core: board-model estimates. */
+  estimates: Array<{ board: string; latencySeconds: number; energyJoules: number; label: string }>;
   seconds: { compile: number; verify: number; emulator: number };
 }
 
@@ -186,7 +188,7 @@ async function benchModel(m: ExampleModel, precision: Precision, o: Options, ste
   const empty = (board: string, error: string): BenchRow => ({
     model: m.label, onnx: m.onnx, precision, board, error, weightBytes: null, flashBytes: null, arenaBytes: null, arenaLowerBound: null,
     macs: null, instructions: null, macsPerInstruction: null, head: null, accuracy: null, floatAccuracy: null, accuracyFrom: null,
-    accuracyRows: null, accuracyPerHead: {}, bitExact: null, deviceRows: null, stackPeakBytes: null, seconds,
+    accuracyRows: null, accuracyPerHead: {}, bitExact: null, deviceRows: null, stackPeakBytes: null, estimates: [], seconds,
   });
 
   progress(`${step} ${m.label} ${precision}: compile`);
@@ -240,6 +242,7 @@ async function benchModel(m: ExampleModel, precision: Precision, o: Options, ste
       bitExact: v.bitExact,
       deviceRows: v.rows,
       stackPeakBytes: v.model_bytes.stackPeak,
+      estimates: (v.estimates as BenchRow['estimates']).map((e) => ({ board: e.board, latencySeconds: e.latencySeconds, energyJoules: e.energyJoules, label: e.label })),
       seconds: { ...seconds },
     });
   }
