@@ -12,7 +12,7 @@ import { haveTool } from '../compiler/codegen/hostcheck.ts';
 import { loadFusionConfig } from '../compiler/dynafuse/config.ts';
 import { emitDynaFuseC } from '../compiler/dynafuse/emit.ts';
 import { measureOpInstructions, measureRoutineInstructions, routineLogits, routineWeights } from '../compiler/dynafuse/measure.ts';
-import { gaussian, opsFor, profileDynaFuse } from '../compiler/dynafuse/profile.ts';
+import { energyNanojoules, gaussian, opsFor, profileDynaFuse } from '../compiler/dynafuse/profile.ts';
 import * as df from '../compiler/dynafuse/runtime.ts';
 import { loadOnnx } from '../compiler/onnx/import.ts';
 import { emulate } from '../compiler/quant/emulator.ts';
@@ -86,11 +86,19 @@ describe('DynaFuse profile (dsa-har)', () => {
     }
   });
 
+  it('energies are rounded to 3 significant digits', () => {
+    expect(energyNanojoules(18.10384e-3)).toBe(18_100_000);
+    expect(energyNanojoules(1.3559e-6)).toBe(1360);
+    expect(energyNanojoules(42e-9)).toBe(42);
+    expect(energyNanojoules(0)).toBe(0);
+  });
+
   it('energy per window = sensing (config) + compute (instructions x board energy per instruction)', () => {
     for (const [i, m] of profile.modalities.entries()) {
       expect(m.sensingEnergyJ).toBeCloseTo(config.modalities[i].sensor.energyPerSampleJ * 125, 12);
       expect(m.instructions).toBeCloseTo(m.macs * 2.235, 6);
-      expect(profile.tables.modalities[i].energyNj).toBe(Math.round(m.energyJ * 1e9));
+      expect(profile.tables.modalities[i].energyNj).toBe(energyNanojoules(m.energyJ));
+      expect(Math.abs(profile.tables.modalities[i].energyNj - m.energyJ * 1e9)).toBeLessThanOrEqual(0.005 * m.energyJ * 1e9);
     }
     expect(profile.fused!.extraOps).toBeGreaterThan(0);
   });

@@ -87,6 +87,14 @@ export function gaussian(seed: number): () => number {
   return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
+/** Joules -> nanojoules rounded to 3 significant digits. */
+export function energyNanojoules(joules: number): number {
+  const n = joules * 1e9;
+  if (n <= 0) return 0;
+  const step = 10 ** Math.max(0, Math.floor(Math.log10(n)) - 2);
+  return Math.round(n / step) * step;
+}
+
 /** Indices of the ops needed to compute `outputs` (in graph order). */
 export function opsFor(q: QGraph, outputs: string[]): number[] {
   const needed = new Set(outputs);
@@ -243,7 +251,10 @@ export function profileDynaFuse(graph: Graph, q: QGraph, calib: DataSet, config:
     };
   }
 
-  const nj = (j: number) => Math.min(0xffffffff, Math.round(j * 1e9));
+  // Energies are estimates good to about 1 %: rounded to 3 significant digits, so modalities whose costs differ
+  // by less (identical sensors, branches a few instructions apart) tie, and the rule's tie-break (the more
+  // accurate modality) decides instead of measurement noise.
+  const nj = (j: number) => Math.min(0xffffffff, energyNanojoules(j));
   const scaleOf = (onnx: string) => q.tensors.get(qName(onnx))!.scale;
   const tables: DynaFuseTables = {
     classes,
