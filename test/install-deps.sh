@@ -12,6 +12,8 @@ command -v qemu-system-arm >/dev/null || need+=(qemu-system-arm)
 command -v qemu-aarch64 >/dev/null || need+=(qemu-user)
 command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu)
 command -v clang >/dev/null || need+=(clang)
+command -v gcc >/dev/null || need+=(gcc)   # host compiler: C tests and the QEMU plugin
+command -v cmake >/dev/null || need+=(cmake)
 if [ ${#need[@]} -gt 0 ]; then
   echo "tinym2: installing Debian packages: ${need[*]}" >&2
   if [ "$(id -u)" -ne 0 ]; then
