@@ -157,6 +157,21 @@ describe('arena placement', () => {
     expect(reused).toBe(true);
   });
 
+  it('a residual add whose input dies there writes over it (relu6_residual, bn_nodes)', () => {
+    for (const m of ['relu6_residual', 'bn_nodes']) {
+      const file = join(REPO_ROOT, `test/models/${m}.onnx`);
+      const { q } = quantized(file, loadDataSet(loadOnnx(file), file.replace(/\.onnx$/, '.npz')).rows);
+      const mem = planModelMemory(q);
+      const adds = [...mem.inPlace].filter((i) => q.ops[i].op === 'add');
+      expect(adds.length, m).toBeGreaterThan(0);
+      for (const i of adds) {
+        const op = q.ops[i];
+        expect(op.inputs.map((x) => mem.tensorOffset.get(x)), m).toContain(mem.tensorOffset.get(op.output));
+      }
+      expect(overlappingOps(q, mem), m).toEqual([]);
+    }
+  });
+
   it('a LUT whose input dies there runs in place (gemm_variants: Sigmoid)', () => {
     const { q } = quantized(join(REPO_ROOT, 'test/models/gemm_variants.onnx'));
     const mem = planModelMemory(q);

@@ -9,7 +9,7 @@
 // - reshape is a view: its output is its input's bytes;
 // - concat on the outermost axis with extent > 1: each input is produced straight into its slice
 //   of the output, so the concat itself copies nothing (ARITHMETIC.md "Data movement");
-// - a LUT whose input dies at that op runs in place (tm2_lut_s8 allows it).
+// - a LUT, add or mul whose input dies at that op runs in place (tm2.h allows it).
 // Tensors that share bytes form a tree (each tensor links to at most one tensor whose bytes it
 // uses); a link is only made when it keeps every tensor's bytes meaningful while it is alive.
 import { planArena, type AliasRequest, type ArenaPlan, type BufferRequest } from './memory.ts';
@@ -144,12 +144,18 @@ export function planModelMemory(q: QGraph): ModelMemory {
     }
     concatInPlace.set(i, placed);
   });
-  // LUT in place when its input is read by nothing else and shares bytes with nothing.
+  // Elementwise ops in place (tm2.h allows it for lut, add and mul): the output takes the bytes of
+  // an input that is read by nothing after this op and shares bytes with nothing.
   q.ops.forEach((op, i) => {
-    if (op.op !== 'lut') return;
-    const x = op.inputs[0];
-    if (graphIO.has(x) || last.get(x) !== i + 1 || !storage.isAlone(x)) return;
-    if (storage.link(x, op.output, 0)) inPlace.add(i);
+    if (op.op !== 'lut' && op.op !== 'add' && op.op !== 'mul') return;
+    for (const x of op.inputs) {
+      if (graphIO.has(x) || last.get(x) !== i + 1 || !storage.isAlone(x) || tensorBytes(q, x) !== tensorBytes(q, op.output)) continue;
+      if (op.inputs.filter((y) => y === x).length > 1) continue; // add(x, x): fine too, but keep it simple
+      if (storage.link(x, op.output, 0)) {
+        inPlace.add(i);
+        return;
+      }
+    }
   });
 
   // Graph inputs / outputs that need no layout conversion stay in the caller's structs: the
@@ -212,12 +218,14 @@ export function overlappingOps(q: QGraph, mem: ModelMemory): string[] {
     return [ext ? `${ext.kind}:${ext.tensor}` : 'arena', o, o + tensorBytes(q, name)];
   };
   q.ops.forEach((op: QOp, i) => {
-    if (op.op === 'reshape' || op.op === 'concat' || mem.inPlace.has(i) || (op.op === 'permute' && !op.perm)) return;
+    if (op.op === 'reshape' || op.op === 'concat' || (op.op === 'permute' && !op.perm)) return;
     const [os, o0, o1] = place(op.output);
     if (os.startsWith('input:')) bad.push(`${op.name} writes into the caller's input ${op.output}`);
     for (const x of op.inputs) {
       const [as, a0, a1] = place(x);
-      if (as === os && a0 < o1 && o0 < a1) bad.push(`${op.name} (${x} -> ${op.output})`);
+      // In place means exactly the same bytes; any other overlap is a planning bug.
+      const exact = mem.inPlace.has(i) && as === os && a0 === o0 && a1 === o1;
+      if (as === os && a0 < o1 && o0 < a1 && !exact) bad.push(`${op.name} (${x} -> ${op.output})`);
     }
   });
   return bad;

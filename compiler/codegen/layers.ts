@@ -154,7 +154,7 @@ export function emitLayers(q: QGraph, memory: ModelMemory, prefix: string, ioIds
         `/* ${commentText(op.name)}: size, zero points a/b/out, left shift, a/b/out multiplier and shift, clamp */\n` +
           `static const tm2_add_params ${L} = {\n  ${p.join(',\n  ')}\n};`,
       );
-      body.push(`${comment}\n  tm2_add_s8(&${L}, ${at(op.inputs[0])}, ${at(op.inputs[1])}, ${at(op.output)});`);
+      body.push(`${memory.inPlace.has(i) ? comment.replace(' */', ' (in place) */') : comment}\n  tm2_add_s8(&${L}, ${at(op.inputs[0])}, ${at(op.inputs[1])}, ${at(op.output)});`);
     } else if (op.op === 'mul') {
       const a = shapeOf(q, op.inputs[0]), b = shapeOf(q, op.inputs[1]);
       const p = [
@@ -164,7 +164,7 @@ export function emitLayers(q: QGraph, memory: ModelMemory, prefix: string, ioIds
         `${op.actMin}, ${op.actMax}`,
       ];
       params.push(`/* ${commentText(op.name)}: size, zero points a/b/out, multiplier, shift, clamp */\nstatic const tm2_mul_params ${L} = {\n  ${p.join(',\n  ')}\n};`);
-      body.push(`${comment}\n  tm2_mul_s8(&${L}, ${at(op.inputs[0])}, ${at(op.inputs[1])}, ${at(op.output)});`);
+      body.push(`${memory.inPlace.has(i) ? comment.replace(' */', ' (in place) */') : comment}\n  tm2_mul_s8(&${L}, ${at(op.inputs[0])}, ${at(op.inputs[1])}, ${at(op.output)});`);
     } else if (op.op === 'lut') {
       defineArray('int8_t', `${prefix}_${L}_table`, op.table, `${op.name}: ${op.what}, table[q + 128]`);
       const inPlace = memory.inPlace.has(i) ? ' (in place)' : '';

@@ -219,7 +219,7 @@ void tm2_gap_s8(const int8_t *in, int32_t h, int32_t w, int32_t c, int32_t zp, i
 /* Elementwise                                                                                  */
 /* ------------------------------------------------------------------------------------------ */
 
-/** Residual add, TFLite style (ARITHMETIC.md "Add"): a, b, out have `size` elements. */
+/** Residual add, TFLite style (ARITHMETIC.md "Add"): a, b, out have `size` elements (out may be a or b: in place). */
 typedef struct {
   int32_t size;
   int32_t a_zp, b_zp, out_zp;
@@ -231,7 +231,7 @@ typedef struct {
 } tm2_add_params;
 void tm2_add_s8(const tm2_add_params *p, const int8_t *a, const int8_t *b, int8_t *out);
 
-/** out = clamp(requant((a - a_zp) * (b - b_zp), M, s) + out_zp). */
+/** out = clamp(requant((a - a_zp) * (b - b_zp), M, s) + out_zp) (out may be a or b: in place). */
 typedef struct {
   int32_t size;
   int32_t a_zp, b_zp, out_zp;
