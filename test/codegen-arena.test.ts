@@ -10,7 +10,7 @@ import { cFloat, cIdentifier, cInt, uniqueIdentifiers } from '../compiler/codege
 import { generateModel, modelNameFromFile, runtimeFiles } from '../compiler/codegen/generate.ts';
 import { checkOnHost, haveTool } from '../compiler/codegen/hostcheck.ts';
 import { writeOutputDir } from '../compiler/codegen/output.ts';
-import { harnessSource } from '../compiler/codegen/testvectors.ts';
+import { computeTestVectors, harnessSource } from '../compiler/codegen/testvectors.ts';
 import { tensorSize, type Graph } from '../compiler/ir.ts';
 import { loadOnnx } from '../compiler/onnx/import.ts';
 import { calibrateGraph, loadDataSet, uniform } from '../compiler/quant/evaluate.ts';
@@ -180,6 +180,52 @@ describe('arena placement', () => {
     for (const i of mem.inPlace) expect(mem.tensorOffset.get(q.ops[i].output)).toBe(mem.tensorOffset.get(q.ops[i].inputs[0]));
     expect(mem.inPlace.size).toBeGreaterThan(0);
   });
+});
+
+describe('run_heads (multi-head models)', () => {
+  it.skipIf(!haveTool('gcc'))('computes each requested head exactly and skips the branches of the others', () => {
+    for (const [m, npz] of [['test/models/sensor1d.onnx', 'test/models/sensor1d.npz'], ['examples/dsa-har/model.onnx', 'examples/dsa-har/test.npz']]) {
+      const file = join(REPO_ROOT, m);
+      const graph = loadOnnx(file);
+      const rows = loadDataSet(graph, join(REPO_ROOT, npz), 8).rows;
+      const { q } = quantized(file, rows);
+      const name = `heads_${q.outputs.length}`;
+      const model = generateModel(q, { name, source: m, precision: 'INT8' });
+      const v = computeTestVectors(q, model, rows.slice(0, 1));
+      const p = `tm2_${name}`;
+      const arrays = [
+        ...model.inputs.map((io) => `static const int8_t in_${io.field}[] = {${Array.from(v.inputs[0][io.field]).join(', ')}};`),
+        ...model.outputs.map((io) => `static const int8_t e_${io.field}[] = {${Array.from(v.expected[0][io.field]).join(', ')}};`),
+      ];
+      // For each head alone: it equals the emulator; heads whose branch was skipped keep the 0x55 fill.
+      const checks = model.outputs.map((io, j) => `  memset(&out, 0x55, sizeof out);
+  ${p}_run_heads(&in, &out, 1u << ${j});
+  bad += memcmp(out.${io.field}, e_${io.field}, sizeof e_${io.field}) != 0;
+${model.outputs.filter((o) => o !== io).map((o) => `  untouched += out.${o.field}[0] == 0x55 && out.${o.field}[${o.size - 1}] == 0x55;`).join('\n')}`);
+      model.files.set(`${name}_test.c`, `#include <stdio.h>
+#include <string.h>
+#include "${name}.h"
+${arrays.join('\n')}
+int main(void) {
+  static ${p}_inputs in;
+  static ${p}_outputs out;
+  int bad = 0, untouched = 0;
+${model.inputs.map((io) => `  memcpy(in.${io.field}, in_${io.field}, sizeof in.${io.field});`).join('\n')}
+${checks.join('\n')}
+  printf("untouched %d\\n", untouched);
+  printf("tm2_result rows=1 mismatches=%d quantize_mismatches=0 scratch_errors=0\\n", bad);
+  return bad;
+}
+`);
+      const out = join(work, name);
+      writeOutputDir(out, model.files);
+      const r = checkOnHost(out, name, { buildDir: join(work, `${name}-build`), runtimeSources: runtimeFiles().filter((f) => f.endsWith('.c')) });
+      expect(r.mismatches, m).toBe(0);
+      const untouched = Number(/untouched (\d+)/.exec(r.stdout)?.[1]);
+      if (m.includes('sensor1d')) expect(untouched).toBe(2); // two independent branches: each skips the other
+      else expect(untouched).toBeGreaterThan(0); // per-modality heads skip the other modalities' branches
+    }
+  }, 120_000);
 });
 
 describe('generated sources', () => {

@@ -7,7 +7,7 @@
 // output of every row must equal the emulator's, the quantize helpers must equal the emulator's input
 // quantization, and no kernel may need more scratch than the arena plan gave it. The same sources are
 // compiled for a Cortex-M4 (arm-none-eabi-gcc -Os) without a warning.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

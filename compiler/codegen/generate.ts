@@ -148,19 +148,47 @@ export function generateModel(q: QGraph, options: GenerateOptions): GeneratedMod
     return `  tm2_permute_s8(${arena}, ${io.field}_out_dims, ${io.field}_out_perm, ${api}); /* [H][W][C] -> [C][H][W] */`;
   };
   // Conversions run next to the op that first reads an input / writes an output (arena.ts).
-  const before = new Map<number, string[]>();
-  const after = new Map<number, string[]>();
+  const before = new Map<number, Array<{ mask: number; stmts: string[] }>>();
+  const after = new Map<number, Array<{ mask: number; stmts: string[] }>>();
   const copyIn: string[] = [];
   const copyOut: string[] = [];
+  // Multi-head models get tm2_<name>_run_heads(in, out, mask): an op runs only when it feeds a
+  // requested output (DynaFuse skips the branches of unreliable modalities). An op feeds the
+  // outputs its result reaches; skipping keeps the arena plan valid, as a skipped op's output is
+  // read only by skipped ops.
+  const heads = outputs.length > 1 && outputs.length <= 32;
+  const allMask = heads ? (outputs.length === 32 ? 0xffffffff : 2 ** outputs.length - 1) : 0;
+  const tensorMask = new Map<string, number>();
+  q.outputs.forEach((t, j) => tensorMask.set(t, (tensorMask.get(t) ?? 0) + 2 ** j));
+  const opMask: number[] = new Array(q.ops.length).fill(0);
+  for (let k = q.ops.length - 1; k >= 0; k--) {
+    const op = q.ops[k];
+    opMask[k] = tensorMask.get(op.output) ?? 0;
+    for (const x of op.inputs) tensorMask.set(x, (tensorMask.get(x) ?? 0) | opMask[k]);
+  }
+  const maskLiteral = (m: number) => `0x${(m >>> 0).toString(16)}u`;
+  /** Statements guarded by the output mask, unless every output needs them. */
+  const guard = (m: number, stmts: string[]): string[] =>
+    !heads || (m >>> 0) === allMask || stmts.length === 0 ? stmts : [`  if (mask & ${maskLiteral(m)}) {`, ...stmts.map((l) => `  ${l}`), '  }'];
+  /** Consecutive statement groups with the same mask under one guard. */
+  const guarded = (segments: Array<{ mask: number; stmts: string[] }>): string[] => {
+    const merged: Array<{ mask: number; stmts: string[] }> = [];
+    for (const seg of segments) {
+      const prev = merged[merged.length - 1];
+      if (prev && prev.mask === seg.mask) prev.stmts.push(...seg.stmts);
+      else merged.push({ mask: seg.mask, stmts: [...seg.stmts] });
+    }
+    return merged.flatMap((seg) => guard(seg.mask, seg.stmts));
+  };
   for (const io of inputs) {
     const k = memory.boundaryOp.get(io.tensor)!;
     if (memory.external.has(io.tensor) || k < 0) copyIn.push(boundary(io, 'in'));
-    else before.set(k, [...(before.get(k) ?? []), boundary(io, 'in')]);
+    else before.set(k, [...(before.get(k) ?? []), { mask: tensorMask.get(io.tensor) ?? 0, stmts: [boundary(io, 'in')] }]);
   }
   for (const io of outputs) {
     const k = memory.boundaryOp.get(io.tensor)!;
     if (memory.external.has(io.tensor) || k < 0) copyOut.push(boundary(io, 'out'));
-    else after.set(k, [...(after.get(k) ?? []), boundary(io, 'out')]);
+    else after.set(k, [...(after.get(k) ?? []), { mask: opMask[k], stmts: [boundary(io, 'out')] }]);
   }
   if (copyIn.length === 0) copyIn.push('  /* (each input is converted just before the first layer that reads it) */');
   if (copyOut.length === 0) copyOut.push('  /* (each output was copied out right after the layer that wrote it) */');
@@ -168,10 +196,11 @@ export function generateModel(q: QGraph, options: GenerateOptions): GeneratedMod
   const classes = outputs.length > 0 ? outputs[0].size : 0;
   const layoutText = (io: IoInfo) =>
     io.layout === 'nchw' ? 'ONNX NCHW order ([C][H][W])' : io.layout === 'ncl' ? 'ONNX NCL order ([C][L])' : 'ONNX order';
-  const ioContext = (io: IoInfo) => {
+  const ioContext = (io: IoInfo, j: number) => {
     const [lo, hi] = activationRange(io.bits);
     return {
       ...io,
+      bit: maskLiteral(2 ** j),
       onnxShapeText: `[${io.onnxShape.join(', ')}]`,
       layoutText: layoutText(io),
       scaleFloat: cFloat(io.scale),
@@ -205,13 +234,14 @@ export function generateModel(q: QGraph, options: GenerateOptions): GeneratedMod
     body: body
       .map((s, i) => {
         const [head, ...stmts] = s.split('\n');
-        const into = (before.get(i) ?? []).map((c) => `${c.replace(/^ {2}/, '  ')}`);
-        const outof = after.get(i) ?? [];
-        return [`  ${head}`, ...into, '  TM2_LAYER_BEGIN();', ...stmts, '  TM2_LAYER_END();', ...outof].join('\n');
+        const segments = [...(before.get(i) ?? []), { mask: opMask[i], stmts: ['  TM2_LAYER_BEGIN();', ...stmts, '  TM2_LAYER_END();'] }, ...(after.get(i) ?? [])];
+        return [`  ${head}`, ...guarded(segments)].join('\n');
       })
       .join('\n'),
     copyOut: copyOut.join('\n'),
     selfChecks: selfChecks.join('\n'),
+    heads,
+    allMask: maskLiteral(allMask),
     runtimeSources: runtimeFiles().filter((f) => f.endsWith('.c')).map((f) => `runtime/${f}`),
     layers: layers.map((l) => ({
       ...l,

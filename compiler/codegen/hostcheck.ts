@@ -71,7 +71,7 @@ export function runHarness(exe: string): HarnessResult & { exitCode: number | nu
  * Builds <outDir>/<name>_test.c with the model and its runtime copy using `cc` (strict C99, plus
  * AddressSanitizer/UBSan when asked), runs it, and returns the harness result.
  */
-export function checkOnHost(outDir: string, name: string, options: { cc?: string; sanitize?: boolean; buildDir: string; runtimeSources: string[] }): HarnessResult {
+export function checkOnHost(outDir: string, name: string, options: { cc?: string; sanitize?: boolean; buildDir: string; runtimeSources: string[] }): ReturnType<typeof runHarness> {
   const cc = options.cc ?? 'gcc';
   if (!haveTool(cc)) throw new TinyM2Error(`--check needs a host C compiler (${cc}); install gcc or leave out --check`, { exitCode: EXIT_TOOL_MISSING });
   const flags = [...STRICT_C99, ...(options.sanitize ? ['-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all'] : ['-O2']), '-DTM2_SELF_CHECK', ...includeFlags(outDir)];
