@@ -13,6 +13,7 @@ import { haveTool } from '../compiler/codegen/hostcheck.ts';
 import { FALLBACK_INSTRUCTIONS_PER_MAC } from '../compiler/dynafuse/command.ts';
 import { loadFusionConfig } from '../compiler/dynafuse/config.ts';
 import { measureOpInstructions, measureRoutineInstructions } from '../compiler/dynafuse/measure.ts';
+import { mulberry32 } from '../compiler/random.ts';
 import { gaussian, profileDynaFuse, type InstructionSource } from '../compiler/dynafuse/profile.ts';
 import * as df from '../compiler/dynafuse/runtime.ts';
 import { loadOnnx } from '../compiler/onnx/import.ts';
@@ -66,14 +67,7 @@ const staticComputeJ = sum(compute) + fusedExtraJ;
 const staticWeights = df.q15Shares(t.modalities.map((m) => m.resilience.y[0]), 2 ** N - 1);
 
 // Demand per batch: 50% / 30% / 20% of the batches, in a seeded random order.
-let s = SEED >>> 0;
-const uniform = () => {
-  s = (s + 0x6d2b79f5) >>> 0;
-  let x = s;
-  x = Math.imul(x ^ (x >>> 15), x | 1);
-  x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-  return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-};
+const uniform = mulberry32(SEED);
 const modes: number[] = [];
 for (let b = 0; b < BATCHES; b++) modes.push(b < Math.round(0.5 * BATCHES) ? df.HIGH_ACCURACY : b < Math.round(0.8 * BATCHES) ? df.NOMINAL : df.ENERGY_SAVING);
 for (let i = modes.length - 1; i > 0; i--) {

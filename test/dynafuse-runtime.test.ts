@@ -3,6 +3,7 @@
 // strict builds (gcc with sanitizers, clang, arm-none-eabi-gcc for Cortex-M4); and the rules on
 // hand-made states.
 import { spawnSync } from 'node:child_process';
+import { mulberry32 as rng } from '../compiler/random.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,17 +26,6 @@ function run(cmd: string, args: string[], input?: string) {
   return r;
 }
 
-/** mulberry32: a small seeded generator, so a failing case can be reproduced. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface TestModality { tables: df.ModalityTables; bits: 8 | 16 }
 interface TestModel { tables: df.DynaFuseTables; bits: Array<8 | 16> }

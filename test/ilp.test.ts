@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 as rng } from '../compiler/random.ts';
 import { TinyM2Error } from '../compiler/errors.ts';
 import { branchAndBound } from '../compiler/ilp/branch-and-bound.ts';
 import {
@@ -11,17 +12,6 @@ import {
 } from '../compiler/ilp/problem.ts';
 import { buildLpModel, lpSolver, solvePrecision } from '../compiler/ilp/solve.ts';
 
-/** Small deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomProblem(seed: number, n: number, tied: boolean, withRam: boolean): IlpProblem {
   const r = rng(seed);

@@ -1,16 +1,7 @@
 // Builders for small hand-made IR graphs used by the sensitivity tests.
 import type { Constant, Graph, Node, TensorInfo } from '../compiler/ir.ts';
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as rng } from '../compiler/random.ts';
 
 /** Uniform in [-1, 1] but at least `gap` away from 0 (keeps finite differences off ReLU kinks). */
 export function randomArray(r: () => number, n: number, gap = 0): Float32Array {

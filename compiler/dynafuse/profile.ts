@@ -8,6 +8,7 @@
 //     board's energy per instruction).
 // The result becomes the const tables of the C routine (emit.ts) and the TypeScript twin (runtime.ts).
 import { tensorSize, type Graph } from '../ir.ts';
+import { gaussian } from '../random.ts';
 import { runOp, type QValues } from '../quant/emulator.ts';
 import { quantizeInput } from '../quant/io.ts';
 import type { QGraph, QOp } from '../quant/qgraph.ts';
@@ -74,18 +75,8 @@ export interface ProfileOptions {
   seed?: number;
 }
 
-/** mulberry32 + Box-Muller: reproducible standard normal draws. */
-export function gaussian(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-}
+/** Reproducible standard normal draws (shared with the benchmark and tests). */
+export { gaussian };
 
 /** Joules -> nanojoules rounded to 3 significant digits. */
 export function energyNanojoules(joules: number): number {

@@ -8,6 +8,7 @@
 // tensor's values (reservoir sampling with a fixed seed, so results repeat exactly), which keeps
 // memory bounded however large the calibration set is; min/max always see every value.
 import { activationParams, activationRange } from './fixedpoint.ts';
+import { mulberry32 } from '../random.ts';
 import type { Bits } from './qgraph.ts';
 
 export interface Range {
@@ -110,17 +111,6 @@ function channelKey(name: string, c: number): string {
   return `${name}${CHANNEL_SEP}${c}`;
 }
 
-/** Deterministic PRNG (mulberry32) so calibration results repeat exactly. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Accumulates observations sample by sample; call `result()` at the end. */
 export class RangeObserver {

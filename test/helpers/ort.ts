@@ -1,5 +1,6 @@
 // Runs a model with onnxruntime-node: the independent oracle for the float reference.
 import * as ort from 'onnxruntime-node';
+import { mulberry32 } from '../../compiler/random.ts';
 
 /** Feeds batch-1 inputs (shapes as given) and returns every graph output as float32. */
 export async function runOnnxRuntime(
@@ -24,15 +25,9 @@ export async function runOnnxRuntime(
 
 /** Deterministic pseudo-random floats in [-1, 1) (mulberry32), so failures reproduce. */
 export function randomInput(size: number, seed: number): Float32Array {
-  let a = seed >>> 0;
+  const uniform = mulberry32(seed);
   const out = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
+  for (let i = 0; i < size; i++) out[i] = uniform() * 2 - 1;
   return out;
 }
 
