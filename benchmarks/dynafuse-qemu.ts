@@ -54,7 +54,8 @@ try {
   const report = {
     board: board.name, energyPerInstructionJ: eInstr, windows: windows.length, seed: Number(opt.seed), maxSigma: Number(opt['max-sigma']),
     data: test.file, firmwareFlashBytes: run.flashBytes, buildSeconds: run.buildSeconds, qemuSeconds: run.runSeconds,
-    branchInstructionsFromProfile: profile.modalities.map((m) => m.instructions), bitExact: diffs.length === 0, differences: diffs.slice(0, 20), overall, byMode, seconds: (Date.now() - started) / 1000,
+    branchInstructionsFromProfile: profile.modalities.map((m) => m.instructions), perWindow: windows.map((w, i) => ({ row: w.row, label: w.label, sigmas: w.sigmas, ...run.results[i], instructions: run.instructions[i] })),
+    bitExact: diffs.length === 0, differences: diffs.slice(0, 20), overall, byMode, seconds: (Date.now() - started) / 1000,
   };
   if (opt.json) writeFileSync(opt.json, JSON.stringify(report, null, 2) + '\n');
 
