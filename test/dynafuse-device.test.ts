@@ -65,7 +65,25 @@ describe.skipIf(!qemu)('DynaFuse on the device (dsa-har, mps2-an386)', () => {
     // Ops a one-branch window skips: the emulator's closure of that head alone is smaller than the graph.
     const head = q.outputs[graph.outputs.findIndex((o) => o.name === profile.modalities[0].head)];
     expect(opsFor(q, [head]).length).toBeLessThan(q.ops.length);
-    const s = summarize(profile, windows, r.results, r.instructions, 1e-9);
-    expect(s.windows).toBe(windows.length);
+  });
+
+  it('the comparison catches a single changed field, and the summary adds energy as counted', () => {
+    expect(run).toBeDefined();
+    const r = run!;
+    const tampered = r.results.map((x) => ({ ...x, weightQ15: [...x.weightQ15] }));
+    tampered[5].weightQ15[0] += 1;
+    expect(compareWithHost(tampered, host)).toEqual([expect.stringMatching(/^window 5: weightQ15 /)]);
+    expect(compareWithHost(r.results.slice(0, 3), host)).toHaveLength(windows.length - 3);
+    const e = 2e-10;
+    const s = summarize(profile, windows, r.results, r.instructions, e, df.ENERGY_SAVING);
+    const es = windows.map((_, w) => w).filter((w) => windows[w].mode === df.ENERGY_SAVING);
+    expect(s.windows).toBe(es.length);
+    expect(s.branches).toBe(1);
+    const compute = es.reduce((a, w) => a + (r.instructions[w].decision + r.instructions[w].inference + r.instructions[w].fuse) * e, 0) / es.length;
+    expect(s.computeJ).toBeCloseTo(compute, 15);
+    const sensing = profile.modalities.map((m) => m.sensingEnergyJ);
+    expect(s.totalAllSensorsJ).toBeCloseTo(compute + sensing.reduce((a, b) => a + b, 0), 12);
+    expect(s.totalSelectedSensorsJ).toBeCloseTo(compute + sensing[0], 12);
+    expect(s.accuracy).toBe(es.filter((w) => r.results[w].cls === windows[w].label).length / es.length);
   });
 });

@@ -288,8 +288,11 @@ export async function runOnDevice(q: QGraph, p: DynaFuseProfile, windows: Device
   ];
   const fw = await buildFirmware({
     board, sources, outDir: join(workDir, 'fw'), includeDirs: [dir, join(dir, 'runtime/include'), join(dir, 'runtime/src'), DYNAFUSE_DIR],
-    defines: { TM2_COUNT_MARKERS: true },
+    defines: { TM2_COUNT_MARKERS: true }, extraCflags: ['-std=c99', '-Wall', '-Wextra', '-pedantic'],
   });
+  // Our main() must compile cleanly; warnings in the model or kernels are their owners' to report.
+  const ours = fw.warnings.filter((w) => w.includes('_dynafuse_main.c'));
+  if (ours.length) throw new Error(`internal: the DynaFuse firmware main has warnings:\n${ours.join('\n')}`);
   const r = await runFirmware(fw.elf, board, { timeoutMs: 600_000 });
   const results = parseDeviceOutput(r.stdout, p.modalities.length, p.tables.classes);
   if (r.exitCode !== 0 || !r.stdout.includes(`dynafuse_done windows=${windows.length}`) || r.regions.length !== 4 * windows.length)
