@@ -201,7 +201,8 @@ export function firmwareSource(q: QGraph, p: DynaFuseProfile, modelName: string,
     '    req.forced_mode = modes[w];',
     `    tm2_dynafuse_decide(&tm2_${modelName}_dynafuse, &req, &d);`,
     '    tm2_count_end();',
-    '    /* (b) the selective inference: only the selected windows enter, only their layers run. */',
+    '    /* (b) the selective inference: only the selected windows enter (b1: copy into the API struct), */',
+    '    /*     only their layers run (b2). */',
     '    tm2_count_begin();',
     '    outputs = d.use_fused ? FUSED_BIT : 0u;',
     '    for (i = 0; i < MODALITIES; i++) {',
@@ -209,6 +210,8 @@ export function firmwareSource(q: QGraph, p: DynaFuseProfile, modelName: string,
     '      load_window(i, w, &in);',
     '      if (!d.use_fused) outputs |= head_bit[i];',
     '    }',
+    '    tm2_count_end();',
+    '    tm2_count_begin();',
     `    ${pre}_run_heads(&in, &out, outputs);`,
     '    tm2_count_end();',
     '    /* (c) the fusion. */',
@@ -238,10 +241,16 @@ export function firmwareSource(q: QGraph, p: DynaFuseProfile, modelName: string,
   return lines.join('\n');
 }
 
-/** Instructions of one window's four count regions. */
+/** Count regions per window: decision, copy, run_heads, fuse, static fusion. */
+const REGIONS = 5;
+
+/** Instructions of one window's count regions. */
 export interface WindowInstructions {
   decision: number;
+  /** Selective inference: copy of the selected windows into the API struct + run_heads. */
   inference: number;
+  /** Of which the copy from sensor order [t][c] into the API's ONNX order [c][t]. */
+  copy: number;
   fuse: number;
   staticFusion: number;
 }
@@ -295,9 +304,12 @@ export async function runOnDevice(q: QGraph, p: DynaFuseProfile, windows: Device
   if (ours.length) throw new Error(`internal: the DynaFuse firmware main has warnings:\n${ours.join('\n')}`);
   const r = await runFirmware(fw.elf, board, { timeoutMs: 600_000 });
   const results = parseDeviceOutput(r.stdout, p.modalities.length, p.tables.classes);
-  if (r.exitCode !== 0 || !r.stdout.includes(`dynafuse_done windows=${windows.length}`) || r.regions.length !== 4 * windows.length)
+  if (r.exitCode !== 0 || !r.stdout.includes(`dynafuse_done windows=${windows.length}`) || r.regions.length !== REGIONS * windows.length)
     throw new Error(`internal: the DynaFuse firmware failed (exit ${r.exitCode}, ${r.regions.length} count regions for ${windows.length} windows): ${r.stderr.slice(0, 500)}`);
-  const instructions = windows.map((_, w) => ({ decision: r.regions[4 * w], inference: r.regions[4 * w + 1], fuse: r.regions[4 * w + 2], staticFusion: r.regions[4 * w + 3] }));
+  const instructions = windows.map((_, w) => {
+    const [decision, copy, runHeads, fuse, staticFusion] = r.regions.slice(REGIONS * w, REGIONS * (w + 1));
+    return { decision, inference: copy + runHeads, copy, fuse, staticFusion };
+  });
   return { results, instructions, flashBytes: fw.sizes.flashBytes, buildSeconds: fw.seconds, runSeconds: r.seconds };
 }
 
@@ -323,6 +335,8 @@ export interface ModeSummary {
   branches: number;
   decisionInstructions: number;
   inferenceInstructions: number;
+  /** Of the inference: the copy of the selected windows into the API struct. */
+  copyInstructions: number;
   fuseInstructions: number;
   staticInstructions: number;
   /** Compute energy per window (J): decision + inference + fuse; static: the static region. */
@@ -349,6 +363,7 @@ export function summarize(p: DynaFuseProfile, windows: DeviceWindow[], results: 
     branches: mean((w) => selected(w).length),
     decisionInstructions: mean((w) => instr[w].decision),
     inferenceInstructions: mean((w) => instr[w].inference),
+    copyInstructions: mean((w) => instr[w].copy),
     fuseInstructions: mean((w) => instr[w].fuse),
     staticInstructions: mean((w) => instr[w].staticFusion),
     computeJ: mean(compute),
