@@ -7,7 +7,8 @@
 //   3. fusion: tm2_dynafuse_fuse -> class;
 //   4. for comparison, static fusion in the same firmware: every window into the struct, run_heads with
 //      the fused head only (it reads all five trunks), argmax of its logits.
-// Each step is its own tm2_count region, so QEMU counts the routine and the inference separately.
+// Each step is its own tm2_count region (step 2 is two: the copy and run_heads), so QEMU counts the routine
+// and the inference separately.
 // The host computes the same windows with the TypeScript twin (runtime.ts) and the integer emulator;
 // compareWithHost() lists every field that differs (there should be none).
 //
@@ -138,7 +139,7 @@ export function hostResults(q: QGraph, p: DynaFuseProfile, windows: DeviceWindow
   });
 }
 
-/** The firmware's main(): windows as const data, the four count regions per window, one result line each. */
+/** The firmware's main(): windows as const data, five count regions per window (REGIONS), one result line each. */
 export function firmwareSource(q: QGraph, p: DynaFuseProfile, modelName: string, fields: { inputs: string[]; outputs: string[] }, windows: DeviceWindow[]): string {
   const n = p.modalities.length;
   const classes = p.tables.classes;
