@@ -14,7 +14,7 @@
 //
 // The noisy windows are made on the host (Gaussian noise sigma x the channel's calibration std, seeded)
 // and quantized with the model's input quantization, exactly as profile.ts and the benchmark do.
-import { readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { intRows } from '../codegen/cformat.ts';
