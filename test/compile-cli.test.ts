@@ -117,6 +117,29 @@ describe('tinym2 compile', () => {
     expect(j.check.mismatches).toBe(0);
   }, 60_000);
 
+  it('quantizes raw-unit inputs per channel by default, per tensor with --per-tensor-inputs, and records which in tinym2.json (dsa-har)', () => {
+    const model = join(REPO_ROOT, 'examples/dsa-har/model.onnx');
+    const calib = join(REPO_ROOT, 'examples/dsa-har/calib.npz');
+    const test = join(REPO_ROOT, 'examples/dsa-har/test.npz');
+    for (const perTensor of [false, true]) {
+      const out = join(dir, perTensor ? 'har-per-tensor' : 'har');
+      const r = tinym2('compile', model, '--calib', calib, '--test', test, '--vectors', '6', '--check', '-o', out, '--json', ...(perTensor ? ['--per-tensor-inputs'] : []));
+      expect(r.code, r.stderr + r.stdout).toBe(0);
+      const j = JSON.parse(r.stdout);
+      expect(j.check).toEqual({ rows: 6, mismatches: 0, quantizeMismatches: 0, scratchErrors: 0 });
+      expect(j.perChannelInputs).toBe(!perTensor);
+      // The five body-part inputs (9 channels each) are read by unpadded convs.
+      expect(j.inputs).toHaveLength(5);
+      for (const i of j.inputs) {
+        if (perTensor) expect(i.channelAffine).toBeUndefined();
+        else expect({ scale: i.channelAffine.scale.length, offset: i.channelAffine.offset.length, s: i.scale, zp: i.zeroPoint }).toEqual({ scale: 9, offset: 9, s: 1, zp: 0 });
+      }
+      expect(JSON.parse(readFileSync(join(out, 'tinym2.json'), 'utf8')).perChannelInputs).toBe(!perTensor);
+      const header = readFileSync(join(out, 'dsa_har.h'), 'utf8');
+      expect(header.includes('_PER_CHANNEL 1')).toBe(!perTensor);
+    }
+  }, 120_000);
+
   it.skipIf(!haveTool('cmake') || !haveTool('gcc'))('the generated CMakeLists.txt builds the library and the harness', () => {
     const out = join(dir, 'cm');
     expect(tinym2('compile', SENSOR, '--calib', SENSOR_NPZ, '--test', SENSOR_NPZ, '--vectors', '2', '-o', out).code).toBe(0);

@@ -32,7 +32,9 @@ describe('every model lowers to a valid QGraph (INT8, INT4, mixed, per-channel i
       const calib = calibrateGraph(graph, rows, { method: 'minmax' });
       const eight = uniform(graph, 8);
       const mixed: PrecisionPlan = { ...eight, layers: Object.fromEntries(Object.keys(eight.layers).map((n, i) => [n, { weightBits: i % 2 ? 4 : 8, activationBits: i % 3 ? 8 : 4 }])) };
-      for (const [plan, perChannelInputs] of [[eight, false], [uniform(graph, 4), false], [mixed, false], [eight, true]] as const) {
+      const four = uniform(graph, 4);
+      // Per-channel inputs (the default) and per-tensor inputs, at every precision.
+      for (const [plan, perChannelInputs] of [[eight, false], [four, false], [mixed, false], [eight, true], [four, true], [mixed, true]] as const) {
         const q = quantizeGraph(graph, calib, plan, { perChannelInputs });
         expect(validateQGraph(q)).toEqual([]);
         // And the emulator runs it end to end; at INT8 its outputs stay within a few % of the
@@ -89,9 +91,10 @@ describe('quantized accuracy on the trained examples', () => {
       const graph = loadOnnx(file);
       const calib = loadDataSet(graph, join(dirname(file), 'calib.npz'), 300);
       const test = loadDataSet(graph, join(dirname(file), 'test.npz'), 400);
-      // Per-channel input quantization: the sensor examples take raw units (normalisation folded
-      // into the first conv), where one per-tensor input scale costs 5-20 points of agreement.
-      const ev = evaluatePlan(graph, calib, test, uniform(graph, 8), {}, undefined, { perChannelInputs: true });
+      // Per-channel input quantization (the default): the sensor examples take raw units
+      // (normalisation folded into the first conv), where one per-tensor input scale costs 5-20
+      // points of agreement.
+      const ev = evaluatePlan(graph, calib, test, uniform(graph, 8), {}, undefined);
       const agreements = graph.outputs.map((o) => ev.agreementWithFloat[o.name]);
       // Low-margin heads (the stress example's FP32 accuracy is 31-60 %) flip more often: its fused
       // head agrees on 92 % of these rows. 90 % per head, 95 % on average.

@@ -286,8 +286,10 @@ describe('lowering', () => {
     const r = () => { seed = (seed * 16807) % 2147483647; return seed / 2147483647; };
     const data = seq(64, () => ({ x: Float32Array.from(seq(32, (i) => (i < 16 ? 96 + 2 * r() : 0.2 * r() - 0.1))) }));
     const calib = calibrateGraph(g, data, { method: 'minmax' });
-    const perTensor = quantizeGraph(g, calib, uniform(g, 8));
+    const perTensor = quantizeGraph(g, calib, uniform(g, 8), { perChannelInputs: false });
     const perChannel = quantizeGraph(g, calib, uniform(g, 8), { perChannelInputs: true });
+    // Per channel is the default: the same graph as asking for it.
+    expect(quantizeGraph(g, calib, uniform(g, 8)).io.x.channelAffine).toEqual(perChannel.io.x.channelAffine);
     const affine = perChannel.io.x.channelAffine!;
     expect(affine.scale[0]).toBeCloseTo((calib.get('x')!.channels![0].max - calib.get('x')!.channels![0].min) / 255, 6);
     expect(perChannel.tensors.get('x')).toMatchObject({ scale: 1, zeroPoint: 0 });
@@ -307,7 +309,7 @@ describe('lowering', () => {
 
   it('does not quantize an input per channel when a reader pads it', () => {
     const g = convFlattenDense(); // its conv pads by 1
-    const q = quantizeGraph(g, calibrateGraph(g, rows(g, 4)), uniform(g, 8), { perChannelInputs: true });
+    const q = quantizeGraph(g, calibrateGraph(g, rows(g, 4)), uniform(g, 8));
     expect(q.io.x.channelAffine).toBeUndefined();
   });
 

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { TinyM2Error } from '../errors.ts';
 import { activationRange } from '../quant/fixedpoint.ts';
-import type { QGraph } from '../quant/qgraph.ts';
+import type { InputChannelAffine, QGraph } from '../quant/qgraph.ts';
 import { overlappingOps, planModelMemory, sameOrderAtBoundary, type ModelMemory } from './arena.ts';
 import { cDouble, cFloat, cIdentifier, commentText, uniqueIdentifiers } from './cformat.ts';
 import { emitLayers, shapeOf, tensorPlaces, type LayerReport } from './layers.ts';
@@ -43,6 +43,11 @@ export interface IoInfo {
   scale: number;
   zeroPoint: number;
   bits: 4 | 8;
+  /**
+   * Graph inputs quantized per channel (qgraph.ts InputChannelAffine): x = scale[c] * q + offset[c]
+   * for ONNX channel c (axis 1); `scale` and `zeroPoint` above are then 1 and 0.
+   */
+  channelAffine?: InputChannelAffine;
 }
 
 export interface GeneratedModel {
@@ -92,6 +97,25 @@ export function renderTemplate(file: string, context: object): string {
   return t(context);
 }
 
+/**
+ * What the per-channel quantize helper prints: the channel count, the values per channel in the ONNX
+ * order (channel is axis 1, so channel c is one contiguous run), and the constants as double
+ * literals that read back as exactly the numbers io.ts quantizes with, so the C helper computes
+ * ((double)x - offset[c]) / scale[c] with the same operands and roundings as quantizeInput.
+ */
+function affineContext(io: IoInfo, affine: InputChannelAffine) {
+  const channels = io.onnxShape[1];
+  if (io.layout === 'flat' || channels === undefined || affine.scale.length !== channels || affine.offset.length !== channels || io.size % channels !== 0) {
+    throw new Error(`internal: per-channel quantization of input ${io.tensor} does not match its shape [${io.onnxShape.join(', ')}] (${io.layout})`);
+  }
+  return {
+    channels,
+    perChannel: io.size / channels,
+    scales: affine.scale.map(cDouble).join(', '),
+    offsets: affine.offset.map(cDouble).join(', '),
+  };
+}
+
 /** Emits the C for one model. */
 export function generateModel(q: QGraph, options: GenerateOptions): GeneratedModel {
   const name = cIdentifier(options.name);
@@ -125,6 +149,7 @@ export function generateModel(q: QGraph, options: GenerateOptions): GeneratedMod
       scale: qt.scale,
       zeroPoint: qt.zeroPoint,
       bits: qt.bits,
+      ...(io.channelAffine ? { channelAffine: io.channelAffine } : {}),
     };
   };
   const inputs = q.inputs.map(ioInfo);
@@ -208,6 +233,7 @@ export function generateModel(q: QGraph, options: GenerateOptions): GeneratedMod
       qmin: lo,
       qmax: hi,
       tensorComment: commentText(io.tensor),
+      affine: io.channelAffine ? affineContext(io, io.channelAffine) : false,
     };
   };
   const ctx = {

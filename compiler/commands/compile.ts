@@ -25,7 +25,7 @@ export const summary = 'generate C99 sources (model API, layer sequence, const w
 
 const HELP = `usage: tinym2 compile model.onnx --calib calib.npz [-o DIR] [--name NAME] [--board NAME]
                       [--plan plan.json | --flash SIZE | --precision int8|int4|mixed]
-                      [--test test.npz [--vectors N] [--check]] [--json]
+                      [--test test.npz [--vectors N] [--check]] [--per-tensor-inputs] [--json]
 
 Quantizes the model (activation ranges from the calibration rows) and writes C99 sources into DIR:
 <name>.h (the API), <name>.c (one kernel call per layer, one static arena), <name>_weights.c (const
@@ -42,6 +42,9 @@ weights), CMakeLists.txt, library.json (PlatformIO), README.md and the runtime-c
                       stack and heap); exit 3 if not
   --test FILE         also write <name>_test.c: N rows of FILE with the integer emulator's expected outputs
   --vectors N         rows in the test harness (default 8)
+  --per-tensor-inputs one scale and zero point per graph input; by default an input read only by unpadded
+                      convolutions gets one per channel (raw sensor units: each channel keeps its levels),
+                      which <name>_quantize_<input>() applies and the first convolutions absorb
   --check             build the harness with the host gcc (strict C99) and run it: outputs must equal the
                       integer emulator's bit for bit (exit 1 if not)
   --json              machine-readable output
@@ -60,6 +63,7 @@ interface Options {
   test?: string;
   vectors?: string;
   check?: boolean;
+  perTensorInputs?: boolean;
   json: boolean;
 }
 
@@ -80,6 +84,7 @@ function parse(argv: string[]): Options | null {
         test: { type: 'string' },
         vectors: { type: 'string' },
         check: { type: 'boolean' },
+        'per-tensor-inputs': { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -98,7 +103,7 @@ function parse(argv: string[]): Options | null {
   }
   if (v.vectors && !v.test) throw new TinyM2Error('--vectors needs --test test.npz (the rows come from it)');
   if (v.check && !v.test) throw new TinyM2Error('--check needs --test test.npz (the harness runs its rows)');
-  return { model: parsed.positionals[0], calib: v.calib, ...v, json: Boolean(v.json) } as Options;
+  return { model: parsed.positionals[0], calib: v.calib, ...v, perTensorInputs: Boolean(v['per-tensor-inputs']), json: Boolean(v.json) } as Options;
 }
 
 function readPlan(file: string, graph: Graph): PrecisionPlan {
@@ -223,14 +228,15 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   const calibration = calibrateGraph(graph, calib.rows);
-  const q: QGraph = quantizeGraph(graph, calibration, plan);
+  const perChannelInputs = !o.perTensorInputs;
+  const q: QGraph = quantizeGraph(graph, calibration, plan, { perChannelInputs });
   const model = generateModel(q, { name, source: modelFile, precision });
   if (board) checkFits(model, board, modelFile);
   if (testSet) model.files.set(`${name}_test.c`, harnessSource(q, model, testSet.rows));
   // How this directory was made (paths relative to it), so `tinym2 verify OUT_DIR --data test.npz` can rebuild
   // the same quantized graph for its expectations (read by compiler/commands/verify.ts).
   const fromOut = (file: string) => relative(resolve(outDir), resolve(file));
-  model.files.set('tinym2.json', `${JSON.stringify({ model: fromOut(o.model), calib: fromOut(o.calib), name, precision, plan }, null, 2)}\n`);
+  model.files.set('tinym2.json', `${JSON.stringify({ model: fromOut(o.model), calib: fromOut(o.calib), name, precision, perChannelInputs, plan }, null, 2)}\n`);
   const written = writeOutputDir(outDir, model.files);
   let check: HarnessResult | undefined;
   if (o.check) {
@@ -269,7 +275,8 @@ export async function run(argv: string[]): Promise<number> {
           arenaLowerBound: model.lowerBound,
           unsharedActivationBytes: model.memory.unsharedBytes,
           macs: model.macs,
-          inputs: model.inputs.map((i) => ({ name: i.tensor, field: i.field, onnxShape: i.onnxShape, scale: i.scale, zeroPoint: i.zeroPoint, bits: i.bits })),
+          perChannelInputs,
+          inputs: model.inputs.map((i) => ({ name: i.tensor, field: i.field, onnxShape: i.onnxShape, scale: i.scale, zeroPoint: i.zeroPoint, bits: i.bits, ...(i.channelAffine ? { channelAffine: i.channelAffine } : {}) })),
           outputs: model.outputs.map((i) => ({ name: i.tensor, field: i.field, onnxShape: i.onnxShape, scale: i.scale, zeroPoint: i.zeroPoint, bits: i.bits })),
           layers: layerRows,
           files: written,

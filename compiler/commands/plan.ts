@@ -33,7 +33,8 @@ export const summary = 'choose INT8/INT4 per layer from Hessian sensitivity unde
 export const CODE_RESERVE_BYTES = 64 * 1024;
 
 const HELP = `usage: tinym2 plan model.onnx --calib calib.npz [--test test.npz] [--board NAME]
-                   [--flash SIZE] [--bops N] [--ram SIZE] [--untied] [--out plan.json] [--json]
+                   [--flash SIZE] [--bops N] [--ram SIZE] [--untied] [--out plan.json]
+                   [--per-tensor-inputs] [--json]
 
 Measures each Conv / Dense layer's sensitivity (Hutchinson estimate of the Hessian trace of the
 loss on the calibration rows: cross-entropy on 'labels' when present, else KL to the model's own
@@ -41,6 +42,8 @@ outputs), then picks 4 or 8 bits per layer minimising the summed sensitivity Ome
 
   --calib FILE      npz with one array per graph input (batch first) and optional 'labels'
   --test FILE       npz to measure accuracy on: FP32, uniform INT8, uniform INT4 and the plan
+  --per-tensor-inputs  measure that accuracy with one scale per graph input, as 'tinym2 compile
+                    --per-tensor-inputs' builds it (default: per channel where inputs allow it)
   --board NAME      take budgets from boards/NAME.json: flash minus a ${CODE_RESERVE_BYTES / 1024} KB code reserve,
                     RAM minus stack and heap
   --flash SIZE      weight bytes budget (e.g. 160KB, 1MB, 40000); KB = 1024 bytes
@@ -125,7 +128,7 @@ interface AccuracyRow {
   accuracy: Record<string, number>;
 }
 
-function measureAccuracy(graph: Graph, costs: ModelCosts, calib: DataSet, test: DataSet, plan: PrecisionPlan, progress: (s: string) => void): AccuracyRow[] {
+function measureAccuracy(graph: Graph, costs: ModelCosts, calib: DataSet, test: DataSet, plan: PrecisionPlan, perChannelInputs: boolean, progress: (s: string) => void): AccuracyRow[] {
   progress('calibrating activation ranges');
   const calibration = calibrateGraph(graph, calib.rows);
   const names = analyzeLayers(graph).map((l) => l.name);
@@ -137,7 +140,7 @@ function measureAccuracy(graph: Graph, costs: ModelCosts, calib: DataSet, test: 
     ['mixed (plan)', plan],
   ] as const) {
     progress(`emulating ${name} on ${test.rows.length} test rows`);
-    const ev = evaluatePlan(graph, calib, test, p, {}, calibration);
+    const ev = evaluatePlan(graph, calib, test, p, {}, calibration, { perChannelInputs });
     fp32 ??= ev.floatAccuracyPerOutput;
     rows.push({ name, weightBytes: ev.weightBytes, accuracy: ev.accuracyPerOutput });
   }
@@ -175,6 +178,7 @@ export async function run(argv: string[]): Promise<number> {
         seed: { type: 'string' },
         hessian: { type: 'string' },
         rows: { type: 'string' },
+        'per-tensor-inputs': { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -275,7 +279,8 @@ export async function run(argv: string[]): Promise<number> {
     notes.push(`${costs.otherWeightBytes} weight bytes of unfolded BatchNorm / per-channel affine ops are INT8 in every plan and count against the flash budget`);
   }
   notes.push(...result.solve.notes);
-  const accuracy = test ? measureAccuracy(graph, costs, calib, test, result.plan, progress) : undefined;
+  const perChannelInputs = !o['per-tensor-inputs'];
+  const accuracy = test ? measureAccuracy(graph, costs, calib, test, result.plan, perChannelInputs, progress) : undefined;
   endProgress();
 
   writeAtomically(outFile, `${JSON.stringify(result.plan, null, 2)}\n`);
@@ -290,6 +295,7 @@ export async function run(argv: string[]): Promise<number> {
           out: outFile,
           plan: result.plan,
           tied: !o.untied,
+          perChannelInputs,
           budgets,
           totals: t,
           layers: result.layers,

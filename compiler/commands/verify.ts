@@ -32,7 +32,7 @@ import { runFirmware, type RunResult } from '../target/run.ts';
 export const summary = 'run a compiled model on a board (QEMU) with test vectors: bit-exactness, accuracy, instructions, flash/RAM, energy';
 
 const HELP = `usage: tinym2 verify OUT_DIR --data test.npz [--board NAME] [--model model.onnx --calib calib.npz
-                     [--plan plan.json | --precision int8|int4]] [--rows N] [--junit report.xml]
+                     [--plan plan.json | --precision int8|int4] [--per-tensor-inputs]] [--rows N] [--junit report.xml]
                      [--timeout SECONDS] [--ssh user@host] [--json]
 
 Builds the generated model in OUT_DIR (from 'tinym2 compile') into firmware for the board with a
@@ -42,7 +42,7 @@ float model, instructions per inference, the model's flash and RAM inside the fi
 estimated latency and energy (from the board's power model and for real boards with the same core).
 
 How OUT_DIR was made is read from OUT_DIR/tinym2.json when present; otherwise give the same
---model, --calib and --plan / --precision that 'tinym2 compile' was given.
+--model, --calib and --plan / --precision (and --per-tensor-inputs) that 'tinym2 compile' was given.
 
   --data FILE       npz: one float32 array per graph input (batch first), optional 'labels'
   --board NAME      ${listBoards().join(', ')} (default mps2-an386)
@@ -65,6 +65,8 @@ interface Recipe {
   /** A plan file, or the plan itself (tinym2.json written by 'tinym2 compile' holds the plan it used). */
   plan?: string | PrecisionPlan;
   precision?: 'int8' | 'int4';
+  /** Graph inputs quantized per channel where they can be (quantizeGraph's default), or per tensor. */
+  perChannelInputs?: boolean;
 }
 
 interface Options {
@@ -93,6 +95,7 @@ function parse(argv: string[]): Options | null {
         calib: { type: 'string' },
         plan: { type: 'string' },
         precision: { type: 'string' },
+        'per-tensor-inputs': { type: 'boolean' },
         rows: { type: 'string' },
         junit: { type: 'string' },
         timeout: { type: 'string' },
@@ -123,7 +126,7 @@ function parse(argv: string[]): Options | null {
     outDir: parsed.positionals[0]!,
     data: v.data,
     board: v.board ?? 'mps2-an386',
-    recipe: { model: v.model, calib: v.calib, plan: v.plan, precision: v.precision as Recipe['precision'] },
+    recipe: { model: v.model, calib: v.calib, plan: v.plan, precision: v.precision as Recipe['precision'], ...(v['per-tensor-inputs'] ? { perChannelInputs: false } : {}) },
     rows: positiveInt(v.rows, '--rows'),
     junit: v.junit,
     timeoutMs: (positiveInt(v.timeout, '--timeout') ?? 600) * 1000,
@@ -168,6 +171,8 @@ function resolveRecipe(outDir: string, given: Partial<Recipe>): Recipe {
         calib: rel(m.calib),
         plan: typeof m.plan === 'string' ? rel(m.plan) : m.plan,
         precision: precision === 'int8' || precision === 'int4' ? precision : undefined,
+        // A tinym2.json without the field was written before per-channel inputs became the default.
+        perChannelInputs: m.perChannelInputs === true,
       };
     } catch (e) {
       throw new TinyM2Error(`${manifest} is not valid JSON: ${(e as Error).message}`, { exitCode: EXIT_BAD_INPUT });
@@ -184,7 +189,8 @@ function resolveRecipe(outDir: string, given: Partial<Recipe>): Recipe {
   }
   const plan = given.plan ?? (given.precision ? undefined : fromFile.plan);
   const precision = given.precision ?? (given.plan ? undefined : fromFile.precision);
-  return { model, calib, plan, precision };
+  const perChannelInputs = given.perChannelInputs ?? fromFile.perChannelInputs ?? true;
+  return { model, calib, plan, precision, perChannelInputs };
 }
 
 function readPlan(file: string, graph: Graph): PrecisionPlan {
@@ -317,7 +323,7 @@ export async function run(argv: string[]): Promise<number> {
     typeof recipe.plan === 'string'
       ? readPlan(recipe.plan, graph)
       : recipe.plan ?? uniform(graph, recipe.precision === 'int4' ? 4 : 8);
-  const q = quantizeGraph(graph, calibrateGraph(graph, calib.rows), plan);
+  const q = quantizeGraph(graph, calibrateGraph(graph, calib.rows), plan, { perChannelInputs: recipe.perChannelInputs });
   const model = generateModel(q, { name, source: path.basename(recipe.model), precision: recipe.plan ? 'plan' : (recipe.precision ?? 'int8').toUpperCase() });
   const stale = differingSources(outDir, model);
   const set = loadDataSet(graph, o.data, o.rows ?? Infinity);

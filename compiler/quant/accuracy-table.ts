@@ -1,6 +1,8 @@
 // Prints FP32 / INT8 / INT4 accuracy (and argmax agreement with FP32, weight bytes) for models
 // with calib.npz / test.npz next to them, for both calibration methods. A developer tool:
-//   npx tsx compiler/quant/accuracy-table.ts examples/*/model.onnx [--rows N] [--json]
+//   npx tsx compiler/quant/accuracy-table.ts examples/*/model.onnx [--rows N] [--per-tensor-inputs] [--json]
+// Inputs are quantized per channel where they can be, as quantizeGraph does by default
+// (--per-channel-inputs says so explicitly); --per-tensor-inputs gives every input one scale.
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -10,7 +12,7 @@ import type { CalibrationOptions } from './calibrate.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { rows: { type: 'string', default: '1000' }, 'calib-rows': { type: 'string', default: '500' }, json: { type: 'boolean', default: false }, 'per-channel-inputs': { type: 'boolean', default: false }, methods: { type: 'string', default: 'minmax,p99.99,p99.9,mse,default' } },
+  options: { rows: { type: 'string', default: '1000' }, 'calib-rows': { type: 'string', default: '500' }, json: { type: 'boolean', default: false }, 'per-channel-inputs': { type: 'boolean', default: false }, 'per-tensor-inputs': { type: 'boolean', default: false }, methods: { type: 'string', default: 'minmax,p99.99,p99.9,mse,default' } },
 });
 const maxRows = Number(values.rows);
 const maxCalib = Number(values['calib-rows']);
@@ -22,7 +24,8 @@ const allMethods: Array<[string, CalibrationOptions]> = [
   ['default', {}],
 ];
 const methods = allMethods.filter(([n]) => values.methods!.split(',').includes(n));
-const lowerOptions = { perChannelInputs: values['per-channel-inputs'] };
+if (values['per-channel-inputs'] && values['per-tensor-inputs']) throw new Error('--per-channel-inputs and --per-tensor-inputs contradict each other');
+const lowerOptions = { perChannelInputs: !values['per-tensor-inputs'] };
 const results: unknown[] = [];
 const pct = (x: number) => (Number.isNaN(x) ? '  -  ' : (100 * x).toFixed(2).padStart(6));
 
@@ -46,7 +49,7 @@ for (const file of positionals) {
       results.push({ model: file, calibration: mname, bits, ...ev, seconds: secs, calibrationSeconds: tCal / 1000 });
       if (!values.json) {
         for (const o of graph.outputs) {
-          console.log(`${file.padEnd(30)} ${o.name.padEnd(16)} ${mname.padEnd(6)}${lowerOptions.perChannelInputs ? '+pci' : ''} INT${bits}  FP32 ${pct(ev.floatAccuracyPerOutput[o.name])}  quant ${pct(ev.accuracyPerOutput[o.name])}  agree ${pct(ev.agreementWithFloat[o.name])}  weights ${ev.weightBytes} B  rows ${ev.rows}  ${secs.toFixed(1)} s`);
+          console.log(`${file.padEnd(30)} ${o.name.padEnd(16)} ${mname.padEnd(6)}${lowerOptions.perChannelInputs ? '' : '+per-tensor-inputs'} INT${bits}  FP32 ${pct(ev.floatAccuracyPerOutput[o.name])}  quant ${pct(ev.accuracyPerOutput[o.name])}  agree ${pct(ev.agreementWithFloat[o.name])}  weights ${ev.weightBytes} B  rows ${ev.rows}  ${secs.toFixed(1)} s`);
         }
       }
     }

@@ -34,8 +34,9 @@ export interface LowerOptions {
   affineWeightBits?: Bits;
   /**
    * Quantize graph inputs per channel (qgraph.ts InputChannelAffine) where every reader is an
-   * unpadded Conv, folding each channel's scale and offset into those convs. Off by default: the
-   * generated C API must then quantize inputs per channel (io[input].channelAffine).
+   * unpadded Conv, folding each channel's scale and offset into those convs. On by default (the
+   * generated quantize helpers and io.ts apply io[input].channelAffine); false gives every input one
+   * per-tensor scale and zero point (CLI --per-tensor-inputs).
    */
   perChannelInputs?: boolean;
 }
@@ -107,7 +108,7 @@ class Lowering {
     this.checkPlan();
     this.decideFusions();
     this.decideParams();
-    if (this.options.perChannelInputs) this.decideInputAffine();
+    if (this.options.perChannelInputs ?? true) this.decideInputAffine();
     const io: QGraph['io'] = {};
     for (const input of this.graph.inputs) {
       const p = this.place(input.name, input.shape);
