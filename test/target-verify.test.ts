@@ -121,3 +121,25 @@ it('verifies what `tinym2 compile` wrote from OUT_DIR and --data alone (the reci
   expect(r).toMatchObject({ ok: true, bitExact: true, board: 'mps2-an500', rows: 3, sourcesMatchGenerator: true });
   expect(r.estimates.map((e: { board: string }) => e.board)).toEqual(['mps2-an500', 'stm32f746-disco']);
 });
+
+it('per-channel inputs (the default) quantize bit-exact on the Cortex-M4, and --per-tensor-inputs is reproduced from tinym2.json (dsa-har, raw sensor units)', async () => {
+  const model = path.join(REPO_ROOT, 'examples/dsa-har/model.onnx');
+  const calib = path.join(REPO_ROOT, 'examples/dsa-har/calib.npz');
+  const test = path.join(REPO_ROOT, 'examples/dsa-har/test.npz');
+  for (const perTensor of [false, true]) {
+    const out = path.join(tmp, perTensor ? 'har-per-tensor' : 'har');
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      expect(await compile([model, '--calib', calib, '-o', out, ...(perTensor ? ['--per-tensor-inputs'] : [])])).toBe(0);
+    } finally {
+      log.mockRestore();
+    }
+    expect(fs.readFileSync(path.join(out, 'dsa_har.c'), 'utf8').includes('torso_channel_scale')).toBe(!perTensor);
+    // The firmware harness runs the generated quantize helpers (soft-float double on the M4) on the
+    // float rows and counts differences from the emulator's input quantization.
+    const { code, stdout } = await runVerify([out, '--data', test, '--rows', '2', '--json']);
+    const r = JSON.parse(stdout);
+    expect(code).toBe(0);
+    expect(r).toMatchObject({ ok: true, bitExact: true, rows: 2, quantizeMismatches: 0, sourcesMatchGenerator: true });
+  }
+}, 180_000);
