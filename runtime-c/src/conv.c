@@ -2,10 +2,12 @@
  * conv.c - optimized standard / grouped convolution (1-D and 2-D, strides, dilation, padding):
  * for two output pixels at a time, each receptive field is gathered as bytes (padding = in_zp)
  * and converted to an int16 column minus in_zp (tm2_col_fill), then the matrix-multiply core
- * runs per group, two output channels at a time.
+ * runs per group, two output channels at a time. Few input channels with a small kernel take
+ * conv_few_cin.c instead.
  */
 #include <string.h>
 
+#include "conv_few_cin.h"
 #include "tm2_mm.h"
 
 /* Scratch: the two-pixel column buffer, then K bytes where a pixel's window is gathered. */
@@ -77,6 +79,7 @@ static void conv(const tm2_conv_params *p, const int8_t *in, const int8_t *w, in
   uint32_t *col = (uint32_t *)scratch;
   int8_t *window = (int8_t *)scratch + tm2_col_pair_bytes(k);
   int32_t px, g;
+  if (tm2_conv_few_cin(p, in, w, bits, out)) return; /* first layers: 1..4 input channels, small kernel */
   for (px = 0; px < pixels; px += 2) {
     const int two = px + 1 < pixels;
     for (g = 0; g < p->groups; g++) {

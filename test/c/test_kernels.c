@@ -157,8 +157,10 @@ static void test_int4(void) {
 
 /* ---- weighted kernels: optimized vs reference ---- */
 
-typedef enum { K_CONV, K_DEPTHWISE, K_POINTWISE, K_DENSE } kernel_kind;
-static const char *const kind_name[] = {"conv", "depthwise", "pointwise", "dense"};
+/* K_CONV_FEW: conv shapes of first layers (1..4 input channels, small kernels, many output
+ * channels), which tm2_conv_* runs on its few-input-channel path (conv_few_cin.c). */
+typedef enum { K_CONV, K_DEPTHWISE, K_POINTWISE, K_DENSE, K_CONV_FEW } kernel_kind;
+static const char *const kind_name[] = {"conv", "depthwise", "pointwise", "dense", "conv_few"};
 
 static void *xmalloc(size_t n) {
   void *p = malloc(n ? n : 1);
@@ -217,6 +219,18 @@ static void test_weighted(kernel_kind kind, int32_t wbits, int32_t iters) {
         p.dilation_h = rnd() % 4 == 0 ? 2 : 1;
         p.dilation_w = rnd() % 4 == 0 ? rnd_in(2, 3) : 1;
         break;
+      case K_CONV_FEW:
+        p.in_h = rnd() % 4 == 0 ? 1 : rnd_in(1, 12);
+        p.in_w = rnd_in(1, 13);
+        p.in_c = rnd() % 2 == 0 ? 1 : rnd_in(1, 4);
+        p.out_c = rnd_in(1, 40); /* more channels than one weight chunk */
+        p.kernel_h = p.in_h == 1 ? 1 : rnd() % 2 == 0 ? 3 : rnd_in(1, 5);
+        p.kernel_w = rnd() % 2 == 1 ? 3 : rnd_in(1, 5);
+        p.stride_h = rnd_in(1, 2);
+        p.stride_w = rnd_in(1, 2);
+        p.dilation_h = rnd() % 4 == 0 ? 2 : 1;
+        p.dilation_w = rnd() % 4 == 0 ? 2 : 1;
+        break;
       case K_DEPTHWISE:
         p.in_c = rnd_in(1, 21);
         p.ch_mult = rnd() % 4 == 0 ? rnd_in(2, 3) : 1;
@@ -239,7 +253,7 @@ static void test_weighted(kernel_kind kind, int32_t wbits, int32_t iters) {
         p.out_c = rnd_in(1, 23);
         break;
     }
-    if (kind == K_CONV || kind == K_DEPTHWISE) {
+    if (kind == K_CONV || kind == K_CONV_FEW || kind == K_DEPTHWISE) {
       p.pad_top = p.in_h == 1 ? 0 : rnd_in(0, p.kernel_h);
       pad_bottom = p.in_h == 1 ? 0 : rnd_in(0, p.kernel_h);
       p.pad_left = rnd_in(0, p.kernel_w);
@@ -269,7 +283,7 @@ static void test_weighted(kernel_kind kind, int32_t wbits, int32_t iters) {
       in = (int8_t *)xmalloc((size_t)n_in);
       for (i = 0; i < n_in; i++) in[i] = (int8_t)rnd_in(lo, hi);
     }
-    n_w = kind == K_CONV        ? p.out_c * p.kernel_h * p.kernel_w * (p.in_c / p.groups)
+    n_w = kind == K_CONV || kind == K_CONV_FEW ? p.out_c * p.kernel_h * p.kernel_w * (p.in_c / p.groups)
           : kind == K_DEPTHWISE ? p.kernel_h * p.kernel_w * p.out_c
           : kind == K_POINTWISE ? p.out_c * p.in_c
                                 : p.out_c * n_in;
@@ -296,21 +310,23 @@ static void test_weighted(kernel_kind kind, int32_t wbits, int32_t iters) {
     out_ref = (int8_t *)xmalloc((size_t)n_out);
     out_opt = (int8_t *)xmalloc((size_t)n_out);
     memset(out_opt, 0x55, (size_t)n_out);
-    scratch_size = kind == K_CONV        ? tm2_conv_scratch_size(&p)
+    scratch_size = kind == K_CONV || kind == K_CONV_FEW ? tm2_conv_scratch_size(&p)
                    : kind == K_POINTWISE ? tm2_pointwise_scratch_size(&p)
                    : kind == K_DENSE     ? tm2_dense_scratch_size(&p)
                                          : 0;
     if (scratch_size) scratch = xmalloc(scratch_size);
     if (wbits == 8) {
       switch (kind) {
-        case K_CONV: tm2_ref_conv_s8(&p, in, wq, out_ref); tm2_conv_s8(&p, in, wq, out_opt, scratch); break;
+        case K_CONV:
+        case K_CONV_FEW: tm2_ref_conv_s8(&p, in, wq, out_ref); tm2_conv_s8(&p, in, wq, out_opt, scratch); break;
         case K_DEPTHWISE: tm2_ref_depthwise_s8(&p, in, wq, out_ref); tm2_depthwise_s8(&p, in, wq, out_opt); break;
         case K_POINTWISE: tm2_ref_pointwise_s8(&p, in, wq, out_ref); tm2_pointwise_s8(&p, in, wq, out_opt, scratch); break;
         case K_DENSE: tm2_ref_dense_s8(&p, in, wq, out_ref); tm2_dense_s8(&p, in, wq, out_opt, scratch); break;
       }
     } else {
       switch (kind) {
-        case K_CONV: tm2_ref_conv_s4(&p, in, wq, out_ref); tm2_conv_s4(&p, in, wq, out_opt, scratch); break;
+        case K_CONV:
+        case K_CONV_FEW: tm2_ref_conv_s4(&p, in, wq, out_ref); tm2_conv_s4(&p, in, wq, out_opt, scratch); break;
         case K_DEPTHWISE: tm2_ref_depthwise_s4(&p, in, wq, out_ref); tm2_depthwise_s4(&p, in, wq, out_opt); break;
         case K_POINTWISE: tm2_ref_pointwise_s4(&p, in, wq, out_ref); tm2_pointwise_s4(&p, in, wq, out_opt, scratch); break;
         case K_DENSE: tm2_ref_dense_s4(&p, in, wq, out_ref); tm2_dense_s4(&p, in, wq, out_opt, scratch); break;
@@ -347,9 +363,11 @@ int main(int argc, char **argv) {
   const int32_t iters = argc > 1 ? (int32_t)atol(argv[1]) : TM2_TEST_ITERS;
   int k, b;
   if (argc > 2) rng_state ^= (uint64_t)strtoull(argv[2], NULL, 10) * 0x9E3779B97F4A7C15ull;
+  /* Seed 1 gave state 0, where xorshift stays (every "random" value 0, one shape repeated). */
+  if (rng_state == 0) rng_state = 0x2545F4914F6CDD1Dull;
   test_requant();
   test_int4();
-  for (k = K_CONV; k <= K_DENSE; k++)
+  for (k = K_CONV; k <= K_CONV_FEW; k++)
     for (b = 8; b >= 4; b -= 4) test_weighted((kernel_kind)k, b, iters);
   printf("%s: %d checks, %d failures (dsp=%d)\n", failures ? "FAILED" : "OK", checks, failures, TM2_HAVE_DSP);
   return failures ? 1 : 0;
