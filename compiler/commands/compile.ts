@@ -44,7 +44,7 @@ weights), CMakeLists.txt, library.json (PlatformIO), README.md and the runtime-c
   --vectors N         rows in the test harness (default 8)
   --per-tensor-inputs one scale and zero point per graph input; by default an input read only by unpadded
                       convolutions gets one per channel (raw sensor units: each channel keeps its levels),
-                      which <name>_quantize_<input>() applies and the first convolutions absorb
+                      which tm2_<name>_quantize_<input>() applies and the first convolutions absorb
   --check             build the harness with the host gcc (strict C99) and run it: outputs must equal the
                       integer emulator's bit for bit (exit 1 if not)
   --json              machine-readable output
