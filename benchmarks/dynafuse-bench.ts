@@ -4,10 +4,10 @@
 // (50% high accuracy, 30% nominal, 20% energy saving). Compares top-1 accuracy and energy per window with
 // static fusion (the fused head over all five IMUs; and fixed weights = the heads' noise-free accuracies).
 //
-//   npx tsx benchmarks/dynafuse-bench.ts [--batches 40] [--windows 300] [--seed 1] [--no-qemu] [--json FILE]
+//   npx tsx benchmarks/dynafuse-bench.ts [--example dsa-har|av-digits] [--batches 40] [--windows 300] [--seed 1] [--no-qemu] [--json FILE]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { haveTool } from '../compiler/codegen/hostcheck.ts';
 import { FALLBACK_INSTRUCTIONS_PER_MAC } from '../compiler/dynafuse/command.ts';
@@ -28,15 +28,23 @@ const { values: opt } = parseArgs({
   options: {
     batches: { type: 'string', default: '40' }, windows: { type: 'string', default: '300' }, seed: { type: 'string', default: '1' },
     'no-qemu': { type: 'boolean' }, json: { type: 'string' },
+    example: { type: 'string' }, model: { type: 'string' }, fusion: { type: 'string' }, calib: { type: 'string' }, test: { type: 'string' },
   },
 });
 const BATCHES = Number(opt.batches), WINDOWS = Number(opt.windows), SEED = Number(opt.seed);
-const EX = 'examples/dsa-har';
+// Which model (default dsa-har): --example NAME = examples/NAME with its late-fusion model, fusion.json,
+// calib.npz and test.npz; or --model FILE (--fusion, --calib, --test default to the files beside it).
+const EXAMPLE_MODELS: Record<string, string> = { 'dsa-har': 'model.onnx', 'av-digits': 'late_fusion.onnx' };
+const EXAMPLE = opt.example ?? 'dsa-har';
+if (!opt.model && !(EXAMPLE in EXAMPLE_MODELS)) throw new Error(`--example ${EXAMPLE}: known examples are ${Object.keys(EXAMPLE_MODELS).join(', ')} (or give --model)`);
+const EX = opt.model ? dirname(opt.model) : `examples/${EXAMPLE}`;
+const MODEL = opt.model ?? `${EX}/${EXAMPLE_MODELS[EXAMPLE]}`;
+const DATA_NAME = opt.model ? basename(MODEL, '.onnx') : EXAMPLE;
 const started = Date.now();
-const graph = loadOnnx(`${EX}/model.onnx`);
-const calib = loadDataSet(graph, `${EX}/calib.npz`);
-const test = loadDataSet(graph, `${EX}/test.npz`);
-const config = loadFusionConfig(`${EX}/fusion.json`, graph);
+const graph = loadOnnx(MODEL);
+const calib = loadDataSet(graph, opt.calib ?? `${EX}/calib.npz`);
+const test = loadDataSet(graph, opt.test ?? `${EX}/test.npz`);
+const config = loadFusionConfig(opt.fusion ?? `${EX}/fusion.json`, graph);
 const board = loadBoard('mps2-an386');
 const q = quantizeGraph(graph, calibrateGraph(graph, calib.rows));
 const eInstr = estimateInference(board, 1).energyPerInstructionJoules;

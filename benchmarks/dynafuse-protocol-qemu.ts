@@ -1,5 +1,5 @@
 // The DynaFuse paper protocol on the device (mps2-an386 under QEMU): batches of windows drawn with replacement
-// from the held-out dsa-har rows, one noise sigma per modality per batch from U[0, 2) (in each channel's
+// from the held-out dsa-har rows (or --example av-digits), one noise sigma per modality per batch from U[0, 2) (in each channel's
 // calibration std), one demand per batch (50 % high accuracy / 30 % nominal / 20 % energy saving, seeded order).
 // The rows, sigmas and demands are drawn exactly as benchmarks/dynafuse-bench.ts draws them (same mulberry32
 // stream); the noise itself comes from device.ts's makeWindows (seeded per batch). Windows are quantized on the
@@ -9,10 +9,10 @@
 // equal the TS twin + integer emulator (exit 1 otherwise). The host side of a batch is computed while its
 // firmware builds and runs (the build and QEMU are child processes).
 //
-//   nice npx tsx benchmarks/dynafuse-protocol-qemu.ts [--batches 40] [--windows 300] [--seed 1] [--json FILE]
+//   nice npx tsx benchmarks/dynafuse-protocol-qemu.ts [--example dsa-har|av-digits] [--batches 40] [--windows 300] [--seed 1] [--json FILE]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadFusionConfig } from '../compiler/dynafuse/config.ts';
 import { compareWithHost, hostResults, makeWindows, runOnDevice, summarize, type DeviceWindow, type WindowInstructions, type WindowResult } from '../compiler/dynafuse/device.ts';
@@ -30,17 +30,25 @@ const { values: opt } = parseArgs({
   options: {
     batches: { type: 'string', default: '40' }, windows: { type: 'string', default: '300' }, seed: { type: 'string', default: '1' },
     json: { type: 'string' },
+    example: { type: 'string' }, model: { type: 'string' }, fusion: { type: 'string' }, calib: { type: 'string' }, test: { type: 'string' },
   },
 });
 const BATCHES = Number(opt.batches), WINDOWS = Number(opt.windows), SEED = Number(opt.seed);
 const MAX_SIGMA = 2;
-const EX = 'examples/dsa-har';
+// Which model (default dsa-har): --example NAME = examples/NAME with its late-fusion model, fusion.json,
+// calib.npz and test.npz; or --model FILE (--fusion, --calib, --test default to the files beside it).
+const EXAMPLE_MODELS: Record<string, string> = { 'dsa-har': 'model.onnx', 'av-digits': 'late_fusion.onnx' };
+const EXAMPLE = opt.example ?? 'dsa-har';
+if (!opt.model && !(EXAMPLE in EXAMPLE_MODELS)) throw new Error(`--example ${EXAMPLE}: known examples are ${Object.keys(EXAMPLE_MODELS).join(', ')} (or give --model)`);
+const EX = opt.model ? dirname(opt.model) : `examples/${EXAMPLE}`;
+const MODEL = opt.model ?? `${EX}/${EXAMPLE_MODELS[EXAMPLE]}`;
+const DATA_NAME = opt.model ? basename(MODEL, '.onnx') : EXAMPLE;
 const started = Date.now();
 const secs = () => ((Date.now() - started) / 1000).toFixed(0);
-const graph = loadOnnx(`${EX}/model.onnx`);
-const calib = loadDataSet(graph, `${EX}/calib.npz`);
-const test = loadDataSet(graph, `${EX}/test.npz`);
-const config = loadFusionConfig(`${EX}/fusion.json`, graph);
+const graph = loadOnnx(MODEL);
+const calib = loadDataSet(graph, opt.calib ?? `${EX}/calib.npz`);
+const test = loadDataSet(graph, opt.test ?? `${EX}/test.npz`);
+const config = loadFusionConfig(opt.fusion ?? `${EX}/fusion.json`, graph);
 const board = loadBoard('mps2-an386');
 const q = quantizeGraph(graph, calibrateGraph(graph, calib.rows));
 const eInstr = estimateInference(board, 1).energyPerInstructionJoules;
@@ -131,12 +139,17 @@ try {
   const byMode = Object.fromEntries(df.MODES.map((m, i) => [m, summarize(profile, allWindows, allResults, allInstr, eInstr, i)]));
   const gains = rows.map((r) => r.accuracy - r.staticAccuracy);
   const best = gains.indexOf(Math.max(...gains));
+  // How well the on-device noise estimate tracks the injected sigma, per modality (in channel stds).
+  const estimatorError = config.modalities.map((m, i) => {
+    const err = allWindows.map((w, k) => allResults[k].sigmaQ12[i] / 4096 - w.sigmas[i]);
+    return { modality: m.name, meanAbs: err.reduce((a, e) => a + Math.abs(e), 0) / err.length, mean: err.reduce((a, e) => a + e, 0) / err.length };
+  });
   const meanSaving = rows.reduce((a, r) => a + (1 - r.computeJ / r.staticComputeJ), 0) / rows.length;
   const totalInstr = rows.reduce((a, r) => a + r.instructions, 0), totalStaticInstr = rows.reduce((a, r) => a + r.staticInstructions, 0);
   const report = {
     protocol: { batches: BATCHES, windowsPerBatch: WINDOWS, seed: SEED, sigma: `U[0,${MAX_SIGMA}) per modality per batch`, demands: '50% high-accuracy, 30% nominal, 20% energy-saving', data: test.file },
     board: board.name, energyPerInstructionJ: eInstr, bitExact: differences.length === 0, mismatches: differences.length, differences: differences.slice(0, 20),
-    batches: rows, overall, byMode, largestBatchGain: { batch: best + 1, points: 100 * gains[best] }, meanComputeSavingPerBatch: meanSaving,
+    batches: rows, overall, byMode, estimatorError, largestBatchGain: { batch: best + 1, points: 100 * gains[best] }, meanComputeSavingPerBatch: meanSaving,
     countedInstructions: { dynafuse: totalInstr, static: totalStaticInstr }, seconds: (Date.now() - started) / 1000,
   };
   if (opt.json) writeFileSync(opt.json, JSON.stringify(report, null, 2) + '\n');
@@ -144,7 +157,7 @@ try {
   const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
   const uj = (j: number) => (j * 1e6).toFixed(1);
   const mj = (j: number) => `${(j * 1e3).toFixed(2)} mJ`;
-  console.log(`DynaFuse paper protocol on ${board.name} under QEMU: ${BATCHES} batches x ${WINDOWS} windows (held-out dsa-har rows with replacement), ` +
+  console.log(`DynaFuse paper protocol on ${board.name} under QEMU: ${BATCHES} batches x ${WINDOWS} windows (held-out ${DATA_NAME} rows with replacement), ` +
     `sigma ~ U[0, ${MAX_SIGMA}) per modality per batch, seed ${SEED}`);
   console.log(`device vs TS twin + emulator: ${differences.length === 0 ? `bit-exact on every field of all ${allWindows.length} windows` : `${differences.length} differences:\n  ${differences.slice(0, 10).join('\n  ')}`}\n`);
   console.log('| batch | demand | sigma per modality | branches | top-1 DynaFuse | top-1 static | gain | compute DynaFuse / static (uJ/window) | saving |');
@@ -164,6 +177,7 @@ try {
     `mean compute-energy saving per batch ${pct(meanSaving)} (overall ${pct(1 - overall.computeJ / overall.staticComputeJ)})`);
   console.log(`counted instructions: DynaFuse (routine + selective inference + fuse) ${(totalInstr / 1e9).toFixed(3)} G, static fusion ${(totalStaticInstr / 1e9).toFixed(3)} G ` +
     `(${(overall.decisionInstructions / 1e3).toFixed(1)} k routine, ${(overall.inferenceInstructions / 1e3).toFixed(1)} k inference, ${(overall.fuseInstructions / 1e3).toFixed(1)} k fuse per window)`);
+  console.log(`on-device noise estimate vs injected sigma (channel stds): ${estimatorError.map((e) => `${e.modality} mean |error| ${e.meanAbs.toFixed(3)}, bias ${e.mean >= 0 ? '+' : ''}${e.mean.toFixed(3)}`).join('; ')}`);
   const maxFlash = Math.max(...rows.map((r) => r.flashBytes));
   console.log(`${rows.length} firmware images, up to ${maxFlash} bytes of flash; build ${rows.reduce((a, r) => a + r.buildSeconds, 0).toFixed(0)} s, ` +
     `QEMU ${rows.reduce((a, r) => a + r.qemuSeconds, 0).toFixed(0)} s in all; total ${report.seconds.toFixed(0)} s`);

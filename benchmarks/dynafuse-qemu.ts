@@ -1,15 +1,15 @@
 // DynaFuse on the device, measured: one mps2-an386 firmware (compiler/dynafuse/device.ts) runs, for each of N
-// held-out dsa-har windows with per-modality Gaussian noise injected on the host (seeded, sigma ~ U[0, max) per
+// held-out dsa-har windows (or another example's, --example) with per-modality Gaussian noise injected on the host (seeded, sigma ~ U[0, max) per
 // modality per window) and a demand per window (the three modes in turn), the decision routine on the raw int8
 // windows, the selected branches only (tm2_<name>_run_heads), the fusion, and static fusion (fused head, all
 // branches), each in its own QEMU count region. Checks every field against the TS twin + integer emulator and
 // prints per mode: instructions of the routine vs the inference, energy per window (board energy per instruction
 // x counted instructions + sensing from fusion.json), accuracy vs static fusion.
 //
-//   npx tsx benchmarks/dynafuse-qemu.ts [--windows 60] [--seed 1] [--max-sigma 2] [--json FILE]
+//   npx tsx benchmarks/dynafuse-qemu.ts [--example dsa-har|av-digits] [--windows 60] [--seed 1] [--max-sigma 2] [--json FILE]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadFusionConfig } from '../compiler/dynafuse/config.ts';
 import { compareWithHost, hostResults, makeWindows, runOnDevice, summarize, type ModeSummary } from '../compiler/dynafuse/device.ts';
@@ -26,14 +26,22 @@ const { values: opt } = parseArgs({
   options: {
     windows: { type: 'string', default: '60' }, seed: { type: 'string', default: '1' }, 'max-sigma': { type: 'string', default: '2' },
     json: { type: 'string' },
+    example: { type: 'string' }, model: { type: 'string' }, fusion: { type: 'string' }, calib: { type: 'string' }, test: { type: 'string' },
   },
 });
-const EX = 'examples/dsa-har';
+// Which model (default dsa-har): --example NAME = examples/NAME with its late-fusion model, fusion.json,
+// calib.npz and test.npz; or --model FILE (--fusion, --calib, --test default to the files beside it).
+const EXAMPLE_MODELS: Record<string, string> = { 'dsa-har': 'model.onnx', 'av-digits': 'late_fusion.onnx' };
+const EXAMPLE = opt.example ?? 'dsa-har';
+if (!opt.model && !(EXAMPLE in EXAMPLE_MODELS)) throw new Error(`--example ${EXAMPLE}: known examples are ${Object.keys(EXAMPLE_MODELS).join(', ')} (or give --model)`);
+const EX = opt.model ? dirname(opt.model) : `examples/${EXAMPLE}`;
+const MODEL = opt.model ?? `${EX}/${EXAMPLE_MODELS[EXAMPLE]}`;
+const DATA_NAME = opt.model ? basename(MODEL, '.onnx') : EXAMPLE;
 const started = Date.now();
-const graph = loadOnnx(`${EX}/model.onnx`);
-const calib = loadDataSet(graph, `${EX}/calib.npz`);
-const test = loadDataSet(graph, `${EX}/test.npz`);
-const config = loadFusionConfig(`${EX}/fusion.json`, graph);
+const graph = loadOnnx(MODEL);
+const calib = loadDataSet(graph, opt.calib ?? `${EX}/calib.npz`);
+const test = loadDataSet(graph, opt.test ?? `${EX}/test.npz`);
+const config = loadFusionConfig(opt.fusion ?? `${EX}/fusion.json`, graph);
 const board = loadBoard('mps2-an386');
 const q = quantizeGraph(graph, calibrateGraph(graph, calib.rows));
 const eInstr = estimateInference(board, 1).energyPerInstructionJoules;
@@ -61,7 +69,7 @@ try {
 
   const k = (x: number) => `${(x / 1000).toFixed(1)} k`;
   const mj = (j: number) => `${(j * 1e3).toFixed(3)} mJ`;
-  console.log(`DynaFuse on ${board.name} under QEMU: ${windows.length} held-out dsa-har windows, sigma ~ U[0, ${opt['max-sigma']}) per modality, seed ${opt.seed}`);
+  console.log(`DynaFuse on ${board.name} under QEMU: ${windows.length} held-out ${DATA_NAME} windows, sigma ~ U[0, ${opt['max-sigma']}) per modality, seed ${opt.seed}`);
   console.log(`device vs TS twin + emulator: ${diffs.length === 0 ? 'bit-exact on every field (sigma, mode, mask, weights, probabilities, class, static class)' : `${diffs.length} differences:\n  ${diffs.slice(0, 10).join('\n  ')}`}`);
   console.log(`energy per instruction ${(eInstr * 1e9).toFixed(3)} nJ (${board.name} power model); sensing ${mj(profile.modalities[0].sensingEnergyJ)} per sensor per window\n`);
   console.log('| mode | windows | branches | routine (noise x5 + decide) | inference (copy + run_heads) | fuse | static fusion | compute DynaFuse / static | total, all sensors sampled | total, skipped sensors off | static total | top-1 DynaFuse | top-1 static |');
