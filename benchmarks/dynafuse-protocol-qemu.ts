@@ -12,46 +12,28 @@
 //   nice npx tsx benchmarks/dynafuse-protocol-qemu.ts [--example dsa-har|av-digits] [--batches 40] [--windows 300] [--seed 1] [--json FILE]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadFusionConfig } from '../compiler/dynafuse/config.ts';
+import { loadDynaFuseSetup, MODEL_OPTIONS } from './dynafuse-setup.ts';
 import { compareWithHost, hostResults, makeWindows, runOnDevice, summarize, type DeviceWindow, type WindowInstructions, type WindowResult } from '../compiler/dynafuse/device.ts';
 import { measureOpInstructions } from '../compiler/dynafuse/measure.ts';
 import { profileDynaFuse } from '../compiler/dynafuse/profile.ts';
 import * as df from '../compiler/dynafuse/runtime.ts';
-import { loadOnnx } from '../compiler/onnx/import.ts';
-import { calibrateGraph, loadDataSet, type DataSet } from '../compiler/quant/evaluate.ts';
-import { quantizeGraph } from '../compiler/quant/lower.ts';
+import { type DataSet } from '../compiler/quant/evaluate.ts';
 import { mulberry32 } from '../compiler/random.ts';
-import { loadBoard } from '../compiler/target/boards.ts';
-import { estimateInference } from '../compiler/target/power.ts';
 
 const { values: opt } = parseArgs({
   options: {
     batches: { type: 'string', default: '40' }, windows: { type: 'string', default: '300' }, seed: { type: 'string', default: '1' },
     json: { type: 'string' },
-    example: { type: 'string' }, model: { type: 'string' }, fusion: { type: 'string' }, calib: { type: 'string' }, test: { type: 'string' },
+    ...MODEL_OPTIONS,
   },
 });
 const BATCHES = Number(opt.batches), WINDOWS = Number(opt.windows), SEED = Number(opt.seed);
 const MAX_SIGMA = 2;
-// Which model (default dsa-har): --example NAME = examples/NAME with its late-fusion model, fusion.json,
-// calib.npz and test.npz; or --model FILE (--fusion, --calib, --test default to the files beside it).
-const EXAMPLE_MODELS: Record<string, string> = { 'dsa-har': 'model.onnx', 'av-digits': 'late_fusion.onnx' };
-const EXAMPLE = opt.example ?? 'dsa-har';
-if (!opt.model && !(EXAMPLE in EXAMPLE_MODELS)) throw new Error(`--example ${EXAMPLE}: known examples are ${Object.keys(EXAMPLE_MODELS).join(', ')} (or give --model)`);
-const EX = opt.model ? dirname(opt.model) : `examples/${EXAMPLE}`;
-const MODEL = opt.model ?? `${EX}/${EXAMPLE_MODELS[EXAMPLE]}`;
-const DATA_NAME = opt.model ? basename(MODEL, '.onnx') : EXAMPLE;
+const { DATA_NAME, graph, calib, test, config, board, q, eInstr } = loadDynaFuseSetup(opt);
 const started = Date.now();
 const secs = () => ((Date.now() - started) / 1000).toFixed(0);
-const graph = loadOnnx(MODEL);
-const calib = loadDataSet(graph, opt.calib ?? `${EX}/calib.npz`);
-const test = loadDataSet(graph, opt.test ?? `${EX}/test.npz`);
-const config = loadFusionConfig(opt.fusion ?? `${EX}/fusion.json`, graph);
-const board = loadBoard('mps2-an386');
-const q = quantizeGraph(graph, calibrateGraph(graph, calib.rows));
-const eInstr = estimateInference(board, 1).energyPerInstructionJoules;
 const labels = test.labels.get('labels');
 if (!labels) throw new Error(`${test.file} has no 'labels'`);
 
