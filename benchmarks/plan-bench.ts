@@ -1,6 +1,6 @@
 // How long mixed-precision planning takes per example model, and what it buys.
 //
-//   npx tsx benchmarks/plan-bench.ts [--hessian hutchinson|gauss-newton] [--iterations N] [--batch N]
+//   npx tsx benchmarks/plan-bench.ts [--sensitivity NAME] [--iterations N] [--batch N]
 //                                    [--untied] [--variants] [--no-accuracy] [example ...]
 //
 // For every examples/<name>/model.onnx with calib.npz (and test.npz for accuracy), and with
@@ -11,7 +11,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { analyzeLayers } from '../compiler/ilp/from-graph.ts';
-import { type HessianMethod, calibrationRows, defaultFlashBudget, labelsForEveryHead, measureSensitivity, modelCosts, planFromSensitivity } from '../compiler/ilp/planner.ts';
+import { type SensitivityCriterion, defaultFlashBudget, labelsForEveryHead, measureSensitivity, modelCosts, planFromSensitivity } from '../compiler/ilp/planner.ts';
 import { loadOnnx } from '../compiler/onnx/import.ts';
 import { calibrateGraph, evaluatePlan, loadDataSet } from '../compiler/quant/evaluate.ts';
 import { uniformPlan } from '../compiler/quant/plan.ts';
@@ -21,7 +21,7 @@ const { values, positionals } = parseArgs({
   options: {
     iterations: { type: 'string' },
     batch: { type: 'string' },
-    hessian: { type: 'string' },
+    sensitivity: { type: 'string' },
     variants: { type: 'boolean' },
     untied: { type: 'boolean' },
     'no-accuracy': { type: 'boolean' },
@@ -32,7 +32,7 @@ const root = join(import.meta.dirname, '..', 'examples');
 const names = positionals.length ? positionals : readdirSync(root).filter((d) => existsSync(join(root, d, 'model.onnx')));
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
-const method = (values.hessian ?? 'hutchinson') as HessianMethod;
+const method = values.sensitivity as SensitivityCriterion | undefined;
 
 /** (label, onnx, calib, test) of every model to plan. */
 function jobs(): Array<[string, string, string, string]> {
@@ -60,15 +60,13 @@ for (const [name, modelFile, calibFile, testFile] of jobs()) {
   const graph = loadOnnx(modelFile);
   const calib = labelsForEveryHead(graph, loadDataSet(graph, calibFile)).set;
   const t0 = performance.now();
-  const sens = measureSensitivity(
-    graph,
-    calibrationRows(graph, calib),
-    {
+  const sens = measureSensitivity(graph, calib, calib, method, {
+    untied: Boolean(values.untied),
+    traceOptions: {
       maxIterations: values.iterations ? Number(values.iterations) : undefined,
       batchSize: values.batch ? Number(values.batch) : undefined,
     },
-    method,
-  );
+  });
   const tSens = (performance.now() - t0) / 1000;
   const fp32 = modelCosts(graph).fp32Bytes;
   const flash = defaultFlashBudget(graph).bytes;
@@ -76,10 +74,7 @@ for (const [name, modelFile, calibFile, testFile] of jobs()) {
   const result = planFromSensitivity(graph, sens, { flashBytes: flash }, !values.untied, 'model.onnx');
   const tSolve = (performance.now() - t1) / 1000;
   const macs = sens.layers.reduce((s, l) => s + l.macs, 0);
-  const how =
-    method === 'gauss-newton'
-      ? `Gauss-Newton over ${sens.traces.iterations} rows`
-      : `Hutchinson ${sens.traces.iterations} iterations x ${sens.traces.batchSize} rows, ${sens.traces.converged ? 'converged' : 'not converged'}`;
+  const how = `${sens.criterion}: ${sens.method}`;
   console.log(
     `${name}: ${sens.layers.length} layers, ${macs} MACs, ${calib.rows.length} calib rows | sensitivity ${tSens.toFixed(1)} s ` +
       `(${how}) | ` +

@@ -101,15 +101,33 @@ describe('tinym2 plan', () => {
     expect(existsSync(out)).toBe(true);
   });
 
-  it('--hessian gauss-newton plans from exact Gauss-Newton traces', async () => {
-    const out = join(dir, 'gn.json');
-    const r = await cli(['plan', model, '--calib', data, '--hessian', 'gauss-newton', '--rows', '4', '--flash', '3KB', '--out', out, '--json']);
+  it('--sensitivity picks the criterion; every layer carries its estimate, error and criterion', async () => {
+    for (const criterion of ['gauss-newton', 'hessian', 'trace-free', 'accuracy']) {
+      const out = join(dir, `${criterion}.json`);
+      const r = await cli(['plan', model, '--calib', data, '--sensitivity', criterion, '--rows', '6', '--iterations', '2', '--batch', '3', '--flash', '3KB', '--out', out, '--json']);
+      expect(r.code, r.stderr + r.stdout).toBe(0);
+      const report = JSON.parse(r.stdout);
+      expect(report.sensitivity.criterion).toBe(criterion);
+      for (const l of report.layers) {
+        expect(l.sensitivity.criterion).toBe(criterion);
+        expect(Number.isFinite(l.sensitivity.value)).toBe(true);
+        expect(l.sensitivity.negative).toBe(l.sensitivity.value < 0);
+      }
+      if (criterion === 'gauss-newton') expect(report.sensitivity.iterations).toBe(6);
+    }
+    const bad = await cli(['plan', model, '--calib', data, '--sensitivity', 'exact']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--sensitivity 'exact': use one of kl, accuracy/);
+  });
+
+  it('--sensitivity-data measures on other rows than the calibration set', async () => {
+    const out = join(dir, 'held-out.json');
+    const r = await cli(['plan', model, '--calib', data, '--sensitivity-data', data, '--rows', '5', '--flash', '3KB', '--out', out, '--json']);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const report = JSON.parse(r.stdout);
-    expect(report.sensitivity.method).toBe('gauss-newton');
-    expect(report.sensitivity.iterations).toBe(4);
-    for (const l of report.layers) expect(l.weightTrace.mean).toBeGreaterThanOrEqual(0);
-    expect((await cli(['plan', model, '--calib', data, '--hessian', 'exact'])).code).toBe(2);
+    expect(report.sensitivity.criterion).toBe('kl');
+    expect(report.sensitivity.rows).toBe(5);
+    expect(report.sensitivity.data).toBe(data);
   });
 
   it('an impossible budget exits 3, names the smallest flash that fits, and writes nothing', async () => {

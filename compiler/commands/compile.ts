@@ -146,7 +146,7 @@ async function planMixed(graph: Graph, calib: DataSet, flashBytes: number | unde
     // The paper's target, as `tinym2 plan` sets it: 20% of the FP32 weight bytes, or all-INT4 when
     // that is more (per-channel bias and requantization data make small models miss 20%).
     const { evaluateAssignment, uniformAssignment } = await import('../ilp/problem.ts');
-    const sens = planner.measureSensitivity(graph, planner.calibrationRows(graph, calib));
+    const sens = planner.measureSensitivity(graph, calib, calib);
     const target = Math.floor(planner.DEFAULT_FLASH_FRACTION * planner.fp32WeightBytes(sens.layers));
     const probe = planner.buildProblem(graph, sens, {}, true);
     const int4 = evaluateAssignment(probe, uniformAssignment(probe, 4)).weightBytes;
@@ -158,7 +158,7 @@ async function planMixed(graph: Graph, calib: DataSet, flashBytes: number | unde
     return { plan: planner.planFromSensitivity(graph, sens, budgets, true, modelName).plan, note };
   }
   planner.checkBudgets(graph, budgets, true, modelName);
-  const sens = planner.measureSensitivity(graph, planner.calibrationRows(graph, calib));
+  const sens = planner.measureSensitivity(graph, calib, calib);
   const result = planner.planFromSensitivity(graph, sens, budgets, true, modelName);
   return { plan: result.plan, note };
 }

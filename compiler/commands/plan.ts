@@ -10,7 +10,6 @@ import type { Graph } from '../ir.ts';
 import { analyzeLayers } from '../ilp/from-graph.ts';
 import {
   DEFAULT_FLASH_FRACTION,
-  calibrationRows,
   checkBudgets,
   defaultFlashBudget,
   labelsForEveryHead,
@@ -18,29 +17,31 @@ import {
   modelCosts,
   planFromSensitivity,
   type Budgets,
-  type HessianMethod,
   type ModelCosts,
   type PlanResult,
 } from '../ilp/planner.ts';
 import { loadOnnx } from '../onnx/import.ts';
-import { calibrateGraph, evaluatePlan, loadDataSet, type DataSet } from '../quant/evaluate.ts';
+import { calibrateOnSet, evaluatePlan, loadDataSet, type DataSet } from '../quant/evaluate.ts';
 import { uniformPlan, type PrecisionPlan } from '../quant/plan.ts';
 import { DEFAULT_TRACE_OPTIONS } from '../sensitivity/hutchinson.ts';
+import { CRITERION_NAMES, DEFAULT_CRITERION, SENSITIVITY_CRITERIA, isCriterion } from '../sensitivity/criteria.ts';
 
-export const summary = 'choose INT8/INT4 per layer from Hessian sensitivity under flash / BOPS / RAM budgets';
+export const summary = 'choose INT8/INT4 per layer from measured sensitivity under flash / BOPS / RAM budgets';
 
 /** Flash kept for code (kernels, generated network code, startup, libc) when the budget comes from a board. */
 export const CODE_RESERVE_BYTES = 64 * 1024;
 
 const HELP = `usage: tinym2 plan model.onnx --calib calib.npz [--test test.npz] [--board NAME]
                    [--flash SIZE] [--bops N] [--ram SIZE] [--untied] [--out plan.json]
-                   [--per-tensor-inputs] [--json]
+                   [--sensitivity NAME] [--sensitivity-data rows.npz] [--per-tensor-inputs] [--json]
 
-Measures each Conv / Dense layer's sensitivity (Hutchinson estimate of the Hessian trace of the
-loss on the calibration rows: cross-entropy on 'labels' when present, else KL to the model's own
-outputs), then picks 4 or 8 bits per layer minimising the summed sensitivity Omega with an ILP.
+Measures each Conv / Dense layer's sensitivity to 4 bits on rows held out from training, then picks
+4 or 8 bits per layer minimising the summed sensitivity with an ILP under the budgets.
 
-  --calib FILE      npz with one array per graph input (batch first) and optional 'labels'
+  --calib FILE      npz with one array per graph input (batch first) and optional 'labels': the
+                    activation ranges, and the sensitivity rows unless --sensitivity-data is given
+  --sensitivity-data FILE  rows to measure sensitivity on (default: the --calib rows). Use rows the
+                    model was not trained on: on training rows every layer looks harmless
   --test FILE       npz to measure accuracy on: FP32, uniform INT8, uniform INT4 and the plan
   --per-tensor-inputs  measure that accuracy with one scale per graph input, as 'tinym2 compile
                     --per-tensor-inputs' builds it (default: per channel where inputs allow it)
@@ -51,14 +52,13 @@ outputs), then picks 4 or 8 bits per layer minimising the summed sensitivity Ome
   --ram SIZE        peak activation bytes budget
   --untied          choose weight and activation bits separately (default: one choice sets both)
   --out FILE        where to write the plan (default: plan.json in the current directory)
-  --iterations N    at most N Hutchinson iterations (default ${DEFAULT_TRACE_OPTIONS.maxIterations}; stops earlier when stable)
-  --batch N         calibration rows per iteration (default ${DEFAULT_TRACE_OPTIONS.batchSize})
-  --seed N          seed of the random probe vectors (default 1)
-  --hessian METHOD  hutchinson (default: HAWQ-v3's Rademacher probes, finite-difference
-                    Hessian-vector products) or gauss-newton (exact Gauss-Newton trace, no probe
-                    noise; equals the Hessian block for Conv/Dense/ReLU networks)
-  --rows N          gauss-newton: calibration rows used (default 128)
-  --json            machine-readable output
+  --sensitivity NAME  the per-layer criterion (default ${DEFAULT_CRITERION}):
+${CRITERION_NAMES.map((c) => `                      ${c.padEnd(13)} ${SENSITIVITY_CRITERIA[c].summary}`).join('\n')}
+  --rows N          sensitivity rows used (default: all)
+  --iterations N    hutchinson: at most N iterations (default ${DEFAULT_TRACE_OPTIONS.maxIterations}; stops earlier when stable)
+  --batch N         hutchinson: rows per iteration (default ${DEFAULT_TRACE_OPTIONS.batchSize})
+  --seed N          hutchinson: seed of the random probe vectors (default 1)
+  --json            machine-readable output (per layer: the sensitivity, its standard error and the criterion)
 
 With no budget at all the target is the paper's: ${DEFAULT_FLASH_FRACTION * 100}% of the FP32 weight bytes.
 Exit codes: 2 bad input, 3 the budget cannot be met (the message names the smallest that fits).`;
@@ -130,7 +130,7 @@ interface AccuracyRow {
 
 function measureAccuracy(graph: Graph, costs: ModelCosts, calib: DataSet, test: DataSet, plan: PrecisionPlan, perChannelInputs: boolean, progress: (s: string) => void): AccuracyRow[] {
   progress('calibrating activation ranges');
-  const calibration = calibrateGraph(graph, calib.rows);
+  const calibration = calibrateOnSet(graph, calib);
   const names = analyzeLayers(graph).map((l) => l.name);
   const rows: AccuracyRow[] = [];
   let fp32: Record<string, number> | undefined;
@@ -176,7 +176,8 @@ export async function run(argv: string[]): Promise<number> {
         iterations: { type: 'string' },
         batch: { type: 'string' },
         seed: { type: 'string' },
-        hessian: { type: 'string' },
+        sensitivity: { type: 'string' },
+        'sensitivity-data': { type: 'string' },
         rows: { type: 'string' },
         'per-tensor-inputs': { type: 'boolean' },
         json: { type: 'boolean' },
@@ -202,8 +203,8 @@ export async function run(argv: string[]): Promise<number> {
     if (showProgress) process.stderr.write('\r\x1b[K');
   };
 
-  const method = (o.hessian ?? 'hutchinson') as HessianMethod;
-  if (method !== 'hutchinson' && method !== 'gauss-newton') throw new TinyM2Error(`--hessian '${o.hessian}': use hutchinson or gauss-newton`);
+  const criterion = o.sensitivity ?? DEFAULT_CRITERION;
+  if (!isCriterion(criterion)) throw new TinyM2Error(`--sensitivity '${criterion}': use one of ${CRITERION_NAMES.join(', ')}`);
   const modelPath = parsed.positionals[0];
   const outFile = resolve(o.out ?? 'plan.json');
   const budgets: Budgets = {};
@@ -242,30 +243,18 @@ export async function run(argv: string[]): Promise<number> {
 
   const costs = modelCosts(graph);
   checkBudgets(graph, budgets, !o.untied, modelName);
-  const sens = measureSensitivity(
-    graph,
-    calibrationRows(graph, calib),
-    {
-      ...traceOptions,
-      minIterations: Math.min(DEFAULT_TRACE_OPTIONS.minIterations, traceOptions.maxIterations),
-      onProgress: (p) =>
-        progress(
-          `Hessian traces: iteration ${p.iteration}/${p.maxIterations}` +
-            (Number.isFinite(p.worstRelativeError) ? `, largest layer's Omega error ${(100 * p.worstRelativeError).toFixed(1)}% of the total` : ''),
-        ),
-    },
-    method,
-    {
-      maxRows: o.rows ? Math.floor(parseCount(o.rows, '--rows')) : undefined,
-      onProgress: (p) => progress(`Gauss-Newton traces: row ${p.row}/${p.rows}`),
-    },
-  );
+  const maxRows = o.rows ? Math.floor(parseCount(o.rows, '--rows')) : Infinity;
+  const sensFile = o['sensitivity-data'] ?? o.calib;
+  const sensRows = o['sensitivity-data'] ? labelsForEveryHead(graph, loadDataSet(graph, o['sensitivity-data'], maxRows)).set : loadDataSet(graph, o.calib, maxRows);
+  const sensSet = o['sensitivity-data'] ? sensRows : labelsForEveryHead(graph, sensRows).set;
+  if (sensSet.rows.length === 0) throw new TinyM2Error(`${sensFile} has no rows`);
+  const sens = measureSensitivity(graph, calib, sensSet, criterion, {
+    untied: Boolean(o.untied),
+    traceOptions: { ...traceOptions, minIterations: Math.min(DEFAULT_TRACE_OPTIONS.minIterations, traceOptions.maxIterations) },
+    lowerOptions: { perChannelInputs: !o['per-tensor-inputs'] },
+    onProgress: progress,
+  });
   endProgress();
-  if (!sens.traces.converged) {
-    notes.push(
-      `Hessian traces stopped after ${sens.traces.iterations} iterations with a layer's Omega standard error above 5% of the total (see the ± column); more --iterations gives steadier Omega`,
-    );
-  }
 
   const fp32 = costs.fp32Bytes;
   if (budgets.flashBytes === undefined && budgets.bops === undefined && budgets.ramBytes === undefined) {
@@ -300,12 +289,13 @@ export async function run(argv: string[]): Promise<number> {
           totals: t,
           layers: result.layers,
           sensitivity: {
-            method,
-            iterations: sens.traces.iterations,
-            batchSize: sens.traces.batchSize,
-            loss: sens.traces.loss,
-            converged: sens.traces.converged,
-            seconds: sens.traces.seconds,
+            criterion: sens.criterion,
+            method: sens.method,
+            data: sensFile,
+            rows: sens.rows,
+            converged: sens.converged,
+            seconds: sens.seconds,
+            ...(sens.traces ? { iterations: sens.traces.iterations, batchSize: sens.traces.batchSize, loss: sens.traces.loss } : {}),
           },
           solve: { method: result.solve.method, provenOptimal: result.solve.provenOptimal, seconds: result.solve.seconds },
           accuracy,
@@ -319,14 +309,14 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   // Omega of the weights (the paper's term) and of the output activations, at 4 and 8 bits.
-  const rows = [['layer', 'op', 'W/A bits', 'trace', '±', 'ΩW@4', 'ΩW@8', 'ΩA@4', 'ΩA@8', 'bytes', 'BOPS', 'MACs']];
+  const rows = [['layer', 'op', 'W/A bits', 'sensitivity', '±', 'ΩW@4', 'ΩW@8', 'ΩA@4', 'ΩA@8', 'bytes', 'BOPS', 'MACs']];
   for (const l of result.layers) {
     rows.push([
       l.name,
       l.op,
       `${l.weightBits}/${l.activationBits}`,
-      fmtOmega(l.weightTrace.mean),
-      `${((100 * l.weightTrace.stdErr) / Math.max(Math.abs(l.weightTrace.mean), 1e-300)).toFixed(0)}%`,
+      fmtOmega(l.sensitivity.value),
+      `${((100 * l.sensitivity.stdErr) / Math.max(Math.abs(l.sensitivity.value), 1e-300)).toFixed(0)}%`,
       fmtOmega(l.omegaWeights[4]),
       fmtOmega(l.omegaWeights[8]),
       fmtOmega(l.omegaActivations[4]),
@@ -337,13 +327,11 @@ export async function run(argv: string[]): Promise<number> {
     ]);
   }
   const traceNote =
-    'trace: Hessian trace of the layer weights, ± its relative standard error; ΩW, ΩA: sensitivity of weights / output activations (the ILP minimises their sum)';
+    `sensitivity: what ${sens.criterion} measured for 4 bits over 8, ± its relative standard error; ΩW, ΩA: weight / output-activation terms (the ILP minimises their sum)`;
   const pct = (n: number) => `${((100 * n) / fp32).toFixed(1)}% of FP32`;
   const lines = [
     `${modelName}: ${result.layers.length} weighted layers, ${t.macs} MACs; ${o.untied ? 'untied' : 'tied'} weight/activation bits`,
-    method === 'gauss-newton'
-      ? `sensitivity: exact Gauss-Newton traces over ${sens.traces.iterations} calibration rows, ${sens.traces.seconds.toFixed(1)} s`
-      : `sensitivity: ${sens.traces.iterations} Hutchinson iterations x ${sens.traces.batchSize} rows, ${sens.traces.loss} loss, ${sens.traces.seconds.toFixed(1)} s${sens.traces.converged ? '' : ' (not converged)'}`,
+    `sensitivity (${sens.criterion}): ${sens.method}, on ${sensFile}, ${sens.seconds.toFixed(1)} s`,
     '',
     table(rows, 3),
     traceNote,

@@ -1,27 +1,24 @@
-// From a float graph and calibration data to a PrecisionPlan: Hessian traces -> Omega -> ILP.
+// From a float graph and calibration data to a PrecisionPlan: per-layer sensitivity (criteria.ts) -> Omega -> ILP.
 // `tinym2 plan` and benchmarks/plan-bench.ts both use it.
 import { basename } from 'node:path';
 import type { Graph } from '../ir.ts';
 import type { Calibration } from '../quant/calibrate.ts';
-import { weightBytes, type DataSet } from '../quant/evaluate.ts';
+import { calibrateOnSet, weightBytes, type DataSet } from '../quant/evaluate.ts';
+import type { LowerOptions } from '../quant/lower.ts';
 import { quantizeGraph } from '../quant/lower.ts';
 import { uniformPlan, type PrecisionPlan } from '../quant/plan.ts';
 import type { Bits } from '../quant/qgraph.ts';
-import { hessianTraces, type CalibrationRows, type TraceOptions, type TraceResult } from '../sensitivity/hutchinson.ts';
-import { gaussNewtonTraces, type GaussNewtonOptions } from '../sensitivity/gauss-newton.ts';
-import { layerOmega, omegaScales, type LayerOmega } from '../sensitivity/omega.ts';
+import type { CalibrationRows, TraceOptions } from '../sensitivity/hutchinson.ts';
+import type { GaussNewtonOptions } from '../sensitivity/gauss-newton.ts';
+import { DEFAULT_CRITERION, measureWith, type LayerEstimate, type Sensitivity, type SensitivityCriterion } from '../sensitivity/criteria.ts';
+
+export type { Sensitivity, SensitivityCriterion };
 import { analyzeLayers, ilpLayers, peakActivationBytes, type LayerInfo } from './from-graph.ts';
 import { evaluateAssignment, layerWeightBytes, uniformAssignment, type IlpProblem } from './problem.ts';
 import { checkFeasible, solvePrecision, type SolveOutcome } from './solve.ts';
 
 /** The paper's target when no budget is given: weights in at most 20% of their FP32 bytes. */
 export const DEFAULT_FLASH_FRACTION = 0.2;
-
-export interface Sensitivity {
-  layers: LayerInfo[];
-  traces: TraceResult;
-  omegas: LayerOmega[];
-}
 
 /**
  * A data set whose single `labels` array also labels every other output shaped like the first one
@@ -55,23 +52,38 @@ export function calibrationRows(graph: Graph, set: DataSet, maxRows = Infinity):
   return { rows: set.rows.slice(0, maxRows), labels };
 }
 
-/** 'hutchinson': HAWQ-v3's probe estimate (the default); 'gauss-newton': exact Gauss-Newton traces (gauss-newton.ts). */
-export type HessianMethod = 'hutchinson' | 'gauss-newton';
+export interface SensitivityOptions {
+  traceOptions?: TraceOptions;
+  gaussNewtonOptions?: GaussNewtonOptions;
+  lowerOptions?: LowerOptions;
+  untied?: boolean;
+  onProgress?: (text: string) => void;
+}
 
+/**
+ * Per-layer sensitivity by `criterion` (criteria.ts) on the sensitivity rows, with the activation
+ * ranges of the calibration set. The rows should be held out from training (on training rows a
+ * model is confident and every layer looks harmless); every row is used.
+ */
 export function measureSensitivity(
   graph: Graph,
-  data: CalibrationRows,
-  options: TraceOptions = {},
-  method: HessianMethod = 'hutchinson',
-  gnOptions: GaussNewtonOptions = {},
+  calib: DataSet,
+  rows: DataSet,
+  criterion: SensitivityCriterion = DEFAULT_CRITERION,
+  options: SensitivityOptions = {},
 ): Sensitivity {
-  const layers = analyzeLayers(graph);
-  const traces =
-    method === 'gauss-newton'
-      ? gaussNewtonTraces(graph, layers, data, gnOptions)
-      : hessianTraces(graph, layers, data, { omegaScale: omegaScales(graph, layers), ...options });
-  const omegas = layers.map((l, i) => layerOmega(graph, l, traces.layers[i]));
-  return { layers, traces, omegas };
+  return measureWith(criterion, {
+    graph,
+    layers: analyzeLayers(graph),
+    calibration: calibrateOnSet(graph, calib),
+    rows,
+    traceRows: calibrationRows(graph, rows),
+    untied: options.untied ?? false,
+    traceOptions: options.traceOptions,
+    gaussNewtonOptions: { maxRows: Infinity, ...options.gaussNewtonOptions },
+    lowerOptions: options.lowerOptions,
+    onProgress: options.onProgress,
+  });
 }
 
 export interface Budgets {
@@ -86,7 +98,10 @@ export interface PlanLayerReport {
   macs: number;
   weightCount: number;
   fp32Bytes: number;
-  weightTrace: { mean: number; stdErr: number };
+  /** What the criterion measured: cost of 4 bits over 8, its standard error, and whether it came out negative. */
+  sensitivity: LayerEstimate & { criterion: SensitivityCriterion };
+  /** Hessian criteria only: the traces behind Omega. */
+  weightTrace?: { mean: number; stdErr: number };
   activationTrace?: { mean: number; stdErr: number };
   /** Omega used by the ILP at each width (weights + activations, tied choice). */
   omega: Record<Bits, number>;
@@ -213,15 +228,28 @@ export function checkBudgets(graph: Graph, budgets: Budgets, tied: boolean, mode
   const layers = analyzeLayers(graph);
   const zero = { 4: 0, 8: 0 };
   const sens: Sensitivity = {
+    criterion: 'trace-free',
+    method: 'feasibility check only',
     layers,
-    traces: { layers: [], iterations: 0, batchSize: 0, loss: 'kl', converged: false, seconds: 0 },
     omegas: layers.map(() => ({ omegaWeights: zero, omegaActivations: zero, weightErrorSq: zero })),
+    estimates: layers.map(() => ({ value: 0, stdErr: 0, negative: false })),
+    rows: 0,
+    converged: true,
+    seconds: 0,
   };
   checkFeasible(buildProblem(graph, sens, budgets, tied), modelName);
 }
 
 export function planFromSensitivity(graph: Graph, sens: Sensitivity, budgets: Budgets, tied: boolean, modelName: string): PlanResult {
   const notes: string[] = [];
+  const negative = sens.layers.filter((_, i) => sens.estimates[i].negative);
+  if (negative.length) {
+    notes.push(
+      `${sens.criterion}: ${negative.length} layer(s) measured no worse at 4 bits than at 8 (negative estimate; the ILP counts it as a tie broken toward 8 bits): ` +
+        negative.map((l) => { const e = sens.estimates[sens.layers.indexOf(l)]; return `${l.name} ${e.value.toExponential(2)} ± ${e.stdErr.toExponential(1)}`; }).join(', '),
+    );
+  }
+  if (!sens.converged) notes.push(`${sens.criterion}: the estimate did not converge (${sens.method}); the ± per layer says how far to trust it`);
   const costs = modelCosts(graph);
   const problem = buildProblem(graph, sens, budgets, tied);
   const solve = solvePrecision(problem, {}, modelName);
@@ -229,15 +257,16 @@ export function planFromSensitivity(graph: Graph, sens: Sensitivity, budgets: Bu
   const layersOut: PlanLayerReport[] = sens.layers.map((l, i) => {
     const c = solve.assignment[i];
     const om = sens.omegas[i];
-    const t = sens.traces.layers[i];
+    const t = sens.traces?.layers[i];
     return {
       name: l.name,
       op: l.node.op,
       macs: l.macs,
       weightCount: l.weightCount,
       fp32Bytes: l.fp32Bytes,
-      weightTrace: { mean: t.weight.mean, stdErr: t.weight.stdErr },
-      activationTrace: t.activation ? { mean: t.activation.mean, stdErr: t.activation.stdErr } : undefined,
+      sensitivity: { criterion: sens.criterion, ...sens.estimates[i] },
+      weightTrace: t ? { mean: t.weight.mean, stdErr: t.weight.stdErr } : undefined,
+      activationTrace: t?.activation ? { mean: t.activation.mean, stdErr: t.activation.stdErr } : undefined,
       omega: { 4: om.omegaWeights[4] + om.omegaActivations[4], 8: om.omegaWeights[8] + om.omegaActivations[8] },
       omegaWeights: om.omegaWeights,
       omegaActivations: om.omegaActivations,

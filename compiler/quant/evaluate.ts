@@ -66,7 +66,8 @@ export function calibrateOnSet(graph: Graph, set: DataSet, options: CalibrationO
   return calib;
 }
 
-function floatOutputs(graph: Graph, set: DataSet): Array<Map<string, Float32Array>> {
+/** Float reference outputs of every row of a set, cached per (graph, set). */
+export function floatOutputs(graph: Graph, set: DataSet): Array<Map<string, Float32Array>> {
   let bySet = floatCache.get(graph);
   if (!bySet) floatCache.set(graph, (bySet = new WeakMap()));
   let outs = bySet.get(set);
@@ -74,7 +75,7 @@ function floatOutputs(graph: Graph, set: DataSet): Array<Map<string, Float32Arra
   return outs;
 }
 
-function argmax(a: ArrayLike<number>): number {
+export function argmax(a: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
   return best;
@@ -85,7 +86,7 @@ function argmax(a: ArrayLike<number>): number {
  * with as many classes as the first output (multi-head models predict the same label from each
  * modality and from the fused features; an output of another size predicts something else).
  */
-function labelsFor(ds: DataSet, graph: Graph, output: string): Int32Array | undefined {
+export function labelsFor(ds: DataSet, graph: Graph, output: string): Int32Array | undefined {
   const own = ds.labels.get(`labels_${output}`);
   if (own) return own;
   const classes = (name: string) => tensorSize(graph.outputs.find((o) => o.name === name)!.shape);

@@ -4,8 +4,9 @@
 // error is modelled as uniform noise of one step Delta_b = (max - min) / (2^b - 1):
 //     Omega_act_i(b) = Tr(H_act_i) / m_i * E||Q_b(a) - a||^2 = Tr(H_act_i) * Delta_b^2 / 12.
 // Both leave out the 1/2 of the Taylor term, so they add up on the same scale. A negative trace
-// estimate (possible for a non-convex loss or a noisy estimate) counts as 0: the second-order model
-// has no meaning for negative curvature and it must not reward quantizing a layer harder.
+// estimate (possible for a non-convex loss or a noisy estimate) is kept as it is, so the plan can
+// report it; the planner (compiler/ilp/planner.ts) turns a 4-bit Omega below the 8-bit one into a
+// tie and says so in its notes, since it must not reward quantizing a layer harder.
 import type { Graph } from '../ir.ts';
 import type { Bits } from '../quant/qgraph.ts';
 import { constantFloat } from '../ir.ts';
@@ -28,8 +29,8 @@ export function activationStep(range: { min: number; max: number }, bits: Bits):
 
 export function layerOmega(graph: Graph, layer: LayerInfo, trace: LayerTrace): LayerOmega {
   const w = constantFloat(graph, layer.node.weight);
-  const tr = Math.max(trace.weight.mean, 0);
-  const trA = Math.max(trace.activation?.mean ?? 0, 0);
+  const tr = trace.weight.mean;
+  const trA = trace.activation?.mean ?? 0;
   const errSq = { 4: quantizationErrorSq(w, layer.outChannels, 4), 8: quantizationErrorSq(w, layer.outChannels, 8) };
   const act = (b: Bits) => {
     const d = activationStep(trace.activationRange, b);

@@ -1,0 +1,45 @@
+// The data protocol shared by the planner benchmarks: sensitivity is measured on rows held out from
+// training, and accuracy on other held-out rows. Not every example's calib.npz is held out (av-digits
+// and dsa-har calibrate on training rows), so every example splits its test set the same way:
+// even rows measure sensitivity, odd rows measure accuracy. calib.npz only gives activation ranges.
+import { labelsForEveryHead } from '../compiler/ilp/planner.ts';
+import type { Graph } from '../compiler/ir.ts';
+import { loadOnnx } from '../compiler/onnx/import.ts';
+import { loadDataSet, type DataSet } from '../compiler/quant/evaluate.ts';
+import type { ExampleModel } from './example-models.ts';
+
+export interface HeldOutModel {
+  label: string;
+  graph: Graph;
+  /** Activation ranges (the example's calibration rows). */
+  calib: DataSet;
+  /** Even test rows: what sensitivity is measured on. */
+  sens: DataSet;
+  /** Odd test rows: what accuracy is measured on. */
+  evaluation: DataSet;
+}
+
+function rowsWhere(set: DataSet, keep: (r: number) => boolean, maxRows: number, tag: string): DataSet {
+  const idx = set.rows.map((_, r) => r).filter(keep).slice(0, maxRows);
+  const labels = new Map([...set.labels].map(([k, v]) => [k, Int32Array.from(idx, (r) => v[r])]));
+  return { file: `${set.file} (${tag})`, rows: idx.map((r) => set.rows[r]), labels };
+}
+
+export function loadHeldOut(model: ExampleModel, maxRows = Infinity): HeldOutModel {
+  const graph = loadOnnx(model.onnx);
+  const calib = labelsForEveryHead(graph, loadDataSet(graph, model.calib)).set;
+  const test = labelsForEveryHead(graph, loadDataSet(graph, model.test)).set;
+  return {
+    label: model.label,
+    graph,
+    calib,
+    sens: rowsWhere(test, (r) => r % 2 === 0, maxRows, 'even rows'),
+    evaluation: rowsWhere(test, (r) => r % 2 === 1, maxRows, 'odd rows'),
+  };
+}
+
+/** The output whose accuracy a benchmark reports: the last labelled one (the fused head of multi-head models). */
+export function reportedOutput(graph: Graph, set: DataSet): string {
+  const labelled = graph.outputs.filter((o, k) => set.labels.has(`labels_${o.name}`) || (k === 0 && set.labels.has('labels')));
+  return (labelled.length ? labelled[labelled.length - 1] : graph.outputs[0]).name;
+}
