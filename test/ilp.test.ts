@@ -77,7 +77,52 @@ function bruteForce(p: IlpProblem): { omega: number; assignment: Assignment | nu
 
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b), 1e-300);
 
+/** A random instance with an instruction budget: INT4 kernels slower than INT8 on most layers, as on Cortex-M4. */
+function withInstructions(p: IlpProblem, seed: number): IlpProblem {
+  const r = rng(seed);
+  p.layers.forEach((l) => {
+    const i8 = l.macs * (1 + r());
+    l.instructions = { 8: Math.round(i8), 4: Math.round(i8 * (r() < 0.8 ? 1.05 + 0.3 * r() : 0.7 + 0.2 * r())) };
+  });
+  p.fixedInstructions = 1000;
+  const least = p.layers.reduce((s, l) => s + Math.min(l.instructions![4], l.instructions![8]), 1000);
+  const most = p.layers.reduce((s, l) => s + Math.max(l.instructions![4], l.instructions![8]), 1000);
+  p.instructions = Math.floor(least + (most - least) * (0.1 + 0.6 * r()));
+  return p;
+}
+
 describe('precision ILP', () => {
+  it('with an instruction budget, matches brute force (tied up to 10 layers, untied up to 5)', () => {
+    let checked = 0;
+    for (let seed = 1; seed <= 30; seed++) {
+      const tied = seed % 3 !== 0;
+      const p = withInstructions(randomProblem(500 + seed, tied ? 3 + (seed % 8) : 2 + (seed % 4), tied, false), seed);
+      const brute = bruteForce(p);
+      if (!brute.assignment) {
+        expect(() => solvePrecision(p)).toThrow();
+        continue;
+      }
+      const out = solvePrecision(p);
+      expect(violations(p, out.assignment)).toEqual([]);
+      expect(evaluateAssignment(p, out.assignment).instructions).toBeLessThanOrEqual(p.instructions!);
+      expect(close(out.cost.omega, brute.omega)).toBe(true);
+      const bb = branchAndBound(p);
+      expect(close(bb.omega, brute.omega)).toBe(true);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(10);
+  });
+
+  it('an instruction limit below every layer at its faster width names that minimum (exit 3)', () => {
+    const p = withInstructions(randomProblem(77, 5, true, false), 77);
+    delete p.flashBytes;
+    delete p.bops;
+    const least = p.layers.reduce((s, l) => s + Math.min(l.instructions![4], l.instructions![8]), p.fixedInstructions!);
+    p.instructions = least - 1;
+    expect(() => solvePrecision(p, {}, 'm.onnx')).toThrow(new RegExp(`at least ${least} instructions per inference`));
+  });
+
+
   it('matches brute force on random tied instances up to 12 layers (4096 combinations)', () => {
     for (let seed = 1; seed <= 40; seed++) {
       const n = 2 + (seed % 11);

@@ -12,6 +12,7 @@
 import type { Bits } from '../quant/qgraph.ts';
 import {
   layerChoices,
+  layerInstructions,
   layerOmega,
   packedWeightBytes,
   validateProblem,
@@ -92,6 +93,9 @@ export function branchAndBound(problem: IlpProblem, options: SearchOptions = {})
     return best;
   });
   const minOmega = bestOmegaByWeight.map((b) => Math.min(b[4], b[8]));
+  // Instructions still to come at best (each remaining layer at its faster width), for pruning.
+  const minInstrFrom = new Array<number>(n + 1).fill(0);
+  for (let j = n - 1; j >= 0; j--) minInstrFrom[j] = minInstrFrom[j + 1] + Math.min(layerInstructions(layers[j], 4), layerInstructions(layers[j], 8));
   // Order choices by Omega so that good incumbents come early.
   const orderedChoices = layers.map((l) => [...choices].sort((a, b) => layerOmega(l, a) - layerOmega(l, b)));
 
@@ -107,7 +111,8 @@ export function branchAndBound(problem: IlpProblem, options: SearchOptions = {})
     return p < depth ? current[p].activationBits : 4;
   };
 
-  const bound = (depth: number, omega: number, bytes: number, bops: number): number => {
+  const bound = (depth: number, omega: number, bytes: number, bops: number, instr: number): number => {
+    if (problem.instructions !== undefined && instr + minInstrFrom[depth] > problem.instructions) return Infinity;
     let lb = omega;
     for (let j = depth; j < n; j++) lb += minOmega[j];
     if (problem.flashBytes !== undefined) {
@@ -149,14 +154,14 @@ export function branchAndBound(problem: IlpProblem, options: SearchOptions = {})
     return lb;
   };
 
-  const visit = (depth: number, omega: number, bytes: number, bops: number): void => {
+  const visit = (depth: number, omega: number, bytes: number, bops: number, instr: number): void => {
     if (aborted) return;
     if (++nodes > maxNodes) {
       aborted = true;
       return;
     }
     // Strictly-better pruning with a relative tolerance so float noise does not hide ties.
-    const lb = bound(depth, omega, bytes, bops);
+    const lb = bound(depth, omega, bytes, bops, instr);
     if (lb === Infinity) return;
     if (bestOmega !== Infinity && lb >= bestOmega - 1e-12 * Math.abs(bestOmega)) return;
     if (depth === n) {
@@ -179,10 +184,11 @@ export function branchAndBound(problem: IlpProblem, options: SearchOptions = {})
         omega + layerOmega(l, c),
         bytes + packedWeightBytes(l.weightCount, c.weightBits) + l.fixedBytes,
         bops + l.macs * c.weightBits * inBits,
+        instr + layerInstructions(l, c.weightBits),
       );
     }
   };
 
-  visit(0, 0, problem.otherWeightBytes ?? 0, 0);
+  visit(0, 0, problem.otherWeightBytes ?? 0, 0, problem.fixedInstructions ?? 0);
   return { assignment: best, omega: bestOmega, exact: !aborted, nodes };
 }

@@ -28,6 +28,11 @@ export interface IlpLayer {
    * a graph input (then `IlpProblem.inputBits` applies). Must come earlier in `layers`.
    */
   inputFrom: string | null;
+  /**
+   * Instructions of the layer's kernel per inference at each weight width, counted on the target
+   * (compiler/ilp/latency.ts). Required on every layer when `IlpProblem.instructions` is set.
+   */
+  instructions?: Record<Bits, number>;
 }
 
 /** A set of activation tensors alive at the same time: its bytes must fit the RAM budget. */
@@ -56,6 +61,14 @@ export interface IlpProblem {
   otherWeightBytes?: number;
   /** Upper bound on sum of MACs x weight bits x input activation bits. */
   bops?: number;
+  /**
+   * Upper bound on instructions per inference: fixedInstructions + sum of each layer's
+   * instructions at its weight width. Unlike flash and BOPS, 4 bits is not always the cheaper
+   * choice (INT4 weights are unpacked at run time), so the least is the per-layer minimum.
+   */
+  instructions?: number;
+  /** Instructions that do not depend on the plan (pooling, input quantization, harness overhead). */
+  fixedInstructions?: number;
   /** Upper bound on the bytes of every live set. */
   ram?: { budget: number; liveSets: LiveSet[]; bytesPerElement: Record<Bits, number> };
   /**
@@ -77,6 +90,8 @@ export interface AssignmentCost {
   omega: number;
   weightBytes: number;
   bops: number;
+  /** Instructions per inference (0 when the layers carry no instruction counts). */
+  instructions: number;
   /** Largest live-set bytes (0 when no RAM model is given). */
   peakRamBytes: number;
   /** Per layer: BOPS with its input bits. */
@@ -100,6 +115,16 @@ export function packedWeightBytes(weightCount: number, bits: Bits): number {
 
 export function layerWeightBytes(layer: IlpLayer, bits: Bits): number {
   return packedWeightBytes(layer.weightCount, bits) + layer.fixedBytes;
+}
+
+/** Instructions of a layer at a weight width (0 when not counted). */
+export function layerInstructions(layer: IlpLayer, bits: Bits): number {
+  return layer.instructions?.[bits] ?? 0;
+}
+
+/** The fewest instructions any assignment can take (each layer at its faster width). */
+export function minimumInstructions(problem: IlpProblem): number {
+  return problem.layers.reduce((s, l) => s + Math.min(layerInstructions(l, 4), layerInstructions(l, 8)), problem.fixedInstructions ?? 0);
 }
 
 export function layerOmega(layer: IlpLayer, choice: LayerChoice): number {
@@ -134,12 +159,14 @@ export function evaluateAssignment(problem: IlpProblem, assignment: Assignment):
   let omega = 0;
   let weightBytes = problem.otherWeightBytes ?? 0;
   let bops = 0;
+  let instructions = problem.fixedInstructions ?? 0;
   const layerBops: number[] = [];
   const layerBytes: number[] = [];
   problem.layers.forEach((layer, i) => {
     const c = assignment[i];
     omega += layerOmega(layer, c);
     const bytes = layerWeightBytes(layer, c.weightBits);
+    instructions += layerInstructions(layer, c.weightBits);
     layerBytes.push(bytes);
     weightBytes += bytes;
     const inBits = layer.inputFrom === null ? problem.inputBits : assignment[index.get(layer.inputFrom)!].activationBits;
@@ -156,7 +183,7 @@ export function evaluateAssignment(problem: IlpProblem, assignment: Assignment):
       peakRamBytes = Math.max(peakRamBytes, bytes);
     }
   }
-  return { omega, weightBytes, bops, peakRamBytes, layerBops, layerWeightBytes: layerBytes };
+  return { omega, weightBytes, bops, instructions, peakRamBytes, layerBops, layerWeightBytes: layerBytes };
 }
 
 /** Budget violations of an assignment, as human-readable strings (empty when it fits). */
@@ -167,6 +194,9 @@ export function violations(problem: IlpProblem, assignment: Assignment): string[
     out.push(`weight bytes ${cost.weightBytes} > flash budget ${problem.flashBytes}`);
   }
   if (problem.bops !== undefined && cost.bops > problem.bops) out.push(`BOPS ${cost.bops} > limit ${problem.bops}`);
+  if (problem.instructions !== undefined && cost.instructions > problem.instructions) {
+    out.push(`instructions ${cost.instructions} > limit ${problem.instructions}`);
+  }
   if (problem.ram && cost.peakRamBytes > problem.ram.budget) {
     out.push(`peak activation bytes ${cost.peakRamBytes} > RAM budget ${problem.ram.budget}`);
   }

@@ -23,7 +23,9 @@ import {
   BIT_CHOICES,
   evaluateAssignment,
   layerChoices,
+  layerInstructions,
   layerOmega,
+  minimumInstructions,
   packedWeightBytes,
   uniformAssignment,
   validateProblem,
@@ -80,6 +82,14 @@ export function checkFeasible(problem: IlpProblem, modelName = 'the model'): voi
     reasons.push(`it needs at least ${cost.bops} BOPS (all layers INT4) but the limit is ${problem.bops}`);
     details.bopsLimit = problem.bops;
     details.minimumBops = cost.bops;
+  }
+  if (problem.instructions !== undefined) {
+    const least = minimumInstructions(problem);
+    if (least > problem.instructions) {
+      reasons.push(`it needs at least ${least} instructions per inference (every layer at its faster width) but the limit is ${problem.instructions}`);
+      details.instructionsLimit = problem.instructions;
+      details.minimumInstructions = least;
+    }
   }
   if (problem.ram && cost.peakRamBytes > problem.ram.budget) {
     reasons.push(
@@ -170,6 +180,17 @@ export function buildLpModel(problem: IlpProblem, normalise = true): LpModel {
         }
       }
     });
+  }
+
+  if (problem.instructions !== undefined) {
+    const rhs = problem.instructions - (problem.fixedInstructions ?? 0);
+    const scale = normalise ? Math.max(Math.abs(rhs), 1) : 1;
+    constraints.instructions = { max: rhs / scale };
+    layers.forEach((l, i) =>
+      choices.forEach((c, ci) => {
+        variables[x(i, ci)].instructions = layerInstructions(l, c.weightBits) / scale;
+      }),
+    );
   }
 
   if (problem.ram) {

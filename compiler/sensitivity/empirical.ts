@@ -102,8 +102,26 @@ function paired(base: { kl: number[]; correct: number[] }, run: { kl: number[]; 
   };
 }
 
+// The kl and accuracy criteria read the same emulator runs: cached per (graph, rows, calibration, options).
+const cache = new WeakMap<Graph, WeakMap<DataSet, WeakMap<Calibration, Map<string, EmpiricalResult>>>>();
+
 export function empiricalSensitivity(graph: Graph, layers: LayerInfo[], calibration: Calibration, rows: DataSet, options: EmpiricalOptions = {}): EmpiricalResult {
   if (rows.rows.length === 0) throw new Error('internal: no sensitivity rows');
+  let byRows = cache.get(graph);
+  if (!byRows) cache.set(graph, (byRows = new WeakMap()));
+  let byCalib = byRows.get(rows);
+  if (!byCalib) byRows.set(rows, (byCalib = new WeakMap()));
+  let byKey = byCalib.get(calibration);
+  if (!byKey) byCalib.set(calibration, (byKey = new Map()));
+  const key = JSON.stringify([layers.map((l) => l.name), Boolean(options.untied), options.lowerOptions ?? {}]);
+  const hit = byKey.get(key);
+  if (hit) return hit;
+  const result = measure(graph, layers, calibration, rows, options);
+  byKey.set(key, result);
+  return result;
+}
+
+function measure(graph: Graph, layers: LayerInfo[], calibration: Calibration, rows: DataSet, options: EmpiricalOptions): EmpiricalResult {
   const t0 = performance.now();
   const names = layers.map((l) => l.name);
   const lower = options.lowerOptions ?? {};
