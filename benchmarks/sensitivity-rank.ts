@@ -98,7 +98,7 @@ async function main(): Promise<void> {
     const h = loadHeldOut(m, maxRows);
     const layers = analyzeLayers(h.graph);
     const say = (s: string) => {
-      if (!values.json) process.stderr.write(`${s}\n`);
+      process.stderr.write(`${s}\n`);
     };
     say(`${m.label}: ground truth, ${layers.length} layers one at a time on ${h.evaluation.rows.length} rows`);
     const truth = empiricalSensitivity(h.graph, layers, calibrateOnSet(h.graph, h.calib), h.evaluation);

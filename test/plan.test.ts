@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../compiler/cli.ts';
 import { boardBudget, CODE_RESERVE_BYTES, parseSize } from '../compiler/commands/plan.ts';
+import { haveTool } from '../compiler/codegen/hostcheck.ts';
 import { analyzeLayers } from '../compiler/ilp/from-graph.ts';
 import { loadOnnx } from '../compiler/onnx/import.ts';
 import type { PrecisionPlan } from '../compiler/quant/plan.ts';
@@ -129,6 +130,24 @@ describe('tinym2 plan', () => {
     expect(report.sensitivity.rows).toBe(5);
     expect(report.sensitivity.data).toBe(data);
   });
+
+  it.runIf(haveTool('arm-none-eabi-gcc') && haveTool('qemu-system-arm'))('--instructions: counted per layer under QEMU, met by the plan, and too few is exit 3 naming the least', async () => {
+    const out = join(dir, 'instr.json');
+    const first = await cli(['plan', model, '--calib', data, '--sensitivity', 'trace-free', '--instructions', '1e9', '--out', out, '--json']);
+    expect(first.code, first.stderr + first.stdout).toBe(0);
+    const t = JSON.parse(first.stdout).totals.instructions;
+    expect(t.board).toBe('mps2-an386');
+    expect(t.int8).toBeGreaterThan(0);
+    expect(t.int4).toBeGreaterThan(0);
+    // A limit between the two uniform builds: the plan meets it (counts now come from the cache).
+    const limit = Math.floor((t.int8 + t.int4) / 2);
+    const r = await cli(['plan', model, '--calib', data, '--sensitivity', 'trace-free', '--instructions', String(limit), '--flash', '1MB', '--out', out, '--json']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(JSON.parse(r.stdout).totals.instructions.plan).toBeLessThanOrEqual(limit);
+    const tooFew = await cli(['plan', model, '--calib', data, '--sensitivity', 'trace-free', '--instructions', '1000', '--out', join(dir, 'never2.json')]);
+    expect(tooFew.code).toBe(3);
+    expect(tooFew.stderr).toMatch(/at least \d+ instructions per inference/);
+  }, 600_000);
 
   it('an impossible budget exits 3, names the smallest flash that fits, and writes nothing', async () => {
     const out = join(dir, 'never.json');

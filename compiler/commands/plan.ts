@@ -1,8 +1,9 @@
 // `tinym2 plan model.onnx --calib calib.npz [...]`: mixed-precision planning (TinyM²Net / HAWQ-v3).
 // Hessian traces per layer on the calibration data -> Omega at 4 and 8 bits -> ILP under the
 // flash / BOPS / RAM budgets -> plan.json, with accuracies in the integer emulator when --test is given.
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { TinyM2Error } from '../errors.ts';
@@ -24,9 +25,15 @@ import { loadOnnx } from '../onnx/import.ts';
 import { calibrateOnSet, evaluatePlan, loadDataSet, type DataSet } from '../quant/evaluate.ts';
 import { uniformPlan, type PrecisionPlan } from '../quant/plan.ts';
 import { DEFAULT_TRACE_OPTIONS } from '../sensitivity/hutchinson.ts';
+import { countLayerInstructions } from '../ilp/latency.ts';
+import { loadBoard } from '../target/boards.ts';
+import { instructionsWithin } from '../target/power.ts';
 import { CRITERION_NAMES, DEFAULT_CRITERION, SENSITIVITY_CRITERIA, isCriterion } from '../sensitivity/criteria.ts';
 
 export const summary = 'choose INT8/INT4 per layer from measured sensitivity under flash / BOPS / RAM budgets';
+
+/** Where per-layer instruction counts are cached (generated, git-ignored). */
+const LATENCY_CACHE = fileURLToPath(new URL('../../out/latency-cache/', import.meta.url));
 
 /** Flash kept for code (kernels, generated network code, startup, libc) when the budget comes from a board. */
 export const CODE_RESERVE_BYTES = 64 * 1024;
@@ -50,6 +57,10 @@ Measures each Conv / Dense layer's sensitivity to 4 bits on rows held out from t
   --flash SIZE      weight bytes budget (e.g. 160KB, 1MB, 40000); KB = 1024 bytes
   --bops N          limit on sum of MACs x weight bits x input activation bits
   --ram SIZE        peak activation bytes budget
+  --instructions N  limit on instructions per inference on the board (--board, default mps2-an386):
+                    each layer's kernels are counted under QEMU at INT8 and INT4 (cached per layer
+                    shape and runtime-c version in out/latency-cache/)
+  --latency-ms T    the same as a latency: T ms x the board's clock / its CPI
   --untied          choose weight and activation bits separately (default: one choice sets both)
   --out FILE        where to write the plan (default: plan.json in the current directory)
   --sensitivity NAME  the per-layer criterion (default ${DEFAULT_CRITERION}):
@@ -171,6 +182,8 @@ export async function run(argv: string[]): Promise<number> {
         flash: { type: 'string' },
         bops: { type: 'string' },
         ram: { type: 'string' },
+        instructions: { type: 'string' },
+        'latency-ms': { type: 'string' },
         untied: { type: 'boolean' },
         out: { type: 'string' },
         iterations: { type: 'string' },
@@ -223,6 +236,7 @@ export async function run(argv: string[]): Promise<number> {
   if (o.flash) budgets.flashBytes = parseSize(o.flash, '--flash');
   if (o.ram) budgets.ramBytes = parseSize(o.ram, '--ram');
   if (o.bops) budgets.bops = parseCount(o.bops, '--bops');
+  const wantsInstructions = o.instructions !== undefined || o['latency-ms'] !== undefined;
   const traceOptions = {
     maxIterations: o.iterations ? Math.floor(parseCount(o.iterations, '--iterations')) : DEFAULT_TRACE_OPTIONS.maxIterations,
     batchSize: o.batch ? Math.floor(parseCount(o.batch, '--batch')) : DEFAULT_TRACE_OPTIONS.batchSize,
@@ -256,8 +270,30 @@ export async function run(argv: string[]): Promise<number> {
   });
   endProgress();
 
+  if (wantsInstructions) {
+    const board = loadBoard(o.board ?? 'mps2-an386');
+    if (o.instructions !== undefined) budgets.instructions = Math.floor(parseCount(o.instructions, '--instructions'));
+    if (o['latency-ms'] !== undefined) {
+      const fromLatency = instructionsWithin(board, parseCount(o['latency-ms'], '--latency-ms') / 1000);
+      notes.push(`--latency-ms ${o['latency-ms']} on ${board.name}: ${fromLatency} instructions at ${board.clockHz / 1e6} MHz and CPI ${board.power.cpi.value} (${board.power.cpi.basis})`);
+      budgets.instructions = Math.min(budgets.instructions ?? Infinity, fromLatency);
+    }
+    const work = mkdtempSync(join(tmpdir(), 'tinym2-latency-'));
+    try {
+      budgets.instructionCounts = await countLayerInstructions(graph, analyzeLayers(graph), calibrateOnSet(graph, calib), board, calib.rows.slice(0, 1), {
+        cacheDir: LATENCY_CACHE,
+        workDir: work,
+        lowerOptions: { perChannelInputs: !o['per-tensor-inputs'] },
+        onProgress: progress,
+      });
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    endProgress();
+  }
+
   const fp32 = costs.fp32Bytes;
-  if (budgets.flashBytes === undefined && budgets.bops === undefined && budgets.ramBytes === undefined) {
+  if (budgets.flashBytes === undefined && budgets.bops === undefined && budgets.ramBytes === undefined && budgets.instructions === undefined) {
     const d = defaultFlashBudget(graph);
     budgets.flashBytes = d.bytes;
     notes.push(d.note);
@@ -338,11 +374,15 @@ export async function run(argv: string[]): Promise<number> {
     '',
     `weight bytes: plan ${t.weightBytes} (${pct(t.weightBytes)}); FP32 ${fp32}, INT8 ${t.int8WeightBytes} (${pct(t.int8WeightBytes)}), INT4 ${t.int4WeightBytes} (${pct(t.int4WeightBytes)})`,
     `BOPS: plan ${t.bops} (${((100 * t.bops) / t.int8Bops).toFixed(1)}% of INT8 ${t.int8Bops})`,
+    ...(t.instructions
+      ? [`instructions per inference on ${t.instructions.board} (counted per layer under QEMU): plan ${t.instructions.plan}; INT8 ${t.instructions.int8}, INT4 ${t.instructions.int4}`]
+      : []),
     `peak activation bytes (lower bound of the arena): ${t.peakActivationBytes}`,
     `budgets: ${[
       budgets.flashBytes !== undefined ? `flash ${budgets.flashBytes} (${kb(budgets.flashBytes)})` : '',
       budgets.bops !== undefined ? `BOPS ${budgets.bops}` : '',
       budgets.ramBytes !== undefined ? `RAM ${budgets.ramBytes} (${kb(budgets.ramBytes)})` : '',
+      budgets.instructions !== undefined ? `instructions ${budgets.instructions}` : '',
     ].filter(Boolean).join(', ')}`,
     `solver: ${result.solve.method === 'lp' ? 'javascript-lp-solver' : 'branch and bound'}, ${result.solve.provenOptimal ? 'proven optimal' : 'optimality not proven'} (${(1000 * (result.solve.seconds.lp + result.solve.seconds.check)).toFixed(0)} ms)`,
   ];

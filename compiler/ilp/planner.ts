@@ -5,6 +5,7 @@ import type { Graph } from '../ir.ts';
 import type { Calibration } from '../quant/calibrate.ts';
 import { calibrateOnSet, weightBytes, type DataSet } from '../quant/evaluate.ts';
 import type { LowerOptions } from '../quant/lower.ts';
+import type { LayerInstructionCounts } from './latency.ts';
 import { quantizeGraph } from '../quant/lower.ts';
 import { uniformPlan, type PrecisionPlan } from '../quant/plan.ts';
 import type { Bits } from '../quant/qgraph.ts';
@@ -90,6 +91,10 @@ export interface Budgets {
   flashBytes?: number;
   bops?: number;
   ramBytes?: number;
+  /** Instructions per inference on the board the counts were made on (needs `instructionCounts`). */
+  instructions?: number;
+  /** Per-layer counts from latency.ts, in analyzeLayers order; set whenever `instructions` is. */
+  instructionCounts?: LayerInstructionCounts;
 }
 
 export interface PlanLayerReport {
@@ -129,6 +134,8 @@ export interface PlanResult {
     int8Bops: number;
     macs: number;
     peakActivationBytes: number;
+    /** With instruction counts (latency.ts): the plan's predicted instructions and the uniform builds' counts. */
+    instructions?: { plan: number; int8: number; int4: number; board: string };
   };
   budgets: Budgets;
   notes: string[];
@@ -212,6 +219,16 @@ export function buildProblem(graph: Graph, sens: Sensitivity, budgets: Budgets, 
   const problem: IlpProblem = { layers, inputBits: 8, tied, equalActivationBits, otherWeightBytes: costs.otherWeightBytes };
   if (budgets.flashBytes !== undefined) problem.flashBytes = budgets.flashBytes;
   if (budgets.bops !== undefined) problem.bops = budgets.bops;
+  if (budgets.instructionCounts) {
+    const counts = budgets.instructionCounts;
+    const byName = new Map(sens.layers.map((l, i) => [l.name, counts.perLayer[i]]));
+    for (const l of problem.layers) l.instructions = byName.get(l.name);
+    problem.fixedInstructions = counts.fixed;
+  }
+  if (budgets.instructions !== undefined) {
+    if (!budgets.instructionCounts) throw new Error('internal: an instruction budget needs per-layer instruction counts');
+    problem.instructions = budgets.instructions;
+  }
   if (budgets.ramBytes !== undefined) {
     // One byte per activation element whatever the bits (qgraph.ts): one live set of fixed bytes.
     problem.ram = {
@@ -298,8 +315,11 @@ export function planFromSensitivity(graph: Graph, sens: Sensitivity, budgets: Bu
       int8Bops: int8.bops,
       macs: sens.layers.reduce((s, l) => s + l.macs, 0),
       peakActivationBytes: peakActivationBytes(graph).bytes,
+      ...(budgets.instructionCounts
+        ? { instructions: { plan: cost.instructions, int8: int8.instructions, int4: int4.instructions, board: budgets.instructionCounts.board } }
+        : {}),
     },
-    budgets,
+    budgets: { ...budgets, instructionCounts: undefined },
     notes,
   };
 }

@@ -24,6 +24,11 @@ export interface InferenceEstimate {
   basis: { activePowerW: Figure['basis']; cpi: Figure['basis'] };
 }
 
+/** Instructions that fit in `seconds` at the board's clock and flat CPI: the inverse of estimateInference without a mix. */
+export function instructionsWithin(board: Board, seconds: number): number {
+  return Math.floor((seconds * board.clockHz) / board.power.cpi.value);
+}
+
 /** Cycles the board's cycle model gives a mix, or null when the board has no model. */
 export function mixCycles(board: Board, mix: InstructionMix): number | null {
   const model = board.power.cycles;
