@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   compile: () => import('./commands/compile.ts'),
   verify: () => import('./commands/verify.ts'),
   dynafuse: () => import('./dynafuse/command.ts'),
+  doctor: () => import('./commands/doctor.ts'),
 };
 
 async function available(): Promise<Array<[string, Command]>> {

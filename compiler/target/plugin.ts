@@ -7,6 +7,7 @@ import path from 'node:path';
 import { TinyM2Error, EXIT_TOOL_MISSING } from '../errors.ts';
 import { execTool } from './exec.ts';
 import { CACHE_DIR, PLUGIN_SOURCE } from './paths.ts';
+import { requireHostToolchain } from './toolchain.ts';
 import { requireTool, type Env } from './tools.ts';
 
 export async function ensureCountPlugin(env?: Env): Promise<string> {
@@ -15,6 +16,7 @@ export async function ensureCountPlugin(env?: Env): Promise<string> {
   const dir = path.join(CACHE_DIR, 'qemu-plugin', hash);
   const lib = path.join(dir, 'libtm2_insn_count.so');
   if (fs.existsSync(lib)) return lib;
+  requireHostToolchain('to build the QEMU instruction-count plugin', env);
   const gcc = requireTool('gcc', 'to build the QEMU instruction-count plugin', env);
   fs.mkdirSync(dir, { recursive: true });
   const tmp = `${lib}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
