@@ -110,7 +110,7 @@ export function requireBoardToolchain(board: Board, env: Env = process.env): voi
   const key = JSON.stringify([board.toolchain.cc, board.toolchain.cflags, board.toolchain.ldflags, env.PATH ?? '']);
   if (verified.has(key)) return;
   const { build } = checkBoardTools(board, env);
-  throwIfMissing(build, `to build firmware for board ${board.name}`);
+  throwIfMissing(build, `to build firmware for board ${board.name}`, board.toolchain.cc);
   verified.add(key);
 }
 
@@ -118,23 +118,24 @@ export function requireBoardToolchain(board: Board, env: Env = process.env): voi
 export function requireHostToolchain(purpose: string, env: Env = process.env): void {
   const key = JSON.stringify(['host', env.PATH ?? '']);
   if (verified.has(key)) return;
-  throwIfMissing(checkHostTools(env), purpose);
+  throwIfMissing(checkHostTools(env), purpose, 'gcc');
   verified.add(key);
 }
 
-function throwIfMissing(results: CheckResult[], purpose: string): void {
+function throwIfMissing(results: CheckResult[], purpose: string, cc: string): void {
   const missing = results.filter((r) => !r.ok);
   if (missing.length === 0) return;
   const packages = missingPackages(missing);
-  const what = missing.map((r) => `${r.requirement.name} (${r.requirement.why})`);
-  const first = missing[0]!;
-  throw new TinyM2Error(
-    `${first.requirement.kind === 'command' ? 'a tool' : 'a file the toolchain needs'} is missing ${purpose}: ` +
-      `${[...new Set(what)].slice(0, 4).join(', ')}${missing.length > 4 ? `, and ${missing.length - 4} more` : ''}; ` +
-      `install with: sudo apt-get install ${packages.join(' ')}`,
-    {
-      exitCode: EXIT_TOOL_MISSING,
-      details: { missing: missing.map((r) => ({ kind: r.requirement.kind, name: r.requirement.name, detail: r.detail })), packages, package: packages[0] },
-    },
-  );
+  const commands = missing.filter((r) => r.requirement.kind === 'command').map((r) => `'${r.requirement.name}'`);
+  const files = missing.filter((r) => r.requirement.kind !== 'command').map((r) => r.requirement.name);
+  const why = [...new Set(missing.filter((r) => r.requirement.kind !== 'command').map((r) => r.requirement.why))];
+  const listed = files.length > 6 ? `${files.slice(0, 6).join(', ')} and ${files.length - 6} more` : files.join(', ');
+  // With the compiler itself missing, the files it would find are named only by their package.
+  const what = commands.length
+    ? `${commands.join(', ')} was not found on PATH`
+    : `${cc} does not find ${listed} (${why.join('; ')})`;
+  throw new TinyM2Error(`${what}; it is needed ${purpose}; install it with: sudo apt-get install ${packages.join(' ')}`, {
+    exitCode: EXIT_TOOL_MISSING,
+    details: { missing: missing.map((r) => ({ kind: r.requirement.kind, name: r.requirement.name, detail: r.detail })), packages, package: packages[0] },
+  });
 }
