@@ -118,7 +118,7 @@ describe('tinym2 plan', () => {
     }
     const bad = await cli(['plan', model, '--calib', data, '--sensitivity', 'exact']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--sensitivity 'exact': use one of kl, accuracy/);
+    expect(bad.stderr).toMatch(/sensitivity/);
   });
 
   it('--sensitivity-data measures on other rows than the calibration set', async () => {

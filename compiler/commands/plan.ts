@@ -1,11 +1,12 @@
 // `tinym2 plan model.onnx --calib calib.npz [...]`: mixed-precision planning (TinyM²Net / HAWQ-v3).
-// Hessian traces per layer on the calibration data -> Omega at 4 and 8 bits -> ILP under the
-// flash / BOPS / RAM budgets -> plan.json, with accuracies in the integer emulator when --test is given.
+// Per-layer sensitivity on held-out rows (compiler/sensitivity/criteria.ts, --sensitivity) -> Omega at
+// 4 and 8 bits -> ILP under the flash / BOPS / RAM / instruction budgets -> plan.json, with accuracies
+// in the integer emulator when --test is given.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import type { Args } from '../cli/options.ts';
 import { TinyM2Error } from '../errors.ts';
 import type { Graph } from '../ir.ts';
 import { analyzeLayers } from '../ilp/from-graph.ts';
@@ -25,12 +26,10 @@ import { loadOnnx } from '../onnx/import.ts';
 import { calibrateOnSet, evaluatePlan, loadDataSet, type DataSet } from '../quant/evaluate.ts';
 import { uniformPlan, type PrecisionPlan } from '../quant/plan.ts';
 import { DEFAULT_TRACE_OPTIONS } from '../sensitivity/hutchinson.ts';
+import { CRITERION_NAMES, isCriterion } from '../sensitivity/criteria.ts';
 import { countLayerInstructions } from '../ilp/latency.ts';
 import { loadBoard } from '../target/boards.ts';
 import { instructionsWithin } from '../target/power.ts';
-import { CRITERION_NAMES, DEFAULT_CRITERION, SENSITIVITY_CRITERIA, isCriterion } from '../sensitivity/criteria.ts';
-
-export const summary = 'choose INT8/INT4 per layer from measured sensitivity under flash / BOPS / RAM budgets';
 
 /** Where per-layer instruction counts are cached (generated, git-ignored). */
 const LATENCY_CACHE = fileURLToPath(new URL('../../out/latency-cache/', import.meta.url));
@@ -38,57 +37,8 @@ const LATENCY_CACHE = fileURLToPath(new URL('../../out/latency-cache/', import.m
 /** Flash kept for code (kernels, generated network code, startup, libc) when the budget comes from a board. */
 export const CODE_RESERVE_BYTES = 64 * 1024;
 
-const HELP = `usage: tinym2 plan model.onnx --calib calib.npz [--test test.npz] [--board NAME]
-                   [--flash SIZE] [--bops N] [--ram SIZE] [--untied] [--out plan.json]
-                   [--sensitivity NAME] [--sensitivity-data rows.npz] [--per-tensor-inputs] [--json]
-
-Measures each Conv / Dense layer's sensitivity to 4 bits on rows held out from training, then picks
-4 or 8 bits per layer minimising the summed sensitivity with an ILP under the budgets.
-
-  --calib FILE      npz with one array per graph input (batch first) and optional 'labels': the
-                    activation ranges, and the sensitivity rows unless --sensitivity-data is given
-  --sensitivity-data FILE  rows to measure sensitivity on (default: the --calib rows). Use rows the
-                    model was not trained on: on training rows every layer looks harmless
-  --test FILE       npz to measure accuracy on: FP32, uniform INT8, uniform INT4 and the plan
-  --per-tensor-inputs  measure that accuracy with one scale per graph input, as 'tinym2 compile
-                    --per-tensor-inputs' builds it (default: per channel where inputs allow it)
-  --board NAME      take budgets from boards/NAME.json: flash minus a ${CODE_RESERVE_BYTES / 1024} KB code reserve,
-                    RAM minus stack and heap
-  --flash SIZE      weight bytes budget (e.g. 160KB, 1MB, 40000); KB = 1024 bytes
-  --bops N          limit on sum of MACs x weight bits x input activation bits
-  --ram SIZE        peak activation bytes budget
-  --instructions N  limit on instructions per inference on the board (--board, default mps2-an386):
-                    each layer's kernels are counted under QEMU at INT8 and INT4 (cached per layer
-                    shape and runtime-c version in out/latency-cache/)
-  --latency-ms T    the same as a latency: T ms x the board's clock / its CPI
-  --untied          choose weight and activation bits separately (default: one choice sets both)
-  --out FILE        where to write the plan (default: plan.json in the current directory)
-  --sensitivity NAME  the per-layer criterion (default ${DEFAULT_CRITERION}):
-${CRITERION_NAMES.map((c) => `                      ${c.padEnd(13)} ${SENSITIVITY_CRITERIA[c].summary}`).join('\n')}
-  --rows N          sensitivity rows used (default: all)
-  --iterations N    hutchinson: at most N iterations (default ${DEFAULT_TRACE_OPTIONS.maxIterations}; stops earlier when stable)
-  --batch N         hutchinson: rows per iteration (default ${DEFAULT_TRACE_OPTIONS.batchSize})
-  --seed N          hutchinson: seed of the random probe vectors (default 1)
-  --json            machine-readable output (per layer: the sensitivity, its standard error and the criterion)
-
-With no budget at all the target is the paper's: ${DEFAULT_FLASH_FRACTION * 100}% of the FP32 weight bytes.
-Exit codes: 2 bad input, 3 the budget cannot be met (the message names the smallest that fits).`;
-
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 * 1024, mb: 1024 * 1024, mib: 1024 * 1024 };
-
-/** Parses `160KB`, `1MB`, `1.5M`, `40000` (KB = 1024 bytes). */
-export function parseSize(text: string, option: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
-  const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new TinyM2Error(`${option} '${text}' is not a size: use bytes (40000) or KB / MB (160KB, 1MB)`);
-  return Math.floor(parseFloat(m[1]) * unit);
-}
-
-function parseCount(text: string, option: string): number {
-  const v = Number(text.replace(/_/g, ''));
-  if (!Number.isFinite(v) || v <= 0) throw new TinyM2Error(`${option} '${text}' must be a positive number`);
-  return v;
-}
+/** Sizes are parsed by the CLI (compiler/cli/values.ts); re-exported for the planner's callers. */
+export { parseSize } from '../cli/values.ts';
 
 function boardsDir(): string {
   return fileURLToPath(new URL('../../boards/', import.meta.url));
@@ -169,46 +119,9 @@ function writeAtomically(file: string, text: string): void {
   }
 }
 
-export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        calib: { type: 'string' },
-        test: { type: 'string' },
-        board: { type: 'string' },
-        flash: { type: 'string' },
-        bops: { type: 'string' },
-        ram: { type: 'string' },
-        instructions: { type: 'string' },
-        'latency-ms': { type: 'string' },
-        untied: { type: 'boolean' },
-        out: { type: 'string' },
-        iterations: { type: 'string' },
-        batch: { type: 'string' },
-        seed: { type: 'string' },
-        sensitivity: { type: 'string' },
-        'sensitivity-data': { type: 'string' },
-        rows: { type: 'string' },
-        'per-tensor-inputs': { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new TinyM2Error(`${(e as Error).message}\n\n${HELP}`);
-  }
-  const o = parsed.values;
-  if (o.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (parsed.positionals.length !== 1) throw new TinyM2Error(`expected exactly one model file\n\n${HELP}`);
-  if (!o.calib) throw new TinyM2Error(`--calib calib.npz is required: the Hessian is measured on calibration data\n\n${HELP}`);
-  const json = Boolean(o.json);
-  const showProgress = !json && Boolean(process.stderr.isTTY);
+export async function execute(o: Args<'plan'>): Promise<number> {
+  const json = o.json;
+  const showProgress = !json && !o.quiet && Boolean(process.stderr.isTTY);
   const progress = (s: string) => {
     if (showProgress) process.stderr.write(`\r\x1b[K${s}`);
   };
@@ -216,10 +129,10 @@ export async function run(argv: string[]): Promise<number> {
     if (showProgress) process.stderr.write('\r\x1b[K');
   };
 
-  const criterion = o.sensitivity ?? DEFAULT_CRITERION;
+  const criterion = o.sensitivity;
   if (!isCriterion(criterion)) throw new TinyM2Error(`--sensitivity '${criterion}': use one of ${CRITERION_NAMES.join(', ')}`);
-  const modelPath = parsed.positionals[0];
-  const outFile = resolve(o.out ?? 'plan.json');
+  const modelPath = o.positional;
+  const outFile = resolve(o.out);
   const budgets: Budgets = {};
   const notes: string[] = [];
   if (o.board) {
@@ -233,16 +146,11 @@ export async function run(argv: string[]): Promise<number> {
       notes.push(`RAM budget from board ${b.name}: its RAM minus stack and heap = ${b.ramBytes} bytes`);
     }
   }
-  if (o.flash) budgets.flashBytes = parseSize(o.flash, '--flash');
-  if (o.ram) budgets.ramBytes = parseSize(o.ram, '--ram');
-  if (o.bops) budgets.bops = parseCount(o.bops, '--bops');
-  const wantsInstructions = o.instructions !== undefined || o['latency-ms'] !== undefined;
-  const traceOptions = {
-    maxIterations: o.iterations ? Math.floor(parseCount(o.iterations, '--iterations')) : DEFAULT_TRACE_OPTIONS.maxIterations,
-    batchSize: o.batch ? Math.floor(parseCount(o.batch, '--batch')) : DEFAULT_TRACE_OPTIONS.batchSize,
-    seed: o.seed ? Math.floor(parseCount(o.seed, '--seed')) : DEFAULT_TRACE_OPTIONS.seed,
-  };
-  traceOptions.maxIterations = Math.max(traceOptions.maxIterations, 2);
+  if (o.flash !== undefined) budgets.flashBytes = o.flash;
+  if (o.ram !== undefined) budgets.ramBytes = o.ram;
+  if (o.bops !== undefined) budgets.bops = o.bops;
+  const wantsInstructions = o.instructions !== undefined || o.latencyMs !== undefined;
+  const traceOptions = { maxIterations: Math.max(o.iterations, 2), batchSize: o.batch, seed: o.seed };
 
   const graph = loadOnnx(modelPath);
   const modelName = basename(modelPath);
@@ -257,25 +165,17 @@ export async function run(argv: string[]): Promise<number> {
 
   const costs = modelCosts(graph);
   checkBudgets(graph, budgets, !o.untied, modelName);
-  const maxRows = o.rows ? Math.floor(parseCount(o.rows, '--rows')) : Infinity;
-  const sensFile = o['sensitivity-data'] ?? o.calib;
-  const sensRows = o['sensitivity-data'] ? labelsForEveryHead(graph, loadDataSet(graph, o['sensitivity-data'], maxRows)).set : loadDataSet(graph, o.calib, maxRows);
-  const sensSet = o['sensitivity-data'] ? sensRows : labelsForEveryHead(graph, sensRows).set;
+  const sensFile = o.sensitivityData ?? o.calib;
+  const sensSet = labelsForEveryHead(graph, loadDataSet(graph, sensFile, o.rows ?? Infinity)).set;
   if (sensSet.rows.length === 0) throw new TinyM2Error(`${sensFile} has no rows`);
-  const sens = measureSensitivity(graph, calib, sensSet, criterion, {
-    untied: Boolean(o.untied),
-    traceOptions: { ...traceOptions, minIterations: Math.min(DEFAULT_TRACE_OPTIONS.minIterations, traceOptions.maxIterations) },
-    lowerOptions: { perChannelInputs: !o['per-tensor-inputs'] },
-    onProgress: progress,
-  });
-  endProgress();
 
+  // Instruction counts before the sensitivity: an impossible limit fails fast (exit 3 in the solver check).
   if (wantsInstructions) {
     const board = loadBoard(o.board ?? 'mps2-an386');
-    if (o.instructions !== undefined) budgets.instructions = Math.floor(parseCount(o.instructions, '--instructions'));
-    if (o['latency-ms'] !== undefined) {
-      const fromLatency = instructionsWithin(board, parseCount(o['latency-ms'], '--latency-ms') / 1000);
-      notes.push(`--latency-ms ${o['latency-ms']} on ${board.name}: ${fromLatency} instructions at ${board.clockHz / 1e6} MHz and CPI ${board.power.cpi.value} (${board.power.cpi.basis})`);
+    if (o.instructions !== undefined) budgets.instructions = Math.floor(o.instructions);
+    if (o.latencyMs !== undefined) {
+      const fromLatency = instructionsWithin(board, o.latencyMs / 1000);
+      notes.push(`--latency-ms ${o.latencyMs} on ${board.name}: ${fromLatency} instructions at ${board.clockHz / 1e6} MHz and CPI ${board.power.cpi.value} (${board.power.cpi.basis})`);
       budgets.instructions = Math.min(budgets.instructions ?? Infinity, fromLatency);
     }
     const work = mkdtempSync(join(tmpdir(), 'tinym2-latency-'));
@@ -283,7 +183,7 @@ export async function run(argv: string[]): Promise<number> {
       budgets.instructionCounts = await countLayerInstructions(graph, analyzeLayers(graph), calibrateOnSet(graph, calib), board, calib.rows.slice(0, 1), {
         cacheDir: LATENCY_CACHE,
         workDir: work,
-        lowerOptions: { perChannelInputs: !o['per-tensor-inputs'] },
+        lowerOptions: { perChannelInputs: !o.perTensorInputs },
         onProgress: progress,
       });
     } finally {
@@ -291,6 +191,14 @@ export async function run(argv: string[]): Promise<number> {
     }
     endProgress();
   }
+
+  const sens = measureSensitivity(graph, calib, sensSet, criterion, {
+    untied: o.untied,
+    traceOptions: { ...traceOptions, minIterations: Math.min(DEFAULT_TRACE_OPTIONS.minIterations, traceOptions.maxIterations) },
+    lowerOptions: { perChannelInputs: !o.perTensorInputs },
+    onProgress: progress,
+  });
+  endProgress();
 
   const fp32 = costs.fp32Bytes;
   if (budgets.flashBytes === undefined && budgets.bops === undefined && budgets.ramBytes === undefined && budgets.instructions === undefined) {
@@ -304,7 +212,7 @@ export async function run(argv: string[]): Promise<number> {
     notes.push(`${costs.otherWeightBytes} weight bytes of unfolded BatchNorm / per-channel affine ops are INT8 in every plan and count against the flash budget`);
   }
   notes.push(...result.solve.notes);
-  const perChannelInputs = !o['per-tensor-inputs'];
+  const perChannelInputs = !o.perTensorInputs;
   const accuracy = test ? measureAccuracy(graph, costs, calib, test, result.plan, perChannelInputs, progress) : undefined;
   endProgress();
 

@@ -15,6 +15,9 @@ import { empiricalSensitivity, type EmpiricalResult } from './empirical.ts';
 import { gaussNewtonTraces, type GaussNewtonOptions } from './gauss-newton.ts';
 import { hessianTraces, type CalibrationRows, type LayerTrace, type TraceOptions, type TraceResult } from './hutchinson.ts';
 import { layerOmega, omegaScales, type LayerOmega } from './omega.ts';
+import { CRITERION_NAMES, DEFAULT_CRITERION, type SensitivityCriterion } from './criterion-names.ts';
+
+export { CRITERION_NAMES, DEFAULT_CRITERION, type SensitivityCriterion };
 
 /** What a criterion measured for one layer: the cost of 4 bits over 8 (tied), with its standard error. */
 export interface LayerEstimate {
@@ -187,14 +190,7 @@ export const SENSITIVITY_CRITERIA = {
   'gauss-newton': { summary: 'HAWQ-V3 Omega from Gauss-Newton traces (exact for Conv/Dense/ReLU/pooling graphs)', measure: gaussNewton },
   hutchinson: { summary: 'HAWQ-V3 Omega from Hutchinson trace estimates, one Rademacher probe per layer', measure: hutchinson },
   'trace-free': { summary: 'HAWQ-V3 Omega with every trace set to 1 (a baseline: quantization error only)', measure: traceFree },
-} satisfies Record<string, CriterionImpl>;
-
-export type SensitivityCriterion = keyof typeof SENSITIVITY_CRITERIA;
-
-export const CRITERION_NAMES = Object.keys(SENSITIVITY_CRITERIA) as SensitivityCriterion[];
-
-/** The default: the criterion whose layer ranking best matched measured accuracy drops (see README). */
-export const DEFAULT_CRITERION: SensitivityCriterion = 'kl';
+} satisfies Record<SensitivityCriterion, CriterionImpl>;
 
 export function isCriterion(name: string): name is SensitivityCriterion {
   return Object.hasOwn(SENSITIVITY_CRITERIA, name);
