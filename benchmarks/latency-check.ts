@@ -18,6 +18,7 @@ import type { Bits } from '../compiler/quant/qgraph.ts';
 import { mulberry32 } from '../compiler/random.ts';
 import { loadBoard } from '../compiler/target/boards.ts';
 import { exampleModels } from './example-models.ts';
+import { ensureCacheDir } from '../compiler/cache.ts';
 
 const { values } = parseArgs({
   options: {
@@ -39,7 +40,7 @@ try {
     const layers = analyzeLayers(graph);
     const calibration = calibrateOnSet(graph, calib);
     const counts = await countLayerInstructions(graph, layers, calibration, board, calib.rows.slice(0, 1), {
-      cacheDir: join(import.meta.dirname, '..', 'out', 'latency-cache'),
+      cacheDir: ensureCacheDir('latency'),
       workDir: join(work, m.label.replace('/', '_')),
       onProgress: (s) => process.stderr.write(`${m.label}: ${s}\n`),
     });

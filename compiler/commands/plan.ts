@@ -2,9 +2,8 @@
 // Per-layer sensitivity on held-out rows (compiler/sensitivity/criteria.ts, --sensitivity) -> Omega at
 // 4 and 8 bits -> ILP under the flash / BOPS / RAM / instruction budgets -> plan.json, with accuracies
 // in the integer emulator when --test is given.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Args } from '../cli/options.ts';
 import { TinyM2Error } from '../errors.ts';
@@ -28,11 +27,9 @@ import { uniformPlan, type PrecisionPlan } from '../quant/plan.ts';
 import { DEFAULT_TRACE_OPTIONS } from '../sensitivity/hutchinson.ts';
 import { CRITERION_NAMES, isCriterion } from '../sensitivity/criteria.ts';
 import { countLayerInstructions } from '../ilp/latency.ts';
+import { ensureCacheDir, makeTempDir } from '../cache.ts';
 import { loadBoard } from '../target/boards.ts';
 import { instructionsWithin } from '../target/power.ts';
-
-/** Where per-layer instruction counts are cached (generated, git-ignored). */
-const LATENCY_CACHE = fileURLToPath(new URL('../../out/latency-cache/', import.meta.url));
 
 /** Flash kept for code (kernels, generated network code, startup, libc) when the budget comes from a board. */
 export const CODE_RESERVE_BYTES = 64 * 1024;
@@ -178,10 +175,10 @@ export async function execute(o: Args<'plan'>): Promise<number> {
       notes.push(`--latency-ms ${o.latencyMs} on ${board.name}: ${fromLatency} instructions at ${board.clockHz / 1e6} MHz and CPI ${board.power.cpi.value} (${board.power.cpi.basis})`);
       budgets.instructions = Math.min(budgets.instructions ?? Infinity, fromLatency);
     }
-    const work = mkdtempSync(join(tmpdir(), 'tinym2-latency-'));
+    const work = makeTempDir('latency');
     try {
       budgets.instructionCounts = await countLayerInstructions(graph, analyzeLayers(graph), calibrateOnSet(graph, calib), board, calib.rows.slice(0, 1), {
-        cacheDir: LATENCY_CACHE,
+        cacheDir: ensureCacheDir('latency'),
         workDir: work,
         lowerOptions: { perChannelInputs: !o.perTensorInputs },
         onProgress: progress,
