@@ -10,6 +10,7 @@
 //
 //   nice npx tsx benchmarks/plan-vs-baselines.ts [--only NAME ...] [--random N] [--rows N]
 //        [--kinds flash,bops] [--sensitivity NAME] [--json | --markdown]
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { getPriority, setPriority } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -38,7 +39,8 @@ const HELP = `usage: npx tsx benchmarks/plan-vs-baselines.ts [--only NAME ...] [
   --sensitivity NAME the 'default' planner's criterion (default ${DEFAULT_CRITERION}; one of ${CRITERION_NAMES.join(', ')})
   --json             one row per example x budget: {example, budgetKind, budget, int4Drop, default, traceFree,
                      largestFirst, randomMean, randomBest, ...} (accuracies in points)
-  --markdown         the table as markdown`;
+  --markdown         the table as markdown
+  --from FILE        print the table of earlier --json runs (repeat) instead of measuring`;
 
 export interface BaselineRow {
   example: string;
@@ -202,6 +204,7 @@ async function main(): Promise<void> {
       sensitivity: { type: 'string' },
       json: { type: 'boolean' },
       markdown: { type: 'boolean' },
+      from: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -223,8 +226,8 @@ async function main(): Promise<void> {
   const say = (s: string) => {
     process.stderr.write(`${s}\n`);
   };
-  const rows: BaselineRow[] = [];
-  for (const m of models) {
+  const rows: BaselineRow[] = values.from ? values.from.flatMap((f) => JSON.parse(readFileSync(f, 'utf8')) as BaselineRow[]) : [];
+  for (const m of values.from ? [] : models) {
     rows.push(...compareOne(loadHeldOut(m, values.rows ? Number(values.rows) : Infinity), kinds, values.random ? Number(values.random) : 20, criterion, say));
   }
   if (values.json) {

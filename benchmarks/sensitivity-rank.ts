@@ -6,6 +6,7 @@
 //
 //   nice npx tsx benchmarks/sensitivity-rank.ts [--only NAME ...] [--variants] [--criteria kl,hessian,...]
 //        [--rows N] [--json | --markdown]
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { getPriority, setPriority } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,7 +26,8 @@ const HELP = `usage: npx tsx benchmarks/sensitivity-rank.ts [--only NAME ...] [-
                   Gauss-Newton where exact, else Hutchinson)
   --rows N        at most N sensitivity rows and N accuracy rows (default: all held-out rows)
   --json          one row per example and criterion
-  --markdown      the table as markdown`;
+  --markdown      the table as markdown
+  --from FILE     print the table of earlier --json runs (repeat) instead of measuring`;
 
 /** Ranks 1..n, ties sharing their average rank. */
 export function ranks(x: number[]): number[] {
@@ -75,6 +77,7 @@ async function main(): Promise<void> {
       rows: { type: 'string' },
       json: { type: 'boolean' },
       markdown: { type: 'boolean' },
+      from: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -87,14 +90,14 @@ async function main(): Promise<void> {
   } catch {
     // Lowering priority is a courtesy to teammates on a shared machine; not essential.
   }
-  const criteria = (values.criteria ?? CRITERION_NAMES.filter((c) => c !== 'gauss-newton' && c !== 'hutchinson').join(',')).split(',');
+  const criteria = values.from && !values.criteria ? [...new Set(values.from.flatMap((f) => (JSON.parse(readFileSync(f, 'utf8')) as RankRow[]).map((r) => r.criterion)))] : (values.criteria ?? CRITERION_NAMES.filter((c) => c !== 'gauss-newton' && c !== 'hutchinson').join(',')).split(',');
   for (const c of criteria) if (!isCriterion(c)) throw new Error(`--criteria: unknown '${c}' (use ${CRITERION_NAMES.join(', ')})`);
   const maxRows = values.rows ? Number(values.rows) : Infinity;
   const root = resolve(join(import.meta.dirname, '..', 'examples'));
   const models = exampleModels(root, Boolean(values.variants) || Boolean(values.only?.some((o) => o.includes('/'))))
     .filter((m) => !values.only || values.only.includes(m.label));
-  const out: RankRow[] = [];
-  for (const m of models) {
+  const out: RankRow[] = values.from ? values.from.flatMap((f) => JSON.parse(readFileSync(f, 'utf8')) as RankRow[]) : [];
+  for (const m of values.from ? [] : models) {
     const h = loadHeldOut(m, maxRows);
     const layers = analyzeLayers(h.graph);
     const say = (s: string) => {
