@@ -19,8 +19,13 @@ export interface HeldOutModel {
   evaluation: DataSet;
 }
 
+/**
+ * The rows `keep` selects; at most maxRows of them, evenly spaced (test files are often sorted by class
+ * or speaker, so the first N rows would be one class).
+ */
 function rowsWhere(set: DataSet, keep: (r: number) => boolean, maxRows: number, tag: string): DataSet {
-  const idx = set.rows.map((_, r) => r).filter(keep).slice(0, maxRows);
+  const all = set.rows.map((_, r) => r).filter(keep);
+  const idx = all.length <= maxRows ? all : Array.from({ length: maxRows }, (_, k) => all[Math.floor((k * all.length) / maxRows)]);
   const labels = new Map([...set.labels].map(([k, v]) => [k, Int32Array.from(idx, (r) => v[r])]));
   return { file: `${set.file} (${tag})`, rows: idx.map((r) => set.rows[r]), labels };
 }
