@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../compiler/cli.ts';
 import { boardBudget, CODE_RESERVE_BYTES, parseSize } from '../compiler/commands/plan.ts';
 import { haveTool } from '../compiler/codegen/hostcheck.ts';
+import { DEFAULT_CRITERION } from '../compiler/sensitivity/criterion-names.ts';
 import { analyzeLayers } from '../compiler/ilp/from-graph.ts';
 import { loadOnnx } from '../compiler/onnx/import.ts';
 import type { PrecisionPlan } from '../compiler/quant/plan.ts';
@@ -126,7 +127,7 @@ describe('tinym2 plan', () => {
     const r = await cli(['plan', model, '--calib', data, '--sensitivity-data', data, '--rows', '5', '--flash', '3KB', '--out', out, '--json']);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const report = JSON.parse(r.stdout);
-    expect(report.sensitivity.criterion).toBe('kl');
+    expect(report.sensitivity.criterion).toBe(DEFAULT_CRITERION);
     expect(report.sensitivity.rows).toBe(5);
     expect(report.sensitivity.data).toBe(data);
   });

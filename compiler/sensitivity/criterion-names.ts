@@ -5,4 +5,4 @@ export const CRITERION_NAMES = ['kl', 'accuracy', 'hessian', 'gauss-newton', 'hu
 export type SensitivityCriterion = (typeof CRITERION_NAMES)[number];
 
 /** The default: the criterion whose layer ranking best matched measured accuracy drops (compiler/sensitivity/README.md). */
-export const DEFAULT_CRITERION: SensitivityCriterion = 'kl';
+export const DEFAULT_CRITERION: SensitivityCriterion = 'accuracy';
