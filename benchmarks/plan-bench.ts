@@ -4,7 +4,7 @@
 //                                    [--untied] [--variants] [--no-accuracy] [example ...]
 //
 // For every examples/<name>/model.onnx with calib.npz (and test.npz for accuracy), and with
-// --variants every other <v>.onnx with <v>.calib.npz / <v>.test.npz: times the Hessian traces and
+// --variants every other <v>.onnx with <v>.calib.npz / <v>.test.npz: times the sensitivity (--sensitivity) and
 // the ILP solve (tied, at the paper's 20%-of-FP32 target, or all-INT4 when that is larger), then
 // prints FP32 / INT8 / INT4 / mixed accuracy in the integer emulator and weight bytes.
 import { existsSync, readdirSync } from 'node:fs';
