@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   compile: () => import('./commands/compile.ts'),
   verify: () => import('./commands/verify.ts'),
   dynafuse: () => import('./dynafuse/command.ts'),
+  report: () => import('./commands/report.ts'),
 };
 
 async function available(): Promise<Array<[string, Command]>> {
