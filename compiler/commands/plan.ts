@@ -26,6 +26,7 @@ import { loadOnnx } from '../onnx/import.ts';
 import { calibrateGraph, evaluatePlan, loadDataSet, type DataSet } from '../quant/evaluate.ts';
 import { uniformPlan, type PrecisionPlan } from '../quant/plan.ts';
 import { DEFAULT_TRACE_OPTIONS } from '../sensitivity/hutchinson.ts';
+import { layerSection, memorySection, planSection } from '../report/gather.ts';
 
 export const summary = 'choose INT8/INT4 per layer from Hessian sensitivity under flash / BOPS / RAM budgets';
 
@@ -34,7 +35,7 @@ export const CODE_RESERVE_BYTES = 64 * 1024;
 
 const HELP = `usage: tinym2 plan model.onnx --calib calib.npz [--test test.npz] [--board NAME]
                    [--flash SIZE] [--bops N] [--ram SIZE] [--untied] [--out plan.json]
-                   [--per-tensor-inputs] [--json]
+                   [--per-tensor-inputs] [--report FILE] [--json]
 
 Measures each Conv / Dense layer's sensitivity (Hutchinson estimate of the Hessian trace of the
 loss on the calibration rows: cross-entropy on 'labels' when present, else KL to the model's own
@@ -50,7 +51,10 @@ outputs), then picks 4 or 8 bits per layer minimising the summed sensitivity Ome
   --bops N          limit on sum of MACs x weight bits x input activation bits
   --ram SIZE        peak activation bytes budget
   --untied          choose weight and activation bits separately (default: one choice sets both)
-  --out FILE        where to write the plan (default: plan.json in the current directory)
+  --out FILE        where to write the plan (default: plan.json in the current directory); it also
+                    keeps the sensitivity behind the choice, which 'tinym2 report' shows
+  --report FILE     also write an HTML report: sensitivity, Omega, bits chosen, the layers of the
+                    planned model; with --test, accuracy vs weight bytes and vs BOPS over flash budgets
   --iterations N    at most N Hutchinson iterations (default ${DEFAULT_TRACE_OPTIONS.maxIterations}; stops earlier when stable)
   --batch N         calibration rows per iteration (default ${DEFAULT_TRACE_OPTIONS.batchSize})
   --seed N          seed of the random probe vectors (default 1)
@@ -179,6 +183,7 @@ export async function run(argv: string[]): Promise<number> {
         hessian: { type: 'string' },
         rows: { type: 'string' },
         'per-tensor-inputs': { type: 'boolean' },
+        report: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -283,7 +288,37 @@ export async function run(argv: string[]): Promise<number> {
   const accuracy = test ? measureAccuracy(graph, costs, calib, test, result.plan, perChannelInputs, progress) : undefined;
   endProgress();
 
-  writeAtomically(outFile, `${JSON.stringify(result.plan, null, 2)}\n`);
+  // The plan and the evidence behind it (read by 'tinym2 report' through the tinym2.json compile writes).
+  const evidence = planSection(method, result.layers);
+  if (o.report && test) {
+    const { planCurve } = await import('../report/plan-curve.ts');
+    evidence.curve = planCurve({
+      graph, sens, chosen: result, budgets, tied: !o.untied, modelName, calib, test, perChannelInputs,
+      calibration: calibrateGraph(graph, calib.rows),
+      onProgress: (k, n) => progress(`accuracy curve: plan ${k}/${n} in the integer emulator`),
+    });
+    endProgress();
+  }
+  writeAtomically(outFile, `${JSON.stringify({ ...result.plan, evidence }, null, 2)}\n`);
+  if (o.report) {
+    const [{ writeReport }, { generateModel, modelNameFromFile }, { quantizeGraph }] = await Promise.all([
+      import('../report/write.ts'),
+      import('../codegen/generate.ts'),
+      import('../quant/lower.ts'),
+    ]);
+    // The planned model as compile would generate it: its layers and arena, before any firmware exists.
+    const q = quantizeGraph(graph, calibrateGraph(graph, calib.rows), result.plan, { perChannelInputs });
+    const model = generateModel(q, { name: modelNameFromFile(modelPath), source: modelName, precision: 'mixed (plan)' });
+    await writeReport(o.report, {
+      model: model.name,
+      source: modelName,
+      precision: `mixed precision planned by tinym2 plan (${o.untied ? 'untied' : 'tied'} weight/activation bits)`,
+      provenance: [`tinym2 plan ${modelName} --calib ${o.calib}${o.test ? ` --test ${o.test}` : ''}`, ...notes],
+      layers: layerSection(model),
+      memory: memorySection(model, q.ops.length),
+      plan: evidence,
+    });
+  }
 
   const t = result.totals;
   if (json) {
