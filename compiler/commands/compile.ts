@@ -25,7 +25,7 @@ export const summary = 'generate C99 sources (model API, layer sequence, const w
 
 const HELP = `usage: tinym2 compile model.onnx --calib calib.npz [-o DIR] [--name NAME] [--board NAME]
                       [--plan plan.json | --flash SIZE | --precision int8|int4|mixed]
-                      [--test test.npz [--vectors N] [--check]] [--per-tensor-inputs] [--json]
+                      [--test test.npz [--vectors N] [--check]] [--per-tensor-inputs] [--report FILE] [--json]
 
 Quantizes the model (activation ranges from the calibration rows) and writes C99 sources into DIR:
 <name>.h (the API), <name>.c (one kernel call per layer, one static arena), <name>_weights.c (const
@@ -47,6 +47,8 @@ weights), CMakeLists.txt, library.json (PlatformIO), README.md and the runtime-c
                       which tm2_<name>_quantize_<input>() applies and the first convolutions absorb
   --check             build the harness with the host gcc (strict C99) and run it: outputs must equal the
                       integer emulator's bit for bit (exit 1 if not)
+  --report FILE       also write an HTML report: layers, arena plan, precision plan ('tinym2 report OUT_DIR'
+                      makes it again later, with what 'tinym2 verify' measured)
   --json              machine-readable output
 
 Exit codes: 2 bad input, 3 the model does not fit the board.`;
@@ -64,6 +66,7 @@ interface Options {
   vectors?: string;
   check?: boolean;
   perTensorInputs?: boolean;
+  report?: string;
   json: boolean;
 }
 
@@ -85,6 +88,7 @@ function parse(argv: string[]): Options | null {
         vectors: { type: 'string' },
         check: { type: 'boolean' },
         'per-tensor-inputs': { type: 'boolean' },
+        report: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -248,6 +252,13 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   const checkFailed = check !== undefined && (check.mismatches > 0 || check.quantizeMismatches > 0 || check.scratchErrors > 0);
+  if (o.report) {
+    // Loaded only here: the charting library is not needed by a plain compile.
+    const [{ reportFromModel }, { writeReport }] = await Promise.all([import('../report/outdir.ts'), import('../report/write.ts')]);
+    const recipe = { model: o.model, calib: o.calib, plan, perChannelInputs };
+    const data = reportFromModel({ outDir: resolve(outDir), name, recipe, graph, plan, q, model }, [`tinym2 compile ${modelFile} --calib ${basename(o.calib)}`, ...notes]);
+    await writeReport(o.report, data);
+  }
 
   const layerRows = model.layers.map((l) => ({
     index: l.index,
@@ -280,6 +291,7 @@ export async function run(argv: string[]): Promise<number> {
           outputs: model.outputs.map((i) => ({ name: i.tensor, field: i.field, onnxShape: i.onnxShape, scale: i.scale, zeroPoint: i.zeroPoint, bits: i.bits })),
           layers: layerRows,
           files: written,
+          report: o.report ?? null,
           testRows: testSet?.rows.length ?? 0,
           check: check && { rows: check.rows, mismatches: check.mismatches, quantizeMismatches: check.quantizeMismatches, scratchErrors: check.scratchErrors },
           notes,

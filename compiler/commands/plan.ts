@@ -328,6 +328,7 @@ export async function run(argv: string[]): Promise<number> {
           ok: true,
           model: modelName,
           out: outFile,
+          report: o.report ?? null,
           plan: result.plan,
           tied: !o.untied,
           perChannelInputs,
@@ -400,7 +401,7 @@ export async function run(argv: string[]): Promise<number> {
     lines.push('', `accuracy on ${o.test} (integer emulator; FP32 is the float reference):`, table(accRows, 1));
   }
   for (const n of notes) lines.push(`note: ${n}`);
-  lines.push('', `wrote ${outFile}`);
+  lines.push('', `wrote ${outFile}${o.report ? ` and ${o.report}` : ''}`);
   console.log(lines.join('\n'));
   return 0;
 }

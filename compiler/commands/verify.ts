@@ -549,6 +549,7 @@ export async function run(argv: string[]): Promise<number> {
     estimates,
     fits,
     failures,
+    report: o.report ?? null,
     seconds,
   };
 

@@ -29,7 +29,7 @@ export const FALLBACK_INSTRUCTIONS_PER_MAC = 2.235;
 const MARKER = '.tinym2-dynafuse';
 
 const HELP = `usage: tinym2 dynafuse model.onnx --calib calib.npz [--fusion fusion.json] [-o DIR] [--name NAME]
-                       [--board NAME] [--rows N] [--repeats N] [--seed N] [--no-qemu] [--json]
+                       [--board NAME] [--rows N] [--repeats N] [--seed N] [--no-qemu] [--report FILE] [--json]
 
 Profiles each modality head of a late-fusion model through the integer emulator (INT8): its top-1
 accuracy on the calibration rows with Gaussian noise of each sigma of the config's grid added to that
@@ -46,6 +46,8 @@ Writes DIR/<name>_dynafuse.c/.h (const tables for runtime-c/dynafuse) and DIR/pr
   --repeats N      noise draws per row and sigma (default 1)
   --seed N         noise seed (default 1)
   --no-qemu        do not measure branch instructions under QEMU; use ${FALLBACK_INSTRUCTIONS_PER_MAC} instructions per MAC
+  --report FILE    also write an HTML report: resilience curves, noise-estimator calibration, the
+                   branches each mode runs, energy per branch, and the model's layers and arena
   --json           machine-readable output`;
 
 function positiveInt(v: string | undefined, flag: string, fallback: number): number {
@@ -81,7 +83,7 @@ export async function run(argv: string[]): Promise<number> {
       options: {
         calib: { type: 'string' }, fusion: { type: 'string' }, out: { type: 'string', short: 'o' }, name: { type: 'string' },
         board: { type: 'string' }, rows: { type: 'string' }, repeats: { type: 'string' }, seed: { type: 'string' },
-        'no-qemu': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        'no-qemu': { type: 'boolean' }, report: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -141,8 +143,26 @@ export async function run(argv: string[]): Promise<number> {
     files.set('profile.json', JSON.stringify({ ...report, tables: { ...profile.tables, modalities: profile.tables.modalities.map((m) => ({ ...m, expTable: Array.from(m.expTable) })), fused: profile.tables.fused && { ...profile.tables.fused, expTable: Array.from(profile.tables.fused.expTable) } } }, null, 2) + '\n');
     const outDir = v.out ?? join('out', `${name}-dynafuse`);
     writeDir(outDir, files);
+    if (v.report) {
+      const [{ dynafuseSection }, { layerSection, memorySection }, { writeReport }, { generateModel }] = await Promise.all([
+        import('../report/dynafuse.ts'),
+        import('../report/gather.ts'),
+        import('../report/write.ts'),
+        import('../codegen/generate.ts'),
+      ]);
+      const model = generateModel(q, { name, source: basename(modelFile), precision: 'INT8' });
+      await writeReport(v.report, {
+        model: name,
+        source: basename(modelFile),
+        precision: 'INT8 (as DynaFuse profiles it)',
+        provenance: [`tinym2 dynafuse ${basename(modelFile)} --fusion ${basename(fusionFile)}: ${calib.rows.length} calibration rows on ${board.name}`, `instructions: ${instructions.basis}`],
+        layers: layerSection(model, instructions.perOp ? { board: board.name, perOp: instructions.perOp, inference: inferenceInstructions ?? null } : undefined),
+        memory: memorySection(model, q.ops.length),
+        dynafuse: dynafuseSection(profile),
+      });
+    }
     if (v.json) {
-      console.log(JSON.stringify({ ...report, out: outDir, files: [...files.keys()] }, null, 2));
+      console.log(JSON.stringify({ ...report, out: outDir, files: [...files.keys()], report: v.report ?? null }, null, 2));
       return 0;
     }
     console.log(`DynaFuse profile of ${modelFile} (${calib.rows.length} calibration rows, sigma ${config.noiseSigmas.join(' ')}):`);

@@ -6,11 +6,17 @@ import type { PlanLayerReport } from '../ilp/planner.ts';
 import type { VerifyArtifact } from './artifacts.ts';
 import type { AccuracySection, LayerSection, MemorySection, PlanCurvePoint, PlanSection } from './data.ts';
 
-/** Per-layer rows of the generated model, with verify's per-layer instructions when they were measured for these sources. */
-export function layerSection(model: GeneratedModel, verify?: VerifyArtifact): LayerSection {
-  const measured = verify?.layers ?? undefined;
-  if (measured && measured.length !== model.layers.length) {
-    throw new Error(`internal: verify measured ${measured.length} layers, the model has ${model.layers.length}`);
+/** Instructions per op counted under QEMU (a per-layer counting build), and of a whole inference. */
+export interface LayerCounts {
+  board: string;
+  perOp: number[];
+  inference: number | null;
+}
+
+/** Per-layer rows of the generated model, with instructions per layer when they were counted for it. */
+export function layerSection(model: GeneratedModel, counts?: LayerCounts): LayerSection {
+  if (counts && counts.perOp.length !== model.layers.length) {
+    throw new Error(`internal: ${counts.perOp.length} per-layer counts for a model of ${model.layers.length} layers`);
   }
   return {
     rows: model.layers.map((l, i) => ({
@@ -22,10 +28,16 @@ export function layerSection(model: GeneratedModel, verify?: VerifyArtifact): La
       activationBits: l.activationBits,
       weightBytes: l.weightBytes,
       macs: l.macs,
-      ...(measured ? { instructions: measured[i]!.instructions } : {}),
+      ...(counts ? { instructions: counts.perOp[i]! } : {}),
     })),
-    ...(measured ? { board: verify!.board, inferenceInstructions: verify!.instructionsPerInference ?? undefined } : {}),
+    ...(counts ? { board: counts.board, ...(counts.inference !== null ? { inferenceInstructions: counts.inference } : {}) } : {}),
   };
+}
+
+/** verify's per-layer counts (verify --profile-layers), when it ran them. */
+export function verifyCounts(verify: VerifyArtifact | undefined): LayerCounts | undefined {
+  if (!verify?.layers) return undefined;
+  return { board: verify.board, perOp: verify.layers.map((l) => l.instructions), inference: verify.instructionsPerInference };
 }
 
 /** The arena plan as placed buffers, and the flash split when verify measured the firmware. */

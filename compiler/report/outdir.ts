@@ -6,7 +6,7 @@ import path from 'node:path';
 import { rebuildModel, sourcesDigest, type RebuiltModel } from '../commands/verify.ts';
 import { readVerifyArtifact, VERIFY_ARTIFACT } from './artifacts.ts';
 import type { PlanSection, ReportData } from './data.ts';
-import { accuracySection, layerSection, memorySection } from './gather.ts';
+import { accuracySection, layerSection, memorySection, verifyCounts } from './gather.ts';
 
 /** A plan file (plan.json) may carry the planner's evidence next to the layers: `tinym2 plan` writes it. */
 export interface PlanWithEvidence {
@@ -34,7 +34,7 @@ export function reportFromModel(r: RebuiltModel, provenance: string[]): ReportDa
     source: path.basename(r.recipe.model),
     precision,
     provenance: notes,
-    layers: layerSection(r.model, verify),
+    layers: layerSection(r.model, verifyCounts(verify)),
     memory: memorySection(r.model, r.q.ops.length, verify),
     ...(evidence ? { plan: evidence } : {}),
     ...(verify ? { accuracy: accuracySection(verify) } : {}),
