@@ -78,6 +78,7 @@ describe('report library', () => {
       instructionsPerInference: 1,
       layers: null,
       profiledRows: null,
+      profiledInference: null,
       modelBytes: { text: 1, rodata: 1, data: 0, weights: 1 },
       outputs: [],
       confusion: [],

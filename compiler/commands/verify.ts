@@ -528,6 +528,8 @@ export async function run(argv: string[]): Promise<number> {
     }),
     layers,
     profiledRows: layerRun ? layerRun.rows.length : null,
+    // Instructions per inference over the same rows as the per-layer build: the layers add up to a little less (copies, calls).
+    profiledInference: layerRun && instructions.length >= layerRun.rows.length ? layerRun.rows.reduce((a, r) => a + instructions[r]!, 0) / layerRun.rows.length : null,
     confusion,
     instructionsPerInference: perInference === null ? null : { mean: perInference, min: Math.min(...instructions), max: Math.max(...instructions) },
     instructionMix: mix ?? null,
@@ -560,6 +562,7 @@ export async function run(argv: string[]): Promise<number> {
     data: o.data,
     rows: set.rows.length,
     instructionsPerInference: perInference,
+    profiledInference: report.profiledInference,
     layers,
     profiledRows: report.profiledRows,
     modelBytes: { text: first.model.text, rodata: first.model.rodata, data: first.model.data, weights: model.weightBytes },

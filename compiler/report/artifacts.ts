@@ -18,8 +18,9 @@ export interface VerifyArtifact {
   instructionsPerInference: number | null;
   /** Mean instructions per layer (op index order) from the per-layer counting build, when it ran. */
   layers: Array<{ index: number; name: string; instructions: number }> | null;
-  /** Rows the per-layer build ran. */
+  /** Rows the per-layer build ran (the first ones), and a whole inference's instructions over those rows. */
   profiledRows: number | null;
+  profiledInference: number | null;
   /** The model's bytes inside the firmware image. */
   modelBytes: { text: number; rodata: number; data: number; weights: number };
   outputs: OutputAccuracy[];

@@ -37,7 +37,7 @@ export function layerSection(model: GeneratedModel, counts?: LayerCounts): Layer
 /** verify's per-layer counts (verify --profile-layers), when it ran them. */
 export function verifyCounts(verify: VerifyArtifact | undefined): LayerCounts | undefined {
   if (!verify?.layers) return undefined;
-  return { board: verify.board, perOp: verify.layers.map((l) => l.instructions), inference: verify.instructionsPerInference };
+  return { board: verify.board, perOp: verify.layers.map((l) => l.instructions), inference: verify.profiledInference };
 }
 
 /** The arena plan as placed buffers, and the flash split when verify measured the firmware. */

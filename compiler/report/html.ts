@@ -38,7 +38,7 @@ function layerTable(d: ReportData): string {
   const sums = ['', 'total', '', '', '', '', int(s.rows.reduce((a, r) => a + r.weightBytes, 0)), int(s.rows.reduce((a, r) => a + r.macs, 0)), ...(measured ? [int(total), '', '100.00%'] : [])];
   const note = measured
     ? `<p>Instructions: mean per inference of each layer, counted under QEMU on ${escapeHtml(s.board ?? 'the target')} with the per-layer counting build (<code>tinym2 verify --profile-layers</code>).` +
-      (s.inferenceInstructions ? ` A whole inference counts ${int(s.inferenceInstructions)} instructions; the rest is the copies in and out of the arena and the calls.` : '') +
+      (s.inferenceInstructions ? ` A whole inference over the same rows counts ${int(s.inferenceInstructions)} instructions in the build without per-layer markers (which also counts the copies in and out of the arena and the calls between layers).` : '') +
       '</p>'
     : '<p>No per-layer instruction counts yet: run <code>tinym2 verify OUT_DIR --data test.npz --profile-layers</code>, then make the report again.</p>';
   return table(head, rows, 4, sums) + note;
