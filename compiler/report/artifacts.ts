@@ -9,6 +9,9 @@ import type { ConfusionMatrix, OutputAccuracy } from './data.ts';
 
 export const VERIFY_ARTIFACT = 'verify.json';
 
+/** Rows the per-layer counting build of verify --profile-layers runs (layer counts barely depend on the data; each row costs a QEMU run's worth). */
+export const PROFILE_ROWS = 4;
+
 export interface VerifyArtifact {
   /** sourcesDigest() of OUT_DIR's C when verify ran. */
   digest: string;

@@ -26,7 +26,7 @@ export interface BuildOptions {
   extraCflags?: string[];
   env?: Env;
   timeoutMs?: number;
-  /** Reuse objects of unchanged sources from build/cache/objects (default true; TM2_NO_BUILD_CACHE=1 disables). */
+  /** Reuse objects of unchanged sources from <cache>/objects (compiler/cache.ts) (default true; TM2_NO_BUILD_CACHE=1 disables). */
   cache?: boolean;
 }
 
