@@ -69,6 +69,10 @@ describe('report library', () => {
     expect(new Set(urls)).toEqual(new Set(['http://www.w3.org/2000/svg', 'http://www.w3.org/1999/xlink']));
   }, 120_000);
 
+  it('refuses a directory without tinym2.json (exit 2), naming it', () => {
+    expect(() => reportFromOutDir(tmp, [])).toThrow(expect.objectContaining({ exitCode: 2, message: expect.stringMatching(/has no tinym2\.json.*compile the model into it again/) }));
+  });
+
   it('leaves out a verify.json measured on other sources, and says so', async () => {
     const stale: VerifyArtifact = {
       digest: 'not these sources',

@@ -419,20 +419,24 @@ function dynafuseCharts(d: ReportData): Chart[] {
     });
   }
   if (f.energy.length) {
-    const hasEnergy = f.energy.every((e) => e.energyUj !== null);
+    const parts = f.energy.flatMap((e) => [
+      { branch: e.branch, part: 'compute', uj: e.computeUj },
+      { branch: e.branch, part: 'sensing', uj: e.sensingUj },
+    ]);
     charts.push({
       id: 'dynafuse-energy',
       section: 'dynafuse',
       title: 'Energy per branch',
       marks: ['rect'],
       spec: {
-        ...base(hasEnergy ? 'Energy per branch per inference (µJ, board power model x instructions counted under QEMU)' : 'Instructions per branch per inference (QEMU)'),
+        ...base('Energy per branch per window (µJ): compute (board power model x instructions) and sensing (sensor datasheet)'),
         height: { step: 18 },
-        data: { values: f.energy },
+        data: { values: parts },
         mark: { type: 'bar', tooltip: true },
         encoding: {
           y: { field: 'branch', type: 'nominal', title: null, sort: null },
-          x: { field: hasEnergy ? 'energyUj' : 'instructions', type: 'quantitative', title: hasEnergy ? 'µJ' : 'instructions' },
+          x: { field: 'uj', type: 'quantitative', stack: 'zero', title: 'µJ' },
+          color: { field: 'part', type: 'nominal', title: null, scale: { domain: ['compute', 'sensing'], range: ['#4c78a8', '#bab0ac'] } },
         },
       } as TopLevelSpec,
     });

@@ -122,6 +122,6 @@ export interface DynaFuseSection {
   calibration: Array<{ modality: string; injected: number; estimated: number }>;
   /** Which branches each mode runs. */
   modes: Array<{ mode: string; branches: string[] }>;
-  /** Energy (or instructions) per branch. */
-  energy: Array<{ branch: string; instructions: number; energyUj: number | null }>;
+  /** Per branch and window: instructions, and energy of the compute (board power model) and of the sensing (sensor datasheet). */
+  energy: Array<{ branch: string; instructions: number; computeUj: number; sensingUj: number }>;
 }

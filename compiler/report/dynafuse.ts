@@ -23,8 +23,8 @@ export function dynafuseSection(p: DynaFuseProfile): DynaFuseSection {
   );
   const uj = (j: number) => j * 1e6;
   const energy = [
-    ...p.modalities.map((m) => ({ branch: m.name, instructions: m.instructions, energyUj: uj(m.energyJ) })),
-    ...(p.fused ? [{ branch: 'fused head (extra)', instructions: p.fused.extraInstructions, energyUj: uj(p.fused.extraEnergyJ) }] : []),
+    ...p.modalities.map((m) => ({ branch: m.name, instructions: m.instructions, computeUj: uj(m.computeEnergyJ), sensingUj: uj(m.sensingEnergyJ) })),
+    ...(p.fused ? [{ branch: 'fused head (extra)', instructions: p.fused.extraInstructions, computeUj: uj(p.fused.extraEnergyJ), sensingUj: 0 }] : []),
   ];
   return { resilience, calibration, modes, energy };
 }

@@ -60,6 +60,10 @@ function planTable(d: ReportData): string {
   const p = d.plan!;
   const rows = p.layers.map((l) => [l.name, l.op, sci(l.traceMean), `${((100 * l.traceStdErr) / Math.max(Math.abs(l.traceMean), 1e-300)).toFixed(0)}%`, sci(l.omega4), sci(l.omega8), `${l.weightBits}/${l.activationBits}`, int(l.bytes)]);
   let html = table(['layer', 'op', 'trace', '±', 'Ω@4', 'Ω@8', 'W/A bits', 'bytes'], rows, 2);
+  const hidden = p.layers.filter((l) => !(l.traceMean > 0)).map((l) => l.name);
+  if (hidden.length) {
+    html += `<p>The plots use log scales: ${escapeHtml(hidden.join(', '))} (trace estimate not above zero, within its error bar) ${hidden.length > 1 ? 'are' : 'is'} in the table only.</p>`;
+  }
   if (p.curve?.length) {
     const outputs = Object.keys(p.curve[0]!.accuracy);
     html += table(
@@ -85,8 +89,8 @@ function accuracyTable(d: ReportData): string {
 function dynafuseTable(d: ReportData): string {
   const f = d.dynafuse!;
   return table(
-    ['branch', 'instructions', 'energy µJ'],
-    f.energy.map((e) => [e.branch, int(e.instructions), e.energyUj === null ? 'n/a' : e.energyUj.toFixed(2)]),
+    ['branch', 'instructions', 'compute µJ', 'sensing µJ'],
+    f.energy.map((e) => [e.branch, int(e.instructions), e.computeUj.toFixed(2), e.sensingUj.toFixed(2)]),
     1,
   );
 }

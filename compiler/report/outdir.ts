@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { rebuildModel, sourcesDigest, type RebuiltModel } from '../commands/verify.ts';
+import { EXIT_BAD_INPUT, TinyM2Error } from '../errors.ts';
 import { readVerifyArtifact, VERIFY_ARTIFACT } from './artifacts.ts';
 import type { PlanSection, ReportData } from './data.ts';
 import { accuracySection, layerSection, memorySection, verifyCounts } from './gather.ts';
@@ -42,5 +43,9 @@ export function reportFromModel(r: RebuiltModel, provenance: string[]): ReportDa
 }
 
 export function reportFromOutDir(outDir: string, provenance: string[]): ReportData {
+  // Unlike verify, report takes no --model / --calib: how OUT_DIR was made must be written in it.
+  if (fs.existsSync(outDir) && fs.statSync(outDir).isDirectory() && !fs.existsSync(path.join(outDir, 'tinym2.json'))) {
+    throw new TinyM2Error(`${outDir} has no tinym2.json (how 'tinym2 compile' made it): compile the model into it again, then make the report`, { exitCode: EXIT_BAD_INPUT });
+  }
   return reportFromModel(rebuildModel(outDir), provenance);
 }

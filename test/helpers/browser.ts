@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { chromium, type BrowserContext } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const haveChromium = existsSync(CHROMIUM);
@@ -27,14 +27,27 @@ export interface OpenedReport {
   screenshot: Buffer;
 }
 
-export async function openReport(file: string, screenshotFile?: string): Promise<OpenedReport> {
+/** Headless Chromium with a fresh profile, offline flags, and the given viewport; close() also removes the profile. */
+export async function launchChromium(viewport = { width: 1000, height: 900 }, deviceScaleFactor = 1): Promise<{ context: BrowserContext; close(): Promise<void> }> {
   const profile = mkdtempSync(join(tmpdir(), 'tm2-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    viewport: { width: 1000, height: 900 },
+    viewport,
+    deviceScaleFactor,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
+  return {
+    context,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function openReport(file: string, screenshotFile?: string): Promise<OpenedReport> {
+  const { context, close } = await launchChromium();
   try {
     const page = await context.newPage();
     const consoleErrors: string[] = [];
@@ -64,7 +77,6 @@ export async function openReport(file: string, screenshotFile?: string): Promise
     const screenshot = await page.screenshot({ fullPage: true, ...(screenshotFile ? { path: screenshotFile } : {}) });
     return { consoleErrors, requests, figures, sections, screenshot };
   } finally {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
+    await close();
   }
 }
