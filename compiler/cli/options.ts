@@ -6,8 +6,20 @@ import { PROFILE_ROWS } from '../report/artifacts.ts';
 import { parseCount, parseNumberIn, parsePositiveInt, parseSize } from './values.ts';
 
 /** The commands, in the order help lists them (their modules: compiler/cli/commands.ts). */
-export const COMMAND_NAMES = ['inspect', 'run', 'plan', 'compile', 'verify', 'dynafuse', 'report'] as const;
+export const COMMAND_NAMES = ['inspect', 'run', 'plan', 'compile', 'verify', 'dynafuse', 'report', 'doctor'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
+
+/** Each command's one positional argument (its name in usage), or null for none. */
+export const POSITIONALS = {
+  inspect: 'model',
+  run: 'model',
+  plan: 'model',
+  compile: 'model',
+  verify: 'outDir',
+  dynafuse: 'model',
+  report: 'outDir',
+  doctor: null,
+} as const satisfies Record<CommandName, string | null>;
 
 /** What an option holds: the kinds map to TypeScript types (KindValue) and to parsers (KIND_PARSERS). */
 export type Kind = 'string' | 'boolean' | 'size' | 'count' | 'positive-int' | 'int' | 'fraction';
@@ -90,6 +102,7 @@ export const OPTIONS = {
       compile: { describe: 'check the result fits the board (flash minus a 64 KB code reserve, RAM minus stack and heap); exit 3 if not' },
       verify: { default: 'mps2-an386', describe: 'the board to build for and run on' },
       dynafuse: { default: 'mps2-an386', describe: 'power model and QEMU target' },
+      doctor: { describe: 'check only this board (default: every board)' },
     },
   },
   flash: {
@@ -225,7 +238,7 @@ type Always<K extends OptionName, C extends CommandName> = UseOf<K, C> extends '
     ? true
     : false;
 
-/** What command C receives: its options (camelCase), undefined where optional without a default, and the positional. */
+/** What command C receives: its options (camelCase), undefined where optional without a default, and its positional. */
 export type Args<C extends CommandName> = {
   [K in OptionName as Takes<K, C> extends true ? Camel<K> : never]: Always<K, C> extends true ? ValueOf<K, C> : ValueOf<K, C> | undefined;
-} & { positional: string };
+} & ((typeof POSITIONALS)[C] extends string ? { positional: string } : unknown);

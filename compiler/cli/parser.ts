@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import type { Argv } from 'yargs';
 import { EXIT_BAD_INPUT, TinyM2Error } from '../errors.ts';
 import { COMMANDS } from './commands.ts';
-import { COMMAND_NAMES, KIND_PARSERS, OPTIONS, optionsOf, type Args, type CommandName, type OptionSpec, type Use } from './options.ts';
+import { COMMAND_NAMES, KIND_PARSERS, OPTIONS, POSITIONALS, optionsOf, type Args, type CommandName, type OptionSpec, type Use } from './options.ts';
 import { closest } from './suggest.ts';
 
 // The CommonJS build: its help wraps at word boundaries (wrap-ansi); the ES module build's cliui cuts words.
@@ -85,10 +85,13 @@ function build(argv: string[]): Argv {
     });
   for (const command of COMMAND_NAMES) {
     const spec = COMMANDS[command];
-    const pos = spec.positional;
-    y.command(`${command} <${pos.name}>`, spec.summary, (b: Argv) =>
-      addOptions(b.usage(`usage: tinym2 ${command} <${pos.name}> [options]\n\n${spec.description}`).positional(pos.name, { type: 'string', describe: pos.describe }), command),
-    );
+    const name = POSITIONALS[command];
+    const usage = name ? `${command} <${name}>` : command;
+    y.command(usage, spec.summary, (b: Argv) => {
+      b.usage(`usage: tinym2 ${usage} [options]\n\n${spec.description}`);
+      if (name && spec.positional) b.positional(name, { type: 'string', describe: spec.positional.describe });
+      return addOptions(b, command);
+    });
   }
   return y;
 }
@@ -128,8 +131,8 @@ function usageError(message: string, argv: string[]): TinyM2Error {
     text = `unknown option ${hints.join(', ')}`;
   } else if ((m = /^Unknown arguments?: (.+)$/.exec(text))) {
     text = `unexpected argument${m[1].includes(', ') ? 's' : ''}: ${m[1]}`;
-  } else if (/^Not enough non-option arguments/.test(text) && command) {
-    text = `missing the ${COMMANDS[command].positional.name} argument: ${COMMANDS[command].positional.describe}`;
+  } else if (/^Not enough non-option arguments/.test(text) && command && POSITIONALS[command]) {
+    text = `missing the ${POSITIONALS[command]} argument: ${COMMANDS[command].positional?.describe}`;
   } else if ((m = /^Missing required arguments?: (.+)$/.exec(text)) && command) {
     text = m[1].split(', ').map((name) => {
       const spec = OPTIONS[name as keyof typeof OPTIONS] as OptionSpec | undefined;
@@ -184,7 +187,8 @@ export async function parse(argv: string[]): Promise<Parsed> {
   const shown = raw.help === true || raw.version === true || 'getYargsCompletions' in raw || command === 'completion';
   if (shown || typeof command !== 'string' || !(command in COMMANDS)) return { kind: 'output', exitCode: 0 };
   const c = command as CommandName;
-  const args: Record<string, unknown> = { positional: String(raw[COMMANDS[c].positional.name]) };
+  const positional = POSITIONALS[c];
+  const args: Record<string, unknown> = positional ? { positional: String(raw[positional]) } : {};
   for (const [name] of optionsOf(c)) {
     const spec: OptionSpec = OPTIONS[name];
     const value = raw[camel(name)];

@@ -8,6 +8,7 @@ import { TinyM2Error, EXIT_TOOL_MISSING } from '../errors.ts';
 import { execTool } from './exec.ts';
 import { ensureCacheDir } from '../cache.ts';
 import { PLUGIN_SOURCE } from './paths.ts';
+import { requireHostToolchain } from './toolchain.ts';
 import { requireTool, type Env } from './tools.ts';
 
 export async function ensureCountPlugin(env?: Env): Promise<string> {
@@ -16,6 +17,7 @@ export async function ensureCountPlugin(env?: Env): Promise<string> {
   const dir = ensureCacheDir('qemu-plugin', hash);
   const lib = path.join(dir, 'libtm2_insn_count.so');
   if (fs.existsSync(lib)) return lib;
+  requireHostToolchain('to build the QEMU instruction-count plugin', env);
   const gcc = requireTool('gcc', 'to build the QEMU instruction-count plugin', env);
   const tmp = `${lib}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
   const result = await execTool(gcc, ['-O2', '-shared', '-fPIC', '-fvisibility=hidden', '-Wall', '-o', tmp, PLUGIN_SOURCE], {
