@@ -83,7 +83,7 @@ describe.skipIf(!haveChromium)(`HTML reports in headless Chromium (${CHROMIUM}; 
     expect(existsSync(join(tmp, 'again.png'))).toBe(true);
   }, 600_000);
 
-  it('plan --report: sensitivity, Omega and the accuracy curve over budgets', async () => {
+  it('plan --report: sensitivity, Omega and the accuracy curve over budgets (vs bytes, instructions under QEMU, BOPS)', async () => {
     const file = join(tmp, 'plan.html');
     const r = tinym2(
       'plan', 'test/models/sensor1d.onnx', '--calib', 'test/models/sensor1d.npz', '--test', 'test/models/sensor1d.npz',
@@ -95,7 +95,12 @@ describe.skipIf(!haveChromium)(`HTML reports in headless Chromium (${CHROMIUM}; 
     expect(plan.evidence.curve.map((p: { kind: string }) => p.kind)).toEqual(expect.arrayContaining(['chosen', 'INT8', 'INT4', 'budget']));
     const page = await openReport(file);
     expect(page.sections).toEqual(['layers', 'memory', 'plan']);
-    expectRendered(page, ['layer-weight-bytes', 'layer-macs', 'memory-arena', 'memory-live', 'plan-trace', 'plan-omega', 'plan-accuracy-bytes', 'plan-accuracy-bops']);
+    // With QEMU, every plan of the curve also ran as generated C: instructions per inference.
+    if (qemu) for (const p of plan.evidence.curve) expect(p.instructions).toBeGreaterThan(1000);
+    expectRendered(page, [
+      'layer-weight-bytes', 'layer-macs', 'memory-arena', 'memory-live', 'plan-trace', 'plan-omega', 'plan-accuracy-bytes',
+      ...(qemu ? ['plan-accuracy-instructions'] : []), 'plan-accuracy-bops',
+    ]);
   }, 600_000);
 
   it('dynafuse --report: resilience, estimator, modes, energy', async () => {

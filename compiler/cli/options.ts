@@ -155,7 +155,7 @@ export const OPTIONS = {
     commands: {
       compile: { describe: "also write an HTML report: layers, arena plan, precision plan ('tinym2 report OUT_DIR' makes it again later, with what verify measured)" },
       verify: { describe: 'also write an HTML report: layers (with instructions per layer after --profile-layers), memory and flash, accuracy' },
-      plan: { describe: 'also write an HTML report: sensitivity, Omega, bits chosen, the planned layers and arena; with --test, accuracy vs weight bytes and vs BOPS over flash budgets' },
+      plan: { describe: 'also write an HTML report: sensitivity, Omega, bits chosen, the planned layers and arena; with --test, accuracy vs weight bytes, vs instructions (each plan run under QEMU when it is installed) and vs BOPS over flash budgets' },
       dynafuse: { describe: 'also write an HTML report: resilience curves, noise-estimator calibration, branches per mode, energy per branch, the layers' },
     },
   },

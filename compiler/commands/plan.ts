@@ -201,12 +201,28 @@ export async function execute(o: Args<'plan'>): Promise<number> {
   // The plan and the evidence behind it (read by 'tinym2 report' through the tinym2.json compile writes).
   const evidence = planSection(method, result.layers);
   if (o.report && test) {
-    const { planCurve } = await import('../report/plan-curve.ts');
-    evidence.curve = planCurve({
-      graph, sens, chosen: result, budgets, tied: !o.untied, modelName, calib, test, perChannelInputs,
-      calibration: calibrateGraph(graph, calib.rows),
-      onProgress: (k, n) => progress(`accuracy curve: plan ${k}/${n} in the integer emulator`),
-    });
+    const [{ planCurve }, { loadBoard }, { haveTool }, { makeTempDir }] = await Promise.all([
+      import('../report/plan-curve.ts'),
+      import('../target/boards.ts'),
+      import('../codegen/hostcheck.ts'),
+      import('../cache.ts'),
+    ]);
+    // Instructions per plan on the --board when QEMU runs it, else on the default Cortex-M4 board.
+    const given = o.board ? loadBoard(o.board) : undefined;
+    const board = given?.run.kind === 'qemu-system-arm' ? given : loadBoard('mps2-an386');
+    const counting = haveTool(board.toolchain.cc) && haveTool('qemu-system-arm');
+    const workDir = makeTempDir('tm2-plan-curve');
+    try {
+      evidence.curve = await planCurve({
+        graph, sens, chosen: result, budgets, tied: !o.untied, modelName, calib, test, perChannelInputs,
+        calibration: calibrateGraph(graph, calib.rows),
+        onProgress: (k, n) => progress(`accuracy curve: plan ${k}/${n} in the integer emulator${counting ? ` and under QEMU (${board.name})` : ''}`),
+        ...(counting ? { instructions: { board, workDir } } : {}),
+      });
+    } finally {
+      rmSync(workDir, { recursive: true, force: true });
+    }
+    if (counting) evidence.board = board.name;
     endProgress();
   }
   writeAtomically(outFile, `${JSON.stringify({ ...result.plan, evidence }, null, 2)}\n`);

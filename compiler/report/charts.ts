@@ -242,9 +242,9 @@ function planCharts(d: ReportData): Chart[] {
   ];
   if (p.curve?.length) {
     const outputs = Object.keys(p.curve[0]!.accuracy);
-    const points = p.curve.flatMap((c) => outputs.map((o) => ({ kind: c.kind, output: o, weightBytes: c.weightBytes, bops: c.bops, accuracy: c.accuracy[o] })));
+    const points = p.curve.flatMap((c) => outputs.map((o) => ({ kind: c.kind, output: o, weightBytes: c.weightBytes, bops: c.bops, instructions: c.instructions ?? null, accuracy: c.accuracy[o] })));
     const sweep = points.filter((x) => x.kind !== 'INT8' && x.kind !== 'INT4');
-    const curve = (id: string, field: 'weightBytes' | 'bops', axis: string): Chart => ({
+    const curve = (id: string, field: 'weightBytes' | 'bops' | 'instructions', axis: string): Chart => ({
       id,
       section: 'plan',
       title: `Accuracy vs ${axis}`,
@@ -276,6 +276,7 @@ function planCharts(d: ReportData): Chart[] {
       } as TopLevelSpec,
     });
     charts.push(curve('plan-accuracy-bytes', 'weightBytes', 'weight bytes'));
+    if (p.curve.every((c) => c.instructions !== undefined)) charts.push(curve('plan-accuracy-instructions', 'instructions', `instructions per inference (QEMU, ${p.board ?? 'target'})`));
     charts.push(curve('plan-accuracy-bops', 'bops', 'BOPS (MACs x weight bits x activation bits)'));
   }
   return charts;

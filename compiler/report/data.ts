@@ -80,12 +80,16 @@ export interface PlanCurvePoint {
   kind: 'budget' | 'chosen' | 'INT8' | 'INT4';
   weightBytes: number;
   bops: number;
+  /** Instructions of one inference of the plan's generated C under QEMU (first test row), when measured. */
+  instructions?: number;
   /** Top-1 accuracy of each output in the integer emulator. */
   accuracy: Record<string, number>;
 }
 
 export interface PlanSection {
   method: string;
+  /** Board the curve's instructions were counted on. */
+  board?: string;
   layers: PlanLayerRow[];
   /** Present when the plan was made with test data and a report. */
   curve?: PlanCurvePoint[];

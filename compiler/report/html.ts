@@ -66,11 +66,13 @@ function planTable(d: ReportData): string {
   }
   if (p.curve?.length) {
     const outputs = Object.keys(p.curve[0]!.accuracy);
+    const counted = p.curve.every((c) => c.instructions !== undefined);
     html += table(
-      ['plan', 'weight bytes', 'BOPS', ...outputs.map((o) => `top-1 ${o}`)],
-      p.curve.map((c) => [c.kind, int(c.weightBytes), int(c.bops), ...outputs.map((o) => pct(c.accuracy[o]))]),
+      ['plan', 'weight bytes', 'BOPS', ...(counted ? [`instructions (${p.board ?? 'QEMU'})`] : []), ...outputs.map((o) => `top-1 ${o}`)],
+      p.curve.map((c) => [c.kind, int(c.weightBytes), int(c.bops), ...(counted ? [int(c.instructions!)] : []), ...outputs.map((o) => pct(c.accuracy[o]))]),
       1,
     );
+    if (!counted) html += '<p>Instructions per plan are counted under QEMU when the Arm toolchain and qemu-system-arm are installed.</p>';
   } else {
     html += '<p>No accuracy curve: it is measured by <code>tinym2 plan ... --test test.npz --report FILE</code>.</p>';
   }
