@@ -29,6 +29,9 @@ export interface ToolchainProbe {
  */
 export function checkRequirements(requirements: readonly Requirement[], probe: ToolchainProbe | null, env: Env = process.env): CheckResult[] {
   const ccPath = probe ? findTool(probe.cc, env) : null;
+  // All headers in one preprocessor run; one run per header only when that fails, to name the missing ones.
+  const headers = requirements.filter((r) => r.kind === 'header').map((r) => r.name);
+  const allHeadersFound = ccPath !== null && probe !== null && headers.length > 0 && preprocess(ccPath, probe, headers, env).ok;
   return requirements.map((requirement): CheckResult => {
     switch (requirement.kind) {
       case 'command': {
@@ -39,13 +42,9 @@ export function checkRequirements(requirements: readonly Requirement[], probe: T
         return { requirement, ok: fs.existsSync(requirement.name), detail: requirement.name };
       case 'header': {
         if (!ccPath || !probe) return { requirement, ok: false, detail: `cannot be checked without ${probe?.cc ?? 'a compiler'}` };
-        const r = spawnSync(ccPath, [...probe.cflags, '-E', '-x', 'c', '-o', '/dev/null', '-'], {
-          input: `#include <${requirement.name}>\n`,
-          env,
-          encoding: 'utf8',
-          timeout: 30_000,
-        });
-        return { requirement, ok: r.status === 0, detail: r.status === 0 ? `found by ${probe.cc}` : firstError(r.stderr) };
+        if (allHeadersFound) return { requirement, ok: true, detail: `found by ${probe.cc}` };
+        const r = preprocess(ccPath, probe, [requirement.name], env);
+        return { requirement, ok: r.ok, detail: r.ok ? `found by ${probe.cc}` : r.error };
       }
       case 'library': {
         if (!ccPath || !probe) return { requirement, ok: false, detail: `cannot be checked without ${probe?.cc ?? 'a compiler'}` };
@@ -57,6 +56,17 @@ export function checkRequirements(requirements: readonly Requirement[], probe: T
       }
     }
   });
+}
+
+/** `cc <cflags> -E` of a file that includes `headers`: does the compiler resolve them with these flags? */
+function preprocess(ccPath: string, probe: ToolchainProbe, headers: string[], env: Env): { ok: boolean; error: string } {
+  const r = spawnSync(ccPath, [...probe.cflags, '-E', '-x', 'c', '-o', '/dev/null', '-'], {
+    input: headers.map((h) => `#include <${h}>\n`).join(''),
+    env,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return { ok: r.status === 0, error: r.status === 0 ? '' : firstError(r.stderr) };
 }
 
 function firstError(stderr: string | null): string {
