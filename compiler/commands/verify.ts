@@ -24,6 +24,7 @@ import { listBoards, loadBoard, type Board } from '../target/boards.ts';
 import { buildFirmware, bytesOfSources } from '../target/build.ts';
 import { argmax, compareOutputs, type Comparison, type RowOutputs } from '../target/compare.ts';
 import type { ElfSizes } from '../target/elf.ts';
+import { accuracyGates, expectGate, type ExpectReport, type GateCheck } from '../target/gates.ts';
 import { toJUnitXml, type JUnitCase } from '../target/junit.ts';
 import { estimateInference, formatEstimate, type InferenceEstimate } from '../target/power.ts';
 import { MIX_CLASSES, meanMix, mixInstructions, type InstructionMix } from '../target/mix.ts';
@@ -53,6 +54,7 @@ interface Options {
   ssh?: string;
   keep?: string;
   json: boolean;
+  gates: { minAccuracy?: number; maxDrop?: number; expect?: string; atol?: number; rtol: number };
 }
 
 /** The parsed command line in the shape the steps below use. */
@@ -68,6 +70,7 @@ function optionsFrom(a: Args<'verify'>): Options {
     ssh: a.ssh,
     keep: a.keep,
     json: a.json,
+    gates: { minAccuracy: a.minAccuracy, maxDrop: a.maxDrop, expect: a.expect, atol: a.atol, rtol: a.rtol },
   };
 }
 
@@ -308,6 +311,17 @@ export async function execute(args: Args<'verify'>): Promise<number> {
       return [io.field, l ? floatTop1.filter((t, r) => t[io.field] === l[r]).length / set.rows.length : null];
     }),
   );
+  // The CI gates: accuracy floor, drop vs float, reference outputs (compiler/target/gates.ts).
+  const scored = model.outputs.map((io) => ({ field: io.field, accuracy: comparison.outputs.find((x) => x.output === io.field)!.accuracy, floatAccuracy: floatAccuracy[io.field] }));
+  const gates: GateCheck[] = accuracyGates(scored, o.gates);
+  let expectReports: ExpectReport[] = [];
+  if (o.gates.expect) {
+    const quantized = model.outputs.map((io, k) => ({ name: graph.outputs[k]!.name, field: io.field, scale: io.scale, zeroPoint: io.zeroPoint }));
+    const e = expectGate(o.gates.expect, device, quantized, { atol: o.gates.atol, rtol: o.gates.rtol });
+    gates.push(...e.checks);
+    expectReports = e.reports;
+  }
+  for (const g of gates) if (!g.ok) failures.push(g.message);
   if (!comparison.bitExact) failures.push(`${comparison.rows - Math.min(...comparison.outputs.map((s) => s.bitExactRows))} of ${comparison.rows} rows differ from the emulator`);
   if (quantizeMismatches) failures.push(`the generated quantize helpers differ from the emulator in ${quantizeMismatches} values`);
   if (scratchErrors) failures.push(`${scratchErrors} kernels need more scratch than the arena plan gave them`);
@@ -394,6 +408,8 @@ export async function execute(args: Args<'verify'>): Promise<number> {
     firmwareBytes: first.sizes,
     estimates,
     fits,
+    gates,
+    expect: o.gates.expect ? { file: o.gates.expect, outputs: expectReports } : null,
     failures,
     seconds,
   };
@@ -426,6 +442,7 @@ type Report = {
   modelBytes: { flash: number; ram: number; text: number; rodata: number; data: number; bss: number; arena: number; weights: number; stackPeak: number | null };
   firmwareBytes: ElfSizes;
   fits: Array<{ board: string; flashBytes: number | null; ramBytes: number; fits: boolean }>;
+  gates: GateCheck[];
   failures: string[];
   seconds: number;
 };
@@ -469,10 +486,11 @@ function humanReport(r: Report, estimates: InferenceEstimate[], c: Comparison): 
     const room = f ? `; model ${f.fits ? 'fits' : 'does NOT fit'} (flash ${f.flashBytes === null ? '-' : int(f.flashBytes)}, RAM ${int(f.ramBytes)})` : '';
     lines.push(`  ${e.board}: ${formatEstimate(e)}${room}`);
   }
+  for (const g of r.gates) lines.push(`  ${g.ok ? 'ok  ' : 'FAIL'} ${g.message}`);
   if (r.differingSources.length && r.failures.length === 0) {
     lines.push(`  note: ${r.differingSources.join(', ')} differ from what tinym2 generates for this model and precision (edited or stale), yet all outputs match`);
   }
-  lines.push(r.failures.length === 0 ? `OK: bit-exact on all ${r.rows} rows (${r.seconds.toFixed(1)} s)` : `FAILED: ${r.failures.join('; ')}`);
+  lines.push(r.failures.length === 0 ? `OK: bit-exact on all ${r.rows} rows${r.gates.length ? `, ${r.gates.length} gates passed` : ""} (${r.seconds.toFixed(1)} s)` : `FAILED: ${r.failures.join('; ')}`);
   return lines.join('\n');
 }
 
@@ -501,6 +519,7 @@ function writeJUnit(file: string, r: Report, c: Comparison, board: Board, name: 
   for (const o of r.outputs) {
     check(`${o.field} top-1`, undefined, `accuracy ${pct(o.accuracy)} (float ${pct(o.floatAccuracy)}), agreement with float ${pct(o.agreementWithFloat)}`);
   }
+  for (const g of r.gates) check(g.name, g.ok ? undefined : g.message, g.message);
   if (r.instructionsPerInference) check('instructions per inference', undefined, String(Math.round(r.instructionsPerInference.mean)));
   const xml = toJUnitXml(
     [
