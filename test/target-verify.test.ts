@@ -172,3 +172,29 @@ it('as a CI gate: --min-accuracy, --max-drop and --expect (reference outputs fro
   expect(xml).toMatch(/name="[^"]+ within tolerance of reference.npz"/);
   expect(xml).toMatch(/name="[^"]+ top-1 &gt;= [\d.]+%"/);
 }, 300_000);
+
+it('the output folder is self-contained: moved away from the model it verifies from qgraph.json; with the model, against float too', async () => {
+  const compiled = path.join(tmp, 'compiled');
+  const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+  try {
+    expect(await compile([MODEL, '--calib', DATA, '-o', compiled])).toBe(0);
+  } finally {
+    log.mockRestore();
+  }
+  const vendored = path.join(tmp, 'firmware', 'third_party', 'models', 'gemm');
+  fs.mkdirSync(path.dirname(vendored), { recursive: true });
+  fs.cpSync(compiled, vendored, { recursive: true });
+  fs.rmSync(compiled, { recursive: true });
+  const moved = await runVerify([vendored, '--data', DATA, '--rows', '3', '--json']);
+  const r = JSON.parse(moved.stdout);
+  expect(moved.code, r.failures?.join('; ')).toBe(0);
+  expect(r).toMatchObject({ ok: true, bitExact: true, expectationsFrom: 'qgraph.json', sourcesMatchGenerator: true });
+  expect(r.notes.join(' ')).toMatch(/is not there \(the folder has moved\?\)/);
+  expect(r.outputs[0].floatAccuracy).toBeNull();
+  // Next to the model again (same relative path as compiled): the float model is found and its hash matches.
+  const back = path.join(tmp, 'compiled');
+  fs.cpSync(vendored, back, { recursive: true });
+  const home = JSON.parse((await runVerify([back, '--data', DATA, '--rows', '3', '--json'])).stdout);
+  expect(home).toMatchObject({ ok: true, expectationsFrom: 'qgraph.json', notes: [] });
+  expect(home.outputs[0].agreementWithFloat).not.toBeNull();
+}, 300_000);

@@ -10,12 +10,14 @@ import { EXIT_BUDGET, EXIT_VERIFY_FAILED, TinyM2Error } from '../errors.ts';
 import type { Graph } from '../ir.ts';
 import { generateModel, modelNameFromFile, runtimeFiles, type GeneratedModel } from '../codegen/generate.ts';
 import { checkOnHost } from '../codegen/hostcheck.ts';
+import { MANIFEST_FILE, QGRAPH_FILE, sha256File, type Manifest } from '../codegen/manifest.ts';
 import { writeOutputDir } from '../codegen/output.ts';
 import { harnessSource, type HarnessResult } from '../codegen/testvectors.ts';
 import { cIdentifier } from '../codegen/cformat.ts';
 import { loadOnnx } from '../onnx/import.ts';
 import { calibrateGraph, loadDataSet, uniform, weightedLayers, type DataSet } from '../quant/evaluate.ts';
 import { quantizeGraph } from '../quant/lower.ts';
+import { qgraphToJson } from '../quant/qgraph-json.ts';
 import type { PrecisionPlan } from '../quant/plan.ts';
 import type { QGraph } from '../quant/qgraph.ts';
 import { loadBoard, type Board } from '../target/boards.ts';
@@ -143,10 +145,17 @@ export async function execute(o: Args<'compile'>): Promise<number> {
   const model = generateModel(q, { name, source: modelFile, precision });
   if (board) checkFits(model, board, modelFile);
   if (testSet) model.files.set(`${name}_test.c`, harnessSource(q, model, testSet.rows));
-  // How this directory was made (paths relative to it), so `tinym2 verify OUT_DIR --data test.npz` can rebuild
-  // the same quantized graph for its expectations (read by compiler/commands/verify.ts).
+  // How this directory was made (paths relative to it), and the quantized graph itself (qgraph.json), so that
+  // `tinym2 verify OUT_DIR --data test.npz` computes its expectations from what was compiled even when the folder
+  // has moved away from the model (read by compiler/commands/verify.ts). The model's hash tells verify whether
+  // the model it finds is the one compiled, for the comparison with the float model.
   const fromOut = (file: string) => relative(resolve(outDir), resolve(file));
-  model.files.set('tinym2.json', `${JSON.stringify({ model: fromOut(modelPath), calib: fromOut(o.calib), name, precision, perChannelInputs, plan }, null, 2)}\n`);
+  model.files.set(QGRAPH_FILE, `${qgraphToJson(q)}\n`);
+  const manifest: Manifest = {
+    model: fromOut(modelPath), modelSha256: sha256File(modelPath), calib: fromOut(o.calib), name, precision, perChannelInputs, plan,
+    qgraph: QGRAPH_FILE, inputs: graph.inputs, outputs: graph.outputs,
+  };
+  model.files.set(MANIFEST_FILE, `${JSON.stringify(manifest, null, 2)}\n`);
   const written = writeOutputDir(outDir, model.files);
   let check: HarnessResult | undefined;
   if (o.check) {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { makeTempDir } from '../cache.ts';
 import type { Args } from '../cli/options.ts';
 import { generateModel, type GeneratedModel } from '../codegen/generate.ts';
+import { MANIFEST_FILE, sha256File, type Manifest } from '../codegen/manifest.ts';
 import { computeTestVectors, harnessSource, parseHarnessOutput } from '../codegen/testvectors.ts';
 import { EXIT_BAD_INPUT, EXIT_VERIFY_FAILED, TinyM2Error } from '../errors.ts';
 import { tensorSize, type Graph } from '../ir.ts';
@@ -19,6 +20,7 @@ import { calibrateGraph, loadDataSet, uniform, weightedLayers, type DataSet } fr
 import { quantizeGraph } from '../quant/lower.ts';
 import type { PrecisionPlan } from '../quant/plan.ts';
 import type { QGraph } from '../quant/qgraph.ts';
+import { qgraphFromJson } from '../quant/qgraph-json.ts';
 import { runFloat } from '../reference/interpreter.ts';
 import { listBoards, loadBoard, type Board } from '../target/boards.ts';
 import { buildFirmware, bytesOfSources } from '../target/build.ts';
@@ -129,6 +131,68 @@ function resolveRecipe(outDir: string, given: Partial<Recipe>): Recipe {
   const precision = given.precision ?? (given.plan ? undefined : fromFile.precision);
   const perChannelInputs = given.perChannelInputs ?? fromFile.perChannelInputs ?? true;
   return { model, calib, plan, precision, perChannelInputs };
+}
+
+/** The quantized graph rebuilt from the model and calibration rows (the command line, or tinym2.json without qgraph.json). */
+function rebuild(outDir: string, given: Partial<Recipe>): Compiled {
+  const recipe = resolveRecipe(outDir, given);
+  const graph = loadOnnx(recipe.model);
+  const calib = loadDataSet(graph, recipe.calib);
+  if (calib.rows.length === 0) throw new TinyM2Error(`${recipe.calib} has no rows`, { exitCode: EXIT_BAD_INPUT });
+  const plan =
+    typeof recipe.plan === 'string'
+      ? readPlan(recipe.plan, graph)
+      : recipe.plan ?? uniform(graph, recipe.precision === 'int4' ? 4 : 8);
+  const q = quantizeGraph(graph, calibrateGraph(graph, calib.rows), plan, { perChannelInputs: recipe.perChannelInputs });
+  return { q, io: graph, float: graph, modelPath: recipe.model, source: 'model and calibration', notes: [] };
+}
+
+/** What verify computes its expectations from, and the float model when it has the one compiled. */
+interface Compiled {
+  q: QGraph;
+  /** The model's inputs and outputs (for reading data sets and labels): the float graph, or from tinym2.json. */
+  io: Graph;
+  float: Graph | undefined;
+  modelPath: string;
+  source: 'qgraph.json' | 'model and calibration';
+  notes: string[];
+}
+
+/**
+ * The quantized graph compile stored in OUT_DIR (qgraph.json), when the command line does not ask to rebuild
+ * it from a model: the folder then verifies wherever it is. The float model (for agreement and the drop) is
+ * used only if found where tinym2.json says and with the hash compiled.
+ */
+function fromStoredGraph(outDir: string, given: Partial<Recipe>): Compiled | null {
+  if (given.model || given.calib || given.plan || given.precision || given.perChannelInputs !== undefined) return null;
+  const file = path.join(outDir, MANIFEST_FILE);
+  if (!fs.existsSync(file)) return null;
+  let m: Manifest;
+  try {
+    m = JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
+  } catch (e) {
+    throw new TinyM2Error(`${file} is not valid JSON: ${(e as Error).message}`, { exitCode: EXIT_BAD_INPUT });
+  }
+  if (!m.qgraph || !m.inputs || !m.outputs) return null; // written before qgraph.json existed
+  const qfile = path.join(outDir, m.qgraph);
+  let q: QGraph;
+  try {
+    q = qgraphFromJson(fs.readFileSync(qfile, 'utf8'));
+  } catch (e) {
+    throw new TinyM2Error(`${qfile}: ${(e as Error).message}`, { exitCode: EXIT_BAD_INPUT });
+  }
+  const modelPath = path.resolve(outDir, m.model);
+  const notes: string[] = [];
+  let float: Graph | undefined;
+  if (!fs.existsSync(modelPath)) {
+    notes.push(`the float model ${modelPath} is not there (the folder has moved?): expectations come from ${m.qgraph}; no comparison with the float model`);
+  } else if (m.modelSha256 && sha256File(modelPath) !== m.modelSha256) {
+    notes.push(`${modelPath} is not the model compiled (its sha256 differs): expectations come from ${m.qgraph}; no comparison with the float model`);
+  } else {
+    float = loadOnnx(modelPath);
+  }
+  const io: Graph = float ?? { name: m.name ?? 'model', file: modelPath, opset: 0, inputs: m.inputs, outputs: m.outputs, nodes: [], tensors: new Map(), constants: new Map() };
+  return { q, io, float, modelPath, source: 'qgraph.json', notes };
 }
 
 function readPlan(file: string, graph: Graph): PrecisionPlan {
@@ -247,18 +311,10 @@ export async function execute(args: Args<'verify'>): Promise<number> {
   }
   const outDir = path.resolve(o.outDir);
   const name = modelNameIn(outDir);
-  const recipe = resolveRecipe(outDir, o.recipe);
-
   // The same quantized graph and generated model 'tinym2 compile' made: expectations come from it.
-  const graph = loadOnnx(recipe.model);
-  const calib = loadDataSet(graph, recipe.calib);
-  if (calib.rows.length === 0) throw new TinyM2Error(`${recipe.calib} has no rows`, { exitCode: EXIT_BAD_INPUT });
-  const plan =
-    typeof recipe.plan === 'string'
-      ? readPlan(recipe.plan, graph)
-      : recipe.plan ?? uniform(graph, recipe.precision === 'int4' ? 4 : 8);
-  const q = quantizeGraph(graph, calibrateGraph(graph, calib.rows), plan, { perChannelInputs: recipe.perChannelInputs });
-  const model = generateModel(q, { name, source: path.basename(recipe.model), precision: recipe.plan ? 'plan' : (recipe.precision ?? 'int8').toUpperCase() });
+  const compiled = fromStoredGraph(outDir, o.recipe) ?? rebuild(outDir, o.recipe);
+  const { q, io: graph, float: floatGraph } = compiled;
+  const model = generateModel(q, { name, source: path.basename(compiled.modelPath), precision: 'as compiled' });
   const stale = differingSources(outDir, model);
   const set = loadDataSet(graph, o.data, o.rows ?? Infinity);
   if (set.rows.length === 0) throw new TinyM2Error(`${o.data} has no rows`, { exitCode: EXIT_BAD_INPUT });
@@ -299,16 +355,18 @@ export async function execute(args: Args<'verify'>): Promise<number> {
       failures.push(`firmware exited with code ${c.run.exitCode}`);
     }
   }
-  const floatTop1 = set.rows.map((row) => {
-    const outs = runFloat(graph, row);
-    return Object.fromEntries(model.outputs.map((io, k) => [io.field, argmax(outs.get(graph.outputs[k]!.name)!)]));
-  });
+  const floatTop1 = floatGraph
+    ? set.rows.map((row) => {
+        const outs = runFloat(floatGraph, row);
+        return Object.fromEntries(model.outputs.map((io, k) => [io.field, argmax(outs.get(graph.outputs[k]!.name)!)]));
+      })
+    : undefined;
   const labels = Object.fromEntries(model.outputs.map((io, k) => [io.field, labelsFor(set, graph, graph.outputs[k]!.name)]));
   const comparison: Comparison = compareOutputs(device, vectors.expected, { labels, floatTop1 });
   const floatAccuracy = Object.fromEntries(
     model.outputs.map((io) => {
       const l = labels[io.field];
-      return [io.field, l ? floatTop1.filter((t, r) => t[io.field] === l[r]).length / set.rows.length : null];
+      return [io.field, l && floatTop1 ? floatTop1.filter((t, r) => t[io.field] === l[r]).length / set.rows.length : null];
     }),
   );
   // The CI gates: accuracy floor, drop vs float, reference outputs (compiler/target/gates.ts).
@@ -366,7 +424,9 @@ export async function execute(args: Args<'verify'>): Promise<number> {
     ok: failures.length === 0,
     out: o.outDir,
     model: name,
-    onnx: recipe.model,
+    onnx: compiled.modelPath,
+    expectationsFrom: compiled.source,
+    notes: compiled.notes,
     board: board.name,
     runner: first.run.runner,
     data: o.data,
@@ -443,6 +503,7 @@ type Report = {
   firmwareBytes: ElfSizes;
   fits: Array<{ board: string; flashBytes: number | null; ramBytes: number; fits: boolean }>;
   gates: GateCheck[];
+  notes: string[];
   failures: string[];
   seconds: number;
 };
@@ -486,6 +547,7 @@ function humanReport(r: Report, estimates: InferenceEstimate[], c: Comparison): 
     const room = f ? `; model ${f.fits ? 'fits' : 'does NOT fit'} (flash ${f.flashBytes === null ? '-' : int(f.flashBytes)}, RAM ${int(f.ramBytes)})` : '';
     lines.push(`  ${e.board}: ${formatEstimate(e)}${room}`);
   }
+  for (const n of r.notes) lines.push(`  note: ${n}`);
   for (const g of r.gates) lines.push(`  ${g.ok ? 'ok  ' : 'FAIL'} ${g.message}`);
   if (r.differingSources.length && r.failures.length === 0) {
     lines.push(`  note: ${r.differingSources.join(', ')} differ from what tinym2 generates for this model and precision (edited or stale), yet all outputs match`);
