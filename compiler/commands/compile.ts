@@ -5,6 +5,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { makeTempDir } from '../cache.ts';
+import { progress, type Progress } from '../progress.ts';
 import type { Args } from '../cli/options.ts';
 import { EXIT_BUDGET, EXIT_VERIFY_FAILED, TinyM2Error } from '../errors.ts';
 import type { Graph } from '../ir.ts';
@@ -44,7 +45,7 @@ function readPlan(file: string, graph: Graph): PrecisionPlan {
 }
 
 /** Runs the mixed-precision planner (Hessian sensitivity + ILP), as `tinym2 plan` does. */
-async function planMixed(graph: Graph, calib: DataSet, flashBytes: number | undefined, board: Board | undefined, modelName: string): Promise<{ plan: PrecisionPlan; note: string }> {
+async function planMixed(graph: Graph, calib: DataSet, flashBytes: number | undefined, board: Board | undefined, modelName: string, steps: Progress): Promise<{ plan: PrecisionPlan; note: string }> {
   let planner: typeof import('../ilp/planner.ts');
   try {
     planner = await import('../ilp/planner.ts');
@@ -53,6 +54,12 @@ async function planMixed(graph: Graph, calib: DataSet, flashBytes: number | unde
   }
   const budgets: { flashBytes?: number; ramBytes?: number } = {};
   let note: string;
+  const measure = () => {
+    steps.stage('compile: Hessian traces for mixed precision (iterations)', 0);
+    const sens = planner.measureSensitivity(graph, planner.calibrationRows(graph, calib), { onProgress: (p) => steps.update(p.iteration, `of at most ${p.maxIterations}`) });
+    steps.end();
+    return sens;
+  };
   if (flashBytes !== undefined) {
     budgets.flashBytes = flashBytes;
     note = `mixed precision for a weight budget of ${flashBytes} bytes (--flash)`;
@@ -63,7 +70,7 @@ async function planMixed(graph: Graph, calib: DataSet, flashBytes: number | unde
     // The paper's target, as `tinym2 plan` sets it: 20% of the FP32 weight bytes, or all-INT4 when
     // that is more (per-channel bias and requantization data make small models miss 20%).
     const { evaluateAssignment, uniformAssignment } = await import('../ilp/problem.ts');
-    const sens = planner.measureSensitivity(graph, planner.calibrationRows(graph, calib));
+    const sens = measure();
     const target = Math.floor(planner.DEFAULT_FLASH_FRACTION * planner.fp32WeightBytes(sens.layers));
     const probe = planner.buildProblem(graph, sens, {}, true);
     const int4 = evaluateAssignment(probe, uniformAssignment(probe, 4)).weightBytes;
@@ -75,7 +82,7 @@ async function planMixed(graph: Graph, calib: DataSet, flashBytes: number | unde
     return { plan: planner.planFromSensitivity(graph, sens, budgets, true, modelName).plan, note };
   }
   planner.checkBudgets(graph, budgets, true, modelName);
-  const sens = planner.measureSensitivity(graph, planner.calibrationRows(graph, calib));
+  const sens = measure();
   const result = planner.planFromSensitivity(graph, sens, budgets, true, modelName);
   return { plan: result.plan, note };
 }
@@ -129,7 +136,7 @@ export async function execute(o: Args<'compile'>): Promise<number> {
     precision = `mixed precision from ${basename(o.plan)}`;
   } else if (o.flash !== undefined || o.precision === 'mixed') {
     const flash = o.flash;
-    const r = await planMixed(graph, calib, flash, board, modelFile);
+    const r = await planMixed(graph, calib, flash, board, modelFile, progress({ quiet: o.quiet }));
     plan = r.plan;
     notes.push(r.note);
     precision = flash !== undefined ? `mixed precision, weights within ${flash} bytes` : 'mixed precision';

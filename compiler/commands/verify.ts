@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { makeTempDir } from '../cache.ts';
+import { progress } from '../progress.ts';
 import type { Args } from '../cli/options.ts';
 import { generateModel, type GeneratedModel } from '../codegen/generate.ts';
 import { MANIFEST_FILE, sha256File, type Manifest } from '../codegen/manifest.ts';
@@ -56,6 +57,7 @@ interface Options {
   ssh?: string;
   keep?: string;
   json: boolean;
+  quiet: boolean;
   gates: { minAccuracy?: number; maxDrop?: number; expect?: string; atol?: number; rtol: number };
 }
 
@@ -72,6 +74,7 @@ function optionsFrom(a: Args<'verify'>): Options {
     ssh: a.ssh,
     keep: a.keep,
     json: a.json,
+    quiet: a.quiet,
     gates: { minAccuracy: a.minAccuracy, maxDrop: a.maxDrop, expect: a.expect, atol: a.atol, rtol: a.rtol },
   };
 }
@@ -299,6 +302,7 @@ function estimateBoards(board: Board): Board[] {
 
 export async function execute(args: Args<'verify'>): Promise<number> {
   const o = optionsFrom(args);
+  const steps = progress({ quiet: o.quiet });
   const started = Date.now();
   const board = loadBoard(o.board);
   if (board.run.kind === 'none' && !o.ssh) {
@@ -325,15 +329,20 @@ export async function execute(args: Args<'verify'>): Promise<number> {
   try {
     const per = rowsPerBuild(model, board);
     const all = set.rows.map((_, r) => r);
+    steps.stage(`verify: firmware builds and runs on ${board.name} (${set.rows.length} rows)`, Math.ceil(all.length / per));
     for (let start = 0, k = 0; start < all.length; start += per, k++) {
       chunks.push(await runChunk(o, board, outDir, name, q, model, set, all.slice(start, start + per), buildDir, k));
+      steps.update(k + 1);
     }
+    steps.end();
   } finally {
     if (!o.keep) fs.rmSync(buildDir, { recursive: true, force: true });
   }
 
   // Device outputs vs the emulator, and top-1 scores.
+  steps.stage(`verify: integer emulator on ${set.rows.length} rows`, 0);
   const vectors = computeTestVectors(q, model, set.rows);
+  steps.end();
   const device: RowOutputs[] = [];
   let quantizeMismatches = 0;
   let scratchErrors = 0;
