@@ -209,7 +209,7 @@ describe('tinym2 compile refuses cleanly', () => {
     expect(r.stderr).toContain("has layer 'conv_that_is_not_there', which");
     const noCalib = tinym2('compile', SENSOR, '-o', join(dir, 'bad'));
     expect(noCalib.code).toBe(2);
-    expect(noCalib.stderr).toContain('--calib calib.npz is required');
+    expect(noCalib.stderr).toContain('--calib FILE is required');
   }, 60_000);
 
   it('writes into a directory of the user\'s only next to what is there, never over it', () => {

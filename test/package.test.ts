@@ -60,9 +60,9 @@ beforeAll(() => {
 }, 600_000);
 
 describe('the package', () => {
-  it('ships dist, bin, runtime-c, templates and boards, not sources, examples, tests or benchmarks, in under 2 MB', () => {
+  it('ships dist, bin, runtime-c, templates, boards, cmake and platformio, not sources, examples, tests or benchmarks, in under 2 MB', () => {
     expect(fs.statSync(tarball).size).toBeLessThan(2 * 1024 * 1024);
-    for (const needed of ['bin/tinym2.js', 'dist/cli.js', 'dist/dynafuse/fusion.schema.json', 'runtime-c/include/tm2.h', 'templates/c/model.c.hbs', 'boards/mps2-an386.json']) {
+    for (const needed of ['bin/tinym2.js', 'dist/cli.js', 'dist/dynafuse/fusion.schema.json', 'runtime-c/include/tm2.h', 'templates/c/model.c.hbs', 'boards/mps2-an386.json', 'cmake/Tinym2.cmake', 'cmake/arm-none-eabi-gcc.cmake', 'platformio/library.json', 'platformio/extra_script.py']) {
       expect(files, needed).toContain(needed);
     }
     for (const prefix of ['compiler/', 'examples/', 'test/', 'benchmarks/', 'runtime-c/bench/']) {

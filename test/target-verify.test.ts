@@ -144,3 +144,57 @@ it('per-channel inputs (the default) quantize bit-exact on the Cortex-M4, and --
     expect(r).toMatchObject({ ok: true, bitExact: true, rows: 2, quantizeMismatches: 0, sourcesMatchGenerator: true });
   }
 }, 180_000);
+
+it('as a CI gate: --min-accuracy, --max-drop and --expect (reference outputs from tinym2 run) each a check and a JUnit case', async () => {
+  const reference = path.join(tmp, 'reference.npz');
+  const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+  try {
+    expect(await runCommand(['run', MODEL, '--data', DATA, '-o', reference])).toBe(0);
+  } finally {
+    log.mockRestore();
+  }
+  const base = [outDir, '--data', DATA, '--model', MODEL, '--calib', DATA, '--rows', '4'];
+  // Generous gates pass; the float model's own outputs are within the default tolerance of the INT8 model's.
+  const passing = await runVerify([...base, '--min-accuracy', '0', '--max-drop', '100', '--expect', reference, '--json']);
+  const ok = JSON.parse(passing.stdout);
+  expect(passing.code, ok.failures.join('; ')).toBe(0);
+  expect(ok.gates.length).toBeGreaterThanOrEqual(3);
+  expect(ok.gates.every((g: { ok: boolean }) => g.ok)).toBe(true);
+  expect(ok.expect.outputs[0].maxAbsError).toBeGreaterThan(0);
+  // A floor above what was measured, and a zero tolerance, fail with exit 1 and say by how much.
+  const floor = Math.min(100, 100 * ok.outputs[0].accuracy + 10);
+  const junit = path.join(tmp, 'gates.xml');
+  const failing = await runVerify([...base, '--min-accuracy', String(floor), '--expect', reference, '--atol', '0', '--junit', junit]);
+  expect(failing.code).toBe(1);
+  expect(failing.stdout).toMatch(/FAIL .*values outside, worst row/);
+  if (ok.outputs[0].accuracy < 1) expect(failing.stdout).toMatch(/points below --min-accuracy/);
+  const xml = fs.readFileSync(junit, 'utf8');
+  expect(xml).toMatch(/name="[^"]+ within tolerance of reference.npz"/);
+  expect(xml).toMatch(/name="[^"]+ top-1 &gt;= [\d.]+%"/);
+}, 300_000);
+
+it('the output folder is self-contained: moved away from the model it verifies from qgraph.json; with the model, against float too', async () => {
+  const compiled = path.join(tmp, 'compiled');
+  const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+  try {
+    expect(await compile([MODEL, '--calib', DATA, '-o', compiled])).toBe(0);
+  } finally {
+    log.mockRestore();
+  }
+  const vendored = path.join(tmp, 'firmware', 'third_party', 'models', 'gemm');
+  fs.mkdirSync(path.dirname(vendored), { recursive: true });
+  fs.cpSync(compiled, vendored, { recursive: true });
+  fs.rmSync(compiled, { recursive: true });
+  const moved = await runVerify([vendored, '--data', DATA, '--rows', '3', '--json']);
+  const r = JSON.parse(moved.stdout);
+  expect(moved.code, r.failures?.join('; ')).toBe(0);
+  expect(r).toMatchObject({ ok: true, bitExact: true, expectationsFrom: 'qgraph.json', sourcesMatchGenerator: true });
+  expect(r.notes.join(' ')).toMatch(/is not there \(the folder has moved\?\)/);
+  expect(r.outputs[0].floatAccuracy).toBeNull();
+  // Next to the model again (same relative path as compiled): the float model is found and its hash matches.
+  const back = path.join(tmp, 'compiled');
+  fs.cpSync(vendored, back, { recursive: true });
+  const home = JSON.parse((await runVerify([back, '--data', DATA, '--rows', '3', '--json'])).stdout);
+  expect(home).toMatchObject({ ok: true, expectationsFrom: 'qgraph.json', notes: [] });
+  expect(home.outputs[0].agreementWithFloat).not.toBeNull();
+}, 300_000);

@@ -23,7 +23,7 @@ export const POSITIONALS = {
 } as const satisfies Record<CommandName, string | null>;
 
 /** What an option holds: the kinds map to TypeScript types (KindValue) and to parsers (KIND_PARSERS). */
-export type Kind = 'string' | 'boolean' | 'size' | 'count' | 'positive-int' | 'int' | 'fraction';
+export type Kind = 'string' | 'boolean' | 'size' | 'count' | 'positive-int' | 'int' | 'fraction' | 'percent' | 'non-negative';
 interface KindValue {
   string: string;
   boolean: boolean;
@@ -32,6 +32,8 @@ interface KindValue {
   'positive-int': number;
   int: number;
   fraction: number;
+  percent: number;
+  'non-negative': number;
 }
 
 /** How one command takes an option: required / optional, or with its own wording, default or choices. */
@@ -185,6 +187,16 @@ export const OPTIONS = {
   },
   keep: { kind: 'string', value: 'DIR', describe: 'keep the firmware build (sources, objects, ELF, map) in DIR', commands: { verify: BOTH } },
 
+  // Gates of verify (compiler/target/gates.ts).
+  'min-accuracy': { kind: 'percent', value: 'P', describe: 'fail (exit 1) when an output\'s top-1 vs the labels is below P percent', commands: { verify: BOTH } },
+  'max-drop': { kind: 'percent', value: 'POINTS', describe: "fail (exit 1) when an output's top-1 is more than POINTS percentage points below the float model's", commands: { verify: BOTH } },
+  expect: {
+    kind: 'string', value: 'FILE', describe: "reference outputs (.npz, one array per model output, batch first, e.g. from 'tinym2 run -o'): the dequantized device outputs must be within --atol + --rtol x |reference|",
+    commands: { verify: BOTH },
+  },
+  atol: { kind: 'non-negative', value: 'X', implies: ['expect'], describe: "absolute tolerance for --expect (default: 5% of each reference output's range)", commands: { verify: BOTH } },
+  rtol: { kind: 'non-negative', value: 'X', default: 0, implies: ['expect'], describe: 'relative tolerance for --expect', commands: { verify: BOTH } },
+
   // Running.
   timeout: { kind: 'positive-int', value: 'SECONDS', default: 600, describe: 'wall-clock limit per firmware run', commands: { verify: BOTH } },
   ssh: { kind: 'string', value: 'USER@HOST', describe: 'run on a real Linux board instead of QEMU (no instruction counts; wall times)', commands: { verify: BOTH } },
@@ -208,6 +220,8 @@ export const KIND_PARSERS: { [K in Kind]?: (text: string, flag: string) => KindV
     return v;
   },
   fraction: (text, flag) => parseNumberIn(text, flag, 0, 1),
+  percent: (text, flag) => parseNumberIn(text, flag, 0, 100),
+  'non-negative': (text, flag) => parseNumberIn(text, flag, 0, Number.MAX_VALUE),
 };
 
 /** The commands that take an option, and how. */

@@ -155,7 +155,12 @@ function usageError(message: string, argv: string[]): TinyM2Error {
 /** The table's `conflicts` and `implies`, where the command takes both options. */
 function checkCombinations(command: CommandName, raw: Record<string, unknown>, argv: string[]): void {
   const taken = new Set<string>(optionsOf(command).map(([n]) => n));
-  const given = (name: string): boolean => taken.has(name) && raw[camel(name)] !== undefined && raw[camel(name)] !== false;
+  // Given on the command line (a default does not count), and not --no-<name>.
+  const given = (name: string): boolean => {
+    const alias = (OPTIONS[name as keyof typeof OPTIONS] as OptionSpec | undefined)?.alias;
+    const typed = argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`) || (alias !== undefined && a === `-${alias}`));
+    return taken.has(name) && typed && raw[camel(name)] !== false;
+  };
   for (const name of taken) {
     const spec: OptionSpec = OPTIONS[name as keyof typeof OPTIONS];
     if (!given(name)) continue;

@@ -3,7 +3,7 @@
 // leaves a half-written model behind. An output directory tinym2 wrote before is replaced as a
 // whole; into a directory of the user's (e.g. a shared out/) the files are moved next to what is
 // there, and only if none of their names is taken (it never deletes or overwrites the user's files).
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { TinyM2Error } from '../errors.ts';
 import { RUNTIME_DIR, runtimeFiles } from './generate.ts';
@@ -18,6 +18,24 @@ function mergedEntries(dir: string): Set<string> {
   const file = join(dir, MERGED);
   if (!existsSync(file)) return new Set();
   return new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean));
+}
+
+/**
+ * A file whose bytes did not change keeps the modification time it had, so a build system (make, ninja:
+ * cmake/Tinym2.cmake) does not recompile what a regeneration left as it was.
+ */
+function keepTimesOfUnchanged(previous: string, next: string, names: string[]): void {
+  if (!existsSync(previous)) return;
+  for (const name of names) {
+    const before = join(previous, name);
+    if (!existsSync(before)) continue;
+    const after = join(next, name);
+    const old = readFileSync(before);
+    if (old.equals(readFileSync(after))) {
+      const st = statSync(before);
+      utimesSync(after, st.atime, st.mtime);
+    }
+  }
 }
 
 export function writeOutputDir(outDir: string, files: Map<string, string>): string[] {
@@ -68,6 +86,7 @@ export function writeOutputDir(outDir: string, files: Map<string, string>): stri
       rmSync(tmp, { recursive: true, force: true });
     } else {
       writeFileSync(join(tmp, MARKER), 'written by tinym2 compile; the whole directory is replaced on the next compile\n');
+      keepTimesOfUnchanged(target, tmp, written);
       if (existsSync(target)) renameSync(target, old);
       renameSync(tmp, target);
       rmSync(old, { recursive: true, force: true });

@@ -5,17 +5,20 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { makeTempDir } from '../cache.ts';
+import { progress, type Progress } from '../progress.ts';
 import type { Args } from '../cli/options.ts';
 import { EXIT_BUDGET, EXIT_VERIFY_FAILED, TinyM2Error } from '../errors.ts';
 import type { Graph } from '../ir.ts';
 import { generateModel, modelNameFromFile, runtimeFiles, type GeneratedModel } from '../codegen/generate.ts';
 import { checkOnHost } from '../codegen/hostcheck.ts';
+import { MANIFEST_FILE, QGRAPH_FILE, sha256File, type Manifest } from '../codegen/manifest.ts';
 import { writeOutputDir } from '../codegen/output.ts';
 import { harnessSource, type HarnessResult } from '../codegen/testvectors.ts';
 import { cIdentifier } from '../codegen/cformat.ts';
 import { loadOnnx } from '../onnx/import.ts';
 import { calibrateGraph, loadDataSet, uniform, weightedLayers, type DataSet } from '../quant/evaluate.ts';
 import { quantizeGraph } from '../quant/lower.ts';
+import { qgraphToJson } from '../quant/qgraph-json.ts';
 import type { PrecisionPlan } from '../quant/plan.ts';
 import type { PlanResult } from '../ilp/planner.ts';
 import { planSection } from '../report/gather.ts';
@@ -49,7 +52,7 @@ function withEvidence(result: PlanResult): PrecisionPlan {
 }
 
 /** Runs the mixed-precision planner (Hessian sensitivity + ILP), as `tinym2 plan` does. */
-async function planMixed(graph: Graph, calib: DataSet, flashBytes: number | undefined, board: Board | undefined, modelName: string): Promise<{ plan: PrecisionPlan; note: string }> {
+async function planMixed(graph: Graph, calib: DataSet, flashBytes: number | undefined, board: Board | undefined, modelName: string, steps: Progress): Promise<{ plan: PrecisionPlan; note: string }> {
   let planner: typeof import('../ilp/planner.ts');
   try {
     planner = await import('../ilp/planner.ts');
@@ -58,6 +61,12 @@ async function planMixed(graph: Graph, calib: DataSet, flashBytes: number | unde
   }
   const budgets: { flashBytes?: number; ramBytes?: number } = {};
   let note: string;
+  const measure = () => {
+    steps.stage('compile: per-layer sensitivity for mixed precision', 0);
+    const sens = planner.measureSensitivity(graph, calib, calib, undefined, { onProgress: (text) => steps.update(0, text) });
+    steps.end();
+    return sens;
+  };
   if (flashBytes !== undefined) {
     budgets.flashBytes = flashBytes;
     note = `mixed precision for a weight budget of ${flashBytes} bytes (--flash)`;
@@ -68,7 +77,7 @@ async function planMixed(graph: Graph, calib: DataSet, flashBytes: number | unde
     // The paper's target, as `tinym2 plan` sets it: 20% of the FP32 weight bytes, or all-INT4 when
     // that is more (per-channel bias and requantization data make small models miss 20%).
     const { evaluateAssignment, uniformAssignment } = await import('../ilp/problem.ts');
-    const sens = planner.measureSensitivity(graph, calib, calib);
+    const sens = measure();
     const target = Math.floor(planner.DEFAULT_FLASH_FRACTION * planner.fp32WeightBytes(sens.layers));
     const probe = planner.buildProblem(graph, sens, {}, true);
     const int4 = evaluateAssignment(probe, uniformAssignment(probe, 4)).weightBytes;
@@ -80,7 +89,7 @@ async function planMixed(graph: Graph, calib: DataSet, flashBytes: number | unde
     return { plan: withEvidence(planner.planFromSensitivity(graph, sens, budgets, true, modelName)), note };
   }
   planner.checkBudgets(graph, budgets, true, modelName);
-  const sens = planner.measureSensitivity(graph, calib, calib);
+  const sens = measure();
   return { plan: withEvidence(planner.planFromSensitivity(graph, sens, budgets, true, modelName)), note };
 }
 
@@ -133,7 +142,7 @@ export async function execute(o: Args<'compile'>): Promise<number> {
     precision = `mixed precision from ${basename(o.plan)}`;
   } else if (o.flash !== undefined || o.precision === 'mixed') {
     const flash = o.flash;
-    const r = await planMixed(graph, calib, flash, board, modelFile);
+    const r = await planMixed(graph, calib, flash, board, modelFile, progress({ quiet: o.quiet }));
     plan = r.plan;
     notes.push(r.note);
     precision = flash !== undefined ? `mixed precision, weights within ${flash} bytes` : 'mixed precision';
@@ -149,10 +158,17 @@ export async function execute(o: Args<'compile'>): Promise<number> {
   const model = generateModel(q, { name, source: modelFile, precision });
   if (board) checkFits(model, board, modelFile);
   if (testSet) model.files.set(`${name}_test.c`, harnessSource(q, model, testSet.rows));
-  // How this directory was made (paths relative to it), so `tinym2 verify OUT_DIR --data test.npz` can rebuild
-  // the same quantized graph for its expectations (read by compiler/commands/verify.ts).
+  // How this directory was made (paths relative to it), and the quantized graph itself (qgraph.json), so that
+  // `tinym2 verify OUT_DIR --data test.npz` computes its expectations from what was compiled even when the folder
+  // has moved away from the model (read by compiler/commands/verify.ts). The model's hash tells verify whether
+  // the model it finds is the one compiled, for the comparison with the float model.
   const fromOut = (file: string) => relative(resolve(outDir), resolve(file));
-  model.files.set('tinym2.json', `${JSON.stringify({ model: fromOut(modelPath), calib: fromOut(o.calib), name, precision, perChannelInputs, plan }, null, 2)}\n`);
+  model.files.set(QGRAPH_FILE, `${qgraphToJson(q)}\n`);
+  const manifest: Manifest = {
+    model: fromOut(modelPath), modelSha256: sha256File(modelPath), calib: fromOut(o.calib), name, precision, perChannelInputs, plan,
+    qgraph: QGRAPH_FILE, inputs: graph.inputs, outputs: graph.outputs,
+  };
+  model.files.set(MANIFEST_FILE, `${JSON.stringify(manifest, null, 2)}\n`);
   const written = writeOutputDir(outDir, model.files);
   let check: HarnessResult | undefined;
   if (o.check) {

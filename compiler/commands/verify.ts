@@ -10,8 +10,10 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { makeTempDir } from '../cache.ts';
+import { progress } from '../progress.ts';
 import type { Args } from '../cli/options.ts';
 import { generateModel, type GeneratedModel } from '../codegen/generate.ts';
+import { MANIFEST_FILE, sha256File, type Manifest } from '../codegen/manifest.ts';
 import { computeTestVectors, harnessSource, layerProfile, parseHarnessOutput } from '../codegen/testvectors.ts';
 import { EXIT_BAD_INPUT, EXIT_VERIFY_FAILED, TinyM2Error } from '../errors.ts';
 import { tensorSize, type Graph } from '../ir.ts';
@@ -20,11 +22,13 @@ import { calibrateGraph, loadDataSet, uniform, weightedLayers, type DataSet } fr
 import { quantizeGraph } from '../quant/lower.ts';
 import type { PrecisionPlan } from '../quant/plan.ts';
 import type { QGraph } from '../quant/qgraph.ts';
+import { qgraphFromJson } from '../quant/qgraph-json.ts';
 import { runFloat } from '../reference/interpreter.ts';
 import { listBoards, loadBoard, type Board } from '../target/boards.ts';
 import { buildFirmware, bytesOfSources } from '../target/build.ts';
 import { argmax, compareOutputs, type Comparison, type RowOutputs } from '../target/compare.ts';
 import type { ElfSizes } from '../target/elf.ts';
+import { accuracyGates, expectGate, type ExpectReport, type GateCheck } from '../target/gates.ts';
 import { toJUnitXml, type JUnitCase } from '../target/junit.ts';
 import { estimateInference, formatEstimate, type InferenceEstimate } from '../target/power.ts';
 import { MIX_CLASSES, meanMix, mixInstructions, type InstructionMix } from '../target/mix.ts';
@@ -58,6 +62,8 @@ interface Options {
   profileLayers: boolean;
   report?: string;
   json: boolean;
+  quiet: boolean;
+  gates: { minAccuracy?: number; maxDrop?: number; expect?: string; atol?: number; rtol: number };
 }
 
 /** The parsed command line in the shape the steps below use. */
@@ -75,6 +81,8 @@ function optionsFrom(a: Args<'verify'>): Options {
     profileLayers: a.profileLayers,
     report: a.report,
     json: a.json,
+    quiet: a.quiet,
+    gates: { minAccuracy: a.minAccuracy, maxDrop: a.maxDrop, expect: a.expect, atol: a.atol, rtol: a.rtol },
   };
 }
 
@@ -133,6 +141,60 @@ function resolveRecipe(outDir: string, given: Partial<Recipe>): Recipe {
   const precision = given.precision ?? (given.plan ? undefined : fromFile.precision);
   const perChannelInputs = given.perChannelInputs ?? fromFile.perChannelInputs ?? true;
   return { model, calib, plan, precision, perChannelInputs };
+}
+
+/** The quantized graph rebuilt from the model and calibration rows (the command line, or tinym2.json without qgraph.json). */
+function rebuild(outDir: string, given: Partial<Recipe>): Compiled {
+  const { q, graph, recipe } = rebuildModel(outDir, given);
+  return { q, io: graph, float: graph, modelPath: recipe.model, source: 'model and calibration', notes: [] };
+}
+
+/** What verify computes its expectations from, and the float model when it has the one compiled. */
+interface Compiled {
+  q: QGraph;
+  /** The model's inputs and outputs (for reading data sets and labels): the float graph, or from tinym2.json. */
+  io: Graph;
+  float: Graph | undefined;
+  modelPath: string;
+  source: 'qgraph.json' | 'model and calibration';
+  notes: string[];
+}
+
+/**
+ * The quantized graph compile stored in OUT_DIR (qgraph.json), when the command line does not ask to rebuild
+ * it from a model: the folder then verifies wherever it is. The float model (for agreement and the drop) is
+ * used only if found where tinym2.json says and with the hash compiled.
+ */
+function fromStoredGraph(outDir: string, given: Partial<Recipe>): Compiled | null {
+  if (given.model || given.calib || given.plan || given.precision || given.perChannelInputs !== undefined) return null;
+  const file = path.join(outDir, MANIFEST_FILE);
+  if (!fs.existsSync(file)) return null;
+  let m: Manifest;
+  try {
+    m = JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
+  } catch (e) {
+    throw new TinyM2Error(`${file} is not valid JSON: ${(e as Error).message}`, { exitCode: EXIT_BAD_INPUT });
+  }
+  if (!m.qgraph || !m.inputs || !m.outputs) return null; // written before qgraph.json existed
+  const qfile = path.join(outDir, m.qgraph);
+  let q: QGraph;
+  try {
+    q = qgraphFromJson(fs.readFileSync(qfile, 'utf8'));
+  } catch (e) {
+    throw new TinyM2Error(`${qfile}: ${(e as Error).message}`, { exitCode: EXIT_BAD_INPUT });
+  }
+  const modelPath = path.resolve(outDir, m.model);
+  const notes: string[] = [];
+  let float: Graph | undefined;
+  if (!fs.existsSync(modelPath)) {
+    notes.push(`the float model ${modelPath} is not there (the folder has moved?): expectations come from ${m.qgraph}; no comparison with the float model`);
+  } else if (m.modelSha256 && sha256File(modelPath) !== m.modelSha256) {
+    notes.push(`${modelPath} is not the model compiled (its sha256 differs): expectations come from ${m.qgraph}; no comparison with the float model`);
+  } else {
+    float = loadOnnx(modelPath);
+  }
+  const io: Graph = float ?? { name: m.name ?? 'model', file: modelPath, opset: 0, inputs: m.inputs, outputs: m.outputs, nodes: [], tensors: new Map(), constants: new Map() };
+  return { q, io, float, modelPath, source: 'qgraph.json', notes };
 }
 
 function readPlan(file: string, graph: Graph): PrecisionPlan {
@@ -284,6 +346,7 @@ function estimateBoards(board: Board): Board[] {
 
 export async function execute(args: Args<'verify'>): Promise<number> {
   const o = optionsFrom(args);
+  const steps = progress({ quiet: o.quiet });
   const started = Date.now();
   const board = loadBoard(o.board);
   if (board.run.kind === 'none' && !o.ssh) {
@@ -294,8 +357,12 @@ export async function execute(args: Args<'verify'>): Promise<number> {
       { exitCode: EXIT_BAD_INPUT },
     );
   }
-  const rebuilt = rebuildModel(o.outDir, o.recipe);
-  const { outDir, name, recipe, graph, q, model } = rebuilt;
+  const outDir = path.resolve(o.outDir);
+  const name = modelNameIn(outDir);
+  // The same quantized graph and generated model 'tinym2 compile' made: expectations come from it.
+  const compiled = fromStoredGraph(outDir, o.recipe) ?? rebuild(outDir, o.recipe);
+  const { q, io: graph, float: floatGraph } = compiled;
+  const model = generateModel(q, { name, source: path.basename(compiled.modelPath), precision: 'as compiled' });
   const stale = differingSources(outDir, model);
   const set = loadDataSet(graph, o.data, o.rows ?? Infinity);
   if (set.rows.length === 0) throw new TinyM2Error(`${o.data} has no rows`, { exitCode: EXIT_BAD_INPUT });
@@ -307,16 +374,21 @@ export async function execute(args: Args<'verify'>): Promise<number> {
   try {
     const per = rowsPerBuild(model, board);
     const all = set.rows.map((_, r) => r);
+    steps.stage(`verify: firmware builds and runs on ${board.name} (${set.rows.length} rows)`, Math.ceil(all.length / per));
     for (let start = 0, k = 0; start < all.length; start += per, k++) {
       chunks.push(await runChunk(o, board, outDir, name, q, model, set, all.slice(start, start + per), buildDir, k));
+      steps.update(k + 1);
     }
     if (o.profileLayers) layerRun = await runChunk(o, board, outDir, name, q, model, set, all.slice(0, PROFILE_ROWS), buildDir, 0, true);
+    steps.end();
   } finally {
     if (!o.keep) fs.rmSync(buildDir, { recursive: true, force: true });
   }
 
   // Device outputs vs the emulator, and top-1 scores.
+  steps.stage(`verify: integer emulator on ${set.rows.length} rows`, 0);
   const vectors = computeTestVectors(q, model, set.rows);
+  steps.end();
   const device: RowOutputs[] = [];
   let quantizeMismatches = 0;
   let scratchErrors = 0;
@@ -338,16 +410,18 @@ export async function execute(args: Args<'verify'>): Promise<number> {
       failures.push(`firmware exited with code ${c.run.exitCode}`);
     }
   }
-  const floatTop1 = set.rows.map((row) => {
-    const outs = runFloat(graph, row);
-    return Object.fromEntries(model.outputs.map((io, k) => [io.field, argmax(outs.get(graph.outputs[k]!.name)!)]));
-  });
+  const floatTop1 = floatGraph
+    ? set.rows.map((row) => {
+        const outs = runFloat(floatGraph, row);
+        return Object.fromEntries(model.outputs.map((io, k) => [io.field, argmax(outs.get(graph.outputs[k]!.name)!)]));
+      })
+    : undefined;
   const labels = Object.fromEntries(model.outputs.map((io, k) => [io.field, labelsFor(set, graph, graph.outputs[k]!.name)]));
   const comparison: Comparison = compareOutputs(device, vectors.expected, { labels, floatTop1 });
   const floatAccuracy = Object.fromEntries(
     model.outputs.map((io) => {
       const l = labels[io.field];
-      return [io.field, l ? floatTop1.filter((t, r) => t[io.field] === l[r]).length / set.rows.length : null];
+      return [io.field, l && floatTop1 ? floatTop1.filter((t, r) => t[io.field] === l[r]).length / set.rows.length : null];
     }),
   );
   // Top-1 of the emulator (what the firmware must compute) and the target's confusion matrix, per labelled output.
@@ -380,6 +454,17 @@ export async function execute(args: Args<'verify'>): Promise<number> {
     const perOp = layerProfile(layerRun.run.regions, q.ops.length);
     layers = model.layers.map((l, i) => ({ index: l.index, name: l.name, op: l.kind, instructions: perOp[i]! }));
   }
+  // The CI gates: accuracy floor, drop vs float, reference outputs (compiler/target/gates.ts).
+  const scored = model.outputs.map((io) => ({ field: io.field, accuracy: comparison.outputs.find((x) => x.output === io.field)!.accuracy, floatAccuracy: floatAccuracy[io.field] }));
+  const gates: GateCheck[] = accuracyGates(scored, o.gates);
+  let expectReports: ExpectReport[] = [];
+  if (o.gates.expect) {
+    const quantized = model.outputs.map((io, k) => ({ name: graph.outputs[k]!.name, field: io.field, scale: io.scale, zeroPoint: io.zeroPoint }));
+    const e = expectGate(o.gates.expect, device, quantized, { atol: o.gates.atol, rtol: o.gates.rtol });
+    gates.push(...e.checks);
+    expectReports = e.reports;
+  }
+  for (const g of gates) if (!g.ok) failures.push(g.message);
   if (!comparison.bitExact) failures.push(`${comparison.rows - Math.min(...comparison.outputs.map((s) => s.bitExactRows))} of ${comparison.rows} rows differ from the emulator`);
   if (quantizeMismatches) failures.push(`the generated quantize helpers differ from the emulator in ${quantizeMismatches} values`);
   if (scratchErrors) failures.push(`${scratchErrors} kernels need more scratch than the arena plan gave them`);
@@ -424,7 +509,9 @@ export async function execute(args: Args<'verify'>): Promise<number> {
     ok: failures.length === 0,
     out: o.outDir,
     model: name,
-    onnx: recipe.model,
+    onnx: compiled.modelPath,
+    expectationsFrom: compiled.source,
+    notes: compiled.notes,
     board: board.name,
     runner: first.run.runner,
     data: o.data,
@@ -472,6 +559,8 @@ export async function execute(args: Args<'verify'>): Promise<number> {
     firmwareBytes: first.sizes,
     estimates,
     fits,
+    gates,
+    expect: o.gates.expect ? { file: o.gates.expect, outputs: expectReports } : null,
     failures,
     report: o.report ?? null,
     seconds,
@@ -502,7 +591,7 @@ export async function execute(args: Args<'verify'>): Promise<number> {
   if (o.report) {
     // Loaded only here: the charting library is not needed by a plain verify.
     const [{ reportFromModel }, { writeReport }] = await Promise.all([import('../report/outdir.ts'), import('../report/write.ts')]);
-    await writeReport(o.report, reportFromModel(rebuilt, [`tinym2 verify ${o.outDir} --data ${o.data} --board ${board.name}`]));
+    await writeReport(o.report, reportFromModel(rebuildModel(outDir, o.recipe), [`tinym2 verify ${o.outDir} --data ${o.data} --board ${board.name}`]));
   }
   if (o.junit) writeJUnit(o.junit, report, comparison, board, name, set.rows.length, seconds);
   if (o.json) {
@@ -534,6 +623,8 @@ type Report = {
   modelBytes: { flash: number; ram: number; text: number; rodata: number; data: number; bss: number; arena: number; weights: number; stackPeak: number | null };
   firmwareBytes: ElfSizes;
   fits: Array<{ board: string; flashBytes: number | null; ramBytes: number; fits: boolean }>;
+  gates: GateCheck[];
+  notes: string[];
   failures: string[];
   seconds: number;
 };
@@ -582,10 +673,12 @@ function humanReport(r: Report, estimates: InferenceEstimate[], c: Comparison): 
     const room = f ? `; model ${f.fits ? 'fits' : 'does NOT fit'} (flash ${f.flashBytes === null ? '-' : int(f.flashBytes)}, RAM ${int(f.ramBytes)})` : '';
     lines.push(`  ${e.board}: ${formatEstimate(e)}${room}`);
   }
+  for (const n of r.notes) lines.push(`  note: ${n}`);
+  for (const g of r.gates) lines.push(`  ${g.ok ? 'ok  ' : 'FAIL'} ${g.message}`);
   if (r.differingSources.length && r.failures.length === 0) {
     lines.push(`  note: ${r.differingSources.join(', ')} differ from what tinym2 generates for this model and precision (edited or stale), yet all outputs match`);
   }
-  lines.push(r.failures.length === 0 ? `OK: bit-exact on all ${r.rows} rows (${r.seconds.toFixed(1)} s)` : `FAILED: ${r.failures.join('; ')}`);
+  lines.push(r.failures.length === 0 ? `OK: bit-exact on all ${r.rows} rows${r.gates.length ? `, ${r.gates.length} gates passed` : ""} (${r.seconds.toFixed(1)} s)` : `FAILED: ${r.failures.join('; ')}`);
   return lines.join('\n');
 }
 
@@ -614,6 +707,7 @@ function writeJUnit(file: string, r: Report, c: Comparison, board: Board, name: 
   for (const o of r.outputs) {
     check(`${o.field} top-1`, undefined, `accuracy ${pct(o.accuracy)} (float ${pct(o.floatAccuracy)}), agreement with float ${pct(o.agreementWithFloat)}`);
   }
+  for (const g of r.gates) check(g.name, g.ok ? undefined : g.message, g.message);
   if (r.instructionsPerInference) check('instructions per inference', undefined, String(Math.round(r.instructionsPerInference.mean)));
   const xml = toJUnitXml(
     [
