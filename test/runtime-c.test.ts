@@ -360,5 +360,13 @@ describe('runtime-c kernel benchmark', () => {
     expect(r.totals['opt-s8']).toBeLessThan(7_840_000);
     expect(r.totals['opt-s4']).toBeLessThan(13_340_000);
     expect(r.totals['opt-s8']).toBeLessThan(r.totals['ref-s8'] / 3);
+    // Exact instructions per layer of the optimized kernels (arm-none-eabi-gcc 12, the board's -O3): QEMU counts
+    // repeat exactly, so any change to a kernel's code path shows here. A kernel change that moves them updates
+    // these figures in the same commit (faster) or has to say why (slower). CMSIS-NN on the same shapes, same
+    // run: benchmarks/vs-cmsis-nn.ts (conv1 1,111,178, dw 599,615, pw 1,068,927, gap 50,995, fc 2,267).
+    const counts = (variant: string) => Object.fromEntries(r.rows.filter((x) => x.variant === variant).map((x) => [x.layer, x.instructions]));
+    const block = (dw: number, pw: number) => ({ dw1: dw, pw1: pw, dw2: dw, pw2: pw, dw3: dw, pw3: pw, dw4: dw, pw4: pw });
+    expect(counts('opt-s8')).toEqual({ conv1: 742_808, ...block(472_785, 864_722), gap: 49_439, fc: 2_139 });
+    expect(counts('opt-s4')).toEqual({ conv1: 742_808, ...block(683_893, 1_066_677), gap: 49_439, fc: 2_139 });
   });
 });

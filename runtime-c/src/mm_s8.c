@@ -7,13 +7,6 @@
 #include "tm2_mm.h"
 #include "tm2_simd.h"
 
-/* The output stage, from a copy of the params: out stores cannot alias a local struct, so the
- * compiler keeps its fields in registers instead of reloading them per output. */
-static inline int8_t finish(const tm2_conv_params *p, int32_t o, int32_t acc) {
-  if (p->bias) acc += p->bias[o];
-  return tm2_requant(acc, p->multiplier[o], p->shift[o], p->out_zp, p->act_min, p->act_max);
-}
-
 /* Weight word j of a row: a full word, or the zero-filled tail of `rem` bytes. */
 static inline uint32_t row_word(const int8_t *row, int32_t j, int32_t full, int32_t rem) {
   return j < full ? tm2_load_u32(row + 4 * j) : tm2_load_s8_tail(row + 4 * j, rem);
@@ -133,9 +126,10 @@ TM2_NOINLINE static void dot2x1(const int8_t *w0, const int8_t *w1, const uint32
   acc[1] = a1;
 }
 
-void tm2_mm_s8(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint32_t *col, int two, int32_t o_begin,
-               int32_t o_end, int8_t *out0, int8_t *out1) {
-  const tm2_conv_params params = *p;
+/* Accumulators (bias not added) of output channels [o_begin, o_end): acc0[o - o_begin] for column A,
+ * acc1[...] for column B when `two`. */
+static void accumulate(const int8_t *w, int32_t k, const uint32_t *col, int two, int32_t o_begin, int32_t o_end,
+                       int32_t *acc0, int32_t *acc1) {
   const int32_t full = k >> 2, rem = k & 3, groups = full + (rem ? 1 : 0);
   int32_t o = o_begin, j;
   if (two) {
@@ -157,10 +151,10 @@ void tm2_mm_s8(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint3
         a10 = tm2_smlad(bo, c[1], tm2_smlad(be, c[0], a10));
         a11 = tm2_smlad(bo, c[3], tm2_smlad(be, c[2], a11));
       }
-      out0[o] = finish(&params, o, a00);
-      out1[o] = finish(&params, o, a01);
-      out0[o + 1] = finish(&params, o + 1, a10);
-      out1[o + 1] = finish(&params, o + 1, a11);
+      acc0[o - o_begin] = a00;
+      acc1[o - o_begin] = a01;
+      acc0[o + 1 - o_begin] = a10;
+      acc1[o + 1 - o_begin] = a11;
     }
     if (o < o_end) { /* last odd row */
       const int8_t *w0 = w + o * k;
@@ -172,8 +166,8 @@ void tm2_mm_s8(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint3
         a00 = tm2_smlad(ao, c[1], tm2_smlad(ae, c[0], a00));
         a01 = tm2_smlad(ao, c[3], tm2_smlad(ae, c[2], a01));
       }
-      out0[o] = finish(&params, o, a00);
-      out1[o] = finish(&params, o, a01);
+      acc0[o - o_begin] = a00;
+      acc1[o - o_begin] = a01;
     }
     return;
   }
@@ -190,8 +184,8 @@ void tm2_mm_s8(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint3
       a00 = tm2_smlad(tm2_sxtb16_ror8(a), c[1], tm2_smlad(tm2_sxtb16(a), c[0], a00));
       a10 = tm2_smlad(tm2_sxtb16_ror8(b), c[1], tm2_smlad(tm2_sxtb16(b), c[0], a10));
     }
-    out0[o] = finish(&params, o, a00);
-    out0[o + 1] = finish(&params, o + 1, a10);
+    acc0[o - o_begin] = a00;
+    acc0[o + 1 - o_begin] = a10;
   }
   if (o < o_end) {
     const int8_t *w0 = w + o * k;
@@ -201,6 +195,18 @@ void tm2_mm_s8(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint3
       const uint32_t a = row_word(w0, j, full, rem);
       a00 = tm2_smlad(tm2_sxtb16_ror8(a), c[1], tm2_smlad(tm2_sxtb16(a), c[0], a00));
     }
-    out0[o] = finish(&params, o, a00);
+    acc0[o - o_begin] = a00;
+  }
+}
+
+void tm2_mm_s8(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint32_t *col, int two, int32_t o_begin,
+               int32_t o_end, int8_t *out0, int8_t *out1) {
+  int32_t acc[2 * TM2_MM_CHUNK]; /* column A's, then column B's (the layout tm2_requant_rows reads fastest) */
+  int32_t *const acc0 = acc, *const acc1 = acc + TM2_MM_CHUNK;
+  int32_t o;
+  for (o = o_begin; o < o_end; o += TM2_MM_CHUNK) {
+    const int32_t n = o_end - o < TM2_MM_CHUNK ? o_end - o : TM2_MM_CHUNK;
+    accumulate(w, k, col, two, o, o + n, acc0, acc1);
+    tm2_requant_rows(p, o, n, acc0, two ? acc1 : NULL, out0 + o, two ? out1 + o : NULL);
   }
 }

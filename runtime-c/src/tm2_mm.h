@@ -42,6 +42,21 @@ static inline void tm2_col_put(uint32_t *col, int32_t bits, int32_t stride, int3
 }
 
 /**
+ * Output channels whose accumulators the matrix-multiply cores keep before requantizing them
+ * together (two int32 arrays of this many on the stack): the output stage then runs in a loop of its
+ * own (tm2_requant_rows) with its constants in registers, instead of next to the multiply state.
+ */
+#define TM2_MM_CHUNK 16
+
+/**
+ * out0[i] = tm2_requant(acc0[i] + bias[o + i], multiplier[o + i], shift[o + i], out_zp, act_min, act_max)
+ * for i in [0, n) (bias NULL reads as 0), and the same from acc1 into out1 when acc1 is not NULL:
+ * the output stage of the conv, pointwise and dense kernels (requant_rows.c).
+ */
+void tm2_requant_rows(const tm2_conv_params *p, int32_t o, int32_t n, const int32_t *acc0, const int32_t *acc1,
+                      int8_t *out0, int8_t *out1);
+
+/**
  * For output channels o in [o_begin, o_end): out0[o] = requant(bias[o] + row o . column A) and,
  * when `two`, out1[o] = the same with column B; `col` is laid out as above (interleaved when
  * `two`, single otherwise). Requant, zero points and clamp come from p.
