@@ -1,7 +1,8 @@
-/* maxpool.c - max pooling over the valid part of each window (padding ignored); in/out share scale and zp. */
+/* maxpool_ref.c - reference max pooling over the valid part of each window (padding ignored); in/out
+ * share scale and zp. The definition maxpool.c (the optimized kernel) is tested against. */
 #include "tm2.h"
 
-void tm2_maxpool_s8(const tm2_pool_params *p, const int8_t *in, int8_t *out) {
+void tm2_ref_maxpool_s8(const tm2_pool_params *p, const int8_t *in, int8_t *out) {
   int32_t oy, ox, c, y, x;
   for (oy = 0; oy < p->out_h; oy++) {
     const int32_t y0 = oy * p->stride_h - p->pad_top;

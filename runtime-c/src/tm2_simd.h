@@ -37,6 +37,9 @@ static inline uint32_t tm2_load_u32(const void *p) {
   return v;
 }
 
+/** Stores 4 bytes at any address (one STR on cores with unaligned access). */
+static inline void tm2_store_u32(void *p, uint32_t v) { memcpy(p, &v, sizeof v); }
+
 /** Packs two int16 values into a pair word. */
 static inline uint32_t tm2_pack16(int32_t lo, int32_t hi) {
   return ((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16);
@@ -83,7 +86,23 @@ static inline int32_t tm2_smlatb(uint32_t x, uint32_t y, int32_t acc) {
   return __smlatb((int32_t)x, (int32_t)y, acc);
 }
 
+/** Per byte, the larger signed value of a and b (SSUB8 sets the GE flags of bytes where a >= b, SEL picks). */
+static inline uint32_t tm2_max_s8x4(uint32_t a, uint32_t b) {
+  (void)__ssub8((int8x4_t)a, (int8x4_t)b);
+  return (uint32_t)__sel((uint8x4_t)a, (uint8x4_t)b);
+}
+
 #else /* portable C with identical results */
+
+static inline uint32_t tm2_max_s8x4(uint32_t a, uint32_t b) {
+  uint32_t r = 0;
+  int n;
+  for (n = 0; n < 4; n++) {
+    const int32_t x = (int32_t)(int8_t)(uint8_t)(a >> (8 * n)), y = (int32_t)(int8_t)(uint8_t)(b >> (8 * n));
+    r |= (uint32_t)(uint8_t)(x >= y ? x : y) << (8 * n);
+  }
+  return r;
+}
 
 static inline int32_t tm2__lo16(uint32_t x) { return (int32_t)(int16_t)(uint16_t)(x & 0xFFFFu); }
 static inline int32_t tm2__hi16(uint32_t x) { return (int32_t)(int16_t)(uint16_t)(x >> 16); }
