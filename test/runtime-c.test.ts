@@ -132,6 +132,15 @@ describe('runtime-c self test: optimized kernels against references', () => {
     expect(r.stdout).toMatch(/^OK: \d+ checks, 0 failures \(dsp=1\)/m);
     expect(r.status).toBe(0);
   });
+
+  // The NEON paths (neon_rows.c, depthwise.c's dw_neon16) of the rpi4 board, under qemu-aarch64 user mode.
+  it.skipIf(!have('aarch64-linux-gnu-gcc') || !have('qemu-aarch64'))('Cortex-A72 (NEON) under qemu-aarch64', () => {
+    const exe = join(dir, 'selftest-a72');
+    compile('aarch64-linux-gnu-gcc', ['-mcpu=cortex-a72', '-O3', ...STRICT, '-Wundef', '-static'], selfTest, exe);
+    const r = run('qemu-aarch64', [exe, '600', '4']);
+    expect(r.stdout).toMatch(/^OK: \d+ checks, 0 failures/m);
+    expect(r.status).toBe(0);
+  });
 });
 
 // ---- every kernel against the TypeScript integer emulator -----------------------------------
@@ -327,9 +336,11 @@ function otherCases(r: ReturnType<typeof rng>): Case[] {
 }
 
 describe('runtime-c kernels equal the TypeScript integer emulator', () => {
-  it('random ops of every kind, bit for bit', () => {
-    const exe = join(dir, 'run-ops');
-    compile('gcc', [...STRICT, '-O2', '-fsanitize=address,undefined', '-fno-sanitize-recover=all'], [...SOURCES, join(ROOT, 'test/c/run_ops.c')], exe);
+  const a72 = have('aarch64-linux-gnu-gcc') && have('qemu-aarch64');
+  for (const target of ['host', ...(a72 ? ['cortex-a72'] : [])]) it(`random ops of every kind, bit for bit (${target})`, () => {
+    const exe = join(dir, `run-ops-${target}`);
+    if (target === 'host') compile('gcc', [...STRICT, '-O2', '-fsanitize=address,undefined', '-fno-sanitize-recover=all'], [...SOURCES, join(ROOT, 'test/c/run_ops.c')], exe);
+    else compile('aarch64-linux-gnu-gcc', ['-mcpu=cortex-a72', '-O3', ...STRICT, '-static'], [...SOURCES, join(ROOT, 'test/c/run_ops.c')], exe);
     const r = rng(20261123);
     const cases: Case[] = [];
     for (let i = 0; i < 60; i++) {
@@ -338,7 +349,7 @@ describe('runtime-c kernels equal the TypeScript integer emulator', () => {
       }
       cases.push(poolCase(r, 'maxpool'), poolCase(r, 'avgpool'), ...otherCases(r));
     }
-    const res = run(exe, [], cases.map((c) => c.text).join('\n') + '\n');
+    const res = target === 'host' ? run(exe, [], cases.map((c) => c.text).join('\n') + '\n') : run('qemu-aarch64', [exe], cases.map((c) => c.text).join('\n') + '\n');
     expect(res.stderr).toBe('');
     expect(res.status).toBe(0);
     const lines = res.stdout.trimEnd().split('\n');

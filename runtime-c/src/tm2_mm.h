@@ -66,4 +66,18 @@ void tm2_mm_s8(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint3
 void tm2_mm_s4(const tm2_conv_params *p, const int8_t *w_packed, int32_t k, const uint32_t *col, int two,
                int32_t o_begin, int32_t o_end, int8_t *out0, int8_t *out1);
 
+/*
+ * AArch64 NEON path (neon_rows.c): the weight rows times one pixel's K raw activations (no int16
+ * column, no in_zp subtraction: in_zp * sum(w) is folded into a per-channel constant instead).
+ * INT4 weights need an even K (rows start on a byte).
+ */
+/** Channels per tm2_neon_corr call (the callers' stack buffer of constants). */
+#define TM2_NEON_CHUNK 64
+/** corr[i] = bias[o + i] - in_zp * sum_k w[o + i][k] for i in [0, n), n <= TM2_NEON_CHUNK (mod 2^32). */
+void tm2_neon_corr(const tm2_conv_params *p, const int8_t *w, int32_t bits, int32_t k, int32_t o, int32_t n,
+                   int32_t *corr);
+/** out[o + i] = tm2_requant(corr[i] + sum_k x[k] * w[o + i][k], ...) for i in [0, n). */
+void tm2_neon_rows(const tm2_conv_params *p, const int8_t *w, int32_t bits, int32_t k, const int8_t *x, int32_t o,
+                   int32_t n, const int32_t *corr, int8_t *out);
+
 #endif

@@ -15,6 +15,14 @@
 
 #include "tm2.h"
 
+/* AArch64 (Cortex-A72 and later): Advanced SIMD kernels (neon_rows.c, the NEON paths of pointwise,
+ * dense and conv). No SDOT: the A72 has none; widening multiply-accumulate instead. */
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#define TM2_HAVE_NEON 1
+#else
+#define TM2_HAVE_NEON 0
+#endif
+
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #include <arm_acle.h>
 #define TM2_HAVE_DSP 1
@@ -173,5 +181,37 @@ static inline uint32_t tm2_load_s8_tail(const int8_t *p, int32_t n) {
   for (i = 0; i < n; i++) v |= (uint32_t)(uint8_t)p[i] << (8 * i);
   return v;
 }
+
+#if TM2_HAVE_NEON
+#include <arm_neon.h>
+
+/*
+ * Requantizes the accumulators of channels o..o+3 (bias included) and stores the 4 bytes: SQDMULH =
+ * floor(acc * M / 2^31), >> n (n = -1 - shift) and a rounding >> 1 give tm2_requant's integer (see
+ * neon_rows.c); channels with shift >= -1 (r <= 32) take tm2_requant itself.
+ */
+static inline void tm2_neon_requant4(const tm2_conv_params *p, int32_t o, int32x4_t acc, int8_t *out) {
+  const int32x4_t sh = vld1q_s32(p->shift + o);
+  if (vmaxvq_s32(sh) < -1) {
+    int32x4_t t = vqdmulhq_s32(acc, vld1q_s32(p->multiplier + o));
+    int16x4_t h;
+    uint32_t bytes;
+    t = vshlq_s32(t, vaddq_s32(sh, vdupq_n_s32(1))); /* >> n, n = -1 - shift */
+    t = vrshrq_n_s32(t, 1);
+    t = vaddq_s32(t, vdupq_n_s32(p->out_zp));
+    t = vmaxq_s32(t, vdupq_n_s32(p->act_min));
+    t = vminq_s32(t, vdupq_n_s32(p->act_max));
+    h = vmovn_s32(t);
+    bytes = vget_lane_u32(vreinterpret_u32_s8(vmovn_s16(vcombine_s16(h, h))), 0);
+    memcpy(out, &bytes, 4);
+  } else {
+    int32_t a[4], i;
+    vst1q_s32(a, acc);
+    for (i = 0; i < 4; i++)
+      out[i] = tm2_requant(a[i], p->multiplier[o + i], p->shift[o + i], p->out_zp, p->act_min, p->act_max);
+  }
+}
+
+#endif
 
 #endif /* TM2_SIMD_H */
