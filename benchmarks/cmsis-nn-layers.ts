@@ -107,7 +107,9 @@ function callFor(q: QGraph, op: QOp, i: number, prefix: string): string | null {
       need = kernel === 'arm_convolve_s8' ? 'arm_convolve_s8_get_buffer_size(&id, &fd)' : `${kernel}_get_buffer_size(&cp, &id, &fd, &od)`;
     }
     const quant = op.op === 'dense' && op.weightBits === 4 ? '&tp' : '&qp';
-    call = `${kernel}(&ctx, &cp, ${quant}, &id, in_a, &fd, ${L}_w, &bd, ${L}_bias, &od, out_buf)`;
+    // arm_convolve_s8 (grouped convs) also takes upscale dims (transposed convolution); NULL is a plain convolution.
+    const upscale = kernel === 'arm_convolve_s8' ? 'NULL, ' : '';
+    call = `${kernel}(&ctx, &cp, ${quant}, &id, in_a, &fd, ${L}_w, &bd, ${L}_bias, ${upscale}&od, out_buf)`;
   } else if (op.op === 'maxpool' || op.op === 'avgpool' || op.op === 'gap') {
     const [lo, hi] = activationRange(out.bits);
     const [kh, kw] = op.op === 'gap' ? [ih, iw] : op.kernel;

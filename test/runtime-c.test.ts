@@ -380,4 +380,13 @@ describe('runtime-c kernel benchmark', () => {
     expect(counts('opt-s8')).toEqual({ conv1: 742_808, ...block(472_785, 864_722), gap: 49_439, fc: 2_139 });
     expect(counts('opt-s4')).toEqual({ conv1: 742_808, ...block(683_893, 1_066_677), gap: 49_439, fc: 2_139 });
   });
+
+  // The same on the Cortex-A72 (rpi4, qemu-aarch64, aarch64-linux-gnu-gcc -O3 -mcpu=cortex-a72): the NEON paths.
+  it.skipIf(!have('aarch64-linux-gnu-gcc') || !have('qemu-aarch64'))('KWS DS-CNN on rpi4 (NEON): exact counts', async () => {
+    const r = await benchDsCnn('rpi4');
+    const counts = (variant: string) => Object.fromEntries(r.rows.filter((x) => x.variant === variant).map((x) => [x.layer, x.instructions]));
+    const block = (dw: number, pw: number) => ({ dw1: dw, pw1: pw, dw2: dw, pw2: pw, dw3: dw, pw3: pw, dw4: dw, pw4: pw });
+    expect(counts('opt-s8')).toEqual({ conv1: 613_183, ...block(159_169, 373_526), gap: 25_537, fc: 1_254 });
+    expect(counts('opt-s4')).toEqual({ conv1: 613_183, ...block(178_157, 426_855), gap: 25_537, fc: 1_254 });
+  });
 });
