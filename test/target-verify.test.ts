@@ -8,8 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { generateModel } from '../compiler/codegen/generate.ts';
 import { writeOutputDir } from '../compiler/codegen/output.ts';
-import { run as compile } from '../compiler/commands/compile.ts';
-import { run as verify } from '../compiler/commands/verify.ts';
+import { runCommand } from '../compiler/cli.ts';
 import { TinyM2Error } from '../compiler/errors.ts';
 import { loadOnnx } from '../compiler/onnx/import.ts';
 import { calibrateGraph, loadDataSet, uniform } from '../compiler/quant/evaluate.ts';
@@ -18,6 +17,8 @@ import { REPO_ROOT } from '../compiler/target/paths.ts';
 
 const MODEL = path.join(REPO_ROOT, 'test/models/gemm_variants.onnx');
 const DATA = path.join(REPO_ROOT, 'test/models/gemm_variants.npz');
+const compile = (args: string[]) => runCommand(['compile', ...args]);
+const verify = (args: string[]) => runCommand(['verify', ...args]);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tm2-verify-test-'));
 const outDir = path.join(tmp, 'out');
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -51,11 +52,11 @@ it('reports bit-exact outputs, accuracy, instructions, model bytes and estimates
   expect(r.outputs[0].accuracy).toBeGreaterThanOrEqual(0);
   expect(r.outputs[0].agreementWithFloat).toBeGreaterThan(0.5);
   expect(r.instructionsPerInference.mean).toBeGreaterThan(500);
-  expect(r.model_bytes.flash).toBeGreaterThan(r.model_bytes.weights);
-  expect(r.model_bytes.ram).toBeGreaterThanOrEqual(r.model_bytes.arena);
-  expect(r.model_bytes.stackPeak).toBeGreaterThan(16); // the run function and its kernels push registers
-  expect(r.model_bytes.stackPeak).toBeLessThan(4096);
-  expect(r.firmware_bytes.flashBytes).toBeGreaterThan(r.model_bytes.flash);
+  expect(r.modelBytes.flash).toBeGreaterThan(r.modelBytes.weights);
+  expect(r.modelBytes.ram).toBeGreaterThanOrEqual(r.modelBytes.arena);
+  expect(r.modelBytes.stackPeak).toBeGreaterThan(16); // the run function and its kernels push registers
+  expect(r.modelBytes.stackPeak).toBeLessThan(4096);
+  expect(r.firmwareBytes.flashBytes).toBeGreaterThan(r.modelBytes.flash);
   expect(r.estimates.map((e: { board: string }) => e.board)).toEqual(['mps2-an386', 'nrf52840-dk']);
   // the M4 boards have a per-class cycle model: the CPI comes from the measured instruction mix
   expect(r.instructionMix.load).toBeGreaterThan(0);

@@ -7,9 +7,9 @@
 //   - estimated latency and energy from the board power models (labelled as estimates).
 // Exits 1 on any mismatch.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { makeTempDir } from '../cache.ts';
+import type { Args } from '../cli/options.ts';
 import { generateModel, type GeneratedModel } from '../codegen/generate.ts';
 import { computeTestVectors, harnessSource, parseHarnessOutput } from '../codegen/testvectors.ts';
 import { EXIT_BAD_INPUT, EXIT_VERIFY_FAILED, TinyM2Error } from '../errors.ts';
@@ -28,33 +28,6 @@ import { toJUnitXml, type JUnitCase } from '../target/junit.ts';
 import { estimateInference, formatEstimate, type InferenceEstimate } from '../target/power.ts';
 import { MIX_CLASSES, meanMix, mixInstructions, type InstructionMix } from '../target/mix.ts';
 import { runFirmware, type RunResult } from '../target/run.ts';
-
-export const summary = 'run a compiled model on a board (QEMU) with test vectors: bit-exactness, accuracy, instructions, flash/RAM, energy';
-
-const HELP = `usage: tinym2 verify OUT_DIR --data test.npz [--board NAME] [--model model.onnx --calib calib.npz
-                     [--plan plan.json | --precision int8|int4] [--per-tensor-inputs]] [--rows N] [--junit report.xml]
-                     [--timeout SECONDS] [--ssh user@host] [--json]
-
-Builds the generated model in OUT_DIR (from 'tinym2 compile') into firmware for the board with a
-test-vector harness, runs it, and checks every output bit for bit against the TypeScript integer
-emulator. Reports top-1 accuracy against the labels in the data (if any), top-1 agreement with the
-float model, instructions per inference, the model's flash and RAM inside the firmware, and
-estimated latency and energy (from the board's power model and for real boards with the same core).
-
-How OUT_DIR was made is read from OUT_DIR/tinym2.json when present; otherwise give the same
---model, --calib and --plan / --precision (and --per-tensor-inputs) that 'tinym2 compile' was given.
-
-  --data FILE       npz: one float32 array per graph input (batch first), optional 'labels'
-  --board NAME      ${listBoards().join(', ')} (default mps2-an386)
-  --rows N          use the first N rows of the data (default: all)
-  --junit FILE      also write a JUnit XML report (one test case per row and per check)
-  --timeout S       wall-clock limit per firmware run (default 600)
-  --ssh user@host   run on a real Linux board instead of QEMU (no instruction counts; wall times)
-  --keep DIR        keep the firmware build (sources, objects, ELF, map) in DIR
-  --json            machine-readable output
-
-Exit codes: 0 all outputs bit-exact, 1 a mismatch (or the firmware failed), 2 bad input,
-4 a tool is missing.`;
 
 /** Firmware test vectors above this many bytes are split over several builds (flash of the QEMU boards is 4 MB). */
 const VECTOR_BYTES_PER_BUILD = 3 * 1024 * 1024;
@@ -82,57 +55,19 @@ interface Options {
   json: boolean;
 }
 
-function parse(argv: string[]): Options | null {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        data: { type: 'string' },
-        board: { type: 'string' },
-        model: { type: 'string' },
-        calib: { type: 'string' },
-        plan: { type: 'string' },
-        precision: { type: 'string' },
-        'per-tensor-inputs': { type: 'boolean' },
-        rows: { type: 'string' },
-        junit: { type: 'string' },
-        timeout: { type: 'string' },
-        ssh: { type: 'string' },
-        keep: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new TinyM2Error(`${(e as Error).message}\n\n${HELP}`);
-  }
-  const v = parsed.values;
-  if (v.help) return null;
-  if (parsed.positionals.length !== 1) throw new TinyM2Error(`expected exactly one output directory (from 'tinym2 compile')\n\n${HELP}`);
-  if (!v.data) throw new TinyM2Error(`--data test.npz is required: the test vectors come from it\n\n${HELP}`);
-  if (v.plan && v.precision) throw new TinyM2Error('--plan and --precision both choose the precision: give one');
-  if (v.precision && v.precision !== 'int8' && v.precision !== 'int4') {
-    throw new TinyM2Error(`--precision '${v.precision}' is not one of int8, int4 (for mixed precision pass the --plan file compile used)`);
-  }
-  const positiveInt = (text: string | undefined, option: string): number | undefined => {
-    if (text === undefined) return undefined;
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < 1) throw new TinyM2Error(`${option} '${text}' must be a positive whole number`);
-    return n;
-  };
+/** The parsed command line in the shape the steps below use. */
+function optionsFrom(a: Args<'verify'>): Options {
   return {
-    outDir: parsed.positionals[0]!,
-    data: v.data,
-    board: v.board ?? 'mps2-an386',
-    recipe: { model: v.model, calib: v.calib, plan: v.plan, precision: v.precision as Recipe['precision'], ...(v['per-tensor-inputs'] ? { perChannelInputs: false } : {}) },
-    rows: positiveInt(v.rows, '--rows'),
-    junit: v.junit,
-    timeoutMs: (positiveInt(v.timeout, '--timeout') ?? 600) * 1000,
-    ssh: v.ssh,
-    keep: v.keep,
-    json: Boolean(v.json),
+    outDir: a.positional,
+    data: a.data,
+    board: a.board,
+    recipe: { model: a.model, calib: a.calib, plan: a.plan, precision: a.precision, ...(a.perTensorInputs ? { perChannelInputs: false } : {}) },
+    rows: a.rows,
+    junit: a.junit,
+    timeoutMs: a.timeout * 1000,
+    ssh: a.ssh,
+    keep: a.keep,
+    json: a.json,
   };
 }
 
@@ -295,12 +230,8 @@ function estimateBoards(board: Board): Board[] {
   return [board, ...same];
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const o = parse(argv);
-  if (!o) {
-    console.log(HELP);
-    return 0;
-  }
+export async function execute(args: Args<'verify'>): Promise<number> {
+  const o = optionsFrom(args);
   const started = Date.now();
   const board = loadBoard(o.board);
   if (board.run.kind === 'none' && !o.ssh) {
@@ -330,7 +261,7 @@ export async function run(argv: string[]): Promise<number> {
   if (set.rows.length === 0) throw new TinyM2Error(`${o.data} has no rows`, { exitCode: EXIT_BAD_INPUT });
 
   // Build and run, in as many firmware images as the test vectors need.
-  const buildDir = o.keep ? path.resolve(o.keep) : fs.mkdtempSync(path.join(os.tmpdir(), 'tm2-verify-'));
+  const buildDir = o.keep ? path.resolve(o.keep) : makeTempDir('tm2-verify');
   const chunks: ChunkRun[] = [];
   try {
     const per = rowsPerBuild(model, board);
@@ -449,7 +380,7 @@ export async function run(argv: string[]): Promise<number> {
     functions,
     measuredSecondsPerInference: wallTimes.length ? wallTimes.reduce((a, b) => a + b, 0) / wallTimes.length : null,
     measuredPowerW: first.run.averagePowerW ?? null,
-    model_bytes: {
+    modelBytes: {
       flash: first.model.flash,
       ram: first.model.ram,
       text: first.model.text,
@@ -460,7 +391,7 @@ export async function run(argv: string[]): Promise<number> {
       weights: model.weightBytes,
       stackPeak: stackPeakBytes,
     },
-    firmware_bytes: first.sizes,
+    firmwareBytes: first.sizes,
     estimates,
     fits,
     failures,
@@ -492,8 +423,8 @@ type Report = {
   functions: Array<{ name: string; instructionsPerInference: number; share: number }>;
   measuredSecondsPerInference: number | null;
   measuredPowerW: number | null;
-  model_bytes: { flash: number; ram: number; text: number; rodata: number; data: number; bss: number; arena: number; weights: number; stackPeak: number | null };
-  firmware_bytes: ElfSizes;
+  modelBytes: { flash: number; ram: number; text: number; rodata: number; data: number; bss: number; arena: number; weights: number; stackPeak: number | null };
+  firmwareBytes: ElfSizes;
   fits: Array<{ board: string; flashBytes: number | null; ramBytes: number; fits: boolean }>;
   failures: string[];
   seconds: number;
@@ -526,13 +457,13 @@ function humanReport(r: Report, estimates: InferenceEstimate[], c: Comparison): 
   }
   if (r.measuredSecondsPerInference !== null) lines.push(`  measured: ${(r.measuredSecondsPerInference * 1e3).toFixed(3)} ms per inference`);
   if (r.measuredPowerW !== null) lines.push(`  measured power: ${(r.measuredPowerW * 1e3).toFixed(1)} mW`);
-  const b = r.model_bytes;
+  const b = r.modelBytes;
   lines.push(
     `  model in the firmware: flash ${int(b.flash)} bytes (code ${int(b.text)}, const ${int(b.rodata)}, data ${int(b.data)}), ` +
       `RAM ${int(b.ram)} bytes (arena ${int(b.arena)}) + ` +
       (b.stackPeak === null ? 'stack (not measured here)' : `stack ${int(b.stackPeak)} bytes at its deepest (measured; the caller's frames included)`),
   );
-  lines.push(`  whole test firmware: flash ${int(r.firmware_bytes.flashBytes)} bytes, RAM ${int(r.firmware_bytes.ramBytes)} bytes (with test vectors, libc, stack and heap reserves)`);
+  lines.push(`  whole test firmware: flash ${int(r.firmwareBytes.flashBytes)} bytes, RAM ${int(r.firmwareBytes.ramBytes)} bytes (with test vectors, libc, stack and heap reserves)`);
   for (const e of estimates) {
     const f = r.fits.find((x) => x.board === e.board);
     const room = f ? `; model ${f.fits ? 'fits' : 'does NOT fit'} (flash ${f.flashBytes === null ? '-' : int(f.flashBytes)}, RAM ${int(f.ramBytes)})` : '';
@@ -579,8 +510,8 @@ function writeJUnit(file: string, r: Report, c: Comparison, board: Board, name: 
         properties: {
           board: board.name,
           rows,
-          'flash.model.bytes': r.model_bytes.flash,
-          'ram.model.bytes': r.model_bytes.ram,
+          'flash.model.bytes': r.modelBytes.flash,
+          'ram.model.bytes': r.modelBytes.ram,
           ...(r.instructionsPerInference ? { 'instructions.per.inference': Math.round(r.instructionsPerInference.mean) } : {}),
         },
         cases,
