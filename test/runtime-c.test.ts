@@ -132,6 +132,15 @@ describe('runtime-c self test: optimized kernels against references', () => {
     expect(r.stdout).toMatch(/^OK: \d+ checks, 0 failures \(dsp=1\)/m);
     expect(r.status).toBe(0);
   });
+
+  // The NEON paths (neon_rows.c, depthwise.c's dw_neon16) of the rpi4 board, under qemu-aarch64 user mode.
+  it.skipIf(!have('aarch64-linux-gnu-gcc') || !have('qemu-aarch64'))('Cortex-A72 (NEON) under qemu-aarch64', () => {
+    const exe = join(dir, 'selftest-a72');
+    compile('aarch64-linux-gnu-gcc', ['-mcpu=cortex-a72', '-O3', ...STRICT, '-Wundef', '-static'], selfTest, exe);
+    const r = run('qemu-aarch64', [exe, '600', '4']);
+    expect(r.stdout).toMatch(/^OK: \d+ checks, 0 failures/m);
+    expect(r.status).toBe(0);
+  });
 });
 
 // ---- every kernel against the TypeScript integer emulator -----------------------------------
@@ -327,9 +336,11 @@ function otherCases(r: ReturnType<typeof rng>): Case[] {
 }
 
 describe('runtime-c kernels equal the TypeScript integer emulator', () => {
-  it('random ops of every kind, bit for bit', () => {
-    const exe = join(dir, 'run-ops');
-    compile('gcc', [...STRICT, '-O2', '-fsanitize=address,undefined', '-fno-sanitize-recover=all'], [...SOURCES, join(ROOT, 'test/c/run_ops.c')], exe);
+  const a72 = have('aarch64-linux-gnu-gcc') && have('qemu-aarch64');
+  for (const target of ['host', ...(a72 ? ['cortex-a72'] : [])]) it(`random ops of every kind, bit for bit (${target})`, () => {
+    const exe = join(dir, `run-ops-${target}`);
+    if (target === 'host') compile('gcc', [...STRICT, '-O2', '-fsanitize=address,undefined', '-fno-sanitize-recover=all'], [...SOURCES, join(ROOT, 'test/c/run_ops.c')], exe);
+    else compile('aarch64-linux-gnu-gcc', ['-mcpu=cortex-a72', '-O3', ...STRICT, '-static'], [...SOURCES, join(ROOT, 'test/c/run_ops.c')], exe);
     const r = rng(20261123);
     const cases: Case[] = [];
     for (let i = 0; i < 60; i++) {
@@ -338,7 +349,7 @@ describe('runtime-c kernels equal the TypeScript integer emulator', () => {
       }
       cases.push(poolCase(r, 'maxpool'), poolCase(r, 'avgpool'), ...otherCases(r));
     }
-    const res = run(exe, [], cases.map((c) => c.text).join('\n') + '\n');
+    const res = target === 'host' ? run(exe, [], cases.map((c) => c.text).join('\n') + '\n') : run('qemu-aarch64', [exe], cases.map((c) => c.text).join('\n') + '\n');
     expect(res.stderr).toBe('');
     expect(res.status).toBe(0);
     const lines = res.stdout.trimEnd().split('\n');
@@ -360,5 +371,22 @@ describe('runtime-c kernel benchmark', () => {
     expect(r.totals['opt-s8']).toBeLessThan(7_840_000);
     expect(r.totals['opt-s4']).toBeLessThan(13_340_000);
     expect(r.totals['opt-s8']).toBeLessThan(r.totals['ref-s8'] / 3);
+    // Exact instructions per layer of the optimized kernels (arm-none-eabi-gcc 12, the board's -O3): QEMU counts
+    // repeat exactly, so any change to a kernel's code path shows here. A kernel change that moves them updates
+    // these figures in the same commit (faster) or has to say why (slower). CMSIS-NN on the same shapes, same
+    // run: benchmarks/vs-cmsis-nn.ts (conv1 1,111,178, dw 599,615, pw 1,068,927, gap 50,995, fc 2,267).
+    const counts = (variant: string) => Object.fromEntries(r.rows.filter((x) => x.variant === variant).map((x) => [x.layer, x.instructions]));
+    const block = (dw: number, pw: number) => ({ dw1: dw, pw1: pw, dw2: dw, pw2: pw, dw3: dw, pw3: pw, dw4: dw, pw4: pw });
+    expect(counts('opt-s8')).toEqual({ conv1: 715_469, ...block(472_785, 837_383), gap: 49_439, fc: 2_136 });
+    expect(counts('opt-s4')).toEqual({ conv1: 715_469, ...block(683_893, 1_066_677), gap: 49_439, fc: 2_136 });
+  });
+
+  // The same on the Cortex-A72 (rpi4, qemu-aarch64, aarch64-linux-gnu-gcc -O3 -mcpu=cortex-a72): the NEON paths.
+  it.skipIf(!have('aarch64-linux-gnu-gcc') || !have('qemu-aarch64'))('KWS DS-CNN on rpi4 (NEON): exact counts', async () => {
+    const r = await benchDsCnn('rpi4');
+    const counts = (variant: string) => Object.fromEntries(r.rows.filter((x) => x.variant === variant).map((x) => [x.layer, x.instructions]));
+    const block = (dw: number, pw: number) => ({ dw1: dw, pw1: pw, dw2: dw, pw2: pw, dw3: dw, pw3: pw, dw4: dw, pw4: pw });
+    expect(counts('opt-s8')).toEqual({ conv1: 613_183, ...block(159_169, 373_526), gap: 25_537, fc: 1_254 });
+    expect(counts('opt-s4')).toEqual({ conv1: 613_183, ...block(178_157, 426_855), gap: 25_537, fc: 1_254 });
   });
 });

@@ -209,7 +209,9 @@ typedef struct {
 } tm2_pool_params;
 
 void tm2_maxpool_s8(const tm2_pool_params *p, const int8_t *in, int8_t *out);
+void tm2_ref_maxpool_s8(const tm2_pool_params *p, const int8_t *in, int8_t *out); /* reference definition */
 void tm2_avgpool_s8(const tm2_pool_params *p, const int8_t *in, int8_t *out);
+void tm2_ref_avgpool_s8(const tm2_pool_params *p, const int8_t *in, int8_t *out); /* reference definition */
 
 /** Global average pool [h][w][c] -> [1][1][c]: out = clamp(zp + div_round(sum(q - zp), h*w)). */
 void tm2_gap_s8(const int8_t *in, int32_t h, int32_t w, int32_t c, int32_t zp, int32_t act_min,

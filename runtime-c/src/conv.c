@@ -9,6 +9,7 @@
 
 #include "conv_few_cin.h"
 #include "tm2_mm.h"
+#include "tm2_simd.h"
 
 /* Scratch: the two-pixel column buffer, then K bytes where a pixel's window is gathered. */
 size_t tm2_conv_scratch_size(const tm2_conv_params *p) {
@@ -80,6 +81,21 @@ static void conv(const tm2_conv_params *p, const int8_t *in, const int8_t *w, in
   int8_t *window = (int8_t *)scratch + tm2_col_pair_bytes(k);
   int32_t px, g;
   if (tm2_conv_few_cin(p, in, w, bits, out)) return; /* first layers: 1..4 input channels, small kernel */
+#if TM2_HAVE_NEON
+  if (bits == 8 || (k & 1) == 0) { /* AArch64: each pixel's raw window times rows (neon_rows.c) */
+    int32_t corr[TM2_NEON_CHUNK], o;
+    for (g = 0; g < p->groups; g++)
+      for (o = g * cout_g; o < (g + 1) * cout_g; o += TM2_NEON_CHUNK) {
+        const int32_t m = (g + 1) * cout_g - o < TM2_NEON_CHUNK ? (g + 1) * cout_g - o : TM2_NEON_CHUNK;
+        tm2_neon_corr(p, w, bits, k, o, m, corr);
+        for (px = 0; px < pixels; px++) {
+          gather_window(p, in, g, px / p->out_w, px % p->out_w, window);
+          tm2_neon_rows(p, w, bits, k, window, o, m, corr, out + px * p->out_c);
+        }
+      }
+    return;
+  }
+#endif
   for (px = 0; px < pixels; px += 2) {
     const int two = px + 1 < pixels;
     for (g = 0; g < p->groups; g++) {

@@ -302,11 +302,66 @@ TM2_NOINLINE static void dw_pixel_s4(const dw_ctx *k, const int8_t *x, const uin
   }
 }
 
+#if TM2_HAVE_NEON
+/*
+ * AArch64: 16 channels of one output pixel (channel multiplier 1) over its valid taps: per tap one
+ * 16-byte load of activations (SSUBL: x - in_zp as int16, exact), the weights (INT8: one load and
+ * SXTL; INT4: 8 bytes split into low/high nibbles and zipped back into channel order), four SMLAL
+ * into int32; then the bias and tm2_neon_requant4 per 4 channels.
+ */
+static void dw_neon16(const tm2_conv_params *p, const int8_t *x, const int8_t *w, int32_t bits, int32_t rows,
+                      int32_t cols, int32_t x_step, int32_t x_row, int32_t w_step, int32_t w_row, int32_t c,
+                      int8_t *out) {
+  const int8x8_t zp = vdup_n_s8((int8_t)p->in_zp);
+  int32x4_t a0, a1, a2, a3;
+  int32_t r, k;
+  if (p->bias) {
+    a0 = vld1q_s32(p->bias + c);
+    a1 = vld1q_s32(p->bias + c + 4);
+    a2 = vld1q_s32(p->bias + c + 8);
+    a3 = vld1q_s32(p->bias + c + 12);
+  } else {
+    a0 = a1 = a2 = a3 = vdupq_n_s32(0);
+  }
+  for (r = 0; r < rows; r++, x += x_row, w += w_row) {
+    const int8_t *xp = x, *wp = w;
+    for (k = 0; k < cols; k++, xp += x_step, wp += w_step) {
+      const int8x16_t xv = vld1q_s8(xp);
+      const int16x8_t xl = vsubl_s8(vget_low_s8(xv), zp), xh = vsubl_s8(vget_high_s8(xv), zp);
+      int16x8_t wl, wh;
+      if (bits == 8) {
+        const int8x16_t wv = vld1q_s8(wp);
+        wl = vmovl_s8(vget_low_s8(wv));
+        wh = vmovl_high_s8(wv);
+      } else {
+        const int8x8_t b = vld1_s8(wp);
+        const int8x8x2_t z = vzip_s8(vshr_n_s8(vshl_n_s8(b, 4), 4), vshr_n_s8(b, 4));
+        wl = vmovl_s8(z.val[0]);
+        wh = vmovl_s8(z.val[1]);
+      }
+      a0 = vmlal_s16(a0, vget_low_s16(xl), vget_low_s16(wl));
+      a1 = vmlal_high_s16(a1, xl, wl);
+      a2 = vmlal_s16(a2, vget_low_s16(xh), vget_low_s16(wh));
+      a3 = vmlal_high_s16(a3, xh, wh);
+    }
+  }
+  tm2_neon_requant4(p, c, a0, out);
+  tm2_neon_requant4(p, c + 4, a1, out + 4);
+  tm2_neon_requant4(p, c + 8, a2, out + 8);
+  tm2_neon_requant4(p, c + 12, a3, out + 12);
+}
+#endif
+
 static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int32_t bits, int8_t *out) {
   const int32_t cin = p->in_c, cout = p->out_c, mult = p->ch_mult;
   /* Channels done 4 at a time: multiplier 1, and for INT4 an even count so every tap's
    * weights start on a byte. */
-  const int32_t vec_c = (mult == 1 && (bits == 8 || (cout & 1) == 0)) ? (cout & ~3) : 0;
+#if TM2_HAVE_NEON
+  /* AArch64: 16 channels at a time with NEON (dw_neon16), the rest scalar. */
+  const int32_t neon_c = (mult == 1 && (bits == 8 || (cout & 1) == 0)) ? (cout & ~15) : 0, vec_c = 0;
+#else
+  const int32_t neon_c = 0, vec_c = (mult == 1 && (bits == 8 || (cout & 1) == 0)) ? (cout & ~3) : 0;
+#endif
   const uint32_t nzp = tm2_pack16(-p->in_zp, -p->in_zp);
   const int32_t acc_shift = bits == 4 ? 4 : 0;
   /* Steps in elements of the activation and in weight bytes. */
@@ -335,6 +390,15 @@ static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *
       int8_t *o_px = out + (oy * p->out_w + ox) * cout;
       const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
       tap_range(ox, p->stride_w, p->pad_left, p->dilation_w, p->kernel_w, p->in_w, &kx0, &kx1);
+#if TM2_HAVE_NEON
+      if (neon_c && ky1 > ky0 && kx1 > kx0) {
+        const int8_t *x0 = in + ((iy0 + ky0 * p->dilation_h) * p->in_w + ix0 + kx0 * p->dilation_w) * cin;
+        const int32_t w0 = (ky0 * p->kernel_w + kx0) * w_step;
+        for (c = 0; c < neon_c; c += 16)
+          dw_neon16(p, x0 + c, w + w0 + (bits == 8 ? c : c / 2), bits, ky1 - ky0, kx1 - kx0, x_step, x_row, w_step,
+                    w_row, c, o_px + c);
+      }
+#endif
       if (vec_c && ky1 > ky0 && kx1 > kx0 && ctx_all.step) {
         const int8_t *x0 = in + ((iy0 + ky0 * p->dilation_h) * p->in_w + ix0 + kx0 * p->dilation_w) * cin;
         if (bits == 8)
@@ -358,7 +422,7 @@ static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *
           }
         }
       }
-      for (c = (ky1 > ky0 && kx1 > kx0) ? vec_c : 0; c < cout; c++) {
+      for (c = (ky1 > ky0 && kx1 > kx0) ? (neon_c ? neon_c : vec_c) : 0; c < cout; c++) {
         const int32_t ci = c / mult;
         int32_t acc = p->bias ? p->bias[c] : 0;
         for (ky = ky0; ky < ky1; ky++) {

@@ -16,13 +16,6 @@ static inline int32_t dot8(const uint32_t q[4], const uint32_t *x, int32_t acc) 
   return tm2_smlad(q[3], x[3], acc);
 }
 
-/* The output stage, from a copy of the params (see mm_s8.c). */
-static inline int8_t finish(const tm2_conv_params *p, int32_t o, int32_t acc16) {
-  int32_t acc = acc16 >> 4; /* exact: every product is a multiple of 16 */
-  if (p->bias) acc += p->bias[o];
-  return tm2_requant(acc, p->multiplier[o], p->shift[o], p->out_zp, p->act_min, p->act_max);
-}
-
 /* The hot loop: n full words of 8 weights of two byte-aligned rows x two pixels (32 MACs a
  * step). On DSP cores (optimized builds) in assembly, as gcc spills here: per row 2 LDR, 3 ALU
  * for the nibble masks, 4 SXTB16, 4 LDRD, 8 SMLAD; 45 instructions for 32 MACs, in 12
@@ -124,9 +117,11 @@ TM2_NOINLINE static void dot2x1_s4(const uint8_t *w0, const uint8_t *w1, const u
   acc[1] = a1;
 }
 
-void tm2_mm_s4(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint32_t *col, int two, int32_t o_begin,
-               int32_t o_end, int8_t *out0, int8_t *out1) {
-  const tm2_conv_params params = *p;
+/* Accumulators (bias not added; the sums of products, not 16 times them) of output channels
+ * [o_begin, o_end): acc0[o - o_begin] for column A,
+ * acc1[...] for column B when `two`. */
+static void accumulate(const int8_t *w, int32_t k, const uint32_t *col, int two, int32_t o_begin, int32_t o_end,
+                       int32_t *acc0, int32_t *acc1) {
   const int32_t full = k >> 3, rem = k & 7, groups = full + (rem ? 1 : 0);
   const int32_t stride = two ? 8 : 4; /* column words per group */
   int32_t o = o_begin, j;
@@ -166,11 +161,11 @@ void tm2_mm_s4(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint3
         a11 = dot8(qb, c + 4, a11);
       }
     }
-    out0[o] = finish(&params, o, a00);
-    out0[o + 1] = finish(&params, o + 1, a10);
+    acc0[o - o_begin] = a00 >> 4; /* exact: every product is a multiple of 16 */
+    acc0[o + 1 - o_begin] = a10 >> 4; /* exact: every product is a multiple of 16 */
     if (two) {
-      out1[o] = finish(&params, o, a01);
-      out1[o + 1] = finish(&params, o + 1, a11);
+      acc1[o - o_begin] = a01 >> 4;
+      acc1[o + 1 - o_begin] = a11 >> 4;
     }
   }
   if (o < o_end) {
@@ -182,7 +177,19 @@ void tm2_mm_s4(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint3
       a00 = dot8(qa, c, a00);
       if (two) a01 = dot8(qa, c + 4, a01);
     }
-    out0[o] = finish(&params, o, a00);
-    if (two) out1[o] = finish(&params, o, a01);
+    acc0[o - o_begin] = a00 >> 4; /* exact: every product is a multiple of 16 */
+    if (two) acc1[o - o_begin] = a01 >> 4;
+  }
+}
+
+void tm2_mm_s4(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint32_t *col, int two, int32_t o_begin,
+               int32_t o_end, int8_t *out0, int8_t *out1) {
+  int32_t acc[2 * TM2_MM_CHUNK]; /* column A's, then column B's (the layout tm2_requant_rows reads fastest) */
+  int32_t *const acc0 = acc, *const acc1 = acc + TM2_MM_CHUNK;
+  int32_t o;
+  for (o = o_begin; o < o_end; o += TM2_MM_CHUNK) {
+    const int32_t n = o_end - o < TM2_MM_CHUNK ? o_end - o : TM2_MM_CHUNK;
+    accumulate(w, k, col, two, o, o + n, acc0, acc1);
+    tm2_requant_rows(p, o, n, acc0, two ? acc1 : NULL, out0 + o, two ? out1 + o : NULL);
   }
 }

@@ -7,13 +7,6 @@
 #include "tm2_mm.h"
 #include "tm2_simd.h"
 
-/* The output stage, from a copy of the params: out stores cannot alias a local struct, so the
- * compiler keeps its fields in registers instead of reloading them per output. */
-static inline int8_t finish(const tm2_conv_params *p, int32_t o, int32_t acc) {
-  if (p->bias) acc += p->bias[o];
-  return tm2_requant(acc, p->multiplier[o], p->shift[o], p->out_zp, p->act_min, p->act_max);
-}
-
 /* Weight word j of a row: a full word, or the zero-filled tail of `rem` bytes. */
 static inline uint32_t row_word(const int8_t *row, int32_t j, int32_t full, int32_t rem) {
   return j < full ? tm2_load_u32(row + 4 * j) : tm2_load_s8_tail(row + 4 * j, rem);
@@ -35,7 +28,12 @@ static inline void step2x2(uint32_t a, uint32_t b, const uint32_t *c, int32_t ac
  * so that nothing else competes for the registers; on DSP cores (optimized builds) it is written
  * in assembly because gcc spills in it: 2 LDR + 3 LDRD + 4 SXTB16 + 8 SMLAD = 17 instructions
  * for 16 MACs, unrolled twice, in 12 registers (fits with a frame pointer and a PIC register). */
-TM2_NOINLINE static void dot2x2(const int8_t *w0, const int8_t *w1, const uint32_t *c, int32_t n, int32_t acc[4]) {
+#if defined(__GNUC__)
+#define TM2_MM_INLINE __attribute__((always_inline)) inline
+#else
+#define TM2_MM_INLINE inline
+#endif
+static TM2_MM_INLINE void dot2x2(const int8_t *w0, const int8_t *w1, const uint32_t *c, int32_t n, int32_t acc[4]) {
   int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
 #if TM2_HAVE_DSP && defined(__OPTIMIZE__)
   if (n > 0) {
@@ -121,6 +119,21 @@ TM2_NOINLINE static void dot2x2(const int8_t *w0, const int8_t *w1, const uint32
   acc[3] = a11;
 }
 
+/* Every row pair of a chunk: `pairs` x (2 rows x 2 pixels), rows from w with stride k; acc0 / acc1 get
+ * rows 2i and 2i+1 for pixel A / B. One call per chunk rather than per pair: the call, the register saves
+ * and the loop set-up cost about 30 instructions per pair when dot2x2 was a function of its own. */
+TM2_NOINLINE static void dot2x2_rows(const int8_t *w, int32_t k, const uint32_t *col, int32_t n, int32_t pairs,
+                                     int32_t *acc0, int32_t *acc1) {
+  int32_t acc[4];
+  for (; pairs > 0; pairs--, w += 2 * k, acc0 += 2, acc1 += 2) {
+    dot2x2(w, w + k, col, n, acc);
+    acc0[0] = acc[0];
+    acc1[0] = acc[1];
+    acc0[1] = acc[2];
+    acc1[1] = acc[3];
+  }
+}
+
 /* One column (dense): n full groups of two rows, the loop alone in a small function. */
 TM2_NOINLINE static void dot2x1(const int8_t *w0, const int8_t *w1, const uint32_t *c, int32_t n, int32_t acc[2]) {
   int32_t a0 = 0, a1 = 0;
@@ -133,35 +146,37 @@ TM2_NOINLINE static void dot2x1(const int8_t *w0, const int8_t *w1, const uint32
   acc[1] = a1;
 }
 
-void tm2_mm_s8(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint32_t *col, int two, int32_t o_begin,
-               int32_t o_end, int8_t *out0, int8_t *out1) {
-  const tm2_conv_params params = *p;
+/* Accumulators (bias not added) of output channels [o_begin, o_end): acc0[o - o_begin] for column A,
+ * acc1[...] for column B when `two`. */
+static void accumulate(const int8_t *w, int32_t k, const uint32_t *col, int two, int32_t o_begin, int32_t o_end,
+                       int32_t *acc0, int32_t *acc1) {
   const int32_t full = k >> 2, rem = k & 3, groups = full + (rem ? 1 : 0);
   int32_t o = o_begin, j;
   if (two) {
-    for (; o + 2 <= o_end; o += 2) {
+    const int32_t pairs = (o_end - o_begin) >> 1;
+    dot2x2_rows(w + o * k, k, col, full, pairs, acc0, acc1);
+    for (; rem && o + 2 <= o_end; o += 2) { /* the last partial group of 4 */
       const int8_t *w0 = w + o * k, *w1 = w0 + k;
       const uint32_t *c = col + 4 * full;
-      int32_t acc[4], a00, a01, a10, a11;
-      dot2x2(w0, w1, col, full, acc);
-      a00 = acc[0];
-      a01 = acc[1];
-      a10 = acc[2];
-      a11 = acc[3];
-      j = full;
-      if (rem) {
-        const uint32_t a = tm2_load_s8_tail(w0 + 4 * j, rem), b = tm2_load_s8_tail(w1 + 4 * j, rem);
+      int32_t a00, a01, a10, a11;
+      {
+        const uint32_t a = tm2_load_s8_tail(w0 + 4 * full, rem), b = tm2_load_s8_tail(w1 + 4 * full, rem);
         const uint32_t ae = tm2_sxtb16(a), ao = tm2_sxtb16_ror8(a), be = tm2_sxtb16(b), bo = tm2_sxtb16_ror8(b);
+        a00 = acc0[o - o_begin];
+        a01 = acc1[o - o_begin];
+        a10 = acc0[o + 1 - o_begin];
+        a11 = acc1[o + 1 - o_begin];
         a00 = tm2_smlad(ao, c[1], tm2_smlad(ae, c[0], a00));
         a01 = tm2_smlad(ao, c[3], tm2_smlad(ae, c[2], a01));
         a10 = tm2_smlad(bo, c[1], tm2_smlad(be, c[0], a10));
         a11 = tm2_smlad(bo, c[3], tm2_smlad(be, c[2], a11));
+        acc0[o - o_begin] = a00;
+        acc1[o - o_begin] = a01;
+        acc0[o + 1 - o_begin] = a10;
+        acc1[o + 1 - o_begin] = a11;
       }
-      out0[o] = finish(&params, o, a00);
-      out1[o] = finish(&params, o, a01);
-      out0[o + 1] = finish(&params, o + 1, a10);
-      out1[o + 1] = finish(&params, o + 1, a11);
     }
+    o = o_begin + 2 * pairs;
     if (o < o_end) { /* last odd row */
       const int8_t *w0 = w + o * k;
       const uint32_t *c = col;
@@ -172,8 +187,8 @@ void tm2_mm_s8(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint3
         a00 = tm2_smlad(ao, c[1], tm2_smlad(ae, c[0], a00));
         a01 = tm2_smlad(ao, c[3], tm2_smlad(ae, c[2], a01));
       }
-      out0[o] = finish(&params, o, a00);
-      out1[o] = finish(&params, o, a01);
+      acc0[o - o_begin] = a00;
+      acc1[o - o_begin] = a01;
     }
     return;
   }
@@ -190,8 +205,8 @@ void tm2_mm_s8(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint3
       a00 = tm2_smlad(tm2_sxtb16_ror8(a), c[1], tm2_smlad(tm2_sxtb16(a), c[0], a00));
       a10 = tm2_smlad(tm2_sxtb16_ror8(b), c[1], tm2_smlad(tm2_sxtb16(b), c[0], a10));
     }
-    out0[o] = finish(&params, o, a00);
-    out0[o + 1] = finish(&params, o + 1, a10);
+    acc0[o - o_begin] = a00;
+    acc0[o + 1 - o_begin] = a10;
   }
   if (o < o_end) {
     const int8_t *w0 = w + o * k;
@@ -201,6 +216,18 @@ void tm2_mm_s8(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint3
       const uint32_t a = row_word(w0, j, full, rem);
       a00 = tm2_smlad(tm2_sxtb16_ror8(a), c[1], tm2_smlad(tm2_sxtb16(a), c[0], a00));
     }
-    out0[o] = finish(&params, o, a00);
+    acc0[o - o_begin] = a00;
+  }
+}
+
+void tm2_mm_s8(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint32_t *col, int two, int32_t o_begin,
+               int32_t o_end, int8_t *out0, int8_t *out1) {
+  int32_t acc[2 * TM2_MM_CHUNK]; /* column A's, then column B's (the layout tm2_requant_rows reads fastest) */
+  int32_t *const acc0 = acc, *const acc1 = acc + TM2_MM_CHUNK;
+  int32_t o;
+  for (o = o_begin; o < o_end; o += TM2_MM_CHUNK) {
+    const int32_t n = o_end - o < TM2_MM_CHUNK ? o_end - o : TM2_MM_CHUNK;
+    accumulate(w, k, col, two, o, o + n, acc0, acc1);
+    tm2_requant_rows(p, o, n, acc0, two ? acc1 : NULL, out0 + o, two ? out1 + o : NULL);
   }
 }

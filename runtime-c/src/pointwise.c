@@ -4,6 +4,7 @@
  * channels is a 2x2 block of the matrix-multiply core (mm_s8.c / mm_s4.c).
  */
 #include "tm2_mm.h"
+#include "tm2_simd.h"
 
 size_t tm2_pointwise_scratch_size(const tm2_conv_params *p) { return tm2_col_pair_bytes(p->in_c); }
 
@@ -12,6 +13,17 @@ static void pointwise(const tm2_conv_params *p, const int8_t *in, const int8_t *
   const int32_t pixels = p->in_h * p->in_w, k = p->in_c, n = p->out_c, gw = tm2_col_group_words(bits);
   uint32_t *col = (uint32_t *)scratch;
   int32_t px;
+#if TM2_HAVE_NEON
+  if (bits == 8 || (k & 1) == 0) { /* AArch64: raw activations times rows (neon_rows.c), no column */
+    int32_t corr[TM2_NEON_CHUNK], o;
+    for (o = 0; o < n; o += TM2_NEON_CHUNK) {
+      const int32_t m = n - o < TM2_NEON_CHUNK ? n - o : TM2_NEON_CHUNK;
+      tm2_neon_corr(p, w, bits, k, o, m, corr);
+      for (px = 0; px < pixels; px++) tm2_neon_rows(p, w, bits, k, in + px * k, o, m, corr, out + px * n);
+    }
+    return;
+  }
+#endif
   for (px = 0; px < pixels; px += 2) {
     const int two = px + 1 < pixels;
     tm2_col_fill(col, bits, in + px * k, k, p->in_zp, two ? 2 * gw : gw);

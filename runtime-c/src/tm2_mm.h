@@ -42,6 +42,21 @@ static inline void tm2_col_put(uint32_t *col, int32_t bits, int32_t stride, int3
 }
 
 /**
+ * Output channels whose accumulators the matrix-multiply cores keep before requantizing them
+ * together (two int32 arrays of this many on the stack): the output stage then runs in a loop of its
+ * own (tm2_requant_rows) with its constants in registers, instead of next to the multiply state.
+ */
+#define TM2_MM_CHUNK 16
+
+/**
+ * out0[i] = tm2_requant(acc0[i] + bias[o + i], multiplier[o + i], shift[o + i], out_zp, act_min, act_max)
+ * for i in [0, n) (bias NULL reads as 0), and the same from acc1 into out1 when acc1 is not NULL:
+ * the output stage of the conv, pointwise and dense kernels (requant_rows.c).
+ */
+void tm2_requant_rows(const tm2_conv_params *p, int32_t o, int32_t n, const int32_t *acc0, const int32_t *acc1,
+                      int8_t *out0, int8_t *out1);
+
+/**
  * For output channels o in [o_begin, o_end): out0[o] = requant(bias[o] + row o . column A) and,
  * when `two`, out1[o] = the same with column B; `col` is laid out as above (interleaved when
  * `two`, single otherwise). Requant, zero points and clamp come from p.
@@ -50,5 +65,19 @@ void tm2_mm_s8(const tm2_conv_params *p, const int8_t *w, int32_t k, const uint3
                int32_t o_end, int8_t *out0, int8_t *out1);
 void tm2_mm_s4(const tm2_conv_params *p, const int8_t *w_packed, int32_t k, const uint32_t *col, int two,
                int32_t o_begin, int32_t o_end, int8_t *out0, int8_t *out1);
+
+/*
+ * AArch64 NEON path (neon_rows.c): the weight rows times one pixel's K raw activations (no int16
+ * column, no in_zp subtraction: in_zp * sum(w) is folded into a per-channel constant instead).
+ * INT4 weights need an even K (rows start on a byte).
+ */
+/** Channels per tm2_neon_corr call (the callers' stack buffer of constants). */
+#define TM2_NEON_CHUNK 64
+/** corr[i] = bias[o + i] - in_zp * sum_k w[o + i][k] for i in [0, n), n <= TM2_NEON_CHUNK (mod 2^32). */
+void tm2_neon_corr(const tm2_conv_params *p, const int8_t *w, int32_t bits, int32_t k, int32_t o, int32_t n,
+                   int32_t *corr);
+/** out[o + i] = tm2_requant(corr[i] + sum_k x[k] * w[o + i][k], ...) for i in [0, n). */
+void tm2_neon_rows(const tm2_conv_params *p, const int8_t *w, int32_t bits, int32_t k, const int8_t *x, int32_t o,
+                   int32_t n, const int32_t *corr, int8_t *out);
 
 #endif

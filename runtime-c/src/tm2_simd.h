@@ -15,6 +15,14 @@
 
 #include "tm2.h"
 
+/* AArch64 (Cortex-A72 and later): Advanced SIMD kernels (neon_rows.c, the NEON paths of pointwise,
+ * dense and conv). No SDOT: the A72 has none; widening multiply-accumulate instead. */
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#define TM2_HAVE_NEON 1
+#else
+#define TM2_HAVE_NEON 0
+#endif
+
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #include <arm_acle.h>
 #define TM2_HAVE_DSP 1
@@ -36,6 +44,9 @@ static inline uint32_t tm2_load_u32(const void *p) {
   memcpy(&v, p, sizeof v);
   return v;
 }
+
+/** Stores 4 bytes at any address (one STR on cores with unaligned access). */
+static inline void tm2_store_u32(void *p, uint32_t v) { memcpy(p, &v, sizeof v); }
 
 /** Packs two int16 values into a pair word. */
 static inline uint32_t tm2_pack16(int32_t lo, int32_t hi) {
@@ -83,7 +94,23 @@ static inline int32_t tm2_smlatb(uint32_t x, uint32_t y, int32_t acc) {
   return __smlatb((int32_t)x, (int32_t)y, acc);
 }
 
+/** Per byte, the larger signed value of a and b (SSUB8 sets the GE flags of bytes where a >= b, SEL picks). */
+static inline uint32_t tm2_max_s8x4(uint32_t a, uint32_t b) {
+  (void)__ssub8((int8x4_t)a, (int8x4_t)b);
+  return (uint32_t)__sel((uint8x4_t)a, (uint8x4_t)b);
+}
+
 #else /* portable C with identical results */
+
+static inline uint32_t tm2_max_s8x4(uint32_t a, uint32_t b) {
+  uint32_t r = 0;
+  int n;
+  for (n = 0; n < 4; n++) {
+    const int32_t x = (int32_t)(int8_t)(uint8_t)(a >> (8 * n)), y = (int32_t)(int8_t)(uint8_t)(b >> (8 * n));
+    r |= (uint32_t)(uint8_t)(x >= y ? x : y) << (8 * n);
+  }
+  return r;
+}
 
 static inline int32_t tm2__lo16(uint32_t x) { return (int32_t)(int16_t)(uint16_t)(x & 0xFFFFu); }
 static inline int32_t tm2__hi16(uint32_t x) { return (int32_t)(int16_t)(uint16_t)(x >> 16); }
@@ -154,5 +181,37 @@ static inline uint32_t tm2_load_s8_tail(const int8_t *p, int32_t n) {
   for (i = 0; i < n; i++) v |= (uint32_t)(uint8_t)p[i] << (8 * i);
   return v;
 }
+
+#if TM2_HAVE_NEON
+#include <arm_neon.h>
+
+/*
+ * Requantizes the accumulators of channels o..o+3 (bias included) and stores the 4 bytes: SQDMULH =
+ * floor(acc * M / 2^31), >> n (n = -1 - shift) and a rounding >> 1 give tm2_requant's integer (see
+ * neon_rows.c); channels with shift >= -1 (r <= 32) take tm2_requant itself.
+ */
+static inline void tm2_neon_requant4(const tm2_conv_params *p, int32_t o, int32x4_t acc, int8_t *out) {
+  const int32x4_t sh = vld1q_s32(p->shift + o);
+  if (vmaxvq_s32(sh) < -1) {
+    int32x4_t t = vqdmulhq_s32(acc, vld1q_s32(p->multiplier + o));
+    int16x4_t h;
+    uint32_t bytes;
+    t = vshlq_s32(t, vaddq_s32(sh, vdupq_n_s32(1))); /* >> n, n = -1 - shift */
+    t = vrshrq_n_s32(t, 1);
+    t = vaddq_s32(t, vdupq_n_s32(p->out_zp));
+    t = vmaxq_s32(t, vdupq_n_s32(p->act_min));
+    t = vminq_s32(t, vdupq_n_s32(p->act_max));
+    h = vmovn_s32(t);
+    bytes = vget_lane_u32(vreinterpret_u32_s8(vmovn_s16(vcombine_s16(h, h))), 0);
+    memcpy(out, &bytes, 4);
+  } else {
+    int32_t a[4], i;
+    vst1q_s32(a, acc);
+    for (i = 0; i < 4; i++)
+      out[i] = tm2_requant(a[i], p->multiplier[o + i], p->shift[o + i], p->out_zp, p->act_min, p->act_max);
+  }
+}
+
+#endif
 
 #endif /* TM2_SIMD_H */

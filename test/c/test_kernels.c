@@ -359,6 +359,111 @@ static void test_weighted(kernel_kind kind, int32_t wbits, int32_t iters) {
   }
 }
 
+/* Max pooling: optimized against reference on random shapes (windows over the border, all-padding
+ * windows, channel counts not a multiple of 4, INT4 activation range). */
+static void test_maxpool(int32_t iters) {
+  int32_t it;
+  for (it = 0; it < iters; it++) {
+    tm2_pool_params p;
+    int8_t *in, *out_ref, *out_opt;
+    int32_t i, n_in, n_out, first_bad = -1;
+    const int int4 = rnd() % 4 == 0;
+    memset(&p, 0, sizeof p);
+    p.in_h = rnd_in(1, 9);
+    p.in_w = rnd_in(1, 9);
+    p.c = rnd_in(1, 19);
+    p.kernel_h = rnd_in(1, 4);
+    p.kernel_w = rnd_in(1, 4);
+    p.stride_h = rnd_in(1, 3);
+    p.stride_w = rnd_in(1, 3);
+    p.pad_top = rnd_in(0, p.kernel_h);
+    p.pad_left = rnd_in(0, p.kernel_w);
+    p.pad_bottom = rnd_in(0, p.kernel_h);
+    p.pad_right = rnd_in(0, p.kernel_w);
+    p.out_h = out_dim(p.in_h, p.kernel_h, p.stride_h, p.pad_top, p.pad_bottom, 1);
+    p.out_w = out_dim(p.in_w, p.kernel_w, p.stride_w, p.pad_left, p.pad_right, 1);
+    p.act_min = int4 ? -8 : -128;
+    p.act_max = int4 ? 7 : 127;
+    p.zp = rnd_in(p.act_min, p.act_max);
+    n_in = p.in_h * p.in_w * p.c;
+    n_out = p.out_h * p.out_w * p.c;
+    in = (int8_t *)xmalloc((size_t)n_in + 1);
+    out_ref = (int8_t *)xmalloc((size_t)n_out + 1);
+    out_opt = (int8_t *)xmalloc((size_t)n_out + 1);
+    for (i = 0; i < n_in; i++) in[i] = (int8_t)rnd_in(p.act_min, p.act_max);
+    tm2_ref_maxpool_s8(&p, in, out_ref);
+    tm2_maxpool_s8(&p, in, out_opt);
+    for (i = 0; i < n_out; i++)
+      if (out_ref[i] != out_opt[i]) {
+        first_bad = i;
+        break;
+      }
+    CHECK(first_bad < 0, "maxpool #%ld: in %ldx%ldx%ld k %ldx%ld s %ldx%ld pad %ld,%ld,%ld,%ld: element %ld ref %d opt %d",
+          (long)it, (long)p.in_h, (long)p.in_w, (long)p.c, (long)p.kernel_h, (long)p.kernel_w, (long)p.stride_h,
+          (long)p.stride_w, (long)p.pad_top, (long)p.pad_left, (long)p.pad_bottom, (long)p.pad_right, (long)first_bad,
+          first_bad >= 0 ? out_ref[first_bad] : 0, first_bad >= 0 ? out_opt[first_bad] : 0);
+    free(in);
+    free(out_ref);
+    free(out_opt);
+  }
+}
+
+/* Average pooling: optimized against reference, as max pooling, with both divisor rules and some windows of
+ * more than 256 valid positions (the optimized kernel's int16 sums do not apply there). */
+static void test_avgpool(int32_t iters) {
+  int32_t it;
+  for (it = 0; it < iters; it++) {
+    tm2_pool_params p;
+    int8_t *in, *out_ref, *out_opt;
+    int32_t i, n_in, n_out, first_bad = -1;
+    const int int4 = rnd() % 4 == 0;
+    memset(&p, 0, sizeof p);
+    p.in_h = rnd_in(1, 9);
+    p.in_w = rnd_in(1, 9);
+    p.c = rnd_in(1, 19);
+    p.kernel_h = rnd_in(1, 4);
+    p.kernel_w = rnd_in(1, 4);
+    p.count_include_pad = (int32_t)(rnd() & 1);
+    if (rnd() % 8 == 0) { /* a large window: more than 256 valid positions */
+      p.in_h = rnd_in(17, 20);
+      p.in_w = rnd_in(17, 20);
+      p.kernel_h = p.in_h;
+      p.kernel_w = p.in_w;
+    }
+    p.stride_h = rnd_in(1, 3);
+    p.stride_w = rnd_in(1, 3);
+    p.pad_top = rnd_in(0, p.kernel_h);
+    p.pad_left = rnd_in(0, p.kernel_w);
+    p.pad_bottom = rnd_in(0, p.kernel_h);
+    p.pad_right = rnd_in(0, p.kernel_w);
+    p.out_h = out_dim(p.in_h, p.kernel_h, p.stride_h, p.pad_top, p.pad_bottom, 1);
+    p.out_w = out_dim(p.in_w, p.kernel_w, p.stride_w, p.pad_left, p.pad_right, 1);
+    p.act_min = int4 ? -8 : -128;
+    p.act_max = int4 ? 7 : 127;
+    p.zp = rnd_in(p.act_min, p.act_max);
+    n_in = p.in_h * p.in_w * p.c;
+    n_out = p.out_h * p.out_w * p.c;
+    in = (int8_t *)xmalloc((size_t)n_in + 1);
+    out_ref = (int8_t *)xmalloc((size_t)n_out + 1);
+    out_opt = (int8_t *)xmalloc((size_t)n_out + 1);
+    for (i = 0; i < n_in; i++) in[i] = (int8_t)rnd_in(p.act_min, p.act_max);
+    tm2_ref_avgpool_s8(&p, in, out_ref);
+    tm2_avgpool_s8(&p, in, out_opt);
+    for (i = 0; i < n_out; i++)
+      if (out_ref[i] != out_opt[i]) {
+        first_bad = i;
+        break;
+      }
+    CHECK(first_bad < 0, "avgpool #%ld: in %ldx%ldx%ld k %ldx%ld s %ldx%ld pad %ld,%ld,%ld,%ld: element %ld ref %d opt %d",
+          (long)it, (long)p.in_h, (long)p.in_w, (long)p.c, (long)p.kernel_h, (long)p.kernel_w, (long)p.stride_h,
+          (long)p.stride_w, (long)p.pad_top, (long)p.pad_left, (long)p.pad_bottom, (long)p.pad_right, (long)first_bad,
+          first_bad >= 0 ? out_ref[first_bad] : 0, first_bad >= 0 ? out_opt[first_bad] : 0);
+    free(in);
+    free(out_ref);
+    free(out_opt);
+  }
+}
+
 int main(int argc, char **argv) {
   const int32_t iters = argc > 1 ? (int32_t)atol(argv[1]) : TM2_TEST_ITERS;
   int k, b;
@@ -369,6 +474,8 @@ int main(int argc, char **argv) {
   test_int4();
   for (k = K_CONV; k <= K_CONV_FEW; k++)
     for (b = 8; b >= 4; b -= 4) test_weighted((kernel_kind)k, b, iters);
+  test_maxpool(iters);
+  test_avgpool(iters);
   printf("%s: %d checks, %d failures (dsp=%d)\n", failures ? "FAILED" : "OK", checks, failures, TM2_HAVE_DSP);
   return failures ? 1 : 0;
 }

@@ -1,0 +1,106 @@
+/*
+ * neon_rows.c - AArch64 Advanced SIMD core of the pointwise, dense and conv kernels (Cortex-A72: no
+ * SDOT, so widening multiply-accumulate): weight rows times one pixel's raw int8 activations.
+ *
+ * sum_k (x_k - zp) * w_k = sum_k x_k * w_k - zp * sum_k w_k: the second term goes into a per-channel
+ * constant (tm2_neon_corr, with the bias), so the activations are multiplied as they are, int8 x int8.
+ * INT8 weights are in [-127, 127], so two products fit an int16 lane (2 * 128 * 127 < 2^15): SMULL +
+ * SMLAL2 make 16 products in 8 lanes, SADALP adds the pairs into 4 int32 lanes (3 instructions per 16
+ * MACs). INT4 weights (low nibble first) are split into even and odd values with shifts, the
+ * activations with LD2; four products per int16 lane (4 * 128 * 8 < 2^15). Four output channels at a
+ * time are reduced to one vector and requantized together:
+ *   SQDMULH = floor(acc * M / 2^31), then >> n (n = r - 32 = -1 - shift) and a rounding >> 1 is
+ *   ((hi >> (n - 1)) + 1) >> 1 of tm2_requant with hi = floor(acc * M / 2^32), the same integer.
+ * Channels with r <= 32 (shift >= -1) take the scalar tm2_requant. Sums wrap mod 2^32 like the
+ * reference's int32 arithmetic, so the folded constant changes nothing when the true sum fits.
+ */
+#include "tm2_mm.h"
+#include "tm2_simd.h"
+
+#if TM2_HAVE_NEON
+
+void tm2_neon_corr(const tm2_conv_params *p, const int8_t *w, int32_t bits, int32_t k, int32_t o, int32_t n,
+                   int32_t *corr) {
+  int32_t i, j;
+  for (i = 0; i < n; i++) {
+    uint32_t sum = 0;
+    if (bits == 8) {
+      const int8_t *row = w + (o + i) * k;
+      int32x4_t s = vdupq_n_s32(0);
+      for (j = 0; j + 16 <= k; j += 16) s = vpadalq_s16(s, vpaddlq_s8(vld1q_s8(row + j)));
+      sum = (uint32_t)vaddvq_s32(s);
+      for (; j < k; j++) sum += (uint32_t)row[j];
+    } else {
+      for (j = 0; j < k; j++) sum += (uint32_t)tm2_s4_get(w, (o + i) * k + j);
+    }
+    corr[i] = (int32_t)((p->bias ? (uint32_t)p->bias[o + i] : 0u) - (uint32_t)p->in_zp * sum);
+  }
+}
+
+/* 16 INT8 products of x and one row into acc (pairs of int16 products added into int32 lanes). */
+static inline int32x4_t dot16_s8(int32x4_t acc, int8x16_t x, const int8_t *w) {
+  const int8x16_t wv = vld1q_s8(w);
+  return vpadalq_s16(acc, vmlal_high_s8(vmull_s8(vget_low_s8(x), vget_low_s8(wv)), x, wv));
+}
+
+/* 32 INT4 products: x deinterleaved (even, odd values), 16 packed bytes of one row. */
+static inline int32x4_t dot32_s4(int32x4_t acc, int8x16x2_t x, const int8_t *w) {
+  const int8x16_t b = vld1q_s8(w);
+  const int8x16_t we = vshrq_n_s8(vshlq_n_s8(b, 4), 4), wo = vshrq_n_s8(b, 4);
+  int16x8_t q = vmull_s8(vget_low_s8(x.val[0]), vget_low_s8(we));
+  q = vmlal_high_s8(q, x.val[0], we);
+  q = vmlal_s8(q, vget_low_s8(x.val[1]), vget_low_s8(wo));
+  q = vmlal_high_s8(q, x.val[1], wo);
+  return vpadalq_s16(acc, q);
+}
+
+/* Scalar dot product of x[k0..k) with row o (the tail the vector loop leaves). */
+static int32_t dot_tail(const int8_t *w, int32_t bits, int32_t k, const int8_t *x, int32_t o, int32_t k0) {
+  uint32_t s = 0;
+  int32_t j;
+  for (j = k0; j < k; j++) s += (uint32_t)(x[j] * (bits == 8 ? (int32_t)w[o * k + j] : tm2_s4_get(w, o * k + j)));
+  return (int32_t)s;
+}
+
+void tm2_neon_rows(const tm2_conv_params *p, const int8_t *w, int32_t bits, int32_t k, const int8_t *x, int32_t o,
+                   int32_t n, const int32_t *corr, int8_t *out) {
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const int32_t oc = o + i;
+    int32x4_t a0 = vdupq_n_s32(0), a1 = a0, a2 = a0, a3 = a0, s;
+    int32_t j = 0, t[4], r;
+    if (bits == 8) {
+      const int8_t *w0 = w + oc * k;
+      for (; j + 16 <= k; j += 16) {
+        const int8x16_t xv = vld1q_s8(x + j);
+        a0 = dot16_s8(a0, xv, w0 + j);
+        a1 = dot16_s8(a1, xv, w0 + k + j);
+        a2 = dot16_s8(a2, xv, w0 + 2 * k + j);
+        a3 = dot16_s8(a3, xv, w0 + 3 * k + j);
+      }
+    } else {
+      const int8_t *w0 = w + ((oc * k) >> 1);
+      const int32_t kb = k >> 1; /* bytes per row (k even) */
+      for (; j + 32 <= k; j += 32) {
+        const int8x16x2_t xv = vld2q_s8(x + j);
+        a0 = dot32_s4(a0, xv, w0 + (j >> 1));
+        a1 = dot32_s4(a1, xv, w0 + kb + (j >> 1));
+        a2 = dot32_s4(a2, xv, w0 + 2 * kb + (j >> 1));
+        a3 = dot32_s4(a3, xv, w0 + 3 * kb + (j >> 1));
+      }
+    }
+    s = vpaddq_s32(vpaddq_s32(a0, a1), vpaddq_s32(a2, a3));
+    for (r = 0; r < 4; r++) t[r] = j < k ? dot_tail(w, bits, k, x, oc + r, j) : 0;
+    s = vaddq_s32(s, vaddq_s32(vld1q_s32(t), vld1q_s32(corr + i)));
+    tm2_neon_requant4(p, oc, s, out + oc);
+  }
+  for (; i < n; i++) {
+    const int32_t acc = (int32_t)((uint32_t)corr[i] + (uint32_t)dot_tail(w, bits, k, x, o + i, 0));
+    out[o + i] = tm2_requant(acc, p->multiplier[o + i], p->shift[o + i], p->out_zp, p->act_min, p->act_max);
+  }
+}
+
+#else
+/* Not an AArch64 NEON build: the kernels use the column path (mm_s8.c, mm_s4.c). ISO C wants a declaration. */
+typedef int tm2_neon_rows_unused;
+#endif
