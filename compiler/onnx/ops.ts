@@ -388,7 +388,7 @@ export function constantNodeValue(ctx: ImportContext, node: SourceNode): void {
 }
 
 function ctxDecode(ctx: ImportContext, node: SourceNode, t: TensorProto, name: string) {
-  const c = decodeTensor(t, name);
+  const c = decodeTensor(t, name, ctx.limits);
   if (typeof c === 'string') ctx.fail(node, c);
   return c;
 }
