@@ -14,9 +14,9 @@ import { writeOutputDir } from '../codegen/output.ts';
 import { harnessSource, type HarnessResult } from '../codegen/testvectors.ts';
 import { cIdentifier } from '../codegen/cformat.ts';
 import { loadOnnx } from '../onnx/import.ts';
-import { calibrateGraph, loadDataSet, uniform, weightedLayers, type DataSet } from '../quant/evaluate.ts';
+import { calibrateGraph, loadDataSet, uniform, type DataSet } from '../quant/evaluate.ts';
 import { quantizeGraph } from '../quant/lower.ts';
-import type { PrecisionPlan } from '../quant/plan.ts';
+import { loadPlan, type PrecisionPlan } from '../quant/plan.ts';
 import type { QGraph } from '../quant/qgraph.ts';
 import { loadBoard, type Board } from '../target/boards.ts';
 import { CODE_RESERVE_BYTES, parseSize } from './plan.ts';
@@ -106,26 +106,6 @@ function parse(argv: string[]): Options | null {
   return { model: parsed.positionals[0], calib: v.calib, ...v, perTensorInputs: Boolean(v['per-tensor-inputs']), json: Boolean(v.json) } as Options;
 }
 
-function readPlan(file: string, graph: Graph): PrecisionPlan {
-  let plan: PrecisionPlan;
-  try {
-    plan = JSON.parse(readFileSync(file, 'utf8')) as PrecisionPlan;
-  } catch (e) {
-    throw new TinyM2Error(`cannot read the plan ${file}: ${(e as Error).message}`);
-  }
-  if (!plan || typeof plan !== 'object' || !plan.layers || typeof plan.layers !== 'object') {
-    throw new TinyM2Error(`${file} is not a precision plan (no 'layers'); make one with 'tinym2 plan'`);
-  }
-  const known = new Set(weightedLayers(graph));
-  for (const [layer, p] of Object.entries(plan.layers)) {
-    if (!known.has(layer)) throw new TinyM2Error(`${file} has layer '${layer}', which ${graph.file} does not have: was the plan made for another model?`);
-    for (const bits of [p.weightBits, p.activationBits]) {
-      if (bits !== 4 && bits !== 8) throw new TinyM2Error(`${file}: layer '${layer}' has bits ${bits}; only 4 and 8 are supported`);
-    }
-  }
-  return plan;
-}
-
 /** Runs the mixed-precision planner (Hessian sensitivity + ILP), as `tinym2 plan` does. */
 async function planMixed(graph: Graph, calib: DataSet, flashBytes: number | undefined, board: Board | undefined, modelName: string): Promise<{ plan: PrecisionPlan; note: string }> {
   let planner: typeof import('../ilp/planner.ts');
@@ -213,7 +193,7 @@ export async function run(argv: string[]): Promise<number> {
   let plan: PrecisionPlan;
   let precision: string;
   if (o.plan) {
-    plan = readPlan(o.plan, graph);
+    plan = loadPlan(o.plan, graph);
     precision = `mixed precision from ${basename(o.plan)}`;
   } else if (o.flash || o.precision === 'mixed') {
     const flash = o.flash ? parseSize(o.flash, '--flash') : undefined;

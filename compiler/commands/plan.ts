@@ -1,9 +1,8 @@
 // `tinym2 plan model.onnx --calib calib.npz [...]`: mixed-precision planning (TinyM²Net / HAWQ-v3).
 // Hessian traces per layer on the calibration data -> Omega at 4 and 8 bits -> ILP under the
 // flash / BOPS / RAM budgets -> plan.json, with accuracies in the integer emulator when --test is given.
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { TinyM2Error } from '../errors.ts';
 import type { Graph } from '../ir.ts';
@@ -26,6 +25,7 @@ import { loadOnnx } from '../onnx/import.ts';
 import { calibrateGraph, evaluatePlan, loadDataSet, type DataSet } from '../quant/evaluate.ts';
 import { uniformPlan, type PrecisionPlan } from '../quant/plan.ts';
 import { DEFAULT_TRACE_OPTIONS } from '../sensitivity/hutchinson.ts';
+import { loadBoard } from '../target/boards.ts';
 
 export const summary = 'choose INT8/INT4 per layer from Hessian sensitivity under flash / BOPS / RAM budgets';
 
@@ -79,33 +79,18 @@ function parseCount(text: string, option: string): number {
   return v;
 }
 
-function boardsDir(): string {
-  return fileURLToPath(new URL('../../boards/', import.meta.url));
-}
-
 interface BoardBudget {
   name: string;
   flashBytes?: number;
   ramBytes?: number;
 }
 
+/** The weight and arena budgets of a board file (schema-checked by compiler/target/boards.ts). */
 export function boardBudget(name: string): BoardBudget {
-  const dir = boardsDir();
-  const file = resolve(dir, `${name}.json`);
-  if (!existsSync(file)) {
-    const known = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json') && !f.includes('schema')).map((f) => f.slice(0, -5)) : [];
-    throw new TinyM2Error(`no board '${name}' (boards/${name}.json)${known.length ? `; known boards: ${known.join(', ')}` : ''}`);
-  }
-  let data: { memory?: { flash?: { bytes?: number }; ram?: { bytes?: number }; stackBytes?: number; heapBytes?: number } };
-  try {
-    data = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new TinyM2Error(`boards/${name}.json is not valid JSON: ${(e as Error).message}`);
-  }
-  const mem = data.memory ?? {};
+  const mem = loadBoard(name).memory;
   const out: BoardBudget = { name };
   if (mem.flash?.bytes) out.flashBytes = Math.max(0, mem.flash.bytes - CODE_RESERVE_BYTES);
-  if (mem.ram?.bytes) out.ramBytes = Math.max(0, mem.ram.bytes - (mem.stackBytes ?? 0) - (mem.heapBytes ?? 0));
+  if (mem.ram.bytes) out.ramBytes = Math.max(0, mem.ram.bytes - mem.stackBytes - mem.heapBytes);
   return out;
 }
 

@@ -15,9 +15,9 @@ import { computeTestVectors, harnessSource, parseHarnessOutput } from '../codege
 import { EXIT_BAD_INPUT, EXIT_VERIFY_FAILED, TinyM2Error } from '../errors.ts';
 import { tensorSize, type Graph } from '../ir.ts';
 import { loadOnnx } from '../onnx/import.ts';
-import { calibrateGraph, loadDataSet, uniform, weightedLayers, type DataSet } from '../quant/evaluate.ts';
+import { calibrateGraph, loadDataSet, uniform, type DataSet } from '../quant/evaluate.ts';
 import { quantizeGraph } from '../quant/lower.ts';
-import type { PrecisionPlan } from '../quant/plan.ts';
+import { checkPlan, loadPlan, type PrecisionPlan } from '../quant/plan.ts';
 import type { QGraph } from '../quant/qgraph.ts';
 import { runFloat } from '../reference/interpreter.ts';
 import { listBoards, loadBoard, type Board } from '../target/boards.ts';
@@ -193,21 +193,6 @@ function resolveRecipe(outDir: string, given: Partial<Recipe>): Recipe {
   return { model, calib, plan, precision, perChannelInputs };
 }
 
-function readPlan(file: string, graph: Graph): PrecisionPlan {
-  let plan: PrecisionPlan;
-  try {
-    plan = JSON.parse(fs.readFileSync(file, 'utf8')) as PrecisionPlan;
-  } catch (e) {
-    throw new TinyM2Error(`cannot read the plan ${file}: ${(e as Error).message}`, { exitCode: EXIT_BAD_INPUT });
-  }
-  const known = new Set(weightedLayers(graph));
-  if (!plan?.layers || typeof plan.layers !== 'object') throw new TinyM2Error(`${file} is not a precision plan (no 'layers')`, { exitCode: EXIT_BAD_INPUT });
-  for (const layer of Object.keys(plan.layers)) {
-    if (!known.has(layer)) throw new TinyM2Error(`${file} has layer '${layer}', which ${graph.file} does not have`, { exitCode: EXIT_BAD_INPUT });
-  }
-  return plan;
-}
-
 /** C source text without comments and blank space, to compare generated files whatever their header says. */
 function codeOnly(text: string): string {
   return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '').replace(/\s+/g, ' ').trim();
@@ -321,8 +306,10 @@ export async function run(argv: string[]): Promise<number> {
   if (calib.rows.length === 0) throw new TinyM2Error(`${recipe.calib} has no rows`, { exitCode: EXIT_BAD_INPUT });
   const plan =
     typeof recipe.plan === 'string'
-      ? readPlan(recipe.plan, graph)
-      : recipe.plan ?? uniform(graph, recipe.precision === 'int4' ? 4 : 8);
+      ? loadPlan(recipe.plan, graph)
+      : recipe.plan !== undefined
+        ? checkPlan(recipe.plan, `${path.join(outDir, 'tinym2.json')} (plan)`, graph)
+        : uniform(graph, recipe.precision === 'int4' ? 4 : 8);
   const q = quantizeGraph(graph, calibrateGraph(graph, calib.rows), plan, { perChannelInputs: recipe.perChannelInputs });
   const model = generateModel(q, { name, source: path.basename(recipe.model), precision: recipe.plan ? 'plan' : (recipe.precision ?? 'int8').toUpperCase() });
   const stale = differingSources(outDir, model);

@@ -1,5 +1,6 @@
 // Calibration and accuracy evaluation over data sets: the float reference vs the integer
 // emulator for uniform INT8, uniform INT4 or any precision plan.
+import { TinyM2Error } from '../errors.ts';
 import { readNpz } from '../data/npz.ts';
 import { LABELS_KEY, loadDataset } from '../data/dataset.ts';
 import { tensorSize, type Graph } from '../ir.ts';
@@ -8,7 +9,7 @@ import { RangeObserver, type Calibration, type CalibrationOptions } from './cali
 import { emulate } from './emulator.ts';
 import { dequantizeOutput, quantizeInputs } from './io.ts';
 import { quantizeGraph, type LowerOptions } from './lower.ts';
-import { uniformPlan, type PrecisionPlan } from './plan.ts';
+import { uniformPlan, weightedLayers, type PrecisionPlan } from './plan.ts';
 import type { Bits, QGraph } from './qgraph.ts';
 
 /** Rows of a data set: one float sample per row (ONNX layout, batch 1), and labels if present. */
@@ -34,7 +35,15 @@ export function loadDataSet(graph: Graph, file: string, maxRows = Infinity): Dat
   const npz = graph.outputs.length > 1 ? readNpz(file) : new Map();
   for (const o of graph.outputs) {
     const a = npz.get(`labels_${o.name}`);
-    if (a) labels.set(`labels_${o.name}`, Int32Array.from({ length: n }, (_, r) => Number(a.data[r])));
+    if (!a) continue;
+    const classes = o.shape[o.shape.length - 1] ?? 1;
+    if (a.shape.length !== 1 || a.shape[0] < n) throw new TinyM2Error(`${file}: 'labels_${o.name}' must have shape [${ds.rows}], got [${a.shape}]`);
+    const values = Int32Array.from({ length: n }, (_, r) => {
+      const v = Number(a.data[r]);
+      if (!Number.isInteger(v) || v < 0 || v >= classes) throw new TinyM2Error(`${file}: 'labels_${o.name}' row ${r} is ${v}; class indices of output '${o.name}' are 0 to ${classes - 1}`);
+      return v;
+    });
+    labels.set(`labels_${o.name}`, values);
   }
   return { file, rows, labels };
 }
@@ -162,9 +171,7 @@ export function evaluateQGraph(graph: Graph, q: QGraph, testSet: DataSet): PlanE
 }
 
 /** Names of the weighted layers (Conv, Dense) a precision plan covers. */
-export function weightedLayers(graph: Graph): string[] {
-  return graph.nodes.filter((n) => n.op === 'Conv' || n.op === 'Dense').map((n) => n.name);
-}
+export { weightedLayers };
 
 export function uniform(graph: Graph, bits: Bits): PrecisionPlan {
   return uniformPlan(graph.file, weightedLayers(graph), bits);
