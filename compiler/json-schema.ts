@@ -46,6 +46,11 @@ export function readJsonFile(file: string, what: string): unknown {
     const code = (e as NodeJS.ErrnoException).code;
     throw new TinyM2Error(`${what} cannot be read (${code === 'ENOENT' ? 'no such file' : code ?? String(e)})`, { exitCode: EXIT_BAD_INPUT, details: { file } });
   }
+  return parseJsonText(text, what, file);
+}
+
+/** Parses JSON text read from `file`; a syntax error is one TinyM2Error naming it. */
+export function parseJsonText(text: string, what: string, file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {

@@ -170,6 +170,24 @@ function table(rows: string[][], rightFrom: number): string {
   return rows.map((r) => r.map((cell, c) => (c >= rightFrom ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd()).join('\n');
 }
 
+/**
+ * The in-memory part of `tinym2 compile`: calibrate on `rows`, lower with `plan`, generate the C
+ * sources (and the test harness for `testRows`), and check the board's budgets. Writes nothing.
+ */
+export function compileGraph(
+  graph: Graph,
+  rows: DataSet['rows'],
+  plan: PrecisionPlan,
+  options: { name: string; source: string; precision: string; perChannelInputs: boolean; testRows?: DataSet['rows']; board?: Board },
+): { q: QGraph; model: GeneratedModel } {
+  const calibration = calibrateGraph(graph, rows);
+  const q: QGraph = quantizeGraph(graph, calibration, plan, { perChannelInputs: options.perChannelInputs });
+  const model = generateModel(q, { name: options.name, source: options.source, precision: options.precision });
+  if (options.board) checkFits(model, options.board, options.source);
+  if (options.testRows) model.files.set(`${options.name}_test.c`, harnessSource(q, model, options.testRows));
+  return { q, model };
+}
+
 export async function run(argv: string[]): Promise<number> {
   const o = parse(argv);
   if (!o) {
@@ -207,12 +225,8 @@ export async function run(argv: string[]): Promise<number> {
     precision = `INT${bits}`;
   }
 
-  const calibration = calibrateGraph(graph, calib.rows);
   const perChannelInputs = !o.perTensorInputs;
-  const q: QGraph = quantizeGraph(graph, calibration, plan, { perChannelInputs });
-  const model = generateModel(q, { name, source: modelFile, precision });
-  if (board) checkFits(model, board, modelFile);
-  if (testSet) model.files.set(`${name}_test.c`, harnessSource(q, model, testSet.rows));
+  const { model } = compileGraph(graph, calib.rows, plan, { name, source: modelFile, precision, perChannelInputs, testRows: testSet?.rows, board });
   // How this directory was made (paths relative to it), so `tinym2 verify OUT_DIR --data test.npz` can rebuild
   // the same quantized graph for its expectations (read by compiler/commands/verify.ts).
   const fromOut = (file: string) => relative(resolve(outDir), resolve(file));

@@ -51,10 +51,22 @@ export function loadDataSet(graph: Graph, file: string, maxRows = Infinity): Dat
 /** Activation ranges of every IR tensor over the rows, from the float reference. */
 export function calibrateGraph(graph: Graph, rows: DataSet['rows'], options: CalibrationOptions = {}): Calibration {
   const obs = new RangeObserver(options);
-  for (const row of rows) {
-    obs.observe(runFloat(graph, row, { keepAll: true }));
+  rows.forEach((row, r) => {
+    const values = runFloat(graph, row, { keepAll: true });
+    for (const [name, data] of values) {
+      for (let i = 0; i < data.length; i++) {
+        if (Number.isFinite(data[i])) continue;
+        const producer = graph.nodes.find((n) => n.outputs.includes(name));
+        throw new TinyM2Error(
+          `${graph.file}: tensor '${name}'${producer ? ` (output of node '${producer.name}', ${producer.source})` : ''} is ${data[i]} on calibration row ${r}: ` +
+            'the float model overflows float32 (weights or inputs too large)',
+          { details: { tensor: name, node: producer?.name, row: r } },
+        );
+      }
+    }
+    obs.observe(values);
     for (const input of graph.inputs) if (input.shape.length >= 3 && input.shape[0] === 1) obs.observeChannels(input.name, row[input.name], input.shape[1]);
-  }
+  });
   return obs.result();
 }
 
