@@ -81,7 +81,7 @@ function startWorker(): void {
     if (Date.now() < deadline) {
       startWorker();
       dispatch();
-    } else finish();
+    } else void finish();
   });
 }
 
@@ -102,7 +102,7 @@ const timer = setInterval(() => {
   if (current && Date.now() - current.since > hangMs) {
     stats.cases++;
     stats.hangs++;
-    record(`hang in case ${current.index}`, current.index, `no result after ${hangMs / 1000} s`);
+    suspects.push(current.index);
     next = current.index + 1; // skip the rest of the batch's order: resume after the hung case
     current = undefined;
     void worker.terminate();
@@ -113,17 +113,50 @@ const timer = setInterval(() => {
   }
 }, 100);
 
+/**
+ * A case that ran past the limit during the campaign may only have been starved of CPU (the campaign
+ * runs niced on shared machines): each one is run again alone in a fresh worker, and counts as a
+ * hang only if it still gives no result within the limit.
+ */
+const suspects: number[] = [];
+function recheck(index: number): Promise<WorkerMessage & { type: 'done' } | 'hang'> {
+  return new Promise((done) => {
+    const w = new Worker(new URL('../test/fuzz/worker-entry.mjs', import.meta.url), { resourceLimits: { maxOldGenerationSizeMb: Number(v['heap-mb']) } });
+    let started = 0;
+    const timer = setInterval(() => {
+      if (started && Date.now() - started > hangMs) { clearInterval(timer); void w.terminate(); done('hang'); }
+    }, 100);
+    w.on('message', (m: WorkerMessage) => {
+      if (m.type === 'start') started = Date.now();
+      else { clearInterval(timer); void w.terminate(); done(m); }
+    });
+    w.on('error', (e) => { clearInterval(timer); done({ type: 'done', index, kind: 'crash', ms: 0, error: `worker error: ${e.message}` }); });
+    w.postMessage({ seed, from: index, to: index + 1, mix } satisfies WorkerRequest);
+  });
+}
+
 let finished = false;
-function finish(): void {
+async function finish(): Promise<void> {
   if (finished) return;
   finished = true;
   clearInterval(timer);
+  stats.cases += suspects.length;
+  for (const index of suspects) {
+    const r = await recheck(index);
+    if (r === 'hang') {
+      stats.hangs++;
+      record(`hang in case ${index}`, index, `no result after ${hangMs / 1000} s, run alone`);
+    } else if (r.kind === 'crash') {
+      stats.crashes++;
+      record((r.error ?? '').split('\n')[0], index, r.error ?? '');
+    } else stats[r.kind]++;
+  }
   stats.seconds = Math.round((Date.now() - t0) / 1000);
-  const report = { seed, target: v.target, ...stats, slowestMs: Math.round(stats.slowestMs), distinctCrashes: [...distinct].map(([k, d]) => ({ what: k, count: d.count, file: d.file })) };
+  const report = { seed, target: v.target, ...stats, slowRechecked: suspects.length, slowestMs: Math.round(stats.slowestMs), distinctCrashes: [...distinct].map(([k, d]) => ({ what: k, count: d.count, file: d.file })) };
   if (v.json) console.log(JSON.stringify(report, null, 2));
   else {
     process.stderr.write('\n');
-    console.log(`fuzz ${v.target} seed ${seed}: ${stats.cases} cases in ${stats.seconds} s (${stats.ok} compiled, ${stats.refused} refused), ${stats.crashes} crashes, ${stats.hangs} hangs over ${hangMs / 1000} s`);
+    console.log(`fuzz ${v.target} seed ${seed}: ${stats.cases} cases in ${stats.seconds} s (${stats.ok} compiled, ${stats.refused} refused), ${stats.crashes} crashes, ${stats.hangs} hangs over ${hangMs / 1000} s (${suspects.length} slow during the campaign, rechecked alone)`);
     console.log(`peak memory ${stats.peakRssMB} MB (process RSS), slowest case ${Math.round(stats.slowestMs)} ms, largest input ${stats.maxInputBytes} bytes`);
     for (const [k, d] of distinct) console.log(`  ${d.count} x ${k.slice(0, 200)}\n    input: ${d.file}`);
   }
