@@ -12,7 +12,7 @@ import { generateModel, modelNameFromFile, runtimeFiles, type GeneratedModel } f
 import { checkOnHost } from '../codegen/hostcheck.ts';
 import { writeOutputDir } from '../codegen/output.ts';
 import { harnessSource, type HarnessResult } from '../codegen/testvectors.ts';
-import { cIdentifier } from '../codegen/cformat.ts';
+import { cIdentifier } from '../codegen/names.ts';
 import { loadOnnx } from '../onnx/import.ts';
 import { calibrateGraph, loadDataSet, uniform, type DataSet } from '../quant/evaluate.ts';
 import { quantizeGraph } from '../quant/lower.ts';

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cIdentifier } from '../codegen/cformat.ts';
+import { cIdentifier } from '../codegen/names.ts';
 import { haveTool } from '../codegen/hostcheck.ts';
 import { EXIT_BAD_INPUT, TinyM2Error } from '../errors.ts';
 import { loadOnnx } from '../onnx/import.ts';
