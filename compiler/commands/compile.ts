@@ -165,6 +165,39 @@ function checkFits(model: GeneratedModel, board: Board, modelFile: string): void
   }
 }
 
+/**
+ * The same budgets as checkFits, from shapes alone, before any data is read or calibrated: the
+ * weights at `minWeightBits` (4 when the planner may still choose INT4) and the largest activation
+ * at one byte per value are lower bounds of what the generated model needs. A model that cannot fit
+ * is refused in milliseconds instead of after calibrating a 2^30-row activation.
+ */
+function checkFitsFromShapes(graph: Graph, board: Board, modelFile: string, minWeightBits: 4 | 8): void {
+  let weights = 0;
+  for (const n of graph.nodes) if (n.op === 'Conv' || n.op === 'Dense') weights += graph.constants.get(n.weight)!.data.length;
+  const weightBytes = Math.ceil((weights * minWeightBits) / 8);
+  let largest = 0, largestName = '';
+  for (const t of graph.tensors.values()) {
+    const size = t.shape.reduce((a, b) => a * b, 1);
+    if (size > largest) { largest = size; largestName = t.name; }
+  }
+  const ram = board.memory.ram.bytes - board.memory.stackBytes - board.memory.heapBytes;
+  if (largest > ram) {
+    throw new TinyM2Error(
+      `${modelFile} needs at least a ${largest}-byte arena (activation '${largestName}' alone, counted from the shapes), but board ${board.name} has ${ram} bytes of RAM after stack and heap: ` +
+        'use a smaller model or input, or a board with more RAM',
+      { exitCode: EXIT_BUDGET, details: { board: board.name, tensor: largestName, bytes: largest, ramBytes: ram } },
+    );
+  }
+  if (board.memory.flash && weightBytes > board.memory.flash.bytes - CODE_RESERVE_BYTES) {
+    const flash = board.memory.flash.bytes - CODE_RESERVE_BYTES;
+    throw new TinyM2Error(
+      `${modelFile} has at least ${weightBytes} bytes of weights (${weights} weights at INT${minWeightBits}, counted from the shapes), but board ${board.name} has ${flash} bytes of flash after a ${CODE_RESERVE_BYTES / 1024} KB code reserve: ` +
+        (minWeightBits === 8 ? 'try --precision int4 or mixed precision' : 'use a smaller model or a board with more flash'),
+      { exitCode: EXIT_BUDGET, details: { board: board.name, weightBytes, flashBytes: flash } },
+    );
+  }
+}
+
 function table(rows: string[][], rightFrom: number): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   return rows.map((r) => r.map((cell, c) => (c >= rightFrom ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd()).join('\n');
@@ -200,6 +233,7 @@ export async function run(argv: string[]): Promise<number> {
   if (o.name !== undefined && o.name !== name) throw new TinyM2Error(`--name '${o.name}' is not a C identifier: use e.g. '${name}'`);
   const outDir = o.out ?? `out/${name}`;
   const board = o.board ? loadBoard(o.board) : undefined;
+  if (board) checkFitsFromShapes(graph, board, modelFile, o.precision === 'int8' || (!o.precision && !o.plan && !o.flash) ? 8 : 4);
   const calib = loadDataSet(graph, o.calib);
   if (calib.rows.length === 0) throw new TinyM2Error(`${o.calib} has no rows`);
   const vectors = o.vectors !== undefined ? Number(o.vectors) : 8;
