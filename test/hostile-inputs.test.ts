@@ -251,3 +251,18 @@ describe('plan.json', () => {
   });
 });
 
+
+describe('the caps are documented', () => {
+  it('the README table lists every cap of compiler/limits.ts with its default', async () => {
+    const { DEFAULT_LIMITS, LIMIT_DOCS } = await import('../compiler/limits.ts');
+    const readme = (await import('node:fs')).readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    for (const key of Object.keys(LIMIT_DOCS) as Array<keyof typeof LIMIT_DOCS>) {
+      const row = readme.split('\n').find((l) => l.startsWith(`| \`${LIMIT_DOCS[key].option}\``));
+      expect(row, LIMIT_DOCS[key].option).toBeDefined();
+      expect(row).toContain(LIMIT_DOCS[key].what);
+      const v = DEFAULT_LIMITS[key];
+      const shown = v % 2 ** 30 === 0 ? `${v / 2 ** 30} GiB` : v % 2 ** 20 === 0 ? `${v / 2 ** 20} ${key === 'maxTensorElements' ? 'Mi' : 'MiB'}` : v.toLocaleString('en-US');
+      expect(row).toContain(`| ${shown} |`);
+    }
+  });
+});
