@@ -227,7 +227,7 @@ async function benchModel(m: ExampleModel, precision: Precision, o: Options, ste
       ...empty(board, ''),
       error: v.ok ? null : `verify: ${(v.failures as string[]).join('; ')}`,
       weightBytes: c.weightBytes,
-      flashBytes: v.model_bytes.flash,
+      flashBytes: v.modelBytes.flash,
       arenaBytes: c.arenaBytes,
       arenaLowerBound: c.arenaLowerBound,
       macs: c.macs,
@@ -241,7 +241,7 @@ async function benchModel(m: ExampleModel, precision: Precision, o: Options, ste
       accuracyPerHead: perHead,
       bitExact: v.bitExact,
       deviceRows: v.rows,
-      stackPeakBytes: v.model_bytes.stackPeak,
+      stackPeakBytes: v.modelBytes.stackPeak,
       estimates: (v.estimates as BenchRow['estimates']).map((e) => ({ board: e.board, latencySeconds: e.latencySeconds, energyJoules: e.energyJoules, label: e.label })),
       seconds: { ...seconds },
     });

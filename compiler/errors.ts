@@ -19,3 +19,5 @@ export const EXIT_VERIFY_FAILED = 1;
 export const EXIT_BAD_INPUT = 2;
 export const EXIT_BUDGET = 3;
 export const EXIT_TOOL_MISSING = 4;
+/** A bug of tinym2 itself (EX_SOFTWARE of sysexits.h): any error that is not a TinyM2Error. */
+export const EXIT_INTERNAL = 70;

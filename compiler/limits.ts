@@ -35,9 +35,14 @@ export const LIMIT_DOCS: Record<keyof InputLimits, { option: string; what: strin
   maxDataBytes: { option: '--max-data-bytes', what: 'bytes of one .npz data set once decompressed' },
 };
 
+/**
+ * The caps with `overrides` applied. Any object with the camelCase fields works, so a command passes
+ * its parsed arguments (--max-tensor-bytes arrives as maxTensorBytes) as they are.
+ */
 export function resolveLimits(overrides: Partial<InputLimits> = {}): InputLimits {
   const out = { ...DEFAULT_LIMITS };
-  for (const [key, value] of Object.entries(overrides) as Array<[keyof InputLimits, number | undefined]>) {
+  for (const key of Object.keys(LIMIT_DOCS) as Array<keyof InputLimits>) {
+    const value = overrides[key];
     if (value === undefined) continue;
     if (!Number.isSafeInteger(value) || value <= 0) {
       throw new TinyM2Error(`${LIMIT_DOCS[key].option} must be a positive whole number, got ${value}`);

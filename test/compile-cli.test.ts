@@ -190,7 +190,7 @@ describe('tinym2 compile refuses cleanly', () => {
   it('bad options and bad plans: exit 2, one line, no output', () => {
     const cases: Array<[string[], RegExp]> = [
       [['--precision', 'int2'], /--precision 'int2' is not one of int8, int4, mixed/],
-      [['--precision', 'int4', '--flash', '10KB'], /--flash and --precision both choose the precision/],
+      [['--precision', 'int4', '--flash', '10KB'], /--flash and --precision cannot be given together/],
       [['--name', 'my-model'], /--name 'my-model' is not a C identifier: use e.g. 'my_model'/],
       [['--check'], /--check needs --test/],
       [['--name', 'tm2'], /the model name 'tm2' is the name of a runtime file/],

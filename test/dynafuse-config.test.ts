@@ -47,6 +47,12 @@ describe('fusion config', () => {
     expect(c.threshold).toBe(0.8);
     expect(c.noiseSigmas.length).toBe(9);
     expect(c.modes).toEqual({ default: 'nominal', batteryEnergySavingBelow: 20, batteryNominalBelow: 50 });
+    expect(c.allSelected).toBe('dynamic-weights');
+  });
+
+  it('takes the fused-head rule when asked and refuses an unknown one', () => {
+    expect(loadFusionConfig(withEdit((x) => { x.allSelected = 'fused-head'; }), graph).allSelected).toBe('fused-head');
+    expect(errorOf(withEdit((x) => { x.allSelected = 'fused'; })).message).toContain('/allSelected must be one of dynamic-weights, fused-head');
   });
 
   it('names the field of a schema error', () => {

@@ -26,7 +26,10 @@ describe.skipIf(!qemu)('DynaFuse on the device (dsa-har, mps2-an386)', () => {
   const pick = full.rows.map((_, i) => i).filter((i) => i % 6 === 0);
   const calib: DataSet = { file: full.file, rows: pick.map((i) => full.rows[i]), labels: new Map([['labels', Int32Array.from(pick, (i) => full.labels.get('labels')![i])]]) };
   const board = loadBoard('mps2-an386');
-  const profile = profileDynaFuse(graph, q, calib, loadFusionConfig(`${EX}/fusion.json`, graph), { board, instructions: { instructionsPerMac: 2.235, basis: 'estimate for the test' } });
+  // The fused-head rule for the all-selected case, so that one firmware exercises both fusion paths (the fused
+  // head, and weighted heads; the paper's all-selected rule is the weighted path with every bit of the mask set).
+  const config = { ...loadFusionConfig(`${EX}/fusion.json`, graph), allSelected: 'fused-head' as const };
+  const profile = profileDynaFuse(graph, q, calib, config, { board, instructions: { instructionsPerMac: 2.235, basis: 'estimate for the test' } });
   const test = loadDataSet(graph, `${EX}/test.npz`);
   // 12 windows, the three modes in turn; sigmas from U[0, 1.5): high-accuracy windows take the fused head, the others fuse a subset of heads.
   const windows = makeWindows(q, profile, test, { count: 12, seed: 3, maxSigma: 1.5 });
@@ -43,6 +46,8 @@ describe.skipIf(!qemu)('DynaFuse on the device (dsa-har, mps2-an386)', () => {
     expect(new Set(host.map((h) => h.mode))).toEqual(new Set([df.HIGH_ACCURACY, df.NOMINAL, df.ENERGY_SAVING]));
     expect(host.some((h) => h.useFused)).toBe(true);
     expect(host.some((h) => !h.useFused)).toBe(true);
+    // The static intrinsic-weights baseline ran on the device too (compared above) and is a real classifier.
+    expect(host.filter((h, w) => h.staticWeightsCls === windows[w].label).length).toBeGreaterThan(windows.length / 2);
   }, 120_000);
 
   it('skipped branches cost nothing: inference instructions follow the number of branches run', () => {

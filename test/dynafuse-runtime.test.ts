@@ -74,6 +74,7 @@ function randomModel(r: () => number): TestModel {
     batteryEnergySavingBelow: 20,
     batteryNominalBelow: 50,
     fused: r() < 0.5 ? { expTable: df.expTableFor(0.005 + r() * 0.6), energyNj: int(0, 100_000) } : undefined,
+    allSelectedRule: r() < 0.5 ? df.ALL_DYNAMIC_WEIGHTS : df.ALL_FUSED_HEAD,
   };
   return { tables, bits: mods.map((m) => m.bits) };
 }
@@ -113,7 +114,7 @@ function randomState(model: TestModel, r: () => number): TestState {
 
 function serialize(model: TestModel, states: TestState[]): string {
   const t = model.tables;
-  const out: Array<string | number> = ['M', t.modalities.length, t.classes, t.thresholdQ15, t.defaultMode, t.batteryEnergySavingBelow, t.batteryNominalBelow, t.fused ? 1 : 0, t.fused?.energyNj ?? 0];
+  const out: Array<string | number> = ['M', t.modalities.length, t.classes, t.thresholdQ15, t.defaultMode, t.batteryEnergySavingBelow, t.batteryNominalBelow, t.fused ? 1 : 0, t.fused?.energyNj ?? 0, t.allSelectedRule];
   if (t.fused) out.push(...t.fused.expTable);
   t.modalities.forEach((m, i) => {
     out.push(m.channels, m.samples, m.diffShift, model.bits[i], m.energyNj);
@@ -218,7 +219,9 @@ describe('DynaFuse rules (TypeScript twin, hand-made states)', () => {
     modalities: [modality('a', 30000, 30_000), modality('b', 28000, 10_000), modality('c', 26000, 20_000)],
     thresholdQ15: 26214, defaultMode: df.NOMINAL, batteryEnergySavingBelow: 20, batteryNominalBelow: 50,
     fused: { expTable: df.expTableFor(0.1), energyNj: 500 },
+    allSelectedRule: df.ALL_FUSED_HEAD,
   };
+  const paper: df.DynaFuseTables = { ...tables, allSelectedRule: df.ALL_DYNAMIC_WEIGHTS };
   const req = (sigma: number[], batteryPct = -1, forcedMode = -1): df.Request => ({ sigmaQ12: sigma, batteryPct, forcedMode });
 
   it('piecewise-linear interpolation truncates toward zero and is flat outside the knots', () => {
@@ -241,6 +244,19 @@ describe('DynaFuse rules (TypeScript twin, hand-made states)', () => {
     expect(d.useFused).toBe(true);
     expect(d.weightQ15.reduce((a, b) => a + b)).toBe(32768);
     expect(d.energyNj).toBe(60_500);
+  });
+
+  it("the paper's rule: every modality selected -> every head fused with the run-time weights, no fused head", () => {
+    const d = df.decide(paper, req([0, 1024, 0], -1, df.HIGH_ACCURACY));
+    expect(d.mask).toBe(0b111);
+    expect(d.useFused).toBe(false);
+    expect(d.energyNj).toBe(60_000); // the fused head's extra ops are not run
+    // Weights follow the estimated accuracies: b is noisier (24500 vs 30000 and 26000), so it weighs least.
+    expect(d.weightQ15.reduce((a, b) => a + b)).toBe(32768);
+    expect(d.weightQ15[1]).toBeLessThan(d.weightQ15[2]);
+    expect(d.weightQ15[2]).toBeLessThan(d.weightQ15[0]);
+    const heads = [Int8Array.from([0, 100, 0]), Int8Array.from([0, 0, 127]), Int8Array.from([0, 100, 0])];
+    expect(df.fuse(paper, d, heads).argmax).toBe(1);
   });
 
   it('nominal takes N/2 = 1 of 3; energy saving takes the cheapest candidate', () => {

@@ -266,3 +266,17 @@ describe('the caps are documented', () => {
     }
   });
 });
+
+describe('the caps on the command line', () => {
+  it('every cap of compiler/limits.ts is an option of the CLI table, and it reaches the importer', async () => {
+    const { LIMIT_DOCS } = await import('../compiler/limits.ts');
+    const { OPTIONS } = await import('../compiler/cli/options.ts');
+    for (const doc of Object.values(LIMIT_DOCS)) expect(Object.keys(OPTIONS)).toContain(doc.option.slice(2));
+    const model = join(REPO_ROOT, 'test/models/sensor1d.onnx');
+    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'tinym2.js'), 'inspect', model, '--max-tensor-elements', '100'], { encoding: 'utf8', cwd: REPO_ROOT });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/over the limit of 100 elements.*--max-tensor-elements/);
+    const ok = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'tinym2.js'), 'inspect', model, '--max-model-bytes', '1MB'], { encoding: 'utf8', cwd: REPO_ROOT });
+    expect(ok.status).toBe(0);
+  });
+});

@@ -8,8 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { generateModel } from '../compiler/codegen/generate.ts';
 import { writeOutputDir } from '../compiler/codegen/output.ts';
-import { run as compile } from '../compiler/commands/compile.ts';
-import { run as verify } from '../compiler/commands/verify.ts';
+import { runCommand } from '../compiler/cli.ts';
 import { TinyM2Error } from '../compiler/errors.ts';
 import { loadOnnx } from '../compiler/onnx/import.ts';
 import { calibrateGraph, loadDataSet, uniform } from '../compiler/quant/evaluate.ts';
@@ -18,6 +17,8 @@ import { REPO_ROOT } from '../compiler/target/paths.ts';
 
 const MODEL = path.join(REPO_ROOT, 'test/models/gemm_variants.onnx');
 const DATA = path.join(REPO_ROOT, 'test/models/gemm_variants.npz');
+const compile = (args: string[]) => runCommand(['compile', ...args]);
+const verify = (args: string[]) => runCommand(['verify', ...args]);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tm2-verify-test-'));
 const outDir = path.join(tmp, 'out');
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -51,11 +52,11 @@ it('reports bit-exact outputs, accuracy, instructions, model bytes and estimates
   expect(r.outputs[0].accuracy).toBeGreaterThanOrEqual(0);
   expect(r.outputs[0].agreementWithFloat).toBeGreaterThan(0.5);
   expect(r.instructionsPerInference.mean).toBeGreaterThan(500);
-  expect(r.model_bytes.flash).toBeGreaterThan(r.model_bytes.weights);
-  expect(r.model_bytes.ram).toBeGreaterThanOrEqual(r.model_bytes.arena);
-  expect(r.model_bytes.stackPeak).toBeGreaterThan(16); // the run function and its kernels push registers
-  expect(r.model_bytes.stackPeak).toBeLessThan(4096);
-  expect(r.firmware_bytes.flashBytes).toBeGreaterThan(r.model_bytes.flash);
+  expect(r.modelBytes.flash).toBeGreaterThan(r.modelBytes.weights);
+  expect(r.modelBytes.ram).toBeGreaterThanOrEqual(r.modelBytes.arena);
+  expect(r.modelBytes.stackPeak).toBeGreaterThan(16); // the run function and its kernels push registers
+  expect(r.modelBytes.stackPeak).toBeLessThan(4096);
+  expect(r.firmwareBytes.flashBytes).toBeGreaterThan(r.modelBytes.flash);
   expect(r.estimates.map((e: { board: string }) => e.board)).toEqual(['mps2-an386', 'nrf52840-dk']);
   // the M4 boards have a per-class cycle model: the CPI comes from the measured instruction mix
   expect(r.instructionMix.load).toBeGreaterThan(0);
@@ -143,3 +144,31 @@ it('per-channel inputs (the default) quantize bit-exact on the Cortex-M4, and --
     expect(r).toMatchObject({ ok: true, bitExact: true, rows: 2, quantizeMismatches: 0, sourcesMatchGenerator: true });
   }
 }, 180_000);
+
+it('as a CI gate: --min-accuracy, --max-drop and --expect (reference outputs from tinym2 run) each a check and a JUnit case', async () => {
+  const reference = path.join(tmp, 'reference.npz');
+  const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+  try {
+    expect(await runCommand(['run', MODEL, '--data', DATA, '-o', reference])).toBe(0);
+  } finally {
+    log.mockRestore();
+  }
+  const base = [outDir, '--data', DATA, '--model', MODEL, '--calib', DATA, '--rows', '4'];
+  // Generous gates pass; the float model's own outputs are within the default tolerance of the INT8 model's.
+  const passing = await runVerify([...base, '--min-accuracy', '0', '--max-drop', '100', '--expect', reference, '--json']);
+  const ok = JSON.parse(passing.stdout);
+  expect(passing.code, ok.failures.join('; ')).toBe(0);
+  expect(ok.gates.length).toBeGreaterThanOrEqual(3);
+  expect(ok.gates.every((g: { ok: boolean }) => g.ok)).toBe(true);
+  expect(ok.expect.outputs[0].maxAbsError).toBeGreaterThan(0);
+  // A floor above what was measured, and a zero tolerance, fail with exit 1 and say by how much.
+  const floor = Math.min(100, 100 * ok.outputs[0].accuracy + 10);
+  const junit = path.join(tmp, 'gates.xml');
+  const failing = await runVerify([...base, '--min-accuracy', String(floor), '--expect', reference, '--atol', '0', '--junit', junit]);
+  expect(failing.code).toBe(1);
+  expect(failing.stdout).toMatch(/FAIL .*values outside, worst row/);
+  if (ok.outputs[0].accuracy < 1) expect(failing.stdout).toMatch(/points below --min-accuracy/);
+  const xml = fs.readFileSync(junit, 'utf8');
+  expect(xml).toMatch(/name="[^"]+ within tolerance of reference.npz"/);
+  expect(xml).toMatch(/name="[^"]+ top-1 &gt;= [\d.]+%"/);
+}, 300_000);

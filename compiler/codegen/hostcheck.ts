@@ -4,6 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { EXIT_TOOL_MISSING, TinyM2Error } from '../errors.ts';
+import { requireHostToolchain } from '../target/toolchain.ts';
 import { parseHarnessOutput, type HarnessResult } from './testvectors.ts';
 
 /** The flags every generated file must pass without a warning. */
@@ -74,6 +75,7 @@ export function runHarness(exe: string): HarnessResult & { exitCode: number | nu
 export function checkOnHost(outDir: string, name: string, options: { cc?: string; sanitize?: boolean; buildDir: string; runtimeSources: string[] }): ReturnType<typeof runHarness> {
   const cc = options.cc ?? 'gcc';
   if (!haveTool(cc)) throw new TinyM2Error(`--check needs a host C compiler (${cc}); install gcc or leave out --check`, { exitCode: EXIT_TOOL_MISSING });
+  if (cc === 'gcc') requireHostToolchain('for --check (the host self-check build)');
   const flags = [...STRICT_C99, ...(options.sanitize ? ['-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all'] : ['-O2']), '-DTM2_SELF_CHECK', ...includeFlags(outDir)];
   const sources = [`${name}.c`, `${name}_weights.c`, `${name}_test.c`].map((f) => join(outDir, f));
   const objects = [

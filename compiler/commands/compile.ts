@@ -2,10 +2,10 @@
 // C99 sources a firmware engineer drops into a project (compiler/codegen/), with sizes and a
 // per-layer table. Precision comes from a plan file, a flash budget (the mixed-precision planner),
 // or a uniform choice. The output directory appears whole or not at all.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { makeTempDir } from '../cache.ts';
+import type { Args } from '../cli/options.ts';
 import { EXIT_BUDGET, EXIT_VERIFY_FAILED, TinyM2Error } from '../errors.ts';
 import type { Graph } from '../ir.ts';
 import { generateModel, modelNameFromFile, runtimeFiles, type GeneratedModel } from '../codegen/generate.ts';
@@ -19,92 +19,7 @@ import { quantizeGraph } from '../quant/lower.ts';
 import { loadPlan, type PrecisionPlan } from '../quant/plan.ts';
 import type { QGraph } from '../quant/qgraph.ts';
 import { loadBoard, type Board } from '../target/boards.ts';
-import { CODE_RESERVE_BYTES, parseSize } from './plan.ts';
-
-export const summary = 'generate C99 sources (model API, layer sequence, const weights, CMake, PlatformIO) for a model';
-
-const HELP = `usage: tinym2 compile model.onnx --calib calib.npz [-o DIR] [--name NAME] [--board NAME]
-                      [--plan plan.json | --flash SIZE | --precision int8|int4|mixed]
-                      [--test test.npz [--vectors N] [--check]] [--per-tensor-inputs] [--json]
-
-Quantizes the model (activation ranges from the calibration rows) and writes C99 sources into DIR:
-<name>.h (the API), <name>.c (one kernel call per layer, one static arena), <name>_weights.c (const
-weights), CMakeLists.txt, library.json (PlatformIO), README.md and the runtime-c kernels in runtime/.
-
-  --calib FILE        npz with one float32 array per graph input (batch first)
-  -o, --out DIR       output directory, one per model (default out/<name>); a directory tinym2 made is
-                      replaced as a whole; in any other, files go next to what is there, never over it
-  --name NAME         C name of the model (default: from the file name); functions are tm2_<name>_*
-  --plan FILE         per-layer bits from 'tinym2 plan' (plan.json)
-  --flash SIZE        mixed precision: the planner picks INT8/INT4 per layer so weights fit SIZE (160KB, 1MB)
-  --precision P       int8 (default), int4, or mixed (the planner, budget from --board or 20% of FP32)
-  --board NAME        check the result fits boards/NAME.json (flash minus a ${CODE_RESERVE_BYTES / 1024} KB code reserve, RAM minus
-                      stack and heap); exit 3 if not
-  --test FILE         also write <name>_test.c: N rows of FILE with the integer emulator's expected outputs
-  --vectors N         rows in the test harness (default 8)
-  --per-tensor-inputs one scale and zero point per graph input; by default an input read only by unpadded
-                      convolutions gets one per channel (raw sensor units: each channel keeps its levels),
-                      which tm2_<name>_quantize_<input>() applies and the first convolutions absorb
-  --check             build the harness with the host gcc (strict C99) and run it: outputs must equal the
-                      integer emulator's bit for bit (exit 1 if not)
-  --json              machine-readable output
-
-Exit codes: 2 bad input, 3 the model does not fit the board.`;
-
-interface Options {
-  model: string;
-  calib: string;
-  out?: string;
-  name?: string;
-  plan?: string;
-  flash?: string;
-  precision?: string;
-  board?: string;
-  test?: string;
-  vectors?: string;
-  check?: boolean;
-  perTensorInputs?: boolean;
-  json: boolean;
-}
-
-function parse(argv: string[]): Options | null {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        calib: { type: 'string' },
-        out: { type: 'string', short: 'o' },
-        name: { type: 'string' },
-        plan: { type: 'string' },
-        flash: { type: 'string' },
-        precision: { type: 'string' },
-        board: { type: 'string' },
-        test: { type: 'string' },
-        vectors: { type: 'string' },
-        check: { type: 'boolean' },
-        'per-tensor-inputs': { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new TinyM2Error(`${(e as Error).message}\n\n${HELP}`);
-  }
-  const v = parsed.values;
-  if (v.help) return null;
-  if (parsed.positionals.length !== 1) throw new TinyM2Error(`expected exactly one model file\n\n${HELP}`);
-  if (!v.calib) throw new TinyM2Error(`--calib calib.npz is required: activation ranges are measured on calibration data\n\n${HELP}`);
-  const chosen = [v.plan && '--plan', v.flash && '--flash', v.precision && '--precision'].filter(Boolean);
-  if (chosen.length > 1) throw new TinyM2Error(`${chosen.join(' and ')} both choose the precision: give one`);
-  if (v.precision && !['int8', 'int4', 'mixed'].includes(v.precision)) {
-    throw new TinyM2Error(`--precision '${v.precision}' is not one of int8, int4, mixed`);
-  }
-  if (v.vectors && !v.test) throw new TinyM2Error('--vectors needs --test test.npz (the rows come from it)');
-  if (v.check && !v.test) throw new TinyM2Error('--check needs --test test.npz (the harness runs its rows)');
-  return { model: parsed.positionals[0], calib: v.calib, ...v, perTensorInputs: Boolean(v['per-tensor-inputs']), json: Boolean(v.json) } as Options;
-}
+import { CODE_RESERVE_BYTES } from './plan.ts';
 
 /** Runs the mixed-precision planner (Hessian sensitivity + ILP), as `tinym2 plan` does. */
 async function planMixed(graph: Graph, calib: DataSet, flashBytes: number | undefined, board: Board | undefined, modelName: string): Promise<{ plan: PrecisionPlan; note: string }> {
@@ -221,24 +136,19 @@ export function compileGraph(
   return { q, model };
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const o = parse(argv);
-  if (!o) {
-    console.log(HELP);
-    return 0;
-  }
-  const graph = loadOnnx(o.model);
-  const modelFile = basename(o.model);
-  const name = o.name !== undefined ? cIdentifier(o.name) : modelNameFromFile(o.model);
+export async function execute(o: Args<'compile'>): Promise<number> {
+  const modelPath = o.positional;
+  const graph = loadOnnx(modelPath, o);
+  const modelFile = basename(modelPath);
+  const name = o.name !== undefined ? cIdentifier(o.name) : modelNameFromFile(modelPath);
   if (o.name !== undefined && o.name !== name) throw new TinyM2Error(`--name '${o.name}' is not a C identifier: use e.g. '${name}'`);
   const outDir = o.out ?? `out/${name}`;
   const board = o.board ? loadBoard(o.board) : undefined;
   if (board) checkFitsFromShapes(graph, board, modelFile, o.precision === 'int8' || (!o.precision && !o.plan && !o.flash) ? 8 : 4);
-  const calib = loadDataSet(graph, o.calib);
+  const calib = loadDataSet(graph, o.calib, Infinity, o);
   if (calib.rows.length === 0) throw new TinyM2Error(`${o.calib} has no rows`);
-  const vectors = o.vectors !== undefined ? Number(o.vectors) : 8;
-  if (!Number.isInteger(vectors) || vectors < 1) throw new TinyM2Error(`--vectors '${o.vectors}' must be a positive whole number`);
-  const testSet = o.test ? loadDataSet(graph, o.test, vectors) : undefined;
+  const vectors = o.vectors ?? 8;
+  const testSet = o.test ? loadDataSet(graph, o.test, vectors, o) : undefined;
   if (testSet && testSet.rows.length === 0) throw new TinyM2Error(`${o.test} has no rows`);
 
   const notes: string[] = [];
@@ -247,12 +157,12 @@ export async function run(argv: string[]): Promise<number> {
   if (o.plan) {
     plan = loadPlan(o.plan, graph);
     precision = `mixed precision from ${basename(o.plan)}`;
-  } else if (o.flash || o.precision === 'mixed') {
-    const flash = o.flash ? parseSize(o.flash, '--flash') : undefined;
+  } else if (o.flash !== undefined || o.precision === 'mixed') {
+    const flash = o.flash;
     const r = await planMixed(graph, calib, flash, board, modelFile);
     plan = r.plan;
     notes.push(r.note);
-    precision = o.flash ? `mixed precision, weights within ${flash} bytes` : 'mixed precision';
+    precision = flash !== undefined ? `mixed precision, weights within ${flash} bytes` : 'mixed precision';
   } else {
     const bits = o.precision === 'int4' ? 4 : 8;
     plan = uniform(graph, bits);
@@ -264,11 +174,11 @@ export async function run(argv: string[]): Promise<number> {
   // How this directory was made (paths relative to it), so `tinym2 verify OUT_DIR --data test.npz` can rebuild
   // the same quantized graph for its expectations (read by compiler/commands/verify.ts).
   const fromOut = (file: string) => relative(resolve(outDir), resolve(file));
-  model.files.set('tinym2.json', `${JSON.stringify({ model: fromOut(o.model), calib: fromOut(o.calib), name, precision, perChannelInputs, plan }, null, 2)}\n`);
+  model.files.set('tinym2.json', `${JSON.stringify({ model: fromOut(modelPath), calib: fromOut(o.calib), name, precision, perChannelInputs, plan }, null, 2)}\n`);
   const written = writeOutputDir(outDir, model.files);
   let check: HarnessResult | undefined;
   if (o.check) {
-    const buildDir = mkdtempSync(join(tmpdir(), 'tm2-check-'));
+    const buildDir = makeTempDir('tm2-check');
     try {
       check = checkOnHost(outDir, name, { buildDir, runtimeSources: runtimeFiles().filter((f) => f.endsWith('.c')) });
     } finally {

@@ -3,7 +3,7 @@
 // flash / BOPS / RAM budgets -> plan.json, with accuracies in the integer emulator when --test is given.
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import type { Args } from '../cli/options.ts';
 import { TinyM2Error } from '../errors.ts';
 import type { Graph } from '../ir.ts';
 import { analyzeLayers } from '../ilp/from-graph.ts';
@@ -27,57 +27,11 @@ import { uniformPlan, type PrecisionPlan } from '../quant/plan.ts';
 import { DEFAULT_TRACE_OPTIONS } from '../sensitivity/hutchinson.ts';
 import { loadBoard } from '../target/boards.ts';
 
-export const summary = 'choose INT8/INT4 per layer from Hessian sensitivity under flash / BOPS / RAM budgets';
-
 /** Flash kept for code (kernels, generated network code, startup, libc) when the budget comes from a board. */
 export const CODE_RESERVE_BYTES = 64 * 1024;
 
-const HELP = `usage: tinym2 plan model.onnx --calib calib.npz [--test test.npz] [--board NAME]
-                   [--flash SIZE] [--bops N] [--ram SIZE] [--untied] [--out plan.json]
-                   [--per-tensor-inputs] [--json]
-
-Measures each Conv / Dense layer's sensitivity (Hutchinson estimate of the Hessian trace of the
-loss on the calibration rows: cross-entropy on 'labels' when present, else KL to the model's own
-outputs), then picks 4 or 8 bits per layer minimising the summed sensitivity Omega with an ILP.
-
-  --calib FILE      npz with one array per graph input (batch first) and optional 'labels'
-  --test FILE       npz to measure accuracy on: FP32, uniform INT8, uniform INT4 and the plan
-  --per-tensor-inputs  measure that accuracy with one scale per graph input, as 'tinym2 compile
-                    --per-tensor-inputs' builds it (default: per channel where inputs allow it)
-  --board NAME      take budgets from boards/NAME.json: flash minus a ${CODE_RESERVE_BYTES / 1024} KB code reserve,
-                    RAM minus stack and heap
-  --flash SIZE      weight bytes budget (e.g. 160KB, 1MB, 40000); KB = 1024 bytes
-  --bops N          limit on sum of MACs x weight bits x input activation bits
-  --ram SIZE        peak activation bytes budget
-  --untied          choose weight and activation bits separately (default: one choice sets both)
-  --out FILE        where to write the plan (default: plan.json in the current directory)
-  --iterations N    at most N Hutchinson iterations (default ${DEFAULT_TRACE_OPTIONS.maxIterations}; stops earlier when stable)
-  --batch N         calibration rows per iteration (default ${DEFAULT_TRACE_OPTIONS.batchSize})
-  --seed N          seed of the random probe vectors (default 1)
-  --hessian METHOD  hutchinson (default: HAWQ-v3's Rademacher probes, finite-difference
-                    Hessian-vector products) or gauss-newton (exact Gauss-Newton trace, no probe
-                    noise; equals the Hessian block for Conv/Dense/ReLU networks)
-  --rows N          gauss-newton: calibration rows used (default 128)
-  --json            machine-readable output
-
-With no budget at all the target is the paper's: ${DEFAULT_FLASH_FRACTION * 100}% of the FP32 weight bytes.
-Exit codes: 2 bad input, 3 the budget cannot be met (the message names the smallest that fits).`;
-
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 * 1024, mb: 1024 * 1024, mib: 1024 * 1024 };
-
-/** Parses `160KB`, `1MB`, `1.5M`, `40000` (KB = 1024 bytes). */
-export function parseSize(text: string, option: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
-  const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new TinyM2Error(`${option} '${text}' is not a size: use bytes (40000) or KB / MB (160KB, 1MB)`);
-  return Math.floor(parseFloat(m[1]) * unit);
-}
-
-function parseCount(text: string, option: string): number {
-  const v = Number(text.replace(/_/g, ''));
-  if (!Number.isFinite(v) || v <= 0) throw new TinyM2Error(`${option} '${text}' must be a positive number`);
-  return v;
-}
+/** Sizes are parsed by the CLI (compiler/cli/values.ts); re-exported for the planner's callers. */
+export { parseSize } from '../cli/values.ts';
 
 interface BoardBudget {
   name: string;
@@ -143,43 +97,9 @@ function writeAtomically(file: string, text: string): void {
   }
 }
 
-export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        calib: { type: 'string' },
-        test: { type: 'string' },
-        board: { type: 'string' },
-        flash: { type: 'string' },
-        bops: { type: 'string' },
-        ram: { type: 'string' },
-        untied: { type: 'boolean' },
-        out: { type: 'string' },
-        iterations: { type: 'string' },
-        batch: { type: 'string' },
-        seed: { type: 'string' },
-        hessian: { type: 'string' },
-        rows: { type: 'string' },
-        'per-tensor-inputs': { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new TinyM2Error(`${(e as Error).message}\n\n${HELP}`);
-  }
-  const o = parsed.values;
-  if (o.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (parsed.positionals.length !== 1) throw new TinyM2Error(`expected exactly one model file\n\n${HELP}`);
-  if (!o.calib) throw new TinyM2Error(`--calib calib.npz is required: the Hessian is measured on calibration data\n\n${HELP}`);
-  const json = Boolean(o.json);
-  const showProgress = !json && Boolean(process.stderr.isTTY);
+export async function execute(o: Args<'plan'>): Promise<number> {
+  const json = o.json;
+  const showProgress = !json && !o.quiet && Boolean(process.stderr.isTTY);
   const progress = (s: string) => {
     if (showProgress) process.stderr.write(`\r\x1b[K${s}`);
   };
@@ -187,10 +107,9 @@ export async function run(argv: string[]): Promise<number> {
     if (showProgress) process.stderr.write('\r\x1b[K');
   };
 
-  const method = (o.hessian ?? 'hutchinson') as HessianMethod;
-  if (method !== 'hutchinson' && method !== 'gauss-newton') throw new TinyM2Error(`--hessian '${o.hessian}': use hutchinson or gauss-newton`);
-  const modelPath = parsed.positionals[0];
-  const outFile = resolve(o.out ?? 'plan.json');
+  const method: HessianMethod = o.hessian;
+  const modelPath = o.positional;
+  const outFile = resolve(o.out);
   const budgets: Budgets = {};
   const notes: string[] = [];
   if (o.board) {
@@ -204,25 +123,20 @@ export async function run(argv: string[]): Promise<number> {
       notes.push(`RAM budget from board ${b.name}: its RAM minus stack and heap = ${b.ramBytes} bytes`);
     }
   }
-  if (o.flash) budgets.flashBytes = parseSize(o.flash, '--flash');
-  if (o.ram) budgets.ramBytes = parseSize(o.ram, '--ram');
-  if (o.bops) budgets.bops = parseCount(o.bops, '--bops');
-  const traceOptions = {
-    maxIterations: o.iterations ? Math.floor(parseCount(o.iterations, '--iterations')) : DEFAULT_TRACE_OPTIONS.maxIterations,
-    batchSize: o.batch ? Math.floor(parseCount(o.batch, '--batch')) : DEFAULT_TRACE_OPTIONS.batchSize,
-    seed: o.seed ? Math.floor(parseCount(o.seed, '--seed')) : DEFAULT_TRACE_OPTIONS.seed,
-  };
-  traceOptions.maxIterations = Math.max(traceOptions.maxIterations, 2);
+  if (o.flash !== undefined) budgets.flashBytes = o.flash;
+  if (o.ram !== undefined) budgets.ramBytes = o.ram;
+  if (o.bops !== undefined) budgets.bops = o.bops;
+  const traceOptions = { maxIterations: Math.max(o.iterations, 2), batchSize: o.batch, seed: o.seed };
 
-  const graph = loadOnnx(modelPath);
+  const graph = loadOnnx(modelPath, o);
   const modelName = basename(modelPath);
-  const calibSet = labelsForEveryHead(graph, loadDataSet(graph, o.calib));
+  const calibSet = labelsForEveryHead(graph, loadDataSet(graph, o.calib, Infinity, o));
   const calib = calibSet.set;
   if (calibSet.expanded.length) {
     notes.push(`'labels' also label ${calibSet.expanded.join(', ')} (same shape as ${graph.outputs[0].name}): cross-entropy and accuracy for every head`);
   }
   if (calib.rows.length === 0) throw new TinyM2Error(`${o.calib} has no rows`);
-  const test = o.test ? labelsForEveryHead(graph, loadDataSet(graph, o.test)).set : undefined;
+  const test = o.test ? labelsForEveryHead(graph, loadDataSet(graph, o.test, Infinity, o)).set : undefined;
   if (analyzeLayers(graph).length === 0) throw new TinyM2Error(`${modelName} has no Conv or Dense layer: there is nothing to plan`);
 
   const costs = modelCosts(graph);
@@ -241,7 +155,7 @@ export async function run(argv: string[]): Promise<number> {
     },
     method,
     {
-      maxRows: o.rows ? Math.floor(parseCount(o.rows, '--rows')) : undefined,
+      maxRows: o.rows,
       onProgress: (p) => progress(`Gauss-Newton traces: row ${p.row}/${p.rows}`),
     },
   );
@@ -264,7 +178,7 @@ export async function run(argv: string[]): Promise<number> {
     notes.push(`${costs.otherWeightBytes} weight bytes of unfolded BatchNorm / per-channel affine ops are INT8 in every plan and count against the flash budget`);
   }
   notes.push(...result.solve.notes);
-  const perChannelInputs = !o['per-tensor-inputs'];
+  const perChannelInputs = !o.perTensorInputs;
   const accuracy = test ? measureAccuracy(graph, costs, calib, test, result.plan, perChannelInputs, progress) : undefined;
   endProgress();
 

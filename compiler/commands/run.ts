@@ -1,24 +1,11 @@
-// `tinym2 run model.onnx --data inputs.npz [--out outputs.npz] [--json]`: the float reference
+// `tinym2 run model.onnx --data inputs.npz [-o outputs.npz] [--json]`: the float reference
 // over every row of a dataset, with argmax accuracy when the data has labels.
-import { parseArgs } from 'node:util';
-import { TinyM2Error } from '../errors.ts';
+import type { Args } from '../cli/options.ts';
 import { loadOnnx } from '../onnx/import.ts';
 import { loadDataset } from '../data/dataset.ts';
 import { writeNpz } from '../data/npz.ts';
 import { runFloat } from '../reference/interpreter.ts';
 import { tensorSize } from '../ir.ts';
-
-export const summary = 'run the float reference on a dataset (.npz), report accuracy, save outputs';
-
-const HELP = `usage: tinym2 run model.onnx --data inputs.npz [--out outputs.npz] [--json]
-
-Runs the float reference interpreter on every row of the dataset. The .npz holds one array per
-model input, named as the input, batch first (e.g. image [rows, 1, 28, 28]), and optionally
-integer 'labels' [rows]; with labels the argmax accuracy of every output is reported.
-
-  --data FILE   input rows (.npz), required
-  --out FILE    write the outputs as .npz, named as the model outputs, batch first
-  --json        print the summary as JSON`;
 
 function argmax(a: Float32Array): number {
   let best = 0;
@@ -26,27 +13,9 @@ function argmax(a: Float32Array): number {
   return best;
 }
 
-export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { data: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (e) {
-    throw new TinyM2Error(`${(e as Error).message}\n\n${HELP}`);
-  }
-  const opts = parsed.values;
-  if (opts.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (parsed.positionals.length !== 1) throw new TinyM2Error(`expected exactly one model file\n\n${HELP}`);
-  if (!opts.data) throw new TinyM2Error(`--data inputs.npz is required\n\n${HELP}`);
-
-  const graph = loadOnnx(parsed.positionals[0]);
-  const data = loadDataset(opts.data, graph);
+export async function execute(opts: Args<'run'>): Promise<number> {
+  const graph = loadOnnx(opts.positional, opts);
+  const data = loadDataset(opts.data, graph, opts);
   const started = performance.now();
   const results = graph.outputs.map((o) => ({ info: o, size: tensorSize(o.shape), data: new Float32Array(data.rows * tensorSize(o.shape)), correct: 0 }));
   for (let r = 0; r < data.rows; r++) {

@@ -7,9 +7,10 @@
 //   - estimated latency and energy from the board power models (labelled as estimates).
 // Exits 1 on any mismatch.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { makeTempDir } from '../cache.ts';
+import type { Args } from '../cli/options.ts';
+import type { InputLimits } from '../limits.ts';
 import { generateModel, type GeneratedModel } from '../codegen/generate.ts';
 import { computeTestVectors, harnessSource, parseHarnessOutput } from '../codegen/testvectors.ts';
 import { EXIT_BAD_INPUT, EXIT_VERIFY_FAILED, TinyM2Error } from '../errors.ts';
@@ -24,37 +25,11 @@ import { listBoards, loadBoard, type Board } from '../target/boards.ts';
 import { buildFirmware, bytesOfSources } from '../target/build.ts';
 import { argmax, compareOutputs, type Comparison, type RowOutputs } from '../target/compare.ts';
 import type { ElfSizes } from '../target/elf.ts';
+import { accuracyGates, expectGate, type ExpectReport, type GateCheck } from '../target/gates.ts';
 import { toJUnitXml, type JUnitCase } from '../target/junit.ts';
 import { estimateInference, formatEstimate, type InferenceEstimate } from '../target/power.ts';
 import { MIX_CLASSES, meanMix, mixInstructions, type InstructionMix } from '../target/mix.ts';
 import { runFirmware, type RunResult } from '../target/run.ts';
-
-export const summary = 'run a compiled model on a board (QEMU) with test vectors: bit-exactness, accuracy, instructions, flash/RAM, energy';
-
-const HELP = `usage: tinym2 verify OUT_DIR --data test.npz [--board NAME] [--model model.onnx --calib calib.npz
-                     [--plan plan.json | --precision int8|int4] [--per-tensor-inputs]] [--rows N] [--junit report.xml]
-                     [--timeout SECONDS] [--ssh user@host] [--json]
-
-Builds the generated model in OUT_DIR (from 'tinym2 compile') into firmware for the board with a
-test-vector harness, runs it, and checks every output bit for bit against the TypeScript integer
-emulator. Reports top-1 accuracy against the labels in the data (if any), top-1 agreement with the
-float model, instructions per inference, the model's flash and RAM inside the firmware, and
-estimated latency and energy (from the board's power model and for real boards with the same core).
-
-How OUT_DIR was made is read from OUT_DIR/tinym2.json when present; otherwise give the same
---model, --calib and --plan / --precision (and --per-tensor-inputs) that 'tinym2 compile' was given.
-
-  --data FILE       npz: one float32 array per graph input (batch first), optional 'labels'
-  --board NAME      ${listBoards().join(', ')} (default mps2-an386)
-  --rows N          use the first N rows of the data (default: all)
-  --junit FILE      also write a JUnit XML report (one test case per row and per check)
-  --timeout S       wall-clock limit per firmware run (default 600)
-  --ssh user@host   run on a real Linux board instead of QEMU (no instruction counts; wall times)
-  --keep DIR        keep the firmware build (sources, objects, ELF, map) in DIR
-  --json            machine-readable output
-
-Exit codes: 0 all outputs bit-exact, 1 a mismatch (or the firmware failed), 2 bad input,
-4 a tool is missing.`;
 
 /** Firmware test vectors above this many bytes are split over several builds (flash of the QEMU boards is 4 MB). */
 const VECTOR_BYTES_PER_BUILD = 3 * 1024 * 1024;
@@ -80,59 +55,26 @@ interface Options {
   ssh?: string;
   keep?: string;
   json: boolean;
+  gates: { minAccuracy?: number; maxDrop?: number; expect?: string; atol?: number; rtol: number };
+  /** Caps on the model and data files (--max-*). */
+  limits: Partial<InputLimits>;
 }
 
-function parse(argv: string[]): Options | null {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        data: { type: 'string' },
-        board: { type: 'string' },
-        model: { type: 'string' },
-        calib: { type: 'string' },
-        plan: { type: 'string' },
-        precision: { type: 'string' },
-        'per-tensor-inputs': { type: 'boolean' },
-        rows: { type: 'string' },
-        junit: { type: 'string' },
-        timeout: { type: 'string' },
-        ssh: { type: 'string' },
-        keep: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new TinyM2Error(`${(e as Error).message}\n\n${HELP}`);
-  }
-  const v = parsed.values;
-  if (v.help) return null;
-  if (parsed.positionals.length !== 1) throw new TinyM2Error(`expected exactly one output directory (from 'tinym2 compile')\n\n${HELP}`);
-  if (!v.data) throw new TinyM2Error(`--data test.npz is required: the test vectors come from it\n\n${HELP}`);
-  if (v.plan && v.precision) throw new TinyM2Error('--plan and --precision both choose the precision: give one');
-  if (v.precision && v.precision !== 'int8' && v.precision !== 'int4') {
-    throw new TinyM2Error(`--precision '${v.precision}' is not one of int8, int4 (for mixed precision pass the --plan file compile used)`);
-  }
-  const positiveInt = (text: string | undefined, option: string): number | undefined => {
-    if (text === undefined) return undefined;
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < 1) throw new TinyM2Error(`${option} '${text}' must be a positive whole number`);
-    return n;
-  };
+/** The parsed command line in the shape the steps below use. */
+function optionsFrom(a: Args<'verify'>): Options {
   return {
-    outDir: parsed.positionals[0]!,
-    data: v.data,
-    board: v.board ?? 'mps2-an386',
-    recipe: { model: v.model, calib: v.calib, plan: v.plan, precision: v.precision as Recipe['precision'], ...(v['per-tensor-inputs'] ? { perChannelInputs: false } : {}) },
-    rows: positiveInt(v.rows, '--rows'),
-    junit: v.junit,
-    timeoutMs: (positiveInt(v.timeout, '--timeout') ?? 600) * 1000,
-    ssh: v.ssh,
-    keep: v.keep,
-    json: Boolean(v.json),
+    outDir: a.positional,
+    data: a.data,
+    board: a.board,
+    recipe: { model: a.model, calib: a.calib, plan: a.plan, precision: a.precision, ...(a.perTensorInputs ? { perChannelInputs: false } : {}) },
+    rows: a.rows,
+    junit: a.junit,
+    timeoutMs: a.timeout * 1000,
+    ssh: a.ssh,
+    keep: a.keep,
+    json: a.json,
+    gates: { minAccuracy: a.minAccuracy, maxDrop: a.maxDrop, expect: a.expect, atol: a.atol, rtol: a.rtol },
+    limits: a,
   };
 }
 
@@ -280,12 +222,8 @@ function estimateBoards(board: Board): Board[] {
   return [board, ...same];
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const o = parse(argv);
-  if (!o) {
-    console.log(HELP);
-    return 0;
-  }
+export async function execute(args: Args<'verify'>): Promise<number> {
+  const o = optionsFrom(args);
   const started = Date.now();
   const board = loadBoard(o.board);
   if (board.run.kind === 'none' && !o.ssh) {
@@ -301,8 +239,8 @@ export async function run(argv: string[]): Promise<number> {
   const recipe = resolveRecipe(outDir, o.recipe);
 
   // The same quantized graph and generated model 'tinym2 compile' made: expectations come from it.
-  const graph = loadOnnx(recipe.model);
-  const calib = loadDataSet(graph, recipe.calib);
+  const graph = loadOnnx(recipe.model, o.limits);
+  const calib = loadDataSet(graph, recipe.calib, Infinity, o.limits);
   if (calib.rows.length === 0) throw new TinyM2Error(`${recipe.calib} has no rows`, { exitCode: EXIT_BAD_INPUT });
   const plan =
     typeof recipe.plan === 'string'
@@ -313,11 +251,11 @@ export async function run(argv: string[]): Promise<number> {
   const q = quantizeGraph(graph, calibrateGraph(graph, calib.rows), plan, { perChannelInputs: recipe.perChannelInputs });
   const model = generateModel(q, { name, source: path.basename(recipe.model), precision: recipe.plan ? 'plan' : (recipe.precision ?? 'int8').toUpperCase() });
   const stale = differingSources(outDir, model);
-  const set = loadDataSet(graph, o.data, o.rows ?? Infinity);
+  const set = loadDataSet(graph, o.data, o.rows ?? Infinity, o.limits);
   if (set.rows.length === 0) throw new TinyM2Error(`${o.data} has no rows`, { exitCode: EXIT_BAD_INPUT });
 
   // Build and run, in as many firmware images as the test vectors need.
-  const buildDir = o.keep ? path.resolve(o.keep) : fs.mkdtempSync(path.join(os.tmpdir(), 'tm2-verify-'));
+  const buildDir = o.keep ? path.resolve(o.keep) : makeTempDir('tm2-verify');
   const chunks: ChunkRun[] = [];
   try {
     const per = rowsPerBuild(model, board);
@@ -364,6 +302,17 @@ export async function run(argv: string[]): Promise<number> {
       return [io.field, l ? floatTop1.filter((t, r) => t[io.field] === l[r]).length / set.rows.length : null];
     }),
   );
+  // The CI gates: accuracy floor, drop vs float, reference outputs (compiler/target/gates.ts).
+  const scored = model.outputs.map((io) => ({ field: io.field, accuracy: comparison.outputs.find((x) => x.output === io.field)!.accuracy, floatAccuracy: floatAccuracy[io.field] }));
+  const gates: GateCheck[] = accuracyGates(scored, o.gates);
+  let expectReports: ExpectReport[] = [];
+  if (o.gates.expect) {
+    const quantized = model.outputs.map((io, k) => ({ name: graph.outputs[k]!.name, field: io.field, scale: io.scale, zeroPoint: io.zeroPoint }));
+    const e = expectGate(o.gates.expect, device, quantized, { atol: o.gates.atol, rtol: o.gates.rtol });
+    gates.push(...e.checks);
+    expectReports = e.reports;
+  }
+  for (const g of gates) if (!g.ok) failures.push(g.message);
   if (!comparison.bitExact) failures.push(`${comparison.rows - Math.min(...comparison.outputs.map((s) => s.bitExactRows))} of ${comparison.rows} rows differ from the emulator`);
   if (quantizeMismatches) failures.push(`the generated quantize helpers differ from the emulator in ${quantizeMismatches} values`);
   if (scratchErrors) failures.push(`${scratchErrors} kernels need more scratch than the arena plan gave them`);
@@ -436,7 +385,7 @@ export async function run(argv: string[]): Promise<number> {
     functions,
     measuredSecondsPerInference: wallTimes.length ? wallTimes.reduce((a, b) => a + b, 0) / wallTimes.length : null,
     measuredPowerW: first.run.averagePowerW ?? null,
-    model_bytes: {
+    modelBytes: {
       flash: first.model.flash,
       ram: first.model.ram,
       text: first.model.text,
@@ -447,9 +396,11 @@ export async function run(argv: string[]): Promise<number> {
       weights: model.weightBytes,
       stackPeak: stackPeakBytes,
     },
-    firmware_bytes: first.sizes,
+    firmwareBytes: first.sizes,
     estimates,
     fits,
+    gates,
+    expect: o.gates.expect ? { file: o.gates.expect, outputs: expectReports } : null,
     failures,
     seconds,
   };
@@ -479,9 +430,10 @@ type Report = {
   functions: Array<{ name: string; instructionsPerInference: number; share: number }>;
   measuredSecondsPerInference: number | null;
   measuredPowerW: number | null;
-  model_bytes: { flash: number; ram: number; text: number; rodata: number; data: number; bss: number; arena: number; weights: number; stackPeak: number | null };
-  firmware_bytes: ElfSizes;
+  modelBytes: { flash: number; ram: number; text: number; rodata: number; data: number; bss: number; arena: number; weights: number; stackPeak: number | null };
+  firmwareBytes: ElfSizes;
   fits: Array<{ board: string; flashBytes: number | null; ramBytes: number; fits: boolean }>;
+  gates: GateCheck[];
   failures: string[];
   seconds: number;
 };
@@ -513,22 +465,23 @@ function humanReport(r: Report, estimates: InferenceEstimate[], c: Comparison): 
   }
   if (r.measuredSecondsPerInference !== null) lines.push(`  measured: ${(r.measuredSecondsPerInference * 1e3).toFixed(3)} ms per inference`);
   if (r.measuredPowerW !== null) lines.push(`  measured power: ${(r.measuredPowerW * 1e3).toFixed(1)} mW`);
-  const b = r.model_bytes;
+  const b = r.modelBytes;
   lines.push(
     `  model in the firmware: flash ${int(b.flash)} bytes (code ${int(b.text)}, const ${int(b.rodata)}, data ${int(b.data)}), ` +
       `RAM ${int(b.ram)} bytes (arena ${int(b.arena)}) + ` +
       (b.stackPeak === null ? 'stack (not measured here)' : `stack ${int(b.stackPeak)} bytes at its deepest (measured; the caller's frames included)`),
   );
-  lines.push(`  whole test firmware: flash ${int(r.firmware_bytes.flashBytes)} bytes, RAM ${int(r.firmware_bytes.ramBytes)} bytes (with test vectors, libc, stack and heap reserves)`);
+  lines.push(`  whole test firmware: flash ${int(r.firmwareBytes.flashBytes)} bytes, RAM ${int(r.firmwareBytes.ramBytes)} bytes (with test vectors, libc, stack and heap reserves)`);
   for (const e of estimates) {
     const f = r.fits.find((x) => x.board === e.board);
     const room = f ? `; model ${f.fits ? 'fits' : 'does NOT fit'} (flash ${f.flashBytes === null ? '-' : int(f.flashBytes)}, RAM ${int(f.ramBytes)})` : '';
     lines.push(`  ${e.board}: ${formatEstimate(e)}${room}`);
   }
+  for (const g of r.gates) lines.push(`  ${g.ok ? 'ok  ' : 'FAIL'} ${g.message}`);
   if (r.differingSources.length && r.failures.length === 0) {
     lines.push(`  note: ${r.differingSources.join(', ')} differ from what tinym2 generates for this model and precision (edited or stale), yet all outputs match`);
   }
-  lines.push(r.failures.length === 0 ? `OK: bit-exact on all ${r.rows} rows (${r.seconds.toFixed(1)} s)` : `FAILED: ${r.failures.join('; ')}`);
+  lines.push(r.failures.length === 0 ? `OK: bit-exact on all ${r.rows} rows${r.gates.length ? `, ${r.gates.length} gates passed` : ""} (${r.seconds.toFixed(1)} s)` : `FAILED: ${r.failures.join('; ')}`);
   return lines.join('\n');
 }
 
@@ -557,6 +510,7 @@ function writeJUnit(file: string, r: Report, c: Comparison, board: Board, name: 
   for (const o of r.outputs) {
     check(`${o.field} top-1`, undefined, `accuracy ${pct(o.accuracy)} (float ${pct(o.floatAccuracy)}), agreement with float ${pct(o.agreementWithFloat)}`);
   }
+  for (const g of r.gates) check(g.name, g.ok ? undefined : g.message, g.message);
   if (r.instructionsPerInference) check('instructions per inference', undefined, String(Math.round(r.instructionsPerInference.mean)));
   const xml = toJUnitXml(
     [
@@ -566,8 +520,8 @@ function writeJUnit(file: string, r: Report, c: Comparison, board: Board, name: 
         properties: {
           board: board.name,
           rows,
-          'flash.model.bytes': r.model_bytes.flash,
-          'ram.model.bytes': r.model_bytes.ram,
+          'flash.model.bytes': r.modelBytes.flash,
+          'ram.model.bytes': r.modelBytes.ram,
           ...(r.instructionsPerInference ? { 'instructions.per.inference': Math.round(r.instructionsPerInference.mean) } : {}),
         },
         cases,

@@ -3,9 +3,9 @@
 // instructions measured under QEMU by measure.ts) and writes the tables as C (emit.ts) + profile.json.
 // The output directory appears whole or not at all.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import type { Args } from '../cli/options.ts';
+import { makeTempDir } from '../cache.ts';
 import { cIdentifier } from '../codegen/names.ts';
 import { haveTool } from '../codegen/hostcheck.ts';
 import { EXIT_BAD_INPUT, TinyM2Error } from '../errors.ts';
@@ -18,8 +18,6 @@ import { emitDynaFuseC } from './emit.ts';
 import { measureOpInstructions, measureRoutineInstructions, type RoutineInstructions } from './measure.ts';
 import { opsFor, profileDynaFuse, type InstructionSource } from './profile.ts';
 
-export const summary = 'DynaFuse tables for a late-fusion model: per-head noise resilience, noise-estimator calibration, energy per branch (C + JSON)';
-
 /**
  * Fallback when QEMU is not available: instructions per MAC of the dsa-har torso branch (INT8, runtime-c
  * kernels, Cortex-M4, gcc -O3), measured with the per-layer QEMU profile: 267,741 instructions / 119,792 MACs.
@@ -27,33 +25,6 @@ export const summary = 'DynaFuse tables for a late-fusion model: per-head noise 
 export const FALLBACK_INSTRUCTIONS_PER_MAC = 2.235;
 
 const MARKER = '.tinym2-dynafuse';
-
-const HELP = `usage: tinym2 dynafuse model.onnx --calib calib.npz [--fusion fusion.json] [-o DIR] [--name NAME]
-                       [--board NAME] [--rows N] [--repeats N] [--seed N] [--no-qemu] [--json]
-
-Profiles each modality head of a late-fusion model through the integer emulator (INT8): its top-1
-accuracy on the calibration rows with Gaussian noise of each sigma of the config's grid added to that
-modality's input only; calibrates the run-time noise estimator on the same noisy windows; and computes
-each branch's energy per window (sensing from the config + compute from its instructions on the board).
-Writes DIR/<name>_dynafuse.c/.h (const tables for runtime-c/dynafuse) and DIR/profile.json.
-
-  --calib FILE     npz with the graph inputs and 'labels' (the calibration rows)
-  --fusion FILE    fusion config (default: fusion.json beside the model)
-  -o, --out DIR    output directory (default out/<name>-dynafuse); replaced whole if tinym2 wrote it
-  --name NAME      C name (default: from the model file)
-  --board NAME     power model and QEMU target (default mps2-an386)
-  --rows N         first N calibration rows only
-  --repeats N      noise draws per row and sigma (default 1)
-  --seed N         noise seed (default 1)
-  --no-qemu        do not measure branch instructions under QEMU; use ${FALLBACK_INSTRUCTIONS_PER_MAC} instructions per MAC
-  --json           machine-readable output`;
-
-function positiveInt(v: string | undefined, flag: string, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new TinyM2Error(`${flag} '${v}' must be a positive whole number`);
-  return n;
-}
 
 /** Writes all files into a temporary sibling and renames it into place. */
 function writeDir(outDir: string, files: Map<string, string>): void {
@@ -73,34 +44,14 @@ function writeDir(outDir: string, files: Map<string, string>): void {
   }
 }
 
-export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv, allowPositionals: true,
-      options: {
-        calib: { type: 'string' }, fusion: { type: 'string' }, out: { type: 'string', short: 'o' }, name: { type: 'string' },
-        board: { type: 'string' }, rows: { type: 'string' }, repeats: { type: 'string' }, seed: { type: 'string' },
-        'no-qemu': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new TinyM2Error(`${(e as Error).message}\n\n${HELP}`);
-  }
-  const v = parsed.values;
-  if (v.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (parsed.positionals.length !== 1) throw new TinyM2Error(`expected exactly one model file\n\n${HELP}`);
-  if (!v.calib) throw new TinyM2Error(`--calib calib.npz is required: the heads' resilience is measured on the calibration rows\n\n${HELP}`);
-  const modelFile = parsed.positionals[0];
-  const graph = loadOnnx(modelFile);
+export async function execute(v: Args<'dynafuse'>): Promise<number> {
+  const modelFile = v.positional;
+  const graph = loadOnnx(modelFile, v);
   const fusionFile = v.fusion ?? join(dirname(modelFile), 'fusion.json');
   const config = loadFusionConfig(fusionFile, graph);
   const name = cIdentifier(v.name ?? basename(modelFile, '.onnx'));
-  const board = loadBoard(v.board ?? 'mps2-an386');
-  const calib = loadDataSet(graph, v.calib, positiveInt(v.rows, '--rows', Infinity));
+  const board = loadBoard(v.board);
+  const calib = loadDataSet(graph, v.calib, v.rows ?? Infinity, v);
   if (calib.rows.length === 0) throw new TinyM2Error(`${v.calib} has no rows`);
   if (!calib.labels.get('labels')) throw new TinyM2Error(`${v.calib} has no 'labels' array: the heads' accuracy needs labels`);
   const started = Date.now();
@@ -114,8 +65,8 @@ export async function run(argv: string[]): Promise<number> {
       throw new TinyM2Error(`${fusionFile}: /modalities/${i}/head '${m.head}' depends on inputs ${inputs.join(', ')}, not only on '${m.input}': DynaFuse needs one head per modality`, { exitCode: EXIT_BAD_INPUT });
   });
 
-  const qemu = !v['no-qemu'] && board.run.kind === 'qemu-system-arm' && haveTool(board.toolchain.cc) && haveTool('qemu-system-arm');
-  const work = mkdtempSync(join(tmpdir(), 'tm2-dynafuse-'));
+  const qemu = v.qemu && board.run.kind === 'qemu-system-arm' && haveTool(board.toolchain.cc) && haveTool('qemu-system-arm');
+  const work = makeTempDir('tm2-dynafuse');
   let instructions: InstructionSource;
   let inferenceInstructions: number | undefined;
   let routine: RoutineInstructions | undefined;
@@ -127,7 +78,7 @@ export async function run(argv: string[]): Promise<number> {
     } else {
       instructions = { instructionsPerMac: FALLBACK_INSTRUCTIONS_PER_MAC, basis: `estimate: MACs x ${FALLBACK_INSTRUCTIONS_PER_MAC} instructions/MAC (measured on the dsa-har torso branch, Cortex-M4)` };
     }
-    const profile = profileDynaFuse(graph, q, calib, config, { board, instructions, repeats: positiveInt(v.repeats, '--repeats', 1), seed: v.seed ? Number(v.seed) : 1 });
+    const profile = profileDynaFuse(graph, q, calib, config, { board, instructions, repeats: v.repeats, seed: v.seed });
     if (qemu) {
       // The busiest window for the estimator: the calibration row with the most high-frequency content.
       routine = await measureRoutineInstructions(profile, q, calib.rows[calib.rows.length - 1], board, join(work, 'routine'));

@@ -9,7 +9,7 @@ import AjvModule from 'ajv';
 import type { Ajv as AjvClass, ErrorObject, Options as AjvOptions, ValidateFunction } from 'ajv';
 import { EXIT_BAD_INPUT, TinyM2Error } from '../errors.ts';
 import type { Graph } from '../ir.ts';
-import { MODES, type ModeName } from './runtime.ts';
+import { ALL_SELECTED_RULES, MODES, type AllSelectedRule, type ModeName } from './runtime.ts';
 
 export interface SensorSpec {
   part: string;
@@ -33,10 +33,14 @@ export interface FusionConfig {
   threshold: number;
   noiseSigmas: number[];
   modes: { default: ModeName; batteryEnergySavingBelow: number; batteryNominalBelow: number };
+  /** When every modality is selected: fuse all heads with the run-time weights (the paper) or use the fused head. */
+  allSelected: AllSelectedRule;
   /** The file it came from (not in the JSON). */
   file: string;
 }
 
+/** The paper's rule (k = N with dynamic weights); 'fused-head' is tinym2's earlier rule, kept selectable. */
+export const DEFAULT_ALL_SELECTED: AllSelectedRule = 'dynamic-weights';
 export const DEFAULT_SIGMAS = [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2];
 export const SCHEMA_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fusion.schema.json');
 
@@ -71,7 +75,7 @@ export function checkFusionConfig(data: unknown, file: string, graph?: Graph): F
     const problems = [...new Set((validator.errors ?? []).map(describe))];
     throw new TinyM2Error(`fusion config ${file} is invalid: ${problems.join('; ')}`, { exitCode: EXIT_BAD_INPUT, details: { file, problems } });
   }
-  const raw = data as Omit<FusionConfig, 'file' | 'threshold' | 'noiseSigmas' | 'modes'> & Partial<FusionConfig>;
+  const raw = data as Omit<FusionConfig, 'file' | 'threshold' | 'noiseSigmas' | 'modes' | 'allSelected'> & Partial<FusionConfig>;
   const fail = (field: string, what: string): never => {
     throw new TinyM2Error(`fusion config ${file} is invalid: ${field} ${what}`, { exitCode: EXIT_BAD_INPUT, details: { file, field } });
   };
@@ -85,8 +89,10 @@ export function checkFusionConfig(data: unknown, file: string, graph?: Graph): F
       batteryEnergySavingBelow: raw.modes?.batteryEnergySavingBelow ?? 20,
       batteryNominalBelow: raw.modes?.batteryNominalBelow ?? 50,
     },
+    allSelected: raw.allSelected ?? DEFAULT_ALL_SELECTED,
     file,
   };
+  if (!ALL_SELECTED_RULES.includes(config.allSelected)) fail('/allSelected', `must be one of ${ALL_SELECTED_RULES.join(', ')}`);
   if (!MODES.includes(config.modes.default)) fail('/modes/default', `must be one of ${MODES.join(', ')}`);
   if (config.modes.batteryNominalBelow < config.modes.batteryEnergySavingBelow)
     fail('/modes/batteryNominalBelow', `(${config.modes.batteryNominalBelow}) is below batteryEnergySavingBelow (${config.modes.batteryEnergySavingBelow})`);

@@ -6,7 +6,9 @@
 //      + tm2_<name>_run_heads with the output bits of the selected heads (or the fused head);
 //   3. fusion: tm2_dynafuse_fuse -> class;
 //   4. for comparison, static fusion in the same firmware: every window into the struct, run_heads with
-//      the fused head only (it reads all five trunks), argmax of its logits.
+//      the fused head only (it reads all five trunks), argmax of its logits;
+//   5. and the paper's static baseline: every branch's own head, fused with fixed intrinsic weights (the heads'
+//      noise-free accuracies, Q15) through the same tm2_dynafuse_fuse.
 // Each step is its own tm2_count region (step 2 is two: the copy and run_heads), so QEMU counts the routine
 // and the inference separately.
 // The host computes the same windows with the TypeScript twin (runtime.ts) and the integer emulator;
@@ -103,6 +105,15 @@ export interface WindowResult {
   cls: number;
   /** Static fusion: argmax of the fused head over all branches. */
   staticCls: number;
+  /** Static intrinsic weights: every head, fixed weights = the heads' noise-free accuracies. */
+  staticWeightsCls: number;
+}
+
+/** The paper's static intrinsic weights: Q15 shares of the heads' noise-free accuracies, every modality. */
+export function staticIntrinsicDecision(t: df.DynaFuseTables): df.Decision {
+  const all = 2 ** t.modalities.length - 1;
+  const weightQ15 = df.q15Shares(t.modalities.map((m) => m.resilience.y[0] ?? 0), all);
+  return { mode: df.HIGH_ACCURACY, mask: all, useFused: false, accQ15: [], wInitQ15: [], weightQ15, energyNj: 0 };
 }
 
 /** Graph output index of each modality's head and of the fused head. */
@@ -135,7 +146,8 @@ export function hostResults(q: QGraph, p: DynaFuseProfile, windows: DeviceWindow
     const headOut = heads.map((j) => values.get(q.outputs[j])!);
     const fusedOut = values.get(q.outputs[fused])!;
     const f = df.fuse(t, d, headOut, fusedOut);
-    return { sigmaQ12, mode: d.mode, mask: d.mask, useFused: d.useFused, weightQ15: d.weightQ15, probsQ15: f.probsQ15, cls: f.argmax, staticCls: firstArgmax(fusedOut) };
+    const staticWeightsCls = df.fuse(t, staticIntrinsicDecision(t), headOut).argmax;
+    return { sigmaQ12, mode: d.mode, mask: d.mask, useFused: d.useFused, weightQ15: d.weightQ15, probsQ15: f.probsQ15, cls: f.argmax, staticCls: firstArgmax(fusedOut), staticWeightsCls };
   });
 }
 
@@ -184,6 +196,10 @@ export function firmwareSource(q: QGraph, p: DynaFuseProfile, modelName: string,
     '',
     `static const uint32_t head_bit[MODALITIES] = {${heads.map(bit).join(', ')}};`,
     `#define FUSED_BIT ${bit(fused)}`,
+    `#define ALL_HEAD_BITS (${heads.map(bit).join(' | ')})`,
+    '',
+    '/* The static baseline\'s decision: every modality, fixed weights = the heads\' noise-free accuracies (Q15). */',
+    `static const tm2_dynafuse_decision static_weights = {0, 0x${(2 ** n - 1).toString(16)}u, 0, {0}, {0}, {${staticIntrinsicDecision(p.tables).weightQ15.join(', ')}}, 0u};`,
     '',
     'int main(void) {',
     `  static ${pre}_inputs in;`,
@@ -191,7 +207,7 @@ export function firmwareSource(q: QGraph, p: DynaFuseProfile, modelName: string,
     `  const int8_t *const heads[MODALITIES] = {${heads.map((j) => `out.${fields.outputs[j]}`).join(', ')}};`,
     '  tm2_dynafuse_request req;',
     '  tm2_dynafuse_decision d;',
-    '  int32_t probs[CLASSES], cls, static_cls;',
+    '  int32_t probs[CLASSES], static_probs[CLASSES], cls, static_cls, static_weights_cls;',
     '  uint32_t outputs;',
     '  int w, i, c;',
     '  for (w = 0; w < WINDOWS; w++) {',
@@ -226,13 +242,18 @@ export function firmwareSource(q: QGraph, p: DynaFuseProfile, modelName: string,
     '    static_cls = 0;',
     `    for (c = 1; c < CLASSES; c++) if (out.${fields.outputs[fused]}[c] > out.${fields.outputs[fused]}[static_cls]) static_cls = c;`,
     '    tm2_count_end();',
+    '    /* (e) static intrinsic weights on the same window: every branch with its own head, fixed weights. */',
+    '    tm2_count_begin();',
+    `    ${pre}_run_heads(&in, &out, ALL_HEAD_BITS);`,
+    `    static_weights_cls = tm2_dynafuse_fuse(&tm2_${modelName}_dynafuse, &static_weights, heads, out.${fields.outputs[fused]}, static_probs);`,
+    '    tm2_count_end();',
     '    printf("window %d sigma", w);',
     '    for (i = 0; i < MODALITIES; i++) printf(" %ld", (long)req.sigma_q12[i]);',
     '    printf(" mode %d mask %lu fused %d weights", d.mode, (unsigned long)d.mask, d.use_fused);',
     '    for (i = 0; i < MODALITIES; i++) printf(" %ld", (long)d.weight_q15[i]);',
     '    printf(" probs");',
     '    for (c = 0; c < CLASSES; c++) printf(" %ld", (long)probs[c]);',
-    '    printf(" class %ld static %ld\\n", (long)cls, (long)static_cls);',
+    '    printf(" class %ld static %ld static_weights %ld\\n", (long)cls, (long)static_cls, (long)static_weights_cls);',
     '  }',
     '  printf("dynafuse_done windows=%d\\n", WINDOWS);',
     '  return 0;',
@@ -242,8 +263,8 @@ export function firmwareSource(q: QGraph, p: DynaFuseProfile, modelName: string,
   return lines.join('\n');
 }
 
-/** Count regions per window: decision, copy, run_heads, fuse, static fusion. */
-const REGIONS = 5;
+/** Count regions per window: decision, copy, run_heads, fuse, static fusion (fused head), static intrinsic weights. */
+const REGIONS = 6;
 
 /** Instructions of one window's count regions. */
 export interface WindowInstructions {
@@ -254,6 +275,8 @@ export interface WindowInstructions {
   copy: number;
   fuse: number;
   staticFusion: number;
+  /** Static intrinsic weights: every head (the windows are already in the struct) + the fixed-weight fusion. */
+  staticWeights: number;
 }
 
 export interface DeviceRun {
@@ -268,12 +291,12 @@ export interface DeviceRun {
 export function parseDeviceOutput(text: string, n: number, classes: number): WindowResult[] {
   const out: WindowResult[] = [];
   for (const line of text.split(/\r?\n/)) {
-    const m = /^window (\d+) sigma (.*) mode (\d+) mask (\d+) fused (\d) weights (.*) probs (.*) class (\d+) static (\d+)$/.exec(line.trim());
+    const m = /^window (\d+) sigma (.*) mode (\d+) mask (\d+) fused (\d) weights (.*) probs (.*) class (\d+) static (\d+) static_weights (\d+)$/.exec(line.trim());
     if (!m) continue;
     const ints = (s: string) => s.trim().split(/\s+/).map(Number);
     const r: WindowResult = {
       sigmaQ12: ints(m[2]), mode: Number(m[3]), mask: Number(m[4]), useFused: m[5] === '1', weightQ15: ints(m[6]),
-      probsQ15: ints(m[7]), cls: Number(m[8]), staticCls: Number(m[9]),
+      probsQ15: ints(m[7]), cls: Number(m[8]), staticCls: Number(m[9]), staticWeightsCls: Number(m[10]),
     };
     if (r.sigmaQ12.length !== n || r.weightQ15.length !== n || r.probsQ15.length !== classes) throw new Error(`malformed firmware line: ${line}`);
     out[Number(m[1])] = r;
@@ -308,8 +331,8 @@ export async function runOnDevice(q: QGraph, p: DynaFuseProfile, windows: Device
   if (r.exitCode !== 0 || !r.stdout.includes(`dynafuse_done windows=${windows.length}`) || r.regions.length !== REGIONS * windows.length)
     throw new Error(`internal: the DynaFuse firmware failed (exit ${r.exitCode}, ${r.regions.length} count regions for ${windows.length} windows): ${r.stderr.slice(0, 500)}`);
   const instructions = windows.map((_, w) => {
-    const [decision, copy, runHeads, fuse, staticFusion] = r.regions.slice(REGIONS * w, REGIONS * (w + 1));
-    return { decision, inference: copy + runHeads, copy, fuse, staticFusion };
+    const [decision, copy, runHeads, fuse, staticFusion, staticWeights] = r.regions.slice(REGIONS * w, REGIONS * (w + 1));
+    return { decision, inference: copy + runHeads, copy, fuse, staticFusion, staticWeights };
   });
   return { results, instructions, flashBytes: fw.sizes.flashBytes, buildSeconds: fw.seconds, runSeconds: r.seconds };
 }
@@ -340,6 +363,8 @@ export interface ModeSummary {
   copyInstructions: number;
   fuseInstructions: number;
   staticInstructions: number;
+  /** Static intrinsic weights: every head + fixed-weight fusion (the window copy is in the fused-head region). */
+  staticWeightsInstructions: number;
   /** Compute energy per window (J): decision + inference + fuse; static: the static region. */
   computeJ: number;
   staticComputeJ: number;
@@ -349,6 +374,7 @@ export interface ModeSummary {
   staticTotalJ: number;
   accuracy: number;
   staticAccuracy: number;
+  staticWeightsAccuracy: number;
 }
 
 export function summarize(p: DynaFuseProfile, windows: DeviceWindow[], results: WindowResult[], instr: WindowInstructions[], energyPerInstructionJ: number, mode?: number): ModeSummary {
@@ -367,6 +393,7 @@ export function summarize(p: DynaFuseProfile, windows: DeviceWindow[], results: 
     copyInstructions: mean((w) => instr[w].copy),
     fuseInstructions: mean((w) => instr[w].fuse),
     staticInstructions: mean((w) => instr[w].staticFusion),
+    staticWeightsInstructions: mean((w) => instr[w].staticWeights),
     computeJ: mean(compute),
     staticComputeJ: mean((w) => instr[w].staticFusion * energyPerInstructionJ),
     totalAllSensorsJ: mean((w) => compute(w) + allSensing),
@@ -374,5 +401,6 @@ export function summarize(p: DynaFuseProfile, windows: DeviceWindow[], results: 
     staticTotalJ: mean((w) => instr[w].staticFusion * energyPerInstructionJ + allSensing),
     accuracy: mean((w) => (results[w].cls === windows[w].label ? 1 : 0)),
     staticAccuracy: mean((w) => (results[w].staticCls === windows[w].label ? 1 : 0)),
+    staticWeightsAccuracy: mean((w) => (results[w].staticWeightsCls === windows[w].label ? 1 : 0)),
   };
 }

@@ -3,7 +3,7 @@
 import { intRows } from '../codegen/cformat.ts';
 import { commentText, uniqueIdentifiers, cIdentifier } from '../codegen/names.ts';
 import type { DynaFuseProfile } from './profile.ts';
-import { MODES } from './runtime.ts';
+import { ALL_SELECTED_RULES, MODES } from './runtime.ts';
 
 function uintRows(values: ArrayLike<number>, perLine = 8): string {
   const lines: string[] = [];
@@ -74,7 +74,8 @@ export function emitDynaFuseC(p: DynaFuseProfile, modelName: string): Map<string
   c.push('};', '');
   c.push(`const tm2_dynafuse_model tm2_${name}_dynafuse = {`);
   c.push(`  ${ids.length}, ${t.classes}, modalities, ${t.thresholdQ15}, ${t.defaultMode} /* ${MODES[t.defaultMode]} */,`);
-  c.push(`  ${t.batteryEnergySavingBelow}, ${t.batteryNominalBelow}, ${t.fused ? 'fused_exp' : 'NULL'}, ${(t.fused?.energyNj ?? 0) >>> 0}u`);
+  c.push(`  ${t.batteryEnergySavingBelow}, ${t.batteryNominalBelow}, ${t.fused ? 'fused_exp' : 'NULL'}, ${(t.fused?.energyNj ?? 0) >>> 0}u,`);
+  c.push(`  ${t.allSelectedRule} /* all selected: ${ALL_SELECTED_RULES[t.allSelectedRule]} */`);
   c.push('};', '');
   if (!t.fused) c.splice(4, 0, '#include <stddef.h>');
   files.set(`${name}_dynafuse.c`, c.join('\n'));

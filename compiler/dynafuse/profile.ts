@@ -16,7 +16,7 @@ import type { DataSet } from '../quant/evaluate.ts';
 import { estimateInference } from '../target/power.ts';
 import type { Board } from '../target/boards.ts';
 import type { FusionConfig } from './config.ts';
-import { expTableFor, medianAbsDiffs, MODES, Q15_ONE, SIGMA_ONE, type DynaFuseTables, type Pwl } from './runtime.ts';
+import { ALL_SELECTED_RULES, expTableFor, medianAbsDiffs, MODES, Q15_ONE, SIGMA_ONE, type DynaFuseTables, type Pwl } from './runtime.ts';
 
 /** Median |difference| of white Gaussian noise of std s is 0.6745 * sqrt(2) * s. */
 const MAD_OF_DIFFERENCE = 0.6744897501960817 * Math.SQRT2;
@@ -258,6 +258,7 @@ export function profileDynaFuse(graph: Graph, q: QGraph, calib: DataSet, config:
     batteryEnergySavingBelow: config.modes.batteryEnergySavingBelow,
     batteryNominalBelow: config.modes.batteryNominalBelow,
     fused: fused ? { expTable: expTableFor(scaleOf(fused.head)), energyNj: nj(fused.extraEnergyJ) } : undefined,
+    allSelectedRule: ALL_SELECTED_RULES.indexOf(config.allSelected),
   };
   return {
     model: graph.file, rows: calib.rows.length, repeats, sigmas: config.noiseSigmas, classes, modalities, fused,

@@ -43,6 +43,8 @@ export interface DynaFuseTables {
   batteryEnergySavingBelow: number;
   batteryNominalBelow: number;
   fused?: { expTable: Uint32Array; energyNj: number };
+  /** ALL_DYNAMIC_WEIGHTS or ALL_FUSED_HEAD (see ALL_SELECTED_RULES). */
+  allSelectedRule: number;
 }
 
 export interface Request {
@@ -64,6 +66,16 @@ export interface Decision {
 }
 
 export const MAX_MODALITIES = 16;
+
+/**
+ * What decides when every modality is selected (high-accuracy mode with every modality a candidate):
+ * the paper's rule, k = N heads fused with the run-time weights, or the model's fused head (which reads every
+ * trunk, so it can only run then). Index = the C enum tm2_dynafuse_all_selected_rule.
+ */
+export const ALL_SELECTED_RULES = ['dynamic-weights', 'fused-head'] as const;
+export type AllSelectedRule = (typeof ALL_SELECTED_RULES)[number];
+export const ALL_DYNAMIC_WEIGHTS = 0;
+export const ALL_FUSED_HEAD = 1;
 
 /** C's int64 division truncates toward zero. */
 function divTrunc(a: number, b: number): number {
@@ -211,7 +223,7 @@ export function decide(t: DynaFuseTables, req: Request): Decision {
     }
     mask = (mask | (1 << best)) >>> 0;
   }
-  const useFused = t.fused !== undefined && n > 0 && mask === all;
+  const useFused = t.allSelectedRule === ALL_FUSED_HEAD && t.fused !== undefined && n > 0 && mask === all;
   const weightQ15 = q15Shares(accQ15, mask);
   let energyNj = useFused ? t.fused!.energyNj : 0;
   for (let i = 0; i < n; i++) if ((mask >>> i) & 1) energyNj = (energyNj + t.modalities[i].energyNj) >>> 0;

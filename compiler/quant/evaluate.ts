@@ -1,6 +1,7 @@
 // Calibration and accuracy evaluation over data sets: the float reference vs the integer
 // emulator for uniform INT8, uniform INT4 or any precision plan.
 import { TinyM2Error } from '../errors.ts';
+import type { InputLimits } from '../limits.ts';
 import { readNpz } from '../data/npz.ts';
 import { LABELS_KEY, loadDataset } from '../data/dataset.ts';
 import { tensorSize, type Graph } from '../ir.ts';
@@ -24,15 +25,15 @@ export interface DataSet {
  * Reads a data set npz (compiler/data/dataset.ts checks the arrays against the graph inputs) as
  * rows, plus `labels` and any per-output `labels_<output>` arrays.
  */
-export function loadDataSet(graph: Graph, file: string, maxRows = Infinity): DataSet {
-  const ds = loadDataset(file, graph);
+export function loadDataSet(graph: Graph, file: string, maxRows = Infinity, limits: Partial<InputLimits> = {}): DataSet {
+  const ds = loadDataset(file, graph, limits);
   const n = Math.min(ds.rows, maxRows);
   const rows: DataSet['rows'] = [];
   for (let r = 0; r < n; r++) rows.push(Object.fromEntries(graph.inputs.map((i) => [i.name, ds.inputs[i.name][r]])));
   const labels = new Map<string, Int32Array>();
   if (ds.labels) labels.set(LABELS_KEY, ds.labels.subarray(0, n));
   // Per-output labels are a tinym2 extension the shared reader does not know; one more read of the file.
-  const npz = graph.outputs.length > 1 ? readNpz(file) : new Map();
+  const npz = graph.outputs.length > 1 ? readNpz(file, limits) : new Map();
   for (const o of graph.outputs) {
     const a = npz.get(`labels_${o.name}`);
     if (!a) continue;

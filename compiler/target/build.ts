@@ -10,6 +10,7 @@ import { bytesByObject, type ContributedBytes } from './linkmap.ts';
 import { objectCache } from './objcache.ts';
 import { execTool } from './exec.ts';
 import { CORTEX_M_STARTUP_DIR, HARNESS_DIR } from './paths.ts';
+import { requireBoardToolchain } from './toolchain.ts';
 import { requireTool, type Env } from './tools.ts';
 
 export interface BuildOptions {
@@ -26,7 +27,7 @@ export interface BuildOptions {
   extraCflags?: string[];
   env?: Env;
   timeoutMs?: number;
-  /** Reuse objects of unchanged sources from build/cache/objects (default true; TM2_NO_BUILD_CACHE=1 disables). */
+  /** Reuse objects of unchanged sources from <cache>/objects (compiler/cache.ts) (default true; TM2_NO_BUILD_CACHE=1 disables). */
   cache?: boolean;
 }
 
@@ -51,6 +52,8 @@ export async function buildFirmware(options: BuildOptions): Promise<BuildResult>
   const started = Date.now();
   const board = typeof options.board === 'string' ? loadBoard(options.board) : options.board;
   const tc = board.toolchain;
+  // Compiler, headers and libraries first: a missing package is exit 4 naming it, not a compiler error.
+  requireBoardToolchain(board, options.env);
   const cc = requireTool(tc.cc, `to build firmware for board ${board.name}`, options.env);
   for (const src of options.sources) {
     if (!fs.existsSync(src)) throw new TinyM2Error(`source file ${src} does not exist`, { exitCode: EXIT_BAD_INPUT });

@@ -6,9 +6,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CACHE_DIR } from './paths.ts';
-
-const OBJECT_CACHE = path.join(CACHE_DIR, 'objects');
+import { cacheDir } from '../cache.ts';
 
 export interface CachedCompile {
   /** Copies a cached object to `object` and returns the warnings it was compiled with, or null on a miss. */
@@ -45,7 +43,7 @@ export function objectCache(compiler: string, flags: string[], source: string): 
     return null;
   }
   const key = crypto.createHash('sha256').update(JSON.stringify([compilerId, flags, path.resolve(source), sourceHash])).digest('hex');
-  const dir = path.join(OBJECT_CACHE, key.slice(0, 2), key);
+  const dir = path.join(cacheDir(), 'objects', key.slice(0, 2), key);
   return {
     restore(object) {
       try {

@@ -1,4 +1,4 @@
-// Where the board files, start-up code and harness sources live, and where build products are cached.
+// Where the board files, start-up code and harness sources live (build products: compiler/cache.ts).
 // Resolved from this module's location so commands work from any working directory.
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -8,5 +8,3 @@ export const BOARDS_DIR = path.join(REPO_ROOT, 'boards');
 export const HARNESS_DIR = path.join(BOARDS_DIR, 'harness');
 export const CORTEX_M_STARTUP_DIR = path.join(BOARDS_DIR, 'startup', 'cortex-m');
 export const PLUGIN_SOURCE = path.join(BOARDS_DIR, 'qemu-plugin', 'tm2_insn_count.c');
-/** Build products shared between runs (the compiled QEMU plugin). Git-ignored. */
-export const CACHE_DIR = path.join(REPO_ROOT, 'build', 'cache');

@@ -8,8 +8,8 @@
 //     the harness (built with -DTM2_REGION_TIMING) and average power from a hwmon sensor if the board has one.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { makeTempDir } from '../cache.ts';
 import { TinyM2Error, EXIT_BAD_INPUT, EXIT_VERIFY_FAILED } from '../errors.ts';
 import type { Board } from './boards.ts';
 import { readElf, symbolAddress, type ElfFile } from './elf.ts';
@@ -85,7 +85,7 @@ export class QemuRunner implements FirmwareRunner {
     const qemu = requireTool(spec.kind, `to run firmware for board ${board.name}`, options.env);
     if (!fs.existsSync(elf)) throw new TinyM2Error(`firmware ${elf} does not exist`, { exitCode: EXIT_BAD_INPUT });
     const count = options.countInstructions ?? true;
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tm2-run-'));
+    const tmp = makeTempDir('tm2-run');
     try {
       const countsFile = path.join(tmp, 'counts.txt');
       const pluginArgs: string[] = [];

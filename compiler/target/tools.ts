@@ -3,17 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TinyM2Error, EXIT_TOOL_MISSING } from '../errors.ts';
-
-/** Tool -> the Debian package that provides it. */
-export const TOOL_PACKAGES: Record<string, string> = {
-  'arm-none-eabi-gcc': 'gcc-arm-none-eabi',
-  'qemu-system-arm': 'qemu-system-arm',
-  'qemu-aarch64': 'qemu-user',
-  'aarch64-linux-gnu-gcc': 'gcc-aarch64-linux-gnu',
-  gcc: 'gcc',
-  ssh: 'openssh-client',
-  scp: 'openssh-client',
-};
+import { COMMAND_PACKAGES } from './requirements.ts';
 
 export type Env = NodeJS.ProcessEnv;
 
@@ -32,7 +22,7 @@ export function findTool(name: string, env: Env = process.env): string | null {
 export function requireTool(name: string, purpose: string, env: Env = process.env): string {
   const found = findTool(name, env);
   if (found) return found;
-  const pkg = TOOL_PACKAGES[name];
+  const pkg = COMMAND_PACKAGES[name];
   const install = pkg ? `install it with: sudo apt-get install ${pkg}` : 'install it and make sure it is on PATH';
   throw new TinyM2Error(`'${name}' was not found on PATH; it is needed ${purpose}; ${install}`, {
     exitCode: EXIT_TOOL_MISSING,

@@ -172,7 +172,8 @@ void tm2_dynafuse_decide(const tm2_dynafuse_model *model, const tm2_dynafuse_req
     out->mask |= 1u << best;
   }
 
-  out->use_fused = (uint8_t)(model->fused_exp_table != NULL && n > 0 && out->mask == all);
+  out->use_fused = (uint8_t)(model->all_selected_rule == TM2_DYNAFUSE_ALL_FUSED_HEAD && model->fused_exp_table != NULL && n > 0 &&
+                             out->mask == all);
   q15_shares(n, out->acc_q15, out->mask, out->weight_q15);
   out->energy_nj = out->use_fused ? model->fused_energy_nj : 0u;
   for (i = 0; i < n; i++)

@@ -35,6 +35,11 @@ typedef enum {
   TM2_DYNAFUSE_ENERGY_SAVING = 2  /* k = 1 */
 } tm2_dynafuse_mode;
 
+typedef enum {
+  TM2_DYNAFUSE_ALL_DYNAMIC_WEIGHTS = 0,
+  TM2_DYNAFUSE_ALL_FUSED_HEAD = 1
+} tm2_dynafuse_all_selected_rule;
+
 /** A piecewise-linear function through n knots (x strictly increasing); flat outside [x0, x(n-1)]. */
 typedef struct {
   uint8_t n;
@@ -72,10 +77,13 @@ typedef struct {
   /* Battery percentage below which the mode is energy saving / nominal. */
   uint8_t battery_energy_saving_below;
   uint8_t battery_nominal_below;
-  /* Fused head (may be NULL): used when every modality is selected. */
+  /* Fused head (may be NULL): used when every modality is selected and all_selected_rule says so. */
   const uint32_t *fused_exp_table;
   /* Extra energy of the fused head on top of the branches, nanojoules. */
   uint32_t fused_energy_nj;
+  /* When every modality is selected: TM2_DYNAFUSE_ALL_DYNAMIC_WEIGHTS (the paper: k = N heads with run-time
+     weights) or TM2_DYNAFUSE_ALL_FUSED_HEAD (the fused head decides, if the model has one). */
+  uint8_t all_selected_rule;
 } tm2_dynafuse_model;
 
 typedef struct {
@@ -91,7 +99,7 @@ typedef struct {
   uint8_t mode;
   /* Bit i set: run modality i's branch. */
   uint32_t mask;
-  /* 1: the fused head's output decides (every modality selected and the model has one). */
+  /* 1: the fused head's output decides (every modality selected, the model has one, and the rule is ALL_FUSED_HEAD). */
   uint8_t use_fused;
   int32_t acc_q15[TM2_DYNAFUSE_MAX_MODALITIES];
   /* acc / sum acc over every modality (Q15, sums to 32768). */

@@ -61,6 +61,7 @@ int main(void) {
     model.battery_nominal_below = (uint8_t)next();
     has_fused = (int)next();
     model.fused_energy_nj = (uint32_t)next();
+    model.all_selected_rule = (uint8_t)next();
     model.fused_exp_table = NULL;
     if (has_fused) {
       for (k = 0; k < 256; k++) fused_exp[k] = (uint32_t)next();
