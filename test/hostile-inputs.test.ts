@@ -275,7 +275,7 @@ describe('the caps on the command line', () => {
     const model = join(REPO_ROOT, 'test/models/sensor1d.onnx');
     const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'tinym2.js'), 'inspect', model, '--max-tensor-elements', '100'], { encoding: 'utf8', cwd: REPO_ROOT });
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/over the limit of 100 elements.*--max-tensor-elements/);
+    expect(r.stderr).toMatch(/over the limit of 100 .*--max-tensor-elements/);
     const ok = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'tinym2.js'), 'inspect', model, '--max-model-bytes', '1MB'], { encoding: 'utf8', cwd: REPO_ROOT });
     expect(ok.status).toBe(0);
   });
