@@ -14,7 +14,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --ignore-scripts --no-audit --no-fund >/dev/null
 fi
 
-mapfile -t need < <(npx --no-install tsx test/missing-packages.ts)
+# Package names, one a line (no spaces in Debian package names).
+missing=$(npx --no-install tsx test/missing-packages.ts)
+read -r -d '' -a need <<< "$missing" || true
 if [ ${#need[@]} -gt 0 ]; then
   echo "tinym2: installing Debian packages: ${need[*]}" >&2
   if [ "$(id -u)" -ne 0 ]; then

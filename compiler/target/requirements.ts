@@ -62,7 +62,7 @@ export const RUNNER_REQUIREMENTS = {
 /**
  * What the test suite needs beyond the boards' toolchains and runners: gcc's sanitizer runtimes (the
  * AddressSanitizer/UBSan builds of runtime-c and generated models; gcc's libgcc-12-dev Depends on them, and
- * clang's own runtime is not used), a second host compiler, CMake, and Debian's Python with numpy for the .npz
+ * clang's own runtime is not used), a second host compiler, CMake, headless Chromium (HTML reports), and Debian's Python with numpy for the .npz
  * interoperability tests. Not needed to use tinym2. Libraries here are probed with the host gcc.
  */
 export const TEST_REQUIREMENTS: Requirement[] = [
@@ -70,6 +70,7 @@ export const TEST_REQUIREMENTS: Requirement[] = [
   { kind: 'library', name: 'libubsan.so', package: 'libgcc-12-dev', why: 'UBSan builds in the tests (gcc -fsanitize=undefined)' },
   { kind: 'command', name: 'clang', package: 'clang', why: 'second host compiler and clang --target=thumbv7em builds in the tests' },
   { kind: 'command', name: 'cmake', package: 'cmake', why: 'generated CMakeLists.txt builds in the tests' },
+  { kind: 'command', name: 'chromium', package: 'chromium', why: 'the HTML report tests open reports in headless Chromium' },
   { kind: 'command', name: '/usr/bin/python3', package: 'python3', why: 'numpy interoperability tests' },
   { kind: 'file', name: '/usr/lib/python3/dist-packages/numpy/__init__.py', package: 'python3-numpy', why: 'numpy interoperability tests (.npz)' },
 ];

@@ -29,6 +29,9 @@ export interface ToolchainProbe {
  */
 export function checkRequirements(requirements: readonly Requirement[], probe: ToolchainProbe | null, env: Env = process.env): CheckResult[] {
   const ccPath = probe ? findTool(probe.cc, env) : null;
+  // All headers in one preprocessor run; one run per header only when that fails, to name the missing ones.
+  const headers = requirements.filter((r) => r.kind === 'header').map((r) => r.name);
+  const allHeadersFound = ccPath !== null && probe !== null && headers.length > 0 && preprocess(ccPath, probe, headers, env).ok;
   return requirements.map((requirement): CheckResult => {
     switch (requirement.kind) {
       case 'command': {
@@ -39,13 +42,9 @@ export function checkRequirements(requirements: readonly Requirement[], probe: T
         return { requirement, ok: fs.existsSync(requirement.name), detail: requirement.name };
       case 'header': {
         if (!ccPath || !probe) return { requirement, ok: false, detail: `cannot be checked without ${probe?.cc ?? 'a compiler'}` };
-        const r = spawnSync(ccPath, [...probe.cflags, '-E', '-x', 'c', '-o', '/dev/null', '-'], {
-          input: `#include <${requirement.name}>\n`,
-          env,
-          encoding: 'utf8',
-          timeout: 30_000,
-        });
-        return { requirement, ok: r.status === 0, detail: r.status === 0 ? `found by ${probe.cc}` : firstError(r.stderr) };
+        if (allHeadersFound) return { requirement, ok: true, detail: `found by ${probe.cc}` };
+        const r = preprocess(ccPath, probe, [requirement.name], env);
+        return { requirement, ok: r.ok, detail: r.ok ? `found by ${probe.cc}` : r.error };
       }
       case 'library': {
         if (!ccPath || !probe) return { requirement, ok: false, detail: `cannot be checked without ${probe?.cc ?? 'a compiler'}` };
@@ -57,6 +56,17 @@ export function checkRequirements(requirements: readonly Requirement[], probe: T
       }
     }
   });
+}
+
+/** `cc <cflags> -E` of a file that includes `headers`: does the compiler resolve them with these flags? */
+function preprocess(ccPath: string, probe: ToolchainProbe, headers: string[], env: Env): { ok: boolean; error: string } {
+  const r = spawnSync(ccPath, [...probe.cflags, '-E', '-x', 'c', '-o', '/dev/null', '-'], {
+    input: headers.map((h) => `#include <${h}>\n`).join(''),
+    env,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return { ok: r.status === 0, error: r.status === 0 ? '' : firstError(r.stderr) };
 }
 
 function firstError(stderr: string | null): string {
@@ -110,7 +120,7 @@ export function requireBoardToolchain(board: Board, env: Env = process.env): voi
   const key = JSON.stringify([board.toolchain.cc, board.toolchain.cflags, board.toolchain.ldflags, env.PATH ?? '']);
   if (verified.has(key)) return;
   const { build } = checkBoardTools(board, env);
-  throwIfMissing(build, `to build firmware for board ${board.name}`);
+  throwIfMissing(build, `to build firmware for board ${board.name}`, board.toolchain.cc);
   verified.add(key);
 }
 
@@ -118,23 +128,24 @@ export function requireBoardToolchain(board: Board, env: Env = process.env): voi
 export function requireHostToolchain(purpose: string, env: Env = process.env): void {
   const key = JSON.stringify(['host', env.PATH ?? '']);
   if (verified.has(key)) return;
-  throwIfMissing(checkHostTools(env), purpose);
+  throwIfMissing(checkHostTools(env), purpose, 'gcc');
   verified.add(key);
 }
 
-function throwIfMissing(results: CheckResult[], purpose: string): void {
+function throwIfMissing(results: CheckResult[], purpose: string, cc: string): void {
   const missing = results.filter((r) => !r.ok);
   if (missing.length === 0) return;
   const packages = missingPackages(missing);
-  const what = missing.map((r) => `${r.requirement.name} (${r.requirement.why})`);
-  const first = missing[0]!;
-  throw new TinyM2Error(
-    `${first.requirement.kind === 'command' ? 'a tool' : 'a file the toolchain needs'} is missing ${purpose}: ` +
-      `${[...new Set(what)].slice(0, 4).join(', ')}${missing.length > 4 ? `, and ${missing.length - 4} more` : ''}; ` +
-      `install with: sudo apt-get install ${packages.join(' ')}`,
-    {
-      exitCode: EXIT_TOOL_MISSING,
-      details: { missing: missing.map((r) => ({ kind: r.requirement.kind, name: r.requirement.name, detail: r.detail })), packages, package: packages[0] },
-    },
-  );
+  const commands = missing.filter((r) => r.requirement.kind === 'command').map((r) => `'${r.requirement.name}'`);
+  const files = missing.filter((r) => r.requirement.kind !== 'command').map((r) => r.requirement.name);
+  const why = [...new Set(missing.filter((r) => r.requirement.kind !== 'command').map((r) => r.requirement.why))];
+  const listed = files.length > 6 ? `${files.slice(0, 6).join(', ')} and ${files.length - 6} more` : files.join(', ');
+  // With the compiler itself missing, the files it would find are named only by their package.
+  const what = commands.length
+    ? `${commands.join(', ')} was not found on PATH`
+    : `${cc} does not find ${listed} (${why.join('; ')})`;
+  throw new TinyM2Error(`${what}; it is needed ${purpose}; install it with: sudo apt-get install ${packages.join(' ')}`, {
+    exitCode: EXIT_TOOL_MISSING,
+    details: { missing: missing.map((r) => ({ kind: r.requirement.kind, name: r.requirement.name, detail: r.detail })), packages, package: packages[0] },
+  });
 }
