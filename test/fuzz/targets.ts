@@ -19,6 +19,7 @@ import { checkPlan, type PrecisionPlan } from '../../compiler/quant/plan.ts';
 import { checkFusionConfig } from '../../compiler/dynafuse/config.ts';
 import { checkBoard } from '../../compiler/target/boards.ts';
 import { gaussian } from '../../compiler/random.ts';
+import { nodeMacs } from '../../compiler/reference/layer-cost.ts';
 import { caseSeed, mutateBytes, mutateJson, mutateOnnx, Rng } from './mutate.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -53,6 +54,8 @@ const MODEL_OF: Record<string, string> = {
 /** Graphs larger than this are imported but not compiled (keeps a case fast; import is what takes hostile shapes). */
 const COMPILE_MAX_ACTIVATION_ELEMENTS = 1 << 21;
 const COMPILE_MAX_NODES = 400;
+/** 30x the largest example (dsa-har, 602k MACs): a mutant that grew a layer to billions of MACs is slow, not hung. */
+const COMPILE_MAX_MACS = 20_000_000;
 
 const cache = new Map<string, Uint8Array>();
 function seedBytes(file: string): Uint8Array {
@@ -153,10 +156,14 @@ function randomRows(graph: Graph, n: number): Array<Record<string, Float32Array>
   return Array.from({ length: n }, () => Object.fromEntries(graph.inputs.map((i) => [i.name, Float32Array.from({ length: tensorSize(i.shape) }, g)])));
 }
 
-function compileSmall(graph: Graph, plan: PrecisionPlan, rows = randomRows(graph, 2)): void {
+function compileSmall(graph: Graph, plan: PrecisionPlan, given?: Array<Record<string, Float32Array>>): void {
   let activations = 0;
   for (const t of graph.tensors.values()) activations += tensorSize(t.shape);
   if (graph.nodes.length > COMPILE_MAX_NODES || activations > COMPILE_MAX_ACTIVATION_ELEMENTS) return;
+  let macs = 0;
+  for (const n of graph.nodes) macs += nodeMacs(graph, n);
+  if (macs > COMPILE_MAX_MACS) return;
+  const rows = given ?? randomRows(graph, 2);
   compileGraph(graph, rows, plan, { name: 'fuzz', source: basename(graph.file), precision: 'fuzz', perChannelInputs: true, testRows: rows.slice(0, 1) });
 }
 
