@@ -40,6 +40,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     case 'compile': return (await COMMANDS.compile.load()).execute(parsed.args);
     case 'verify': return (await COMMANDS.verify.load()).execute(parsed.args);
     case 'dynafuse': return (await COMMANDS.dynafuse.load()).execute(parsed.args);
+    case 'report': return (await COMMANDS.report.load()).execute(parsed.args);
     case 'doctor': return (await COMMANDS.doctor.load()).execute(parsed.args);
   }
 }

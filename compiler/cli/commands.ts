@@ -70,6 +70,16 @@ export const COMMANDS: { [C in CommandName]: CommandSpec<C> } = {
       'Writes <name>_dynafuse.c/.h (const tables for runtime-c/dynafuse) and profile.json.',
     load: () => import('../dynafuse/command.ts'),
   },
+  report: {
+    summary: 'write a self-contained HTML report (per-layer figures, memory, precision plan, accuracy) of a compiled model',
+    positional: { describe: "the output directory of 'tinym2 compile'" },
+    description:
+      "Writes one HTML file that opens offline (no scripts, fonts or images from anywhere), its plots drawn by Vega-Lite when it is written: " +
+      'layers (op, output shape, weight / activation bits, weight bytes, MACs; instructions per layer, MACs per instruction and share after ' +
+      "verify ran its per-layer counting build); memory (each arena buffer's byte range while live, arena vs lower bound, flash split after verify); " +
+      "the precision plan when compile used one from 'tinym2 plan'; accuracy (float vs emulator vs target, confusion matrix) after verify. Exit codes: 2 bad input.",
+    load: () => import('../commands/report.ts'),
+  },
   doctor: {
     summary: 'check that the compilers, C libraries and emulators each board needs are installed',
     positional: null,

@@ -2,10 +2,11 @@
 // it (required or optional, with a command's own wording, default or choices where they differ), and
 // its help text; compiler/cli/parser.ts builds yargs from it, and `Args<'plan'>` types what a command
 // receives. Adding an option is one entry here; `tsc` then shows every command that must read it.
+import { PROFILE_ROWS } from '../report/artifacts.ts';
 import { parseCount, parseNumberIn, parsePositiveInt, parseSize } from './values.ts';
 
 /** The commands, in the order help lists them (their modules: compiler/cli/commands.ts). */
-export const COMMAND_NAMES = ['inspect', 'run', 'plan', 'compile', 'verify', 'dynafuse', 'doctor'] as const;
+export const COMMAND_NAMES = ['inspect', 'run', 'plan', 'compile', 'verify', 'dynafuse', 'report', 'doctor'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 /** Each command's one positional argument (its name in usage), or null for none. */
@@ -16,6 +17,7 @@ export const POSITIONALS = {
   compile: 'model',
   verify: 'outDir',
   dynafuse: 'model',
+  report: 'outDir',
   doctor: null,
 } as const satisfies Record<CommandName, string | null>;
 
@@ -149,6 +151,16 @@ export const OPTIONS = {
       plan: { default: 'plan.json', describe: 'where to write the plan' },
       compile: { describe: 'output directory, one per model (default out/<name>); a directory tinym2 made is replaced whole' },
       dynafuse: { describe: 'output directory (default out/<name>-dynafuse); replaced whole if tinym2 wrote it' },
+      report: { describe: 'where to write the HTML report (default OUT_DIR/report.html)' },
+    },
+  },
+  report: {
+    kind: 'string', value: 'FILE', describe: "also write a self-contained HTML report with plots (see 'tinym2 report')",
+    commands: {
+      compile: { describe: "also write an HTML report: layers, arena plan, precision plan ('tinym2 report OUT_DIR' makes it again later, with what verify measured)" },
+      verify: { describe: 'also write an HTML report: layers (with instructions per layer after --profile-layers), memory and flash, accuracy' },
+      plan: { describe: 'also write an HTML report: sensitivity, Omega, bits chosen, the planned layers and arena; with --test, accuracy vs weight bytes, vs instructions (each plan run under QEMU when it is installed) and vs BOPS over flash budgets' },
+      dynafuse: { describe: 'also write an HTML report: resilience curves, noise-estimator calibration, branches per mode, energy per branch, the layers' },
     },
   },
   name: { kind: 'string', value: 'NAME', describe: 'C name of the model (default: from the file name); functions are tm2_<name>_*', commands: { compile: BOTH, dynafuse: BOTH } },
@@ -158,6 +170,11 @@ export const OPTIONS = {
     commands: { compile: BOTH },
   },
   junit: { kind: 'string', value: 'FILE', describe: 'also write a JUnit XML report (one test case per row and per check)', commands: { verify: BOTH } },
+  'profile-layers': {
+    kind: 'boolean', conflicts: ['ssh'],
+    describe: `also build the model with one count region per layer (-DTM2_PROFILE_LAYERS) and run it on the first ${PROFILE_ROWS} rows: instructions per layer (QEMU only)`,
+    commands: { verify: BOTH },
+  },
   keep: { kind: 'string', value: 'DIR', describe: 'keep the firmware build (sources, objects, ELF, map) in DIR', commands: { verify: BOTH } },
 
   // Gates of verify (compiler/target/gates.ts).

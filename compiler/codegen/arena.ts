@@ -18,6 +18,8 @@ import type { QConcatOp, QGraph, QOp } from '../quant/qgraph.ts';
 
 export interface ModelMemory {
   plan: ArenaPlan;
+  /** The buffers that own arena bytes (tensors and `scratch#<op>`), lifetimes in steps: what the plan placed, for reports. */
+  buffers: BufferRequest[];
   /** Arena offset of every tensor. */
   tensorOffset: Map<string, number>;
   /** Per op (by index): arena offset and size of its scratch, when it needs one. */
@@ -205,7 +207,7 @@ export function planModelMemory(q: QGraph): ModelMemory {
   const boundaryOp = new Map<string, number>();
   for (const name of q.inputs) boundaryOp.set(name, inputStep.get(name)! - 1);
   for (const name of q.outputs) boundaryOp.set(name, q.inputs.includes(name) ? -1 : first.get(name)! - 1);
-  return { plan, tensorOffset, scratch, concatInPlace, inPlace, unsharedBytes, external, boundaryOp };
+  return { plan, buffers, tensorOffset, scratch, concatInPlace, inPlace, unsharedBytes, external, boundaryOp };
 }
 
 /** Ops that read and write overlapping bytes although they are not meant to run in place (a planning bug). */

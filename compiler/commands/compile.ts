@@ -17,9 +17,16 @@ import { loadOnnx } from '../onnx/import.ts';
 import { calibrateGraph, loadDataSet, uniform, type DataSet } from '../quant/evaluate.ts';
 import { quantizeGraph } from '../quant/lower.ts';
 import { loadPlan, type PrecisionPlan } from '../quant/plan.ts';
+import type { PlanResult } from '../ilp/planner.ts';
+import { planSection } from '../report/gather.ts';
 import type { QGraph } from '../quant/qgraph.ts';
 import { loadBoard, type Board } from '../target/boards.ts';
 import { CODE_RESERVE_BYTES } from './plan.ts';
+
+/** The plan with the sensitivity behind it, as 'tinym2 plan' writes plan.json: tinym2.json keeps it for 'tinym2 report'. */
+function withEvidence(result: PlanResult): PrecisionPlan {
+  return { ...result.plan, evidence: planSection('hutchinson', result.layers) } as PrecisionPlan;
+}
 
 /** Runs the mixed-precision planner (Hessian sensitivity + ILP), as `tinym2 plan` does. */
 async function planMixed(graph: Graph, calib: DataSet, flashBytes: number | undefined, board: Board | undefined, modelName: string): Promise<{ plan: PrecisionPlan; note: string }> {
@@ -50,12 +57,11 @@ async function planMixed(graph: Graph, calib: DataSet, flashBytes: number | unde
       target >= int4
         ? `mixed precision for the paper's target: ${planner.DEFAULT_FLASH_FRACTION * 100}% of the FP32 weight bytes (${target} bytes)`
         : `mixed precision: the paper's target (${planner.DEFAULT_FLASH_FRACTION * 100}% of FP32 weight bytes, ${target}) is below all-INT4 (${int4} bytes), so the budget is all-INT4`;
-    return { plan: planner.planFromSensitivity(graph, sens, budgets, true, modelName).plan, note };
+    return { plan: withEvidence(planner.planFromSensitivity(graph, sens, budgets, true, modelName)), note };
   }
   planner.checkBudgets(graph, budgets, true, modelName);
   const sens = planner.measureSensitivity(graph, planner.calibrationRows(graph, calib));
-  const result = planner.planFromSensitivity(graph, sens, budgets, true, modelName);
-  return { plan: result.plan, note };
+  return { plan: withEvidence(planner.planFromSensitivity(graph, sens, budgets, true, modelName)), note };
 }
 
 /** Refuses (exit 3) a model whose weights or arena do not fit the board. */
@@ -170,7 +176,7 @@ export async function execute(o: Args<'compile'>): Promise<number> {
   }
 
   const perChannelInputs = !o.perTensorInputs;
-  const { model } = compileGraph(graph, calib.rows, plan, { name, source: modelFile, precision, perChannelInputs, testRows: testSet?.rows, board });
+  const { q, model } = compileGraph(graph, calib.rows, plan, { name, source: modelFile, precision, perChannelInputs, testRows: testSet?.rows, board });
   // How this directory was made (paths relative to it), so `tinym2 verify OUT_DIR --data test.npz` can rebuild
   // the same quantized graph for its expectations (read by compiler/commands/verify.ts).
   const fromOut = (file: string) => relative(resolve(outDir), resolve(file));
@@ -186,6 +192,13 @@ export async function execute(o: Args<'compile'>): Promise<number> {
     }
   }
   const checkFailed = check !== undefined && (check.mismatches > 0 || check.quantizeMismatches > 0 || check.scratchErrors > 0);
+  if (o.report) {
+    // Loaded only here: the charting library is not needed by a plain compile.
+    const [{ reportFromModel }, { writeReport }] = await Promise.all([import('../report/outdir.ts'), import('../report/write.ts')]);
+    const recipe = { model: modelPath, calib: o.calib, plan, perChannelInputs };
+    const data = reportFromModel({ outDir: resolve(outDir), name, recipe, graph, plan, q, model }, [`tinym2 compile ${modelFile} --calib ${basename(o.calib)}`, ...notes]);
+    await writeReport(o.report, data);
+  }
 
   const layerRows = model.layers.map((l) => ({
     index: l.index,
@@ -218,6 +231,7 @@ export async function execute(o: Args<'compile'>): Promise<number> {
           outputs: model.outputs.map((i) => ({ name: i.tensor, field: i.field, onnxShape: i.onnxShape, scale: i.scale, zeroPoint: i.zeroPoint, bits: i.bits })),
           layers: layerRows,
           files: written,
+          report: o.report ?? null,
           testRows: testSet?.rows.length ?? 0,
           check: check && { rows: check.rows, mismatches: check.mismatches, quantizeMismatches: check.quantizeMismatches, scratchErrors: check.scratchErrors },
           notes,

@@ -25,6 +25,7 @@ import { loadOnnx } from '../onnx/import.ts';
 import { calibrateGraph, evaluatePlan, loadDataSet, type DataSet } from '../quant/evaluate.ts';
 import { uniformPlan, type PrecisionPlan } from '../quant/plan.ts';
 import { DEFAULT_TRACE_OPTIONS } from '../sensitivity/hutchinson.ts';
+import { layerSection, memorySection, planSection } from '../report/gather.ts';
 import { loadBoard } from '../target/boards.ts';
 
 /** Flash kept for code (kernels, generated network code, startup, libc) when the budget comes from a board. */
@@ -182,7 +183,53 @@ export async function execute(o: Args<'plan'>): Promise<number> {
   const accuracy = test ? measureAccuracy(graph, costs, calib, test, result.plan, perChannelInputs, progress) : undefined;
   endProgress();
 
-  writeAtomically(outFile, `${JSON.stringify(result.plan, null, 2)}\n`);
+  // The plan and the evidence behind it (read by 'tinym2 report' through the tinym2.json compile writes).
+  const evidence = planSection(method, result.layers);
+  if (o.report && test) {
+    const [{ planCurve }, { loadBoard }, { haveTool }, { makeTempDir }] = await Promise.all([
+      import('../report/plan-curve.ts'),
+      import('../target/boards.ts'),
+      import('../codegen/hostcheck.ts'),
+      import('../cache.ts'),
+    ]);
+    // Instructions per plan on the --board when QEMU runs it, else on the default Cortex-M4 board.
+    const given = o.board ? loadBoard(o.board) : undefined;
+    const board = given?.run.kind === 'qemu-system-arm' ? given : loadBoard('mps2-an386');
+    const counting = haveTool(board.toolchain.cc) && haveTool('qemu-system-arm');
+    const workDir = makeTempDir('tm2-plan-curve');
+    try {
+      evidence.curve = await planCurve({
+        graph, sens, chosen: result, budgets, tied: !o.untied, modelName, calib, test, perChannelInputs,
+        calibration: calibrateGraph(graph, calib.rows),
+        onProgress: (k, n) => progress(`accuracy curve: plan ${k}/${n} in the integer emulator${counting ? ` and under QEMU (${board.name})` : ''}`),
+        ...(counting ? { instructions: { board, workDir } } : {}),
+      });
+    } finally {
+      rmSync(workDir, { recursive: true, force: true });
+    }
+    if (counting) evidence.board = board.name;
+    endProgress();
+  }
+  writeAtomically(outFile, `${JSON.stringify({ ...result.plan, evidence }, null, 2)}\n`);
+  if (o.report) {
+    const [{ writeReport }, { generateModel, modelNameFromFile }, { quantizeGraph }] = await Promise.all([
+      import('../report/write.ts'),
+      import('../codegen/generate.ts'),
+      import('../quant/lower.ts'),
+    ]);
+    // The planned model as compile would generate it: its layers and arena, before any firmware exists.
+    const q = quantizeGraph(graph, calibrateGraph(graph, calib.rows), result.plan, { perChannelInputs });
+    const model = generateModel(q, { name: modelNameFromFile(modelPath), source: modelName, precision: 'mixed (plan)' });
+    await writeReport(o.report, {
+      model: model.name,
+      source: modelName,
+      precision: `mixed precision planned by tinym2 plan (${o.untied ? 'untied' : 'tied'} weight/activation bits)`,
+      provenance: [`tinym2 plan ${modelName} --calib ${o.calib}${o.test ? ` --test ${o.test}` : ''}`, ...notes],
+      layers: layerSection(model),
+      memory: memorySection(model, q.ops.length),
+      plan: evidence,
+    });
+  }
 
   const t = result.totals;
   if (json) {
@@ -192,6 +239,7 @@ export async function execute(o: Args<'plan'>): Promise<number> {
           ok: true,
           model: modelName,
           out: outFile,
+          report: o.report ?? null,
           plan: result.plan,
           tied: !o.untied,
           perChannelInputs,
@@ -264,7 +312,7 @@ export async function execute(o: Args<'plan'>): Promise<number> {
     lines.push('', `accuracy on ${o.test} (integer emulator; FP32 is the float reference):`, table(accRows, 1));
   }
   for (const n of notes) lines.push(`note: ${n}`);
-  lines.push('', `wrote ${outFile}`);
+  lines.push('', `wrote ${outFile}${o.report ? ` and ${o.report}` : ''}`);
   console.log(lines.join('\n'));
   return 0;
 }

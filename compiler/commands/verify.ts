@@ -6,13 +6,14 @@
 //   - instructions per inference (QEMU plugin), flash and RAM of the model inside the firmware image,
 //   - estimated latency and energy from the board power models (labelled as estimates).
 // Exits 1 on any mismatch.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { makeTempDir } from '../cache.ts';
 import type { Args } from '../cli/options.ts';
 import type { InputLimits } from '../limits.ts';
 import { generateModel, type GeneratedModel } from '../codegen/generate.ts';
-import { computeTestVectors, harnessSource, parseHarnessOutput } from '../codegen/testvectors.ts';
+import { computeTestVectors, harnessSource, layerProfile, parseHarnessOutput } from '../codegen/testvectors.ts';
 import { EXIT_BAD_INPUT, EXIT_VERIFY_FAILED, TinyM2Error } from '../errors.ts';
 import { tensorSize, type Graph } from '../ir.ts';
 import { loadOnnx } from '../onnx/import.ts';
@@ -30,11 +31,13 @@ import { toJUnitXml, type JUnitCase } from '../target/junit.ts';
 import { estimateInference, formatEstimate, type InferenceEstimate } from '../target/power.ts';
 import { MIX_CLASSES, meanMix, mixInstructions, type InstructionMix } from '../target/mix.ts';
 import { runFirmware, type RunResult } from '../target/run.ts';
+import { PROFILE_ROWS, writeVerifyArtifact } from '../report/artifacts.ts';
+import type { ConfusionMatrix } from '../report/data.ts';
 
 /** Firmware test vectors above this many bytes are split over several builds (flash of the QEMU boards is 4 MB). */
 const VECTOR_BYTES_PER_BUILD = 3 * 1024 * 1024;
 
-interface Recipe {
+export interface Recipe {
   model: string;
   calib: string;
   /** A plan file, or the plan itself (tinym2.json written by 'tinym2 compile' holds the plan it used). */
@@ -54,6 +57,8 @@ interface Options {
   timeoutMs: number;
   ssh?: string;
   keep?: string;
+  profileLayers: boolean;
+  report?: string;
   json: boolean;
   gates: { minAccuracy?: number; maxDrop?: number; expect?: string; atol?: number; rtol: number };
   /** Caps on the model and data files (--max-*). */
@@ -72,6 +77,8 @@ function optionsFrom(a: Args<'verify'>): Options {
     timeoutMs: a.timeout * 1000,
     ssh: a.ssh,
     keep: a.keep,
+    profileLayers: a.profileLayers,
+    report: a.report,
     json: a.json,
     gates: { minAccuracy: a.minAccuracy, maxDrop: a.maxDrop, expect: a.expect, atol: a.atol, rtol: a.rtol },
     limits: a,
@@ -151,6 +158,46 @@ function differingSources(outDir: string, model: GeneratedModel): string[] {
   return differing;
 }
 
+/** What OUT_DIR was compiled from, rebuilt: the same quantized graph and generated model 'tinym2 compile' made. */
+export interface RebuiltModel {
+  outDir: string;
+  name: string;
+  recipe: Recipe;
+  graph: Graph;
+  plan: PrecisionPlan;
+  q: QGraph;
+  model: GeneratedModel;
+}
+
+/** Rebuilds OUT_DIR's model from its recipe (tinym2.json, or the options given): verify's expectations and the report's figures come from it. */
+export function rebuildModel(outDirGiven: string, given: Partial<Recipe> = {}, limits: Partial<InputLimits> = {}): RebuiltModel {
+  const outDir = path.resolve(outDirGiven);
+  const name = modelNameIn(outDir);
+  const recipe = resolveRecipe(outDir, given);
+  const graph = loadOnnx(recipe.model, limits);
+  const calib = loadDataSet(graph, recipe.calib, Infinity, limits);
+  if (calib.rows.length === 0) throw new TinyM2Error(`${recipe.calib} has no rows`, { exitCode: EXIT_BAD_INPUT });
+  const plan =
+    typeof recipe.plan === 'string'
+      ? loadPlan(recipe.plan, graph)
+      : recipe.plan !== undefined
+        ? checkPlan(recipe.plan, `${path.join(outDir, 'tinym2.json')} (plan)`, graph)
+        : uniform(graph, recipe.precision === 'int4' ? 4 : 8);
+  const q = quantizeGraph(graph, calibrateGraph(graph, calib.rows), plan, { perChannelInputs: recipe.perChannelInputs });
+  const model = generateModel(q, { name, source: path.basename(recipe.model), precision: recipe.plan ? 'plan' : (recipe.precision ?? 'int8').toUpperCase() });
+  return { outDir, name, recipe, graph, plan, q, model };
+}
+
+/** Fingerprint of OUT_DIR's generated C as it is on disk (code only): a verify result belongs to these sources. */
+export function sourcesDigest(outDir: string, model: GeneratedModel): string {
+  const h = createHash('sha256');
+  for (const file of [...model.files.keys()].filter((f) => f.endsWith('.c') || f.endsWith('.h')).sort()) {
+    const onDisk = path.join(outDir, file);
+    h.update(`${file}\0${fs.existsSync(onDisk) ? codeOnly(fs.readFileSync(onDisk, 'utf8')) : ''}\0`);
+  }
+  return h.digest('hex');
+}
+
 /** Labels for one output: `labels_<output>`, else `labels` when the output has as many classes as the first. */
 function labelsFor(set: DataSet, graph: Graph, output: string): Int32Array | undefined {
   const own = set.labels.get(`labels_${output}`);
@@ -178,8 +225,9 @@ async function runChunk(
   rows: number[],
   buildDir: string,
   index: number,
+  profileLayers = false,
 ): Promise<ChunkRun> {
-  const dir = path.join(buildDir, `part${index}`);
+  const dir = path.join(buildDir, profileLayers ? 'layers' : `part${index}`);
   fs.mkdirSync(dir, { recursive: true });
   const harness = path.join(dir, `${name}_test.c`);
   fs.writeFileSync(harness, harnessSource(q, model, rows.map((r) => set.rows[r]!)));
@@ -192,16 +240,22 @@ async function runChunk(
     board,
     sources: [harness, ...modelSources],
     includeDirs: [outDir, path.join(outDir, 'runtime', 'include'), runtimeSrc],
-    defines: { TM2_SELF_CHECK: true, TM2_COUNT_MARKERS: true, ...(o.ssh ? { TM2_REGION_TIMING: true } : {}) },
+    defines: {
+      TM2_SELF_CHECK: true,
+      TM2_COUNT_MARKERS: true,
+      ...(o.ssh ? { TM2_REGION_TIMING: true } : {}),
+      // One count region per op instead of per inference (templates/c/model.c.hbs): whatever kernels run.
+      ...(profileLayers ? { TM2_PROFILE_LAYERS: true } : {}),
+    },
     outDir: dir,
     name,
   });
   const run = await runFirmware(built.elf, board, {
     timeoutMs: o.timeoutMs,
     ssh: o.ssh,
-    instructionMix: !o.ssh,
-    profileFunctions: !o.ssh,
-    measureStack: !o.ssh && board.toolchain.kind === 'arm-none-eabi',
+    instructionMix: !o.ssh && !profileLayers,
+    profileFunctions: !o.ssh && !profileLayers,
+    measureStack: !o.ssh && !profileLayers && board.toolchain.kind === 'arm-none-eabi',
   });
   return { rows, run, sizes: built.sizes, model: bytesOfSources(built, modelSources) };
 }
@@ -234,22 +288,8 @@ export async function execute(args: Args<'verify'>): Promise<number> {
       { exitCode: EXIT_BAD_INPUT },
     );
   }
-  const outDir = path.resolve(o.outDir);
-  const name = modelNameIn(outDir);
-  const recipe = resolveRecipe(outDir, o.recipe);
-
-  // The same quantized graph and generated model 'tinym2 compile' made: expectations come from it.
-  const graph = loadOnnx(recipe.model, o.limits);
-  const calib = loadDataSet(graph, recipe.calib, Infinity, o.limits);
-  if (calib.rows.length === 0) throw new TinyM2Error(`${recipe.calib} has no rows`, { exitCode: EXIT_BAD_INPUT });
-  const plan =
-    typeof recipe.plan === 'string'
-      ? loadPlan(recipe.plan, graph)
-      : recipe.plan !== undefined
-        ? checkPlan(recipe.plan, `${path.join(outDir, 'tinym2.json')} (plan)`, graph)
-        : uniform(graph, recipe.precision === 'int4' ? 4 : 8);
-  const q = quantizeGraph(graph, calibrateGraph(graph, calib.rows), plan, { perChannelInputs: recipe.perChannelInputs });
-  const model = generateModel(q, { name, source: path.basename(recipe.model), precision: recipe.plan ? 'plan' : (recipe.precision ?? 'int8').toUpperCase() });
+  const rebuilt = rebuildModel(o.outDir, o.recipe, o.limits);
+  const { outDir, name, recipe, graph, q, model } = rebuilt;
   const stale = differingSources(outDir, model);
   const set = loadDataSet(graph, o.data, o.rows ?? Infinity, o.limits);
   if (set.rows.length === 0) throw new TinyM2Error(`${o.data} has no rows`, { exitCode: EXIT_BAD_INPUT });
@@ -257,12 +297,14 @@ export async function execute(args: Args<'verify'>): Promise<number> {
   // Build and run, in as many firmware images as the test vectors need.
   const buildDir = o.keep ? path.resolve(o.keep) : makeTempDir('tm2-verify');
   const chunks: ChunkRun[] = [];
+  let layerRun: ChunkRun | undefined;
   try {
     const per = rowsPerBuild(model, board);
     const all = set.rows.map((_, r) => r);
     for (let start = 0, k = 0; start < all.length; start += per, k++) {
       chunks.push(await runChunk(o, board, outDir, name, q, model, set, all.slice(start, start + per), buildDir, k));
     }
+    if (o.profileLayers) layerRun = await runChunk(o, board, outDir, name, q, model, set, all.slice(0, PROFILE_ROWS), buildDir, 0, true);
   } finally {
     if (!o.keep) fs.rmSync(buildDir, { recursive: true, force: true });
   }
@@ -313,6 +355,36 @@ export async function execute(args: Args<'verify'>): Promise<number> {
     expectReports = e.reports;
   }
   for (const g of gates) if (!g.ok) failures.push(g.message);
+  // Top-1 of the emulator (what the firmware must compute) and the target's confusion matrix, per labelled output.
+  const emulatorAccuracy = Object.fromEntries(
+    model.outputs.map((io) => {
+      const l = labels[io.field];
+      return [io.field, l ? vectors.expected.filter((e, r) => argmax(e[io.field]!) === l[r]).length / set.rows.length : null];
+    }),
+  );
+  const confusion: ConfusionMatrix[] = model.outputs.flatMap((io) => {
+    const l = labels[io.field];
+    if (!l) return [];
+    const counts = Array.from({ length: io.size }, () => new Array<number>(io.size).fill(0));
+    device.forEach((d, r) => {
+      const label = l[r]!;
+      if (d[io.field] && label >= 0 && label < io.size) counts[label]![argmax(d[io.field]!)]! += 1;
+    });
+    return [{ output: io.field, classes: io.size, counts }];
+  });
+  // Instructions per layer from the per-layer counting build (its outputs must be bit-exact too).
+  let layers: Array<{ index: number; name: string; op: string; instructions: number }> | null = null;
+  if (layerRun) {
+    let parsedRun;
+    try {
+      parsedRun = parseHarnessOutput(layerRun.run.stdout);
+    } catch (e) {
+      throw new TinyM2Error(`the per-layer counting firmware failed (exit ${layerRun.run.exitCode}): ${(e as Error).message}\n${layerRun.run.stderr.trim()}`, { exitCode: EXIT_VERIFY_FAILED });
+    }
+    if (parsedRun.mismatches > 0) failures.push(`the per-layer counting build differs from the emulator in ${parsedRun.mismatches} rows`);
+    const perOp = layerProfile(layerRun.run.regions, q.ops.length);
+    layers = model.layers.map((l, i) => ({ index: l.index, name: l.name, op: l.kind, instructions: perOp[i]! }));
+  }
   if (!comparison.bitExact) failures.push(`${comparison.rows - Math.min(...comparison.outputs.map((s) => s.bitExactRows))} of ${comparison.rows} rows differ from the emulator`);
   if (quantizeMismatches) failures.push(`the generated quantize helpers differ from the emulator in ${quantizeMismatches} values`);
   if (scratchErrors) failures.push(`${scratchErrors} kernels need more scratch than the arena plan gave them`);
@@ -378,8 +450,14 @@ export async function execute(args: Args<'verify'>): Promise<number> {
         accuracy: s.accuracy,
         floatAccuracy: floatAccuracy[io.field],
         agreementWithFloat: s.agreementWithFloat,
+        emulatorAccuracy: emulatorAccuracy[io.field] ?? null,
       };
     }),
+    layers,
+    profiledRows: layerRun ? layerRun.rows.length : null,
+    // Instructions per inference over the same rows as the per-layer build: the layers add up to a little less (copies, calls).
+    profiledInference: layerRun && instructions.length >= layerRun.rows.length ? layerRun.rows.reduce((a, r) => a + instructions[r]!, 0) / layerRun.rows.length : null,
+    confusion,
     instructionsPerInference: perInference === null ? null : { mean: perInference, min: Math.min(...instructions), max: Math.max(...instructions) },
     instructionMix: mix ?? null,
     functions,
@@ -402,9 +480,37 @@ export async function execute(args: Args<'verify'>): Promise<number> {
     gates,
     expect: o.gates.expect ? { file: o.gates.expect, outputs: expectReports } : null,
     failures,
+    report: o.report ?? null,
     seconds,
   };
 
+  // What a later 'tinym2 report OUT_DIR' shows of this run.
+  writeVerifyArtifact(outDir, {
+    digest: sourcesDigest(outDir, model),
+    board: board.name,
+    data: o.data,
+    rows: set.rows.length,
+    instructionsPerInference: perInference,
+    profiledInference: report.profiledInference,
+    layers,
+    profiledRows: report.profiledRows,
+    modelBytes: { text: first.model.text, rodata: first.model.rodata, data: first.model.data, weights: model.weightBytes },
+    outputs: report.outputs.map((x) => ({
+      output: x.field,
+      rows: set.rows.length,
+      float: x.floatAccuracy,
+      emulator: x.emulatorAccuracy,
+      target: x.accuracy,
+      agreementWithFloat: x.agreementWithFloat,
+      bitExactRows: x.bitExactRows,
+    })),
+    confusion,
+  });
+  if (o.report) {
+    // Loaded only here: the charting library is not needed by a plain verify.
+    const [{ reportFromModel }, { writeReport }] = await Promise.all([import('../report/outdir.ts'), import('../report/write.ts')]);
+    await writeReport(o.report, reportFromModel(rebuilt, [`tinym2 verify ${o.outDir} --data ${o.data} --board ${board.name}`]));
+  }
   if (o.junit) writeJUnit(o.junit, report, comparison, board, name, set.rows.length, seconds);
   if (o.json) {
     console.log(JSON.stringify(report, null, 2));
@@ -428,6 +534,8 @@ type Report = {
   instructionsPerInference: { mean: number; min: number; max: number } | null;
   instructionMix: InstructionMix | null;
   functions: Array<{ name: string; instructionsPerInference: number; share: number }>;
+  layers: Array<{ index: number; name: string; op: string; instructions: number }> | null;
+  profiledRows: number | null;
   measuredSecondsPerInference: number | null;
   measuredPowerW: number | null;
   modelBytes: { flash: number; ram: number; text: number; rodata: number; data: number; bss: number; arena: number; weights: number; stackPeak: number | null };
@@ -462,6 +570,11 @@ function humanReport(r: Report, estimates: InferenceEstimate[], c: Comparison): 
   if (r.functions.length) {
     const top = r.functions.slice(0, 6).map((f) => `${f.name} ${(f.share * 100).toFixed(1)}%`);
     lines.push(`  where they go: ${top.join(', ')}${r.functions.length > 6 ? `, ${r.functions.length - 6} more` : ''}`);
+  }
+  if (r.layers) {
+    const total = r.layers.reduce((a, l) => a + l.instructions, 0);
+    const top = [...r.layers].sort((a, b) => b.instructions - a.instructions).slice(0, 6).map((l) => `${l.name} (${l.op}) ${((100 * l.instructions) / total).toFixed(1)}%`);
+    lines.push(`  per layer (${r.profiledRows} rows, per-layer counting build): ${top.join(', ')}${r.layers.length > 6 ? `, ${r.layers.length - 6} more` : ''}`);
   }
   if (r.measuredSecondsPerInference !== null) lines.push(`  measured: ${(r.measuredSecondsPerInference * 1e3).toFixed(3)} ms per inference`);
   if (r.measuredPowerW !== null) lines.push(`  measured power: ${(r.measuredPowerW * 1e3).toFixed(1)} mW`);

@@ -92,8 +92,26 @@ export async function execute(v: Args<'dynafuse'>): Promise<number> {
     files.set('profile.json', JSON.stringify({ ...report, tables: { ...profile.tables, modalities: profile.tables.modalities.map((m) => ({ ...m, expTable: Array.from(m.expTable) })), fused: profile.tables.fused && { ...profile.tables.fused, expTable: Array.from(profile.tables.fused.expTable) } } }, null, 2) + '\n');
     const outDir = v.out ?? join('out', `${name}-dynafuse`);
     writeDir(outDir, files);
+    if (v.report) {
+      const [{ dynafuseSection }, { layerSection, memorySection }, { writeReport }, { generateModel }] = await Promise.all([
+        import('../report/dynafuse.ts'),
+        import('../report/gather.ts'),
+        import('../report/write.ts'),
+        import('../codegen/generate.ts'),
+      ]);
+      const model = generateModel(q, { name, source: basename(modelFile), precision: 'INT8' });
+      await writeReport(v.report, {
+        model: name,
+        source: basename(modelFile),
+        precision: 'INT8 (as DynaFuse profiles it)',
+        provenance: [`tinym2 dynafuse ${basename(modelFile)} --fusion ${basename(fusionFile)}: ${calib.rows.length} calibration rows on ${board.name}`, `instructions: ${instructions.basis}`],
+        layers: layerSection(model, instructions.perOp ? { board: board.name, perOp: instructions.perOp, inference: inferenceInstructions ?? null } : undefined),
+        memory: memorySection(model, q.ops.length),
+        dynafuse: dynafuseSection(profile),
+      });
+    }
     if (v.json) {
-      console.log(JSON.stringify({ ...report, out: outDir, files: [...files.keys()] }, null, 2));
+      console.log(JSON.stringify({ ...report, out: outDir, files: [...files.keys()], report: v.report ?? null }, null, 2));
       return 0;
     }
     console.log(`DynaFuse profile of ${modelFile} (${calib.rows.length} calibration rows, sigma ${config.noiseSigmas.join(' ')}):`);

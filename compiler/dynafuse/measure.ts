@@ -20,8 +20,8 @@ import { emitDynaFuseC } from './emit.ts';
 
 const DYNAFUSE_DIR = fileURLToPath(new URL('../../runtime-c/dynafuse', import.meta.url));
 
-/** Mean instructions of each op of q over `rows` (QEMU, the board's flags), and of the whole inference. */
-export async function measureOpInstructions(q: QGraph, rows: Array<Record<string, Float32Array>>, board: Board, workDir: string): Promise<{ perOp: number[]; inference: number }> {
+/** q's generated model with a test harness of `rows`, built for the board on demand: count regions per inference, or per op with `profile`. */
+function modelFirmware(q: QGraph, rows: Array<Record<string, Float32Array>>, board: Board, workDir: string): (profile: boolean) => Promise<number[]> {
   const model = generateModel(q, { name: 'dfm', source: 'model.onnx', precision: 'INT8' });
   model.files.set('dfm_test.c', harnessSource(q, model, rows));
   const out = join(workDir, 'model');
@@ -29,7 +29,7 @@ export async function measureOpInstructions(q: QGraph, rows: Array<Record<string
   const runtime = readdirSync(join(out, 'runtime/src')).filter((f) => f.endsWith('.c')).map((f) => join(out, 'runtime/src', f));
   const sources = [join(out, 'dfm_test.c'), join(out, 'dfm.c'), join(out, 'dfm_weights.c'), ...runtime];
   const includeDirs = [out, join(out, 'runtime/include'), join(out, 'runtime/src')];
-  const regions = async (profile: boolean) => {
+  return async (profile: boolean) => {
     const fw = await buildFirmware({
       board, sources, includeDirs, outDir: join(workDir, profile ? 'fw-layers' : 'fw'),
       defines: { TM2_SELF_CHECK: true, TM2_COUNT_MARKERS: true, ...(profile ? { TM2_PROFILE_LAYERS: true } : {}) },
@@ -39,9 +39,21 @@ export async function measureOpInstructions(q: QGraph, rows: Array<Record<string
     if (r.exitCode !== 0 || res.mismatches !== 0) throw new Error(`internal: the profiled model firmware failed (exit ${r.exitCode}, ${res.mismatches} mismatches)`);
     return r.regions;
   };
+}
+
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** Mean instructions of each op of q over `rows` (QEMU, the board's flags), and of the whole inference. */
+export async function measureOpInstructions(q: QGraph, rows: Array<Record<string, Float32Array>>, board: Board, workDir: string): Promise<{ perOp: number[]; inference: number }> {
+  const regions = modelFirmware(q, rows, board, workDir);
   const whole = await regions(false);
   const perOp = layerProfile(await regions(true), q.ops.length);
-  return { perOp, inference: whole.reduce((a, b) => a + b, 0) / whole.length };
+  return { perOp, inference: mean(whole) };
+}
+
+/** Mean instructions of a whole inference of q over `rows` (QEMU, the board's flags). */
+export async function measureInferenceInstructions(q: QGraph, rows: Array<Record<string, Float32Array>>, board: Board, workDir: string): Promise<number> {
+  return mean(await modelFirmware(q, rows, board, workDir)(false));
 }
 
 export interface RoutineInstructions {
