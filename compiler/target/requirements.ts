@@ -71,6 +71,7 @@ export const TEST_REQUIREMENTS: Requirement[] = [
   { kind: 'command', name: 'clang', package: 'clang', why: 'second host compiler and clang --target=thumbv7em builds in the tests' },
   { kind: 'command', name: 'cmake', package: 'cmake', why: 'generated CMakeLists.txt builds in the tests' },
   { kind: 'command', name: 'chromium', package: 'chromium', why: 'the HTML report tests open reports in headless Chromium' },
+  { kind: 'file', name: '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf', package: 'fonts-dejavu-core', why: 'a font for the text of reports in headless Chromium (a Recommends, so not installed with it)' },
   { kind: 'command', name: '/usr/bin/python3', package: 'python3', why: 'numpy interoperability tests' },
   { kind: 'file', name: '/usr/lib/python3/dist-packages/numpy/__init__.py', package: 'python3-numpy', why: 'numpy interoperability tests (.npz)' },
 ];
