@@ -21,8 +21,8 @@ export interface InputLimits {
 export const DEFAULT_LIMITS: Readonly<InputLimits> = Object.freeze({
   maxModelBytes: 256 * 1024 * 1024,
   maxNodes: 100_000,
-  maxTensorElements: 16 * 1024 * 1024,
-  maxTensorBytes: 256 * 1024 * 1024,
+  maxTensorElements: 4 * 1024 * 1024,
+  maxTensorBytes: 64 * 1024 * 1024,
   maxDataBytes: 1024 * 1024 * 1024,
 });
 

@@ -190,8 +190,8 @@ export const OPTIONS = {
   // Caps on untrusted input files (compiler/limits.ts holds the defaults and what each means).
   'max-model-bytes': { kind: 'size', value: 'SIZE', describe: 'largest ONNX file read (default 256MB)', commands: LIMITED },
   'max-nodes': { kind: 'positive-int', value: 'N', describe: 'most nodes in an ONNX graph (default 100000)', commands: LIMITED },
-  'max-tensor-elements': { kind: 'positive-int', value: 'N', describe: 'most elements of one tensor: initializer, folded constant or activation (default 16777216)', commands: LIMITED },
-  'max-tensor-bytes': { kind: 'size', value: 'SIZE', describe: 'most bytes of all constants of a model together (default 256MB)', commands: LIMITED },
+  'max-tensor-elements': { kind: 'positive-int', value: 'N', describe: 'most elements of one tensor: initializer, folded constant or activation (default 4194304)', commands: LIMITED },
+  'max-tensor-bytes': { kind: 'size', value: 'SIZE', describe: 'most bytes of all constants of a model together (default 64MB)', commands: LIMITED },
   'max-data-bytes': { kind: 'size', value: 'SIZE', describe: 'most bytes of one .npz data set once decompressed (default 1024MB)', commands: LIMITED },
 
   // Running.

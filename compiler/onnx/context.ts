@@ -116,6 +116,12 @@ export class ImportContext {
     this.constants.set(c.name, c);
   }
 
+  /** Refuses, before a fold computes it, a constant of `elements` values that would take the model past its byte cap. */
+  reserveConstant(elements: number): void {
+    const bytes = this.constantBytes + 4 * elements; // 4: the smallest element size, so the check never refuses wrongly
+    if (bytes > this.limits.maxTensorBytes) overLimit(this.file, 'maxTensorBytes', bytes, this.limits);
+  }
+
   /** Registers an activation tensor (graph inputs). */
   addTensor(name: string, shape: number[], dtype: DType = 'float32'): void {
     const bad = shapeProblem(shape, this.limits);

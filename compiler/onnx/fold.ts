@@ -83,6 +83,7 @@ export function foldConstantNode(ctx: ImportContext, node: SourceNode): boolean 
   const outShape = (shape: number[]): number[] => {
     const bad = shapeProblem(shape, ctx.limits);
     if (bad) refuse(`the result ${bad}`);
+    ctx.reserveConstant(tensorSize(shape));
     return shape;
   };
   const axisOf = (axis: number, rank: number, what = 'axis'): number => {
