@@ -60,7 +60,7 @@ describe('fusion config', () => {
     expect(e.message).toContain('/modalities/1/sensor');
     expect(e.message).toContain("unknown field 'samplingRate'");
     expect(e.exitCode).toBe(2);
-    expect(errorOf(withEdit((x) => { delete x.modalities[0].head; })).message).toContain("/modalities/0 is missing 'head'");
+    expect(errorOf(withEdit((x) => { delete x.modalities[0].head; })).message).toContain("/modalities/0 is missing field 'head'");
     expect(errorOf(withEdit((x) => { x.threshold = 1.5; })).message).toContain('/threshold');
   });
 

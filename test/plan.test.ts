@@ -163,6 +163,6 @@ describe('tinym2 plan', () => {
     expect((await cli(['plan', model])).code).toBe(2);
     const r = await cli(['plan', model, '--calib', data, '--board', 'nope']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/no board 'nope'/);
+    expect(r.stderr).toMatch(/unknown board 'nope'/);
   });
 });

@@ -60,6 +60,8 @@ export interface OptionSpec {
 }
 
 const BOTH: Use = 'optional';
+/** The commands that read models and data sets, and so take the input caps. */
+const LIMITED = { inspect: BOTH, run: BOTH, plan: BOTH, compile: BOTH, verify: BOTH, dynafuse: BOTH } as const;
 
 export const OPTIONS = {
   // Every command.
@@ -196,6 +198,13 @@ export const OPTIONS = {
   },
   atol: { kind: 'non-negative', value: 'X', implies: ['expect'], describe: "absolute tolerance for --expect (default: 5% of each reference output's range)", commands: { verify: BOTH } },
   rtol: { kind: 'non-negative', value: 'X', default: 0, implies: ['expect'], describe: 'relative tolerance for --expect', commands: { verify: BOTH } },
+
+  // Caps on untrusted input files (compiler/limits.ts holds the defaults and what each means).
+  'max-model-bytes': { kind: 'size', value: 'SIZE', describe: 'largest ONNX file read (default 256MB)', commands: LIMITED },
+  'max-nodes': { kind: 'positive-int', value: 'N', describe: 'most nodes in an ONNX graph (default 100000)', commands: LIMITED },
+  'max-tensor-elements': { kind: 'positive-int', value: 'N', describe: 'most elements of one tensor: initializer, folded constant or activation (default 4194304)', commands: LIMITED },
+  'max-tensor-bytes': { kind: 'size', value: 'SIZE', describe: 'most bytes of all constants of a model together (default 64MB)', commands: LIMITED },
+  'max-data-bytes': { kind: 'size', value: 'SIZE', describe: 'most bytes of one .npz data set once decompressed (default 1024MB)', commands: LIMITED },
 
   // Running.
   timeout: { kind: 'positive-int', value: 'SECONDS', default: 600, describe: 'wall-clock limit per firmware run', commands: { verify: BOTH } },

@@ -1,35 +1,4 @@
-// Small helpers that turn names and numbers into C99 text, deterministically.
-
-/** A C identifier from any text: [a-z0-9_], not starting with a digit, no double underscores. */
-export function cIdentifier(text: string): string {
-  let id = text
-    .replace(/[^A-Za-z0-9_]+/g, '_')
-    .replace(/_+/g, '_')
-    .replace(/^_+|_+$/g, '')
-    .toLowerCase();
-  if (id === '') id = 'x';
-  if (/^[0-9]/.test(id)) id = `m_${id}`;
-  return id;
-}
-
-/** Gives every name its own identifier; later duplicates get _2, _3, ... */
-export function uniqueIdentifiers(names: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  const used = new Set<string>();
-  for (const name of names) {
-    const base = cIdentifier(name);
-    let id = base;
-    for (let k = 2; used.has(id); k++) id = `${base}_${k}`;
-    used.add(id);
-    out.set(name, id);
-  }
-  return out;
-}
-
-/** A C comment body that cannot end the comment early. */
-export function commentText(text: string): string {
-  return text.replace(/\*\//g, '* /').replace(/[\r\n]+/g, ' ');
-}
+// Small helpers that turn numbers into C99 text, deterministically (names: names.ts).
 
 /** Integers as C initializer rows, `perLine` a line. */
 export function intRows(values: ArrayLike<number>, perLine = 16, indent = '  '): string {

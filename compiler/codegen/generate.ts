@@ -15,7 +15,8 @@ import { TinyM2Error } from '../errors.ts';
 import { activationRange } from '../quant/fixedpoint.ts';
 import type { InputChannelAffine, QGraph } from '../quant/qgraph.ts';
 import { overlappingOps, planModelMemory, sameOrderAtBoundary, type ModelMemory } from './arena.ts';
-import { cDouble, cFloat, cIdentifier, commentText, uniqueIdentifiers } from './cformat.ts';
+import { cDouble, cFloat } from './cformat.ts';
+import { cIdentifier, commentText, jsonText, markdownText, uniqueIdentifiers } from './names.ts';
 import { emitLayers, shapeOf, tensorPlaces, type LayerReport } from './layers.ts';
 
 export type { LayerReport } from './layers.ts';
@@ -240,8 +241,13 @@ export function generateModel(q: QGraph, options: GenerateOptions): GeneratedMod
     name,
     NAME,
     prefix,
+    // Names from files, escaped for where each template puts them (compiler/codegen/names.ts).
     source: commentText(options.source),
     precision: commentText(options.precision),
+    sourceMarkdown: markdownText(options.source),
+    precisionMarkdown: markdownText(options.precision),
+    sourceJson: jsonText(options.source),
+    precisionJson: jsonText(options.precision),
     arenaBytes: memory.plan.arenaBytes,
     lowerBound: memory.plan.lowerBound,
     unsharedBytes: memory.unsharedBytes,
@@ -273,7 +279,7 @@ export function generateModel(q: QGraph, options: GenerateOptions): GeneratedMod
       ...l,
       shapeText: `[${l.output.join(', ')}]`,
       bitsText: l.weightBits ? `${l.weightBits}/${l.activationBits}` : `-/${l.activationBits}`,
-      nameText: l.name.replace(/\|/g, '\\|'),
+      nameText: markdownText(l.name),
     })),
   };
 

@@ -5,7 +5,8 @@ import { activationRange } from '../quant/fixedpoint.ts';
 import type { QConvOp, QGraph, QOp, QTensor } from '../quant/qgraph.ts';
 import { packInt4 } from '../quant/weights.ts';
 import { concatIsContiguous, tensorBytes, type ModelMemory } from './arena.ts';
-import { cInt, commentText, intRows } from './cformat.ts';
+import { cInt, intRows } from './cformat.ts';
+import { commentText } from './names.ts';
 
 /** One op as reports show it. */
 export interface LayerReport {

@@ -14,37 +14,17 @@ import { checkOnHost } from '../codegen/hostcheck.ts';
 import { MANIFEST_FILE, QGRAPH_FILE, sha256File, type Manifest } from '../codegen/manifest.ts';
 import { writeOutputDir } from '../codegen/output.ts';
 import { harnessSource, type HarnessResult } from '../codegen/testvectors.ts';
-import { cIdentifier } from '../codegen/cformat.ts';
+import { cIdentifier } from '../codegen/names.ts';
 import { loadOnnx } from '../onnx/import.ts';
-import { calibrateGraph, loadDataSet, uniform, weightedLayers, type DataSet } from '../quant/evaluate.ts';
+import { calibrateGraph, loadDataSet, uniform, type DataSet } from '../quant/evaluate.ts';
 import { quantizeGraph } from '../quant/lower.ts';
 import { qgraphToJson } from '../quant/qgraph-json.ts';
-import type { PrecisionPlan } from '../quant/plan.ts';
+import { loadPlan, type PrecisionPlan } from '../quant/plan.ts';
 import type { PlanResult } from '../ilp/planner.ts';
 import { planSection } from '../report/gather.ts';
 import type { QGraph } from '../quant/qgraph.ts';
 import { loadBoard, type Board } from '../target/boards.ts';
 import { CODE_RESERVE_BYTES } from './plan.ts';
-
-function readPlan(file: string, graph: Graph): PrecisionPlan {
-  let plan: PrecisionPlan;
-  try {
-    plan = JSON.parse(readFileSync(file, 'utf8')) as PrecisionPlan;
-  } catch (e) {
-    throw new TinyM2Error(`cannot read the plan ${file}: ${(e as Error).message}`);
-  }
-  if (!plan || typeof plan !== 'object' || !plan.layers || typeof plan.layers !== 'object') {
-    throw new TinyM2Error(`${file} is not a precision plan (no 'layers'); make one with 'tinym2 plan'`);
-  }
-  const known = new Set(weightedLayers(graph));
-  for (const [layer, p] of Object.entries(plan.layers)) {
-    if (!known.has(layer)) throw new TinyM2Error(`${file} has layer '${layer}', which ${graph.file} does not have: was the plan made for another model?`);
-    for (const bits of [p.weightBits, p.activationBits]) {
-      if (bits !== 4 && bits !== 8) throw new TinyM2Error(`${file}: layer '${layer}' has bits ${bits}; only 4 and 8 are supported`);
-    }
-  }
-  return plan;
-}
 
 /** The plan with the sensitivity behind it, as 'tinym2 plan' writes plan.json: tinym2.json keeps it for 'tinym2 report'. */
 function withEvidence(result: PlanResult): PrecisionPlan {
@@ -115,30 +95,82 @@ function checkFits(model: GeneratedModel, board: Board, modelFile: string): void
   }
 }
 
+/**
+ * The same budgets as checkFits, from shapes alone, before any data is read or calibrated: the
+ * weights at `minWeightBits` (4 when the planner may still choose INT4) and the largest activation
+ * at one byte per value are lower bounds of what the generated model needs. A model that cannot fit
+ * is refused in milliseconds instead of after calibrating a 2^30-row activation.
+ */
+function checkFitsFromShapes(graph: Graph, board: Board, modelFile: string, minWeightBits: 4 | 8): void {
+  let weights = 0;
+  for (const n of graph.nodes) if (n.op === 'Conv' || n.op === 'Dense') weights += graph.constants.get(n.weight)!.data.length;
+  const weightBytes = Math.ceil((weights * minWeightBits) / 8);
+  let largest = 0, largestName = '';
+  for (const t of graph.tensors.values()) {
+    const size = t.shape.reduce((a, b) => a * b, 1);
+    if (size > largest) { largest = size; largestName = t.name; }
+  }
+  const ram = board.memory.ram.bytes - board.memory.stackBytes - board.memory.heapBytes;
+  if (largest > ram) {
+    throw new TinyM2Error(
+      `${modelFile} needs at least a ${largest}-byte arena (activation '${largestName}' alone, counted from the shapes), but board ${board.name} has ${ram} bytes of RAM after stack and heap: ` +
+        'use a smaller model or input, or a board with more RAM',
+      { exitCode: EXIT_BUDGET, details: { board: board.name, tensor: largestName, bytes: largest, ramBytes: ram } },
+    );
+  }
+  if (board.memory.flash && weightBytes > board.memory.flash.bytes - CODE_RESERVE_BYTES) {
+    const flash = board.memory.flash.bytes - CODE_RESERVE_BYTES;
+    throw new TinyM2Error(
+      `${modelFile} has at least ${weightBytes} bytes of weights (${weights} weights at INT${minWeightBits}, counted from the shapes), but board ${board.name} has ${flash} bytes of flash after a ${CODE_RESERVE_BYTES / 1024} KB code reserve: ` +
+        (minWeightBits === 8 ? 'try --precision int4 or mixed precision' : 'use a smaller model or a board with more flash'),
+      { exitCode: EXIT_BUDGET, details: { board: board.name, weightBytes, flashBytes: flash } },
+    );
+  }
+}
+
 function table(rows: string[][], rightFrom: number): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   return rows.map((r) => r.map((cell, c) => (c >= rightFrom ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd()).join('\n');
 }
 
+/**
+ * The in-memory part of `tinym2 compile`: calibrate on `rows`, lower with `plan`, generate the C
+ * sources (and the test harness for `testRows`), and check the board's budgets. Writes nothing.
+ */
+export function compileGraph(
+  graph: Graph,
+  rows: DataSet['rows'],
+  plan: PrecisionPlan,
+  options: { name: string; source: string; precision: string; perChannelInputs: boolean; testRows?: DataSet['rows']; board?: Board },
+): { q: QGraph; model: GeneratedModel } {
+  const calibration = calibrateGraph(graph, rows);
+  const q: QGraph = quantizeGraph(graph, calibration, plan, { perChannelInputs: options.perChannelInputs });
+  const model = generateModel(q, { name: options.name, source: options.source, precision: options.precision });
+  if (options.board) checkFits(model, options.board, options.source);
+  if (options.testRows) model.files.set(`${options.name}_test.c`, harnessSource(q, model, options.testRows));
+  return { q, model };
+}
+
 export async function execute(o: Args<'compile'>): Promise<number> {
   const modelPath = o.positional;
-  const graph = loadOnnx(modelPath);
+  const graph = loadOnnx(modelPath, o);
   const modelFile = basename(modelPath);
   const name = o.name !== undefined ? cIdentifier(o.name) : modelNameFromFile(modelPath);
   if (o.name !== undefined && o.name !== name) throw new TinyM2Error(`--name '${o.name}' is not a C identifier: use e.g. '${name}'`);
   const outDir = o.out ?? `out/${name}`;
   const board = o.board ? loadBoard(o.board) : undefined;
-  const calib = loadDataSet(graph, o.calib);
+  if (board) checkFitsFromShapes(graph, board, modelFile, o.precision === 'int8' || (!o.precision && !o.plan && !o.flash) ? 8 : 4);
+  const calib = loadDataSet(graph, o.calib, Infinity, o);
   if (calib.rows.length === 0) throw new TinyM2Error(`${o.calib} has no rows`);
   const vectors = o.vectors ?? 8;
-  const testSet = o.test ? loadDataSet(graph, o.test, vectors) : undefined;
+  const testSet = o.test ? loadDataSet(graph, o.test, vectors, o) : undefined;
   if (testSet && testSet.rows.length === 0) throw new TinyM2Error(`${o.test} has no rows`);
 
   const notes: string[] = [];
   let plan: PrecisionPlan;
   let precision: string;
   if (o.plan) {
-    plan = readPlan(o.plan, graph);
+    plan = loadPlan(o.plan, graph);
     precision = `mixed precision from ${basename(o.plan)}`;
   } else if (o.flash !== undefined || o.precision === 'mixed') {
     const flash = o.flash;
@@ -152,12 +184,8 @@ export async function execute(o: Args<'compile'>): Promise<number> {
     precision = `INT${bits}`;
   }
 
-  const calibration = calibrateGraph(graph, calib.rows);
   const perChannelInputs = !o.perTensorInputs;
-  const q: QGraph = quantizeGraph(graph, calibration, plan, { perChannelInputs });
-  const model = generateModel(q, { name, source: modelFile, precision });
-  if (board) checkFits(model, board, modelFile);
-  if (testSet) model.files.set(`${name}_test.c`, harnessSource(q, model, testSet.rows));
+  const { q, model } = compileGraph(graph, calib.rows, plan, { name, source: modelFile, precision, perChannelInputs, testRows: testSet?.rows, board });
   // How this directory was made (paths relative to it), and the quantized graph itself (qgraph.json), so that
   // `tinym2 verify OUT_DIR --data test.npz` computes its expectations from what was compiled even when the folder
   // has moved away from the model (read by compiler/commands/verify.ts). The model's hash tells verify whether

@@ -12,7 +12,7 @@ function table(rows: string[][]): string {
 }
 
 export async function execute(args: Args<'inspect'>): Promise<number> {
-  const graph = loadOnnx(args.positional);
+  const graph = loadOnnx(args.positional, args);
   const layers = layerCosts(graph);
   const totals = { params: layers.reduce((s, l) => s + l.params, 0), macs: layers.reduce((s, l) => s + l.macs, 0) };
   if (args.json) {

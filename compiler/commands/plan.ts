@@ -4,7 +4,6 @@
 // in the integer emulator when --test is given.
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Args } from '../cli/options.ts';
 import { TinyM2Error } from '../errors.ts';
 import type { Graph } from '../ir.ts';
@@ -38,33 +37,18 @@ export const CODE_RESERVE_BYTES = 64 * 1024;
 /** Sizes are parsed by the CLI (compiler/cli/values.ts); re-exported for the planner's callers. */
 export { parseSize } from '../cli/values.ts';
 
-function boardsDir(): string {
-  return fileURLToPath(new URL('../../boards/', import.meta.url));
-}
-
 interface BoardBudget {
   name: string;
   flashBytes?: number;
   ramBytes?: number;
 }
 
+/** The weight and arena budgets of a board file (schema-checked by compiler/target/boards.ts). */
 export function boardBudget(name: string): BoardBudget {
-  const dir = boardsDir();
-  const file = resolve(dir, `${name}.json`);
-  if (!existsSync(file)) {
-    const known = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json') && !f.includes('schema')).map((f) => f.slice(0, -5)) : [];
-    throw new TinyM2Error(`no board '${name}' (boards/${name}.json)${known.length ? `; known boards: ${known.join(', ')}` : ''}`);
-  }
-  let data: { memory?: { flash?: { bytes?: number }; ram?: { bytes?: number }; stackBytes?: number; heapBytes?: number } };
-  try {
-    data = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new TinyM2Error(`boards/${name}.json is not valid JSON: ${(e as Error).message}`);
-  }
-  const mem = data.memory ?? {};
+  const mem = loadBoard(name).memory;
   const out: BoardBudget = { name };
   if (mem.flash?.bytes) out.flashBytes = Math.max(0, mem.flash.bytes - CODE_RESERVE_BYTES);
-  if (mem.ram?.bytes) out.ramBytes = Math.max(0, mem.ram.bytes - (mem.stackBytes ?? 0) - (mem.heapBytes ?? 0));
+  if (mem.ram.bytes) out.ramBytes = Math.max(0, mem.ram.bytes - mem.stackBytes - mem.heapBytes);
   return out;
 }
 
@@ -150,15 +134,15 @@ export async function execute(o: Args<'plan'>): Promise<number> {
   const wantsInstructions = o.instructions !== undefined || o.latencyMs !== undefined;
   const traceOptions = { maxIterations: Math.max(o.iterations, 2), batchSize: o.batch, seed: o.seed };
 
-  const graph = loadOnnx(modelPath);
+  const graph = loadOnnx(modelPath, o);
   const modelName = basename(modelPath);
-  const calibSet = labelsForEveryHead(graph, loadDataSet(graph, o.calib));
+  const calibSet = labelsForEveryHead(graph, loadDataSet(graph, o.calib, Infinity, o));
   const calib = calibSet.set;
   if (calibSet.expanded.length) {
     notes.push(`'labels' also label ${calibSet.expanded.join(', ')} (same shape as ${graph.outputs[0].name}): cross-entropy and accuracy for every head`);
   }
   if (calib.rows.length === 0) throw new TinyM2Error(`${o.calib} has no rows`);
-  const test = o.test ? labelsForEveryHead(graph, loadDataSet(graph, o.test)).set : undefined;
+  const test = o.test ? labelsForEveryHead(graph, loadDataSet(graph, o.test, Infinity, o)).set : undefined;
   if (analyzeLayers(graph).length === 0) throw new TinyM2Error(`${modelName} has no Conv or Dense layer: there is nothing to plan`);
 
   const costs = modelCosts(graph);

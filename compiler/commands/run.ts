@@ -14,8 +14,8 @@ function argmax(a: Float32Array): number {
 }
 
 export async function execute(opts: Args<'run'>): Promise<number> {
-  const graph = loadOnnx(opts.positional);
-  const data = loadDataset(opts.data, graph);
+  const graph = loadOnnx(opts.positional, opts);
+  const data = loadDataset(opts.data, graph, opts);
   const started = performance.now();
   const results = graph.outputs.map((o) => ({ info: o, size: tensorSize(o.shape), data: new Float32Array(data.rows * tensorSize(o.shape)), correct: 0 }));
   for (let r = 0; r < data.rows; r++) {

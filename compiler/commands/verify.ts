@@ -12,15 +12,16 @@ import path from 'node:path';
 import { makeTempDir } from '../cache.ts';
 import { progress } from '../progress.ts';
 import type { Args } from '../cli/options.ts';
+import type { InputLimits } from '../limits.ts';
 import { generateModel, type GeneratedModel } from '../codegen/generate.ts';
 import { MANIFEST_FILE, sha256File, type Manifest } from '../codegen/manifest.ts';
 import { computeTestVectors, harnessSource, layerProfile, parseHarnessOutput } from '../codegen/testvectors.ts';
 import { EXIT_BAD_INPUT, EXIT_VERIFY_FAILED, TinyM2Error } from '../errors.ts';
 import { tensorSize, type Graph } from '../ir.ts';
 import { loadOnnx } from '../onnx/import.ts';
-import { calibrateGraph, loadDataSet, uniform, weightedLayers, type DataSet } from '../quant/evaluate.ts';
+import { calibrateGraph, loadDataSet, uniform, type DataSet } from '../quant/evaluate.ts';
 import { quantizeGraph } from '../quant/lower.ts';
-import type { PrecisionPlan } from '../quant/plan.ts';
+import { checkPlan, loadPlan, type PrecisionPlan } from '../quant/plan.ts';
 import type { QGraph } from '../quant/qgraph.ts';
 import { qgraphFromJson } from '../quant/qgraph-json.ts';
 import { runFloat } from '../reference/interpreter.ts';
@@ -64,6 +65,8 @@ interface Options {
   json: boolean;
   quiet: boolean;
   gates: { minAccuracy?: number; maxDrop?: number; expect?: string; atol?: number; rtol: number };
+  /** Caps on the model and data files (--max-*). */
+  limits: Partial<InputLimits>;
 }
 
 /** The parsed command line in the shape the steps below use. */
@@ -83,6 +86,7 @@ function optionsFrom(a: Args<'verify'>): Options {
     json: a.json,
     quiet: a.quiet,
     gates: { minAccuracy: a.minAccuracy, maxDrop: a.maxDrop, expect: a.expect, atol: a.atol, rtol: a.rtol },
+    limits: a,
   };
 }
 
@@ -144,8 +148,8 @@ function resolveRecipe(outDir: string, given: Partial<Recipe>): Recipe {
 }
 
 /** The quantized graph rebuilt from the model and calibration rows (the command line, or tinym2.json without qgraph.json). */
-function rebuild(outDir: string, given: Partial<Recipe>): Compiled {
-  const { q, graph, recipe } = rebuildModel(outDir, given);
+function rebuild(outDir: string, given: Partial<Recipe>, limits: Partial<InputLimits>): Compiled {
+  const { q, graph, recipe } = rebuildModel(outDir, given, limits);
   return { q, io: graph, float: graph, modelPath: recipe.model, source: 'model and calibration', notes: [] };
 }
 
@@ -165,7 +169,7 @@ interface Compiled {
  * it from a model: the folder then verifies wherever it is. The float model (for agreement and the drop) is
  * used only if found where tinym2.json says and with the hash compiled.
  */
-function fromStoredGraph(outDir: string, given: Partial<Recipe>): Compiled | null {
+function fromStoredGraph(outDir: string, given: Partial<Recipe>, limits: Partial<InputLimits>): Compiled | null {
   if (given.model || given.calib || given.plan || given.precision || given.perChannelInputs !== undefined) return null;
   const file = path.join(outDir, MANIFEST_FILE);
   if (!fs.existsSync(file)) return null;
@@ -191,25 +195,10 @@ function fromStoredGraph(outDir: string, given: Partial<Recipe>): Compiled | nul
   } else if (m.modelSha256 && sha256File(modelPath) !== m.modelSha256) {
     notes.push(`${modelPath} is not the model compiled (its sha256 differs): expectations come from ${m.qgraph}; no comparison with the float model`);
   } else {
-    float = loadOnnx(modelPath);
+    float = loadOnnx(modelPath, limits);
   }
   const io: Graph = float ?? { name: m.name ?? 'model', file: modelPath, opset: 0, inputs: m.inputs, outputs: m.outputs, nodes: [], tensors: new Map(), constants: new Map() };
   return { q, io, float, modelPath, source: 'qgraph.json', notes };
-}
-
-function readPlan(file: string, graph: Graph): PrecisionPlan {
-  let plan: PrecisionPlan;
-  try {
-    plan = JSON.parse(fs.readFileSync(file, 'utf8')) as PrecisionPlan;
-  } catch (e) {
-    throw new TinyM2Error(`cannot read the plan ${file}: ${(e as Error).message}`, { exitCode: EXIT_BAD_INPUT });
-  }
-  const known = new Set(weightedLayers(graph));
-  if (!plan?.layers || typeof plan.layers !== 'object') throw new TinyM2Error(`${file} is not a precision plan (no 'layers')`, { exitCode: EXIT_BAD_INPUT });
-  for (const layer of Object.keys(plan.layers)) {
-    if (!known.has(layer)) throw new TinyM2Error(`${file} has layer '${layer}', which ${graph.file} does not have`, { exitCode: EXIT_BAD_INPUT });
-  }
-  return plan;
 }
 
 /** C source text without comments and blank space, to compare generated files whatever their header says. */
@@ -240,17 +229,19 @@ export interface RebuiltModel {
 }
 
 /** Rebuilds OUT_DIR's model from its recipe (tinym2.json, or the options given): verify's expectations and the report's figures come from it. */
-export function rebuildModel(outDirGiven: string, given: Partial<Recipe> = {}): RebuiltModel {
+export function rebuildModel(outDirGiven: string, given: Partial<Recipe> = {}, limits: Partial<InputLimits> = {}): RebuiltModel {
   const outDir = path.resolve(outDirGiven);
   const name = modelNameIn(outDir);
   const recipe = resolveRecipe(outDir, given);
-  const graph = loadOnnx(recipe.model);
-  const calib = loadDataSet(graph, recipe.calib);
+  const graph = loadOnnx(recipe.model, limits);
+  const calib = loadDataSet(graph, recipe.calib, Infinity, limits);
   if (calib.rows.length === 0) throw new TinyM2Error(`${recipe.calib} has no rows`, { exitCode: EXIT_BAD_INPUT });
   const plan =
     typeof recipe.plan === 'string'
-      ? readPlan(recipe.plan, graph)
-      : recipe.plan ?? uniform(graph, recipe.precision === 'int4' ? 4 : 8);
+      ? loadPlan(recipe.plan, graph)
+      : recipe.plan !== undefined
+        ? checkPlan(recipe.plan, `${path.join(outDir, 'tinym2.json')} (plan)`, graph)
+        : uniform(graph, recipe.precision === 'int4' ? 4 : 8);
   const q = quantizeGraph(graph, calibrateGraph(graph, calib.rows), plan, { perChannelInputs: recipe.perChannelInputs });
   const model = generateModel(q, { name, source: path.basename(recipe.model), precision: recipe.plan ? 'plan' : (recipe.precision ?? 'int8').toUpperCase() });
   return { outDir, name, recipe, graph, plan, q, model };
@@ -360,11 +351,11 @@ export async function execute(args: Args<'verify'>): Promise<number> {
   const outDir = path.resolve(o.outDir);
   const name = modelNameIn(outDir);
   // The same quantized graph and generated model 'tinym2 compile' made: expectations come from it.
-  const compiled = fromStoredGraph(outDir, o.recipe) ?? rebuild(outDir, o.recipe);
+  const compiled = fromStoredGraph(outDir, o.recipe, o.limits) ?? rebuild(outDir, o.recipe, o.limits);
   const { q, io: graph, float: floatGraph } = compiled;
   const model = generateModel(q, { name, source: path.basename(compiled.modelPath), precision: 'as compiled' });
   const stale = differingSources(outDir, model);
-  const set = loadDataSet(graph, o.data, o.rows ?? Infinity);
+  const set = loadDataSet(graph, o.data, o.rows ?? Infinity, o.limits);
   if (set.rows.length === 0) throw new TinyM2Error(`${o.data} has no rows`, { exitCode: EXIT_BAD_INPUT });
 
   // Build and run, in as many firmware images as the test vectors need.

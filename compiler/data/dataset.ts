@@ -3,6 +3,7 @@
 import type { Graph } from '../ir.ts';
 import { tensorSize } from '../ir.ts';
 import { TinyM2Error } from '../errors.ts';
+import type { InputLimits } from '../limits.ts';
 import { readNpz, type NpyArray } from './npz.ts';
 
 export interface Dataset {
@@ -26,8 +27,21 @@ function toInt32(a: NpyArray): Int32Array {
 
 export const LABELS_KEY = 'labels';
 
-export function loadDataset(file: string, graph: Graph): Dataset {
-  const arrays = readNpz(file);
+export function loadDataset(file: string, graph: Graph, limits: Partial<InputLimits> = {}): Dataset {
+  return datasetFromArrays(readNpz(file, limits), file, graph);
+}
+
+/** Index of the first NaN or infinity in `a`, or -1. */
+function firstNonFinite(a: Float32Array): number {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return i;
+  return -1;
+}
+
+/**
+ * Checks the arrays of an .npz against the graph inputs: shapes, row counts, finite values (a NaN
+ * row would reach calibration ranges and C literals), labels whole, non-negative and 32-bit.
+ */
+export function datasetFromArrays(arrays: Map<string, NpyArray>, file: string, graph: Graph): Dataset {
   let rows: number | undefined;
   let rowsFrom = '';
   const inputs: Record<string, Float32Array[]> = {};
@@ -51,6 +65,10 @@ export function loadDataset(file: string, graph: Graph): Dataset {
     }
     const data = toFloat32(a);
     const size = tensorSize(perRow);
+    const bad = firstNonFinite(data);
+    if (bad >= 0) {
+      throw new TinyM2Error(`${file}: array '${inp.name}' row ${Math.floor(bad / Math.max(size, 1))} holds ${data[bad]} (element ${bad % Math.max(size, 1)}); data must be finite numbers`);
+    }
     inputs[inp.name] = Array.from({ length: a.shape[0] }, (_, r) => data.subarray(r * size, (r + 1) * size));
   }
   const n = rows ?? 0;
@@ -61,6 +79,13 @@ export function loadDataset(file: string, graph: Graph): Dataset {
     if (!integer || tensorSize(labels.shape) !== n || labels.shape.length !== 1) {
       throw new TinyM2Error(`${file}: 'labels' must be integer class indices of shape [${n}], got ${labels.dtype} [${labels.shape.join(', ')}]`);
     }
+    const values = labels.data instanceof BigInt64Array ? Array.from(labels.data, Number) : Array.from(labels.data);
+    const classes = Math.max(...graph.outputs.map((o) => o.shape[o.shape.length - 1] ?? 1));
+    values.forEach((v, row) => {
+      if (!Number.isInteger(v) || v < 0 || v >= classes) {
+        throw new TinyM2Error(`${file}: 'labels' row ${row} is ${v}; class indices must be 0 to ${classes - 1} (the model's widest output has ${classes} classes)`);
+      }
+    });
     dataset.labels = toInt32(labels);
   }
   return dataset;

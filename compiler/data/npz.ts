@@ -4,6 +4,7 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { unzipSync, zipSync } from 'fflate';
 import { TinyM2Error } from '../errors.ts';
+import { overLimit, resolveLimits, shapeProblem, type InputLimits } from '../limits.ts';
 
 export type NpyData = Float32Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array | Uint16Array;
 
@@ -32,7 +33,7 @@ function fail(file: string, what: string): never {
 }
 
 /** Parses one .npy blob (format versions 1, 2 and 3). */
-export function parseNpy(bytes: Uint8Array, where: string): NpyArray {
+export function parseNpy(bytes: Uint8Array, where: string, limits: InputLimits = resolveLimits()): NpyArray {
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
   if (bytes.length < 10 || magic.some((m, i) => bytes[i] !== m)) fail(where, 'not a .npy array (bad magic)');
   const major = bytes[6];
@@ -49,7 +50,11 @@ export function parseNpy(bytes: Uint8Array, where: string): NpyArray {
   if (!reader) {
     fail(where, `dtype '${descr}' is not supported (supported: ${Object.keys(READERS).join(', ')}; little-endian only)`);
   }
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
+  const dims = shapeText.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (dims.some((d) => !/^[0-9]+$/.test(d))) fail(where, `shape (${shapeText}) in the .npy header is not a list of whole numbers >= 0`);
+  const shape = dims.map(Number);
+  const bad = shapeProblem(shape, { ...limits, maxTensorElements: Math.floor(limits.maxDataBytes / reader.bytes) });
+  if (bad) fail(where, `shape ${bad.replace(' --max-tensor-elements', ' --max-data-bytes')}`);
   const count = shape.reduce((a, b) => a * b, 1);
   const dataStart = headerStart + headerLen;
   if (bytes.length - dataStart < count * reader.bytes) {
@@ -60,23 +65,41 @@ export function parseNpy(bytes: Uint8Array, where: string): NpyArray {
   return { shape, dtype: reader.dtype, data: reader.read(own, count) };
 }
 
-export function readNpz(file: string): Map<string, NpyArray> {
+export function readNpz(file: string, limits: Partial<InputLimits> = {}): Map<string, NpyArray> {
   let raw: Uint8Array;
   try {
     raw = readFileSync(file);
   } catch (e) {
     fail(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
+  return parseNpz(raw, file, limits);
+}
+
+/**
+ * Parses the bytes of an .npz. The zip directory's declared sizes are summed before anything is
+ * inflated (fflate inflates into a buffer of exactly the declared size), so a small file cannot
+ * expand past limits.maxDataBytes.
+ */
+export function parseNpz(raw: Uint8Array, file: string, limits: Partial<InputLimits> = {}): Map<string, NpyArray> {
+  const caps = resolveLimits(limits);
   let entries: Record<string, Uint8Array>;
+  let total = 0;
   try {
-    entries = unzipSync(raw);
+    entries = unzipSync(raw, {
+      filter: (f) => {
+        if (!f.name.endsWith('.npy')) return false;
+        total += f.originalSize;
+        if (total > caps.maxDataBytes) overLimit(file, 'maxDataBytes', total, caps);
+        return true;
+      },
+    });
   } catch (e) {
+    if (e instanceof TinyM2Error) throw e;
     fail(file, `not a valid .npz (zip) file: ${(e as Error).message}`);
   }
   const out = new Map<string, NpyArray>();
   for (const [entry, bytes] of Object.entries(entries)) {
-    if (!entry.endsWith('.npy')) continue;
-    out.set(entry.slice(0, -4), parseNpy(bytes, `${file}: ${entry}`));
+    out.set(entry.slice(0, -4), parseNpy(bytes, `${file}: ${entry}`, caps));
   }
   return out;
 }

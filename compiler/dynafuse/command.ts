@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, wr
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Args } from '../cli/options.ts';
 import { makeTempDir } from '../cache.ts';
-import { cIdentifier } from '../codegen/cformat.ts';
+import { cIdentifier } from '../codegen/names.ts';
 import { haveTool } from '../codegen/hostcheck.ts';
 import { EXIT_BAD_INPUT, TinyM2Error } from '../errors.ts';
 import { loadOnnx } from '../onnx/import.ts';
@@ -46,12 +46,12 @@ function writeDir(outDir: string, files: Map<string, string>): void {
 
 export async function execute(v: Args<'dynafuse'>): Promise<number> {
   const modelFile = v.positional;
-  const graph = loadOnnx(modelFile);
+  const graph = loadOnnx(modelFile, v);
   const fusionFile = v.fusion ?? join(dirname(modelFile), 'fusion.json');
   const config = loadFusionConfig(fusionFile, graph);
   const name = cIdentifier(v.name ?? basename(modelFile, '.onnx'));
   const board = loadBoard(v.board);
-  const calib = loadDataSet(graph, v.calib, v.rows ?? Infinity);
+  const calib = loadDataSet(graph, v.calib, v.rows ?? Infinity, v);
   if (calib.rows.length === 0) throw new TinyM2Error(`${v.calib} has no rows`);
   if (!calib.labels.get('labels')) throw new TinyM2Error(`${v.calib} has no 'labels' array: the heads' accuracy needs labels`);
   const started = Date.now();

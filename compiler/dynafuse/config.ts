@@ -5,8 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import AjvModule from 'ajv';
-import type { Ajv as AjvClass, ErrorObject, Options as AjvOptions, ValidateFunction } from 'ajv';
+import { checkAgainstSchema } from '../json-schema.ts';
 import { EXIT_BAD_INPUT, TinyM2Error } from '../errors.ts';
 import type { Graph } from '../ir.ts';
 import { ALL_SELECTED_RULES, MODES, type AllSelectedRule, type ModeName } from './runtime.ts';
@@ -44,19 +43,6 @@ export const DEFAULT_ALL_SELECTED: AllSelectedRule = 'dynamic-weights';
 export const DEFAULT_SIGMAS = [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2];
 export const SCHEMA_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fusion.schema.json');
 
-type AjvConstructor = new (options?: AjvOptions) => AjvClass;
-const Ajv: AjvConstructor =
-  (AjvModule as unknown as { default?: AjvConstructor }).default ?? (AjvModule as unknown as AjvConstructor);
-let validator: ValidateFunction | undefined;
-
-function describe(e: ErrorObject): string {
-  const where = e.instancePath || '/';
-  if (e.keyword === 'additionalProperties') return `${where} has unknown field '${(e.params as { additionalProperty: string }).additionalProperty}'`;
-  if (e.keyword === 'required') return `${where} is missing '${(e.params as { missingProperty: string }).missingProperty}'`;
-  if (e.keyword === 'enum') return `${where} must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
-  return `${where} ${e.message}`;
-}
-
 /** Reads and checks a fusion config; `graph`, when given, is checked to have every input and head. */
 export function loadFusionConfig(file: string, graph?: Graph): FusionConfig {
   if (!fs.existsSync(file)) throw new TinyM2Error(`fusion config ${file} does not exist`, { exitCode: EXIT_BAD_INPUT, details: { file } });
@@ -70,11 +56,7 @@ export function loadFusionConfig(file: string, graph?: Graph): FusionConfig {
 }
 
 export function checkFusionConfig(data: unknown, file: string, graph?: Graph): FusionConfig {
-  validator ??= new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(fs.readFileSync(SCHEMA_FILE, 'utf8')));
-  if (!validator(data)) {
-    const problems = [...new Set((validator.errors ?? []).map(describe))];
-    throw new TinyM2Error(`fusion config ${file} is invalid: ${problems.join('; ')}`, { exitCode: EXIT_BAD_INPUT, details: { file, problems } });
-  }
+  checkAgainstSchema(data, SCHEMA_FILE, `fusion config ${file}`, file);
   const raw = data as Omit<FusionConfig, 'file' | 'threshold' | 'noiseSigmas' | 'modes' | 'allSelected'> & Partial<FusionConfig>;
   const fail = (field: string, what: string): never => {
     throw new TinyM2Error(`fusion config ${file} is invalid: ${field} ${what}`, { exitCode: EXIT_BAD_INPUT, details: { file, field } });

@@ -3,6 +3,7 @@
 // and the node.
 import type { Constant, DType, Node, TensorInfo } from '../ir.ts';
 import { TinyM2Error } from '../errors.ts';
+import { overLimit, shapeProblem, type InputLimits } from '../limits.ts';
 import { Attributes, type NodeProto } from './proto.ts';
 import { inferOutputShape, ShapeError } from './shapes.ts';
 
@@ -24,8 +25,12 @@ export class ImportContext {
   /** Tensor name -> the tensor it is a copy of (Identity, Dropout, Cast to float, ...). */
   private readonly aliases = new Map<string, string>();
   private readonly usedNames = new Set<string>();
+  /** Bytes of all constants so far, against limits.maxTensorBytes. */
+  private constantBytes = 0;
+  /** The node being imported, so that a refusal from a shared check can name it. */
+  current: SourceNode | undefined;
 
-  constructor(readonly file: string, readonly opset: number) {}
+  constructor(readonly file: string, readonly opset: number, readonly limits: InputLimits) {}
 
   /** A refusal naming the file and the node. */
   fail(node: SourceNode | undefined, what: string): never {
@@ -85,12 +90,42 @@ export class ImportContext {
     return t;
   }
 
+  /**
+   * Registers a constant (initializer, folded or derived at import), after the checks every
+   * constant needs whatever made it: a valid shape under the element cap, data matching it, the
+   * model's constant bytes under their cap, and float values finite (NaN or an infinity would
+   * reach a C literal).
+   */
   addConstant(c: Constant): void {
+    const what = this.current ? `constant '${c.name}'` : `initializer '${c.name}'`;
+    const bad = shapeProblem(c.shape, this.limits);
+    if (bad) this.fail(this.current, `${what}: ${bad}`);
+    if (c.data.length !== c.shape.reduce((a, b) => a * b, 1)) {
+      this.fail(this.current, `${what} has ${c.data.length} values for shape [${c.shape}]`);
+    }
+    if (c.data instanceof Float32Array) {
+      for (let i = 0; i < c.data.length; i++) {
+        if (!Number.isFinite(c.data[i])) {
+          this.fail(this.current, `${what} holds ${c.data[i]} at index ${i}; tinym2 needs finite numbers (NaN or an infinity, or a float32 overflow such as a division by zero, cannot be compiled)`);
+        }
+      }
+    }
+    const previous = this.constants.get(c.name);
+    this.constantBytes += c.data.byteLength - (previous?.data.byteLength ?? 0);
+    if (this.constantBytes > this.limits.maxTensorBytes) overLimit(this.file, 'maxTensorBytes', this.constantBytes, this.limits);
     this.constants.set(c.name, c);
+  }
+
+  /** Refuses, before a fold computes it, a constant of `elements` values that would take the model past its byte cap. */
+  reserveConstant(elements: number): void {
+    const bytes = this.constantBytes + 4 * elements; // 4: the smallest element size, so the check never refuses wrongly
+    if (bytes > this.limits.maxTensorBytes) overLimit(this.file, 'maxTensorBytes', bytes, this.limits);
   }
 
   /** Registers an activation tensor (graph inputs). */
   addTensor(name: string, shape: number[], dtype: DType = 'float32'): void {
+    const bad = shapeProblem(shape, this.limits);
+    if (bad) this.fail(this.current, `tensor '${name}': ${bad}`);
     this.tensors.set(name, { name, shape, dtype });
   }
 
@@ -108,6 +143,9 @@ export class ImportContext {
       if (e instanceof ShapeError) this.fail(source, `shape mismatch: ${e.message}`);
       throw e;
     }
+    const bad = shapeProblem(shape, this.limits);
+    if (bad) this.fail(source, `output '${node.outputs[0]}': ${bad}`);
+    if (shape.includes(0)) this.fail(source, `output '${node.outputs[0]}' would be empty (shape [${shape}])`);
     this.nodes.push(node);
     this.tensors.set(node.outputs[0], { name: node.outputs[0], shape, dtype: 'float32' });
   }

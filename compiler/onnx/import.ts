@@ -2,9 +2,10 @@
 // static shapes everywhere, constants folded, BatchNormalization folded where possible, and
 // Dropout / Identity gone. Everything a user can get wrong is a TinyM2Error naming the file and
 // the node.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { Graph, TensorInfo } from '../ir.ts';
 import { TinyM2Error } from '../errors.ts';
+import { overLimit, resolveLimits, type InputLimits } from '../limits.ts';
 import { ImportContext, type SourceNode } from './context.ts';
 import { FOLDABLE, foldConstantNode } from './fold.ts';
 import { fuseGraph } from './fuse.ts';
@@ -15,14 +16,20 @@ import { Attributes, dataTypeName, decodeTensor, onnx, toNumber, type ModelProto
 export const MIN_OPSET = 7;
 export const MAX_OPSET = 21;
 
-function decodeModel(file: string): ModelProto {
-  let bytes: Uint8Array;
+function readModelFile(file: string, limits: InputLimits): Uint8Array {
   try {
-    bytes = readFileSync(file);
+    const size = statSync(file).size;
+    if (size > limits.maxModelBytes) overLimit(file, 'maxModelBytes', size, limits);
+    return readFileSync(file);
   } catch (e) {
+    if (e instanceof TinyM2Error) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new TinyM2Error(`${file}: cannot read the model (${code === 'ENOENT' ? 'no such file' : code ?? String(e)})`);
   }
+}
+
+function decodeModel(file: string, bytes: Uint8Array, limits: InputLimits): ModelProto {
+  if (bytes.length > limits.maxModelBytes) overLimit(file, 'maxModelBytes', bytes.length, limits);
   const notOnnx = (why: string): never => {
     throw new TinyM2Error(`${file}: not a valid ONNX model (${why}); export it with torch.onnx.export and check that the file is complete`);
   };
@@ -37,6 +44,8 @@ function decodeModel(file: string): ModelProto {
   if (!model.graph || irVersion <= 0 || irVersion > 100 || (model.graph.output ?? []).length === 0) {
     notOnnx('no ONNX graph with outputs found');
   }
+  const nodes = model.graph!.node?.length ?? 0;
+  if (nodes > limits.maxNodes) overLimit(file, 'maxNodes', nodes, limits);
   return model;
 }
 
@@ -74,18 +83,66 @@ function inputShape(ctx: ImportContext, vi: ValueInfoProto): number[] {
   });
 }
 
-/** Kahn's order over the ONNX nodes (files are usually sorted already; this keeps file order then). */
-function topologicalOrder(nodes: NodeProto[], known: Set<string>): NodeProto[] {
-  const available = new Set(known);
-  const pending = [...nodes];
+/**
+ * Kahn's order over the ONNX nodes, in linear time: each node counts the inputs it still waits for,
+ * and a node becomes ready when the last one is produced. Among ready nodes the earliest in the file
+ * goes first (a binary heap), so a sorted file keeps its order. Nodes that never become ready (a
+ * dangling input or a cycle) follow in file order: the importer reports the missing input on them.
+ */
+export function topologicalOrder(nodes: NodeProto[], known: Set<string>): NodeProto[] {
+  const waiting = new Int32Array(nodes.length);
+  const consumers = new Map<string, number[]>();
+  const heap: number[] = [];
+  const push = (i: number) => {
+    heap.push(i);
+    for (let k = heap.length - 1; k > 0; ) {
+      const parent = (k - 1) >> 1;
+      if (heap[parent] <= heap[k]) break;
+      [heap[parent], heap[k]] = [heap[k], heap[parent]];
+      k = parent;
+    }
+  };
+  const pop = (): number => {
+    const top = heap[0];
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      for (let k = 0; ; ) {
+        const l = 2 * k + 1, r = l + 1;
+        let m = k;
+        if (l < heap.length && heap[l] < heap[m]) m = l;
+        if (r < heap.length && heap[r] < heap[m]) m = r;
+        if (m === k) break;
+        [heap[m], heap[k]] = [heap[k], heap[m]];
+        k = m;
+      }
+    }
+    return top;
+  };
+  nodes.forEach((n, i) => {
+    const pending = new Set((n.input ?? []).filter((x) => x && !known.has(x)));
+    waiting[i] = pending.size;
+    for (const x of pending) {
+      const list = consumers.get(x);
+      if (list) list.push(i);
+      else consumers.set(x, [i]);
+    }
+    if (pending.size === 0) push(i);
+  });
+  const produced = new Set<string>();
+  const placed = new Uint8Array(nodes.length);
   const out: NodeProto[] = [];
-  while (pending.length > 0) {
-    const i = pending.findIndex((n) => (n.input ?? []).every((x) => !x || available.has(x)));
-    if (i < 0) return [...out, ...pending]; // a dangling input: the importer reports it on that node
-    const [n] = pending.splice(i, 1);
-    out.push(n);
-    for (const o of n.output ?? []) available.add(o);
+  while (heap.length > 0) {
+    const i = pop();
+    placed[i] = 1;
+    out.push(nodes[i]);
+    for (const o of nodes[i].output ?? []) {
+      if (!o || produced.has(o) || known.has(o)) continue; // a name produced twice is reported by the importer
+      produced.add(o);
+      for (const c of consumers.get(o) ?? []) if (--waiting[c] === 0) push(c);
+    }
   }
+  nodes.forEach((n, i) => { if (!placed[i]) out.push(n); });
   return out;
 }
 
@@ -101,13 +158,24 @@ function renameTensor(graph: Graph, from: string, to: string): void {
   }
 }
 
-export function loadOnnx(file: string): Graph {
-  const model = decodeModel(file);
+/** Reads and imports an ONNX file; `limits` overrides the caps of compiler/limits.ts. */
+export function loadOnnx(file: string, limits: Partial<InputLimits> = {}): Graph {
+  const resolved = resolveLimits(limits);
+  return importOnnx(readModelFile(file, resolved), file, resolved);
+}
+
+/** Imports an ONNX model from its bytes; `file` names it in messages. */
+export function loadOnnxBytes(bytes: Uint8Array, file: string, limits: Partial<InputLimits> = {}): Graph {
+  return importOnnx(bytes, file, resolveLimits(limits));
+}
+
+function importOnnx(bytes: Uint8Array, file: string, limits: InputLimits): Graph {
+  const model = decodeModel(file, bytes, limits);
   const g = model.graph!;
-  const ctx = new ImportContext(file, defaultOpset(file, model));
+  const ctx = new ImportContext(file, defaultOpset(file, model), limits);
 
   for (const init of g.initializer ?? []) {
-    const c = decodeTensor(init, init.name ?? '');
+    const c = decodeTensor(init, init.name ?? '', limits);
     if (typeof c === 'string') return ctx.fail(undefined, c);
     ctx.addConstant(c);
   }
@@ -133,6 +201,13 @@ export function loadOnnx(file: string): Graph {
       inputs: (proto.input ?? []).map((x) => (x ? ctx.resolve(x) : '')),
       outputs: proto.output ?? [],
     };
+    ctx.current = node;
+    if (node.outputs.length === 0 || !node.outputs[0]) ctx.fail(node, 'the node has no output');
+    for (const o of node.outputs) {
+      if (o && (ctx.isConstant(o) || ctx.tensors.has(o))) ctx.fail(node, `output '${o}' is already produced by another node or is an input or initializer`);
+    }
+    const nonFinite = node.attrs.nonFinite();
+    if (nonFinite.length > 0) ctx.fail(node, `attribute ${nonFinite.join(', ')} is NaN or infinite`);
     if (proto.domain && proto.domain !== 'ai.onnx') {
       ctx.fail(node, `operators of domain '${proto.domain}' are not supported; tinym2 supports the standard ONNX operators ${SUPPORTED_OPS}`);
     }
@@ -147,6 +222,7 @@ export function loadOnnx(file: string): Graph {
     if (!importer) ctx.fail(node, `operator ${op} is not supported; tinym2 supports ${SUPPORTED_OPS}`);
     importer(ctx, node);
   });
+  ctx.current = undefined;
 
   const graph: Graph = {
     name: g.name || file.replace(/^.*\//, '').replace(/\.onnx$/, ''),

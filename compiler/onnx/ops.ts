@@ -27,6 +27,8 @@ function windowAttrs(
     ctx.fail(node, `strides [${strides}] / dilations [${dilations}] / pads [${pads}] do not match kernel [${kernel}]`);
   }
   if (strides.some((s) => s < 1) || dilations.some((d) => d < 1)) ctx.fail(node, 'strides and dilations must be >= 1');
+  if (kernel.some((k) => k < 1)) ctx.fail(node, `kernel [${kernel}] must be >= 1 in every dimension`);
+  if (pads.some((p) => p < 0)) ctx.fail(node, `negative pads [${pads}] (cropping) are not supported`);
   if (autoPad === 'VALID') pads = new Array<number>(2 * r).fill(0);
   else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
     pads = new Array<number>(2 * r).fill(0);
@@ -111,9 +113,15 @@ const clip: Importer = (ctx: ImportContext, node: SourceNode) => {
   } else {
     const lo = ctx.optionalConstant(node, 1, 'min');
     const hi = ctx.optionalConstant(node, 2, 'max');
-    if (lo) min = constantValues(lo)[0];
-    if (hi) max = constantValues(hi)[0];
+    const scalar = (c: typeof lo, what: string): number => {
+      const v = constantValues(c!);
+      if (v.length !== 1) ctx.fail(node, `${what} must be one number, got ${v.length}`);
+      return v[0];
+    };
+    if (lo) min = scalar(lo, 'min');
+    if (hi) max = scalar(hi, 'max');
   }
+  if (!Number.isFinite(min) || !Number.isFinite(max)) ctx.fail(node, `min ${min} and max ${max} must be finite`);
   if (min > max) ctx.fail(node, `min ${min} is greater than max ${max}`);
   ctx.emit(node, { op: 'Clip', name: node.name, source: 'Clip', inputs: [x.name], outputs: [node.outputs[0]], min, max });
 };
@@ -175,7 +183,10 @@ const pad: Importer = (ctx: ImportContext, node: SourceNode) => {
     if (v) value = constantValues(v)[0] ?? 0;
     const axesC = ctx.optionalConstant(node, 3, 'axes');
     if (axesC) {
-      const axes = constantValues(axesC).map((a) => normAxis(a, rank));
+      const axes = constantValues(axesC).map((a) => {
+        if (!Number.isInteger(a) || a < -rank || a >= rank) ctx.fail(node, `axis ${a} is out of range for input [${x.shape}]`);
+        return normAxis(a, rank);
+      });
       if (pads.length !== 2 * axes.length) ctx.fail(node, `pads [${pads}] need ${2 * axes.length} values for axes [${axes}]`);
       const full = new Array<number>(2 * rank).fill(0);
       axes.forEach((a, k) => { full[a] = pads[k]; full[rank + a] = pads[axes.length + k]; });
@@ -192,7 +203,9 @@ function reshapeTo(ctx: ImportContext, node: SourceNode, shape: number[]): void 
 
 const flatten: Importer = (ctx: ImportContext, node: SourceNode) => {
   const x = ctx.activation(node, 0);
-  const axis = normAxis(node.attrs.int('axis', 1), x.shape.length);
+  const raw = node.attrs.int('axis', 1);
+  if (raw < -x.shape.length || raw > x.shape.length) ctx.fail(node, `axis ${raw} is out of range for input [${x.shape}]`);
+  const axis = normAxis(raw, x.shape.length);
   reshapeTo(ctx, node, [tensorSize(x.shape.slice(0, axis)), tensorSize(x.shape.slice(axis))]);
 };
 
@@ -228,6 +241,9 @@ const unsqueeze: Importer = (ctx: ImportContext, node: SourceNode) => {
   if (!list) ctx.fail(node, 'axes are required');
   const rank = x.shape.length + list.length;
   const axes = list.map((a) => normAxis(a, rank));
+  if (axes.some((a) => !Number.isInteger(a) || a < 0 || a >= rank) || new Set(axes).size !== axes.length) {
+    ctx.fail(node, `axes [${list}] are out of range or repeated for an output of rank ${rank}`);
+  }
   const shape: number[] = [];
   for (let i = 0, j = 0; i < rank; i++) shape.push(axes.includes(i) ? 1 : x.shape[j++]);
   reshapeTo(ctx, node, shape);
@@ -240,7 +256,8 @@ const transpose: Importer = (ctx: ImportContext, node: SourceNode) => {
 };
 
 const concat: Importer = (ctx: ImportContext, node: SourceNode) => {
-  const inputs = node.inputs.filter((n) => n !== '').map((_, i) => ctx.activation(node, i));
+  if (node.inputs.length === 0 || node.inputs.some((n) => n === '')) ctx.fail(node, 'Concat needs one or more inputs, none omitted');
+  const inputs = node.inputs.map((_, i) => ctx.activation(node, i));
   const axis = normAxis(node.attrs.int('axis', 0), inputs[0].shape.length);
   ctx.emit(node, { op: 'Concat', name: node.name, source: 'Concat', inputs: inputs.map((t) => t.name), outputs: [node.outputs[0]], axis });
 };
@@ -388,7 +405,7 @@ export function constantNodeValue(ctx: ImportContext, node: SourceNode): void {
 }
 
 function ctxDecode(ctx: ImportContext, node: SourceNode, t: TensorProto, name: string) {
-  const c = decodeTensor(t, name);
+  const c = decodeTensor(t, name, ctx.limits);
   if (typeof c === 'string') ctx.fail(node, c);
   return c;
 }

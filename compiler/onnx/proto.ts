@@ -2,6 +2,7 @@
 // arrays, and node attributes with their ONNX defaults. Nothing here knows about tinym2's IR.
 import onnxProto from 'onnx-proto';
 import type { Constant, DType } from '../ir.ts';
+import { shapeProblem, type InputLimits } from '../limits.ts';
 
 export const onnx = onnxProto.onnx;
 export type ModelProto = onnxProto.onnx.ModelProto;
@@ -44,8 +45,10 @@ export const SUPPORTED_DTYPES = 'FLOAT (float32), DOUBLE (narrowed to float32), 
  * Converts a TensorProto to a Constant. Returns a string describing the problem when the data
  * type is unsupported or the data is inconsistent (the caller adds file and node context).
  */
-export function decodeTensor(t: TensorProto, name: string): Constant | string {
+export function decodeTensor(t: TensorProto, name: string, limits: InputLimits): Constant | string {
   const shape = (t.dims ?? []).map(toNumber);
+  const bad = shapeProblem(shape, limits);
+  if (bad) return `tensor '${name}': ${bad}`;
   const count = shape.reduce((a, b) => a * b, 1);
   const dtype = irDType(t.dataType);
   if (!dtype) return `tensor '${name}' has data type ${dataTypeName(t.dataType)}; tinym2 supports ${SUPPORTED_DTYPES}`;
@@ -71,7 +74,14 @@ export function decodeTensor(t: TensorProto, name: string): Constant | string {
     if (values.length !== count) return `tensor '${name}' has ${values.length} values, its shape [${shape}] needs ${count}`;
     if (dtype === 'float32') data = Float32Array.from(values as ArrayLike<number>);
     else if (dtype === 'int32') data = Int32Array.from(values as ArrayLike<number>);
-    else data = BigInt64Array.from(Array.from(values, (v) => BigInt(toNumber(v))));
+    else {
+      data = new BigInt64Array(count);
+      for (let i = 0; i < count; i++) {
+        const v = toNumber(values[i]);
+        if (!Number.isInteger(v)) return `tensor '${name}' holds ${v} at index ${i}, not a whole number`;
+        data[i] = BigInt.asIntN(64, BigInt(v));
+      }
+    }
   }
   return { name, shape, dtype, data };
 }
@@ -100,6 +110,15 @@ export class Attributes {
   float(name: string, def: number): number {
     const a = this.byName.get(name);
     return a ? (a.f ?? 0) : def;
+  }
+
+  /** Names of float attributes holding NaN or an infinity (refused at import: they reach C literals). */
+  nonFinite(): string[] {
+    const out: string[] = [];
+    for (const [name, a] of this.byName) {
+      if ((a.f !== undefined && a.f !== null && !Number.isFinite(a.f)) || (a.floats ?? []).some((v) => !Number.isFinite(v))) out.push(name);
+    }
+    return out;
   }
 
   ints(name: string): number[] | undefined {

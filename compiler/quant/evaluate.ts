@@ -1,5 +1,7 @@
 // Calibration and accuracy evaluation over data sets: the float reference vs the integer
 // emulator for uniform INT8, uniform INT4 or any precision plan.
+import { TinyM2Error } from '../errors.ts';
+import type { InputLimits } from '../limits.ts';
 import { readNpz } from '../data/npz.ts';
 import { LABELS_KEY, loadDataset } from '../data/dataset.ts';
 import { tensorSize, type Graph } from '../ir.ts';
@@ -8,7 +10,7 @@ import { RangeObserver, type Calibration, type CalibrationOptions } from './cali
 import { emulate } from './emulator.ts';
 import { dequantizeOutput, quantizeInputs } from './io.ts';
 import { quantizeGraph, type LowerOptions } from './lower.ts';
-import { uniformPlan, type PrecisionPlan } from './plan.ts';
+import { uniformPlan, weightedLayers, type PrecisionPlan } from './plan.ts';
 import type { Bits, QGraph } from './qgraph.ts';
 
 /** Rows of a data set: one float sample per row (ONNX layout, batch 1), and labels if present. */
@@ -23,18 +25,26 @@ export interface DataSet {
  * Reads a data set npz (compiler/data/dataset.ts checks the arrays against the graph inputs) as
  * rows, plus `labels` and any per-output `labels_<output>` arrays.
  */
-export function loadDataSet(graph: Graph, file: string, maxRows = Infinity): DataSet {
-  const ds = loadDataset(file, graph);
+export function loadDataSet(graph: Graph, file: string, maxRows = Infinity, limits: Partial<InputLimits> = {}): DataSet {
+  const ds = loadDataset(file, graph, limits);
   const n = Math.min(ds.rows, maxRows);
   const rows: DataSet['rows'] = [];
   for (let r = 0; r < n; r++) rows.push(Object.fromEntries(graph.inputs.map((i) => [i.name, ds.inputs[i.name][r]])));
   const labels = new Map<string, Int32Array>();
   if (ds.labels) labels.set(LABELS_KEY, ds.labels.subarray(0, n));
   // Per-output labels are a tinym2 extension the shared reader does not know; one more read of the file.
-  const npz = graph.outputs.length > 1 ? readNpz(file) : new Map();
+  const npz = graph.outputs.length > 1 ? readNpz(file, limits) : new Map();
   for (const o of graph.outputs) {
     const a = npz.get(`labels_${o.name}`);
-    if (a) labels.set(`labels_${o.name}`, Int32Array.from({ length: n }, (_, r) => Number(a.data[r])));
+    if (!a) continue;
+    const classes = o.shape[o.shape.length - 1] ?? 1;
+    if (a.shape.length !== 1 || a.shape[0] < n) throw new TinyM2Error(`${file}: 'labels_${o.name}' must have shape [${ds.rows}], got [${a.shape}]`);
+    const values = Int32Array.from({ length: n }, (_, r) => {
+      const v = Number(a.data[r]);
+      if (!Number.isInteger(v) || v < 0 || v >= classes) throw new TinyM2Error(`${file}: 'labels_${o.name}' row ${r} is ${v}; class indices of output '${o.name}' are 0 to ${classes - 1}`);
+      return v;
+    });
+    labels.set(`labels_${o.name}`, values);
   }
   return { file, rows, labels };
 }
@@ -42,10 +52,22 @@ export function loadDataSet(graph: Graph, file: string, maxRows = Infinity): Dat
 /** Activation ranges of every IR tensor over the rows, from the float reference. */
 export function calibrateGraph(graph: Graph, rows: DataSet['rows'], options: CalibrationOptions = {}): Calibration {
   const obs = new RangeObserver(options);
-  for (const row of rows) {
-    obs.observe(runFloat(graph, row, { keepAll: true }));
+  rows.forEach((row, r) => {
+    const values = runFloat(graph, row, { keepAll: true });
+    for (const [name, data] of values) {
+      for (let i = 0; i < data.length; i++) {
+        if (Number.isFinite(data[i])) continue;
+        const producer = graph.nodes.find((n) => n.outputs.includes(name));
+        throw new TinyM2Error(
+          `${graph.file}: tensor '${name}'${producer ? ` (output of node '${producer.name}', ${producer.source})` : ''} is ${data[i]} on calibration row ${r}: ` +
+            'the float model overflows float32 (weights or inputs too large)',
+          { details: { tensor: name, node: producer?.name, row: r } },
+        );
+      }
+    }
+    obs.observe(values);
     for (const input of graph.inputs) if (input.shape.length >= 3 && input.shape[0] === 1) obs.observeChannels(input.name, row[input.name], input.shape[1]);
-  }
+  });
   return obs.result();
 }
 
@@ -163,9 +185,7 @@ export function evaluateQGraph(graph: Graph, q: QGraph, testSet: DataSet): PlanE
 }
 
 /** Names of the weighted layers (Conv, Dense) a precision plan covers. */
-export function weightedLayers(graph: Graph): string[] {
-  return graph.nodes.filter((n) => n.op === 'Conv' || n.op === 'Dense').map((n) => n.name);
-}
+export { weightedLayers };
 
 export function uniform(graph: Graph, bits: Bits): PrecisionPlan {
   return uniformPlan(graph.file, weightedLayers(graph), bits);

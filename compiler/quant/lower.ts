@@ -110,8 +110,12 @@ class Lowering {
     this.decideParams();
     if (this.options.perChannelInputs ?? true) this.decideInputAffine();
     const io: QGraph['io'] = {};
+    // The tensors the caller fills, fixed before lowering: a reader that needs the input in ONNX
+    // order re-places it (materializeVector), which must not rename the model's input.
+    const inputs: string[] = [];
     for (const input of this.graph.inputs) {
       const p = this.place(input.name, input.shape);
+      inputs.push(p.q);
       const affine = this.inputAffine.get(input.name);
       io[input.name] = { onnxShape: input.shape, layout: layoutName(p, input.shape), ...(affine ? { channelAffine: affine } : {}) };
     }
@@ -128,7 +132,7 @@ class Lowering {
     }
     return {
       name: this.graph.name,
-      inputs: this.graph.inputs.map((i) => this.placed(i.name).q),
+      inputs,
       outputs,
       io,
       tensors: this.tensors,

@@ -1,6 +1,13 @@
 // A precision plan: the bit widths the planner chose for each weighted layer. It is what
 // `tinym2 plan` writes to plan.json and what `tinym2 compile --plan` reads.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EXIT_BAD_INPUT, TinyM2Error } from '../errors.ts';
+import type { Graph } from '../ir.ts';
+import { checkAgainstSchema, readJsonFile } from '../json-schema.ts';
 import type { Bits } from './qgraph.ts';
+
+export const PLAN_SCHEMA_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'plan.schema.json');
 
 export interface LayerPrecision {
   /** Bits of the layer's weights (per-output-channel symmetric). */
@@ -25,4 +32,35 @@ export function uniformPlan(model: string, layerNames: string[], bits: Bits): Pr
   const layers: Record<string, LayerPrecision> = {};
   for (const name of layerNames) layers[name] = { weightBits: bits, activationBits: bits };
   return { model, layers };
+}
+
+/** The layers a plan gives bits to: Conv and Dense nodes, by IR name. */
+export function weightedLayers(graph: Graph): string[] {
+  return graph.nodes.filter((n) => n.op === 'Conv' || n.op === 'Dense').map((n) => n.name);
+}
+
+/**
+ * Checks a parsed plan against plan.schema.json (bits in {4, 8}, no null entries) and against the
+ * graph (every layer and input it names exists). `file` names it in messages.
+ */
+export function checkPlan(data: unknown, file: string, graph: Graph): PrecisionPlan {
+  checkAgainstSchema(data, PLAN_SCHEMA_FILE, `precision plan ${file}`, file);
+  const plan = data as PrecisionPlan;
+  const known = new Set(weightedLayers(graph));
+  for (const layer of Object.keys(plan.layers)) {
+    if (!known.has(layer)) {
+      throw new TinyM2Error(`${file} has layer '${layer}', which ${graph.file} does not have: was the plan made for another model?`, { exitCode: EXIT_BAD_INPUT, details: { file, layer } });
+    }
+  }
+  for (const input of Object.keys(plan.inputBits ?? {})) {
+    if (!graph.inputs.some((i) => i.name === input)) {
+      throw new TinyM2Error(`${file} gives bits to input '${input}', which ${graph.file} does not have`, { exitCode: EXIT_BAD_INPUT, details: { file, input } });
+    }
+  }
+  return plan;
+}
+
+/** Reads plan.json (written by `tinym2 plan`) for `graph`. */
+export function loadPlan(file: string, graph: Graph): PrecisionPlan {
+  return checkPlan(readJsonFile(file, `precision plan ${file}`), file, graph);
 }

@@ -1,11 +1,10 @@
-// Board descriptions (boards/<name>.json): loaded, checked against boards/board.schema.json with ajv,
+// Board descriptions (boards/<name>.json): loaded, checked against boards/board.schema.json (compiler/json-schema.ts),
 // and cross-checked for what a schema cannot say (file name = board name, power sources referenced).
 // A bad board file is one TinyM2Error that names the file and the field.
 import fs from 'node:fs';
 import path from 'node:path';
-import AjvModule from 'ajv';
-import type { Ajv as AjvClass, ErrorObject, Options as AjvOptions, ValidateFunction } from 'ajv';
 import { TinyM2Error, EXIT_BAD_INPUT } from '../errors.ts';
+import { checkAgainstSchema } from '../json-schema.ts';
 import { BOARDS_DIR } from './paths.ts';
 
 /** A published, measured or estimated number, with where it comes from. */
@@ -50,19 +49,7 @@ export interface Board {
   file: string;
 }
 
-// ajv is CommonJS; under NodeNext its default export arrives as the module object.
-type AjvConstructor = new (options?: AjvOptions) => AjvClass;
-const Ajv: AjvConstructor =
-  (AjvModule as unknown as { default?: AjvConstructor }).default ?? (AjvModule as unknown as AjvConstructor);
-let validator: ValidateFunction | undefined;
-
-function validate(): ValidateFunction {
-  if (!validator) {
-    const schema = JSON.parse(fs.readFileSync(path.join(BOARDS_DIR, 'board.schema.json'), 'utf8'));
-    validator = new Ajv({ allErrors: true, strict: false }).compile(schema);
-  }
-  return validator!;
-}
+const SCHEMA_FILE = path.join(BOARDS_DIR, 'board.schema.json');
 
 /** Names of the boards shipped in boards/ (sorted). */
 export function listBoards(dir: string = BOARDS_DIR): string[] {
@@ -99,14 +86,7 @@ export function loadBoard(nameOrFile: string): Board {
 
 /** Validates parsed board JSON; `file` is only used in messages and to check the name. */
 export function checkBoard(data: unknown, file: string): Board {
-  const check = validate();
-  if (!check(data)) {
-    const problems = (check.errors ?? []).map(describe);
-    throw new TinyM2Error(`board file ${file} is invalid: ${unique(problems).join('; ')}`, {
-      exitCode: EXIT_BAD_INPUT,
-      details: { file, problems },
-    });
-  }
+  checkAgainstSchema(data, SCHEMA_FILE, `board file ${file}`, file);
   const board = { ...(data as Omit<Board, 'file'>), file };
   const fail = (field: string, what: string): never => {
     throw new TinyM2Error(`board file ${file} is invalid: ${field} ${what}`, {
@@ -140,16 +120,3 @@ export function checkBoard(data: unknown, file: string): Board {
   return board;
 }
 
-function describe(e: ErrorObject): string {
-  const where = e.instancePath || '/';
-  if (e.keyword === 'additionalProperties')
-    return `${where} has unknown field '${(e.params as { additionalProperty: string }).additionalProperty}'`;
-  if (e.keyword === 'required') return `${where} is missing field '${(e.params as { missingProperty: string }).missingProperty}'`;
-  if (e.keyword === 'enum')
-    return `${where} ${e.message} (${((e.params as { allowedValues: unknown[] }).allowedValues ?? []).join(', ')})`;
-  return `${where} ${e.message}`;
-}
-
-function unique(items: string[]): string[] {
-  return [...new Set(items)];
-}
