@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadDynaFuseSetup, MODEL_OPTIONS } from './dynafuse-setup.ts';
+import { batchGainStats, loadDynaFuseSetup, MODEL_OPTIONS, protocolModes, spread } from './dynafuse-setup.ts';
 import { haveTool } from '../compiler/codegen/hostcheck.ts';
 import { FALLBACK_INSTRUCTIONS_PER_MAC } from '../compiler/dynafuse/command.ts';
 import { measureOpInstructions, measureRoutineInstructions } from '../compiler/dynafuse/measure.ts';
@@ -78,12 +78,7 @@ const STATIC_FUSED = 'static fused head';
 function runProtocol(seed: number) {
   // Demand per batch: 50% / 30% / 20% of the batches, in a seeded random order.
   const uniform = mulberry32(seed);
-  const modes: number[] = [];
-  for (let b = 0; b < BATCHES; b++) modes.push(b < Math.round(0.5 * BATCHES) ? df.HIGH_ACCURACY : b < Math.round(0.8 * BATCHES) ? df.NOMINAL : df.ENERGY_SAVING);
-  for (let i = modes.length - 1; i > 0; i--) {
-    const j = Math.floor(uniform() * (i + 1));
-    [modes[i], modes[j]] = [modes[j], modes[i]];
-  }
+  const modes = protocolModes(BATCHES, uniform);
   const normal = gaussian(seed * 7919);
   const byMode = [newTally(), newTally(), newTally()];
   const all = newTally();
@@ -166,25 +161,8 @@ const summarize = (tl: Tally) => ({
 
 /** Per-batch accuracy gains of `policy` over `baseline`, in points: max, median, mean, and batches won / lost. */
 function batchGains(run: ReturnType<typeof runProtocol>, policy: string, baseline: string) {
-  const gains = run.batches.map((b) => (100 * (b.tally.correct[policy] - b.tally.correct[baseline])) / b.tally.windows);
-  const sorted = [...gains].sort((a, b) => a - b);
-  const mid = sorted.length / 2;
-  const median = sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
-  const best = gains.indexOf(Math.max(...gains));
-  return {
-    max: gains[best], maxBatch: best + 1, maxDemand: df.MODES[run.batches[best].mode], median, mean: sum(gains) / gains.length,
-    min: sorted[0], won: gains.filter((g) => g > 0).length, lost: gains.filter((g) => g < 0).length, batches: gains.length,
-  };
-}
-
-/** Mean, median, min and max over seeds, and the sample standard deviation. */
-function spread(xs: number[]) {
-  const mean = sum(xs) / xs.length;
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length / 2;
-  const median = sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
-  const sd = xs.length > 1 ? Math.sqrt(sum(xs.map((x) => (x - mean) ** 2)) / (xs.length - 1)) : 0;
-  return { mean, median, min: sorted[0], max: sorted[sorted.length - 1], sd };
+  const stats = batchGainStats(run.batches.map((b) => (100 * (b.tally.correct[policy] - b.tally.correct[baseline])) / b.tally.windows));
+  return { ...stats, maxDemand: df.MODES[run.batches[stats.maxBatch - 1].mode] };
 }
 
 const runs = SEEDS.map(runProtocol);
@@ -198,7 +176,7 @@ const perSeed = runs.map((run) => ({
 const policies = Object.keys(perSeed[0].overall.policies);
 const acrossSeeds = {
   accuracy: Object.fromEntries(policies.map((p) => [p, spread(perSeed.map((s) => 100 * s.overall.policies[p].accuracy))])),
-  accuracyByMode: Object.fromEntries(df.MODES.map((m) => [m, Object.fromEntries([PAPER, FUSED_RULE, STATIC_WEIGHTS, STATIC_FUSED].map((p) => [p, spread(perSeed.map((s) => 100 * s.byMode[m].policies[p].accuracy))]))])),
+  accuracyByMode: Object.fromEntries(df.MODES.filter((m) => perSeed.every((s) => s.byMode[m].windows > 0)).map((m) => [m, Object.fromEntries([PAPER, FUSED_RULE, STATIC_WEIGHTS, STATIC_FUSED].map((p) => [p, spread(perSeed.map((s) => 100 * s.byMode[m].policies[p].accuracy))]))])),
   energyPerWindowJ: Object.fromEntries(policies.map((p) => [p, spread(perSeed.map((s) => s.overall.policies[p].energyPerWindowJ))])),
   batchGains: COMPARISONS.map((c, k) => ({
     ...c,
@@ -226,8 +204,7 @@ for (const p of policies) {
 }
 console.log('\n| demand | paper rule | fused-head rule | static intrinsic weights | static fused head |');
 console.log('|---|---|---|---|---|');
-for (const m of df.MODES) {
-  const a = acrossSeeds.accuracyByMode[m];
+for (const [m, a] of Object.entries(acrossSeeds.accuracyByMode)) {
   console.log(`| ${m} | ${ms(a[PAPER])} | ${ms(a[FUSED_RULE])} | ${ms(a[STATIC_WEIGHTS])} | ${ms(a[STATIC_FUSED])} |`);
 }
 console.log('\nper-batch top-1 gain in points (mean over seeds, min..max across seeds)\n');

@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadDynaFuseSetup, MODEL_OPTIONS } from './dynafuse-setup.ts';
+import { batchGainStats, loadDynaFuseSetup, MODEL_OPTIONS, protocolModes, spread } from './dynafuse-setup.ts';
 import { compareWithHost, hostResults, makeWindows, runOnDevice, summarize, type DeviceWindow, type WindowInstructions, type WindowResult } from '../compiler/dynafuse/device.ts';
 import { measureOpInstructions } from '../compiler/dynafuse/measure.ts';
 import { profileDynaFuse, type DynaFuseProfile } from '../compiler/dynafuse/profile.ts';
@@ -49,12 +49,7 @@ if (!labels) throw new Error(`${test.file} has no 'labels'`);
 // sigmas and the rows.
 function protocolPlan(SEED: number) {
 const uniform = mulberry32(SEED);
-const modes: number[] = [];
-for (let b = 0; b < BATCHES; b++) modes.push(b < Math.round(0.5 * BATCHES) ? df.HIGH_ACCURACY : b < Math.round(0.8 * BATCHES) ? df.NOMINAL : df.ENERGY_SAVING);
-for (let i = modes.length - 1; i > 0; i--) {
-  const j = Math.floor(uniform() * (i + 1));
-  [modes[i], modes[j]] = [modes[j], modes[i]];
-}
+const modes = protocolModes(BATCHES, uniform);
 const plan = modes.map((mode) => {
   const sigmas = config.modalities.map(() => MAX_SIGMA * uniform());
   const rows = Array.from({ length: WINDOWS }, () => Math.floor(uniform() * test.rows.length));
@@ -91,25 +86,12 @@ interface BatchRow {
   qemuSeconds: number;
 }
 
-/** Per-batch gains (points) of DynaFuse over a baseline: max (with its batch), median, mean, min, batches won / lost. */
+/** Per-batch gains (points) of DynaFuse over a baseline: max (with its batch and demand), median, mean, min, batches won / lost. */
 function batchGains(rows: BatchRow[], baseline: (r: BatchRow) => number) {
-  const gains = rows.map((r) => 100 * (r.accuracy - baseline(r)));
-  const sorted = [...gains].sort((a, b) => a - b);
-  const best = gains.indexOf(sorted[sorted.length - 1]);
-  return { max: gains[best], maxBatch: best + 1, maxDemand: rows[best].mode, median: median(sorted), mean: mean(gains), min: sorted[0],
-    won: gains.filter((g) => g > 0).length, lost: gains.filter((g) => g < 0).length };
+  const stats = batchGainStats(rows.map((r) => 100 * (r.accuracy - baseline(r))));
+  return { ...stats, maxDemand: rows[stats.maxBatch - 1].mode };
 }
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-function median(sorted: number[]): number {
-  const mid = sorted.length / 2;
-  return sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-/** Mean, median, min, max and sample standard deviation over seeds. */
-function spread(xs: number[]) {
-  const m = mean(xs);
-  const sorted = [...xs].sort((a, b) => a - b);
-  return { mean: m, median: median(sorted), min: sorted[0], max: sorted[sorted.length - 1], sd: xs.length > 1 ? Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1)) : 0 };
-}
 
 /** One seed's figures: overall and per demand, the estimator's error, per-batch gains over both baselines. */
 function seedSummary(SEED: number, profile: DynaFuseProfile, rows: BatchRow[], allWindows: DeviceWindow[], allResults: WindowResult[], allInstr: WindowInstructions[]) {
