@@ -97,7 +97,7 @@ if (opt.json) {
   console.log(JSON.stringify(report, null, 2));
 } else {
   const f = (x: number | null, d = 1) => (x === null ? '-' : x.toFixed(d));
-  const n = (x: number | null) => (x === null ? '-' : x.toLocaleString('en-US'));
+  const n = (x: number | null) => (x === null ? '-' : Math.round(x).toLocaleString('en-US'));
   const lines = [
     `| strategy | model | precision | FP32 top-1 % | top-1 % | instructions / inference | flash B | RAM B (arena + stack) | energy uJ (${opt.board}) | bit-exact | Pareto |`,
     '|---|---|---|---|---|---|---|---|---|---|---|',
