@@ -12,7 +12,6 @@
 // their --json output; what they print there is what a user sees.
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { getPriority, setPriority } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadOnnx } from '../compiler/onnx/import.ts';
@@ -21,6 +20,7 @@ import { quantizeGraph } from '../compiler/quant/lower.ts';
 import type { PrecisionPlan } from '../compiler/quant/plan.ts';
 import { listBoards, loadBoard } from '../compiler/target/boards.ts';
 import { exampleModels, type ExampleModel } from './example-models.ts';
+import { lowerPriority } from './low-priority.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CLI = join(ROOT, 'bin', 'tinym2.js');
@@ -352,11 +352,7 @@ export async function main(argv: string[]): Promise<number> {
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
   // Benchmarks share the machine: run (and let compile/verify, which inherit it) at a low priority.
-  try {
-    setPriority(Math.max(getPriority(), 10));
-  } catch {
-    /* not permitted: keep the current priority */
-  }
+  lowerPriority();
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e: unknown) => {

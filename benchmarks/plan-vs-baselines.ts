@@ -12,7 +12,6 @@
 //        [--kinds flash,bops] [--sensitivity NAME] [--json | --markdown]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { getPriority, setPriority } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildProblem, measureSensitivity, planFromSensitivity, type Budgets } from '../compiler/ilp/planner.ts';
 import { evaluateAssignment, uniformAssignment, type Assignment, type IlpProblem } from '../compiler/ilp/problem.ts';
@@ -23,6 +22,7 @@ import { mulberry32 } from '../compiler/random.ts';
 import { CRITERION_NAMES, DEFAULT_CRITERION, isCriterion, type SensitivityCriterion } from '../compiler/sensitivity/criteria.ts';
 import { exampleModels } from './example-models.ts';
 import { loadHeldOut, reportedOutput, type HeldOutModel } from './held-out.ts';
+import { lowerPriority } from './low-priority.ts';
 
 const BUDGET_KINDS = ['flash', 'bops'] as const;
 type BudgetKind = (typeof BUDGET_KINDS)[number];
@@ -212,11 +212,7 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
-  try {
-    setPriority(Math.max(getPriority(), 10));
-  } catch {
-    // A courtesy to teammates on a shared machine; not essential.
-  }
+  lowerPriority();
   const criterion = values.sensitivity ?? DEFAULT_CRITERION;
   if (!isCriterion(criterion)) throw new Error(`--sensitivity: unknown '${criterion}'`);
   const kinds = (values.kinds ?? BUDGET_KINDS.join(',')).split(',') as BudgetKind[];

@@ -8,7 +8,6 @@
 //        [--rows N] [--json | --markdown]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { getPriority, setPriority } from 'node:os';
 import { join, resolve } from 'node:path';
 import { measureSensitivity } from '../compiler/ilp/planner.ts';
 import { CRITERION_NAMES, isCriterion, type SensitivityCriterion } from '../compiler/sensitivity/criteria.ts';
@@ -17,6 +16,7 @@ import { analyzeLayers } from '../compiler/ilp/from-graph.ts';
 import { calibrateOnSet } from '../compiler/quant/evaluate.ts';
 import { exampleModels } from './example-models.ts';
 import { loadHeldOut } from './held-out.ts';
+import { lowerPriority } from './low-priority.ts';
 
 const HELP = `usage: npx tsx benchmarks/sensitivity-rank.ts [--only NAME ...] [--variants] [--criteria LIST] [--rows N] [--json | --markdown]
 
@@ -85,11 +85,7 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
-  try {
-    setPriority(Math.max(getPriority(), 10));
-  } catch {
-    // Lowering priority is a courtesy to teammates on a shared machine; not essential.
-  }
+  lowerPriority();
   const criteria = values.from && !values.criteria ? [...new Set(values.from.flatMap((f) => (JSON.parse(readFileSync(f, 'utf8')) as RankRow[]).map((r) => r.criterion)))] : (values.criteria ?? CRITERION_NAMES.filter((c) => c !== 'gauss-newton' && c !== 'hutchinson').join(',')).split(',');
   for (const c of criteria) if (!isCriterion(c)) throw new Error(`--criteria: unknown '${c}' (use ${CRITERION_NAMES.join(', ')})`);
   const maxRows = values.rows ? Number(values.rows) : Infinity;

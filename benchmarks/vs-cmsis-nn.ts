@@ -19,7 +19,7 @@
 // committed); without it the script says so and exits 0 without measuring anything.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { getPriority, setPriority, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateModel } from '../compiler/codegen/generate.ts';
@@ -37,6 +37,7 @@ import { runFirmware } from '../compiler/target/run.ts';
 import { cmsisKernel, cmsisLayersSource } from './cmsis-nn-layers.ts';
 import { exampleModels } from './example-models.ts';
 import { writeKwsDsCnn } from './kws-dscnn.ts';
+import { lowerPriority } from './low-priority.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 /**
@@ -320,11 +321,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`vs-cmsis-nn: skipped: CMSIS-NN sources not found at ${CMSIS_NN_DIR} (../shared/anchors/cmsis-nn, a benchmark-only input)\n`);
     return 0;
   }
-  try {
-    setPriority(Math.max(getPriority(), 10));
-  } catch {
-    /* already lower */
-  }
+  lowerPriority();
   const precisions = (values.precision ?? PRECISIONS.join(',')).split(',') as Precision[];
   for (const p of precisions) if (!PRECISIONS.includes(p)) throw new Error(`--precision: ${p} is not one of ${PRECISIONS.join(', ')}`);
   const boards = values.board ?? BOARDS;
