@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../compiler/cli.ts';
+import { runCli } from './helpers/run-cli.ts';
 import { COMMANDS } from '../compiler/cli/commands.ts';
 import { COMMAND_NAMES, OPTIONS, POSITIONALS, optionsOf } from '../compiler/cli/options.ts';
 import { closest } from '../compiler/cli/suggest.ts';
@@ -15,19 +15,7 @@ import { DEFAULT_TRACE_OPTIONS } from '../compiler/sensitivity/hutchinson.ts';
 import { REPO_ROOT } from './helpers/models.ts';
 
 /** Runs main() in this process, capturing what it prints. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
-  try {
-    const code = await main(args);
-    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
+const cli = (...args: string[]) => runCli(args);
 
 const MODEL = join(REPO_ROOT, 'test/models/sensor1d.onnx');
 afterEach(() => vi.restoreAllMocks());

@@ -3,8 +3,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../compiler/cli.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/run-cli.ts';
 import { boardBudget, CODE_RESERVE_BYTES, parseSize } from '../compiler/commands/plan.ts';
 import { haveTool } from '../compiler/codegen/hostcheck.ts';
 import { DEFAULT_CRITERION } from '../compiler/sensitivity/criterion-names.ts';
@@ -15,19 +15,7 @@ import type { PrecisionPlan } from '../compiler/quant/plan.ts';
 const dir = mkdtempSync(join(tmpdir(), 'tinym2-plan-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
-  try {
-    const code = await main(args);
-    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
+const cli = runCli;
 
 const model = 'test/models/sensor1d.onnx';
 const data = 'test/models/sensor1d.npz';
