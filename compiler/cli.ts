@@ -3,6 +3,7 @@
 // error object on stdout with --json):
 //   1 verification mismatch, 2 bad input, 3 does not fit, 4 tool missing (TinyM2Error, the user's to fix),
 //   70 internal error (a bug of tinym2: EX_SOFTWARE of sysexits.h), stack trace only with --debug.
+import type { ErrorJson } from './cli/json-output.ts';
 import { COMMANDS } from './cli/commands.ts';
 import { parse } from './cli/parser.ts';
 import { EXIT_INTERNAL, TinyM2Error } from './errors.ts';
@@ -20,7 +21,7 @@ export async function main(argv: string[]): Promise<number> {
     return await runCommand(argv);
   } catch (err) {
     if (err instanceof TinyM2Error) {
-      if (json) console.log(JSON.stringify({ ok: false, error: err.message, exitCode: err.exitCode, ...err.details }, null, 2));
+      if (json) console.log(JSON.stringify({ ...err.details, ok: false, error: err.message, exitCode: err.exitCode } satisfies ErrorJson, null, 2));
       else console.error(`${prefix}: error: ${err.message}`);
       return err.exitCode;
     }
@@ -42,6 +43,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     case 'dynafuse': return (await COMMANDS.dynafuse.load()).execute(parsed.args);
     case 'report': return (await COMMANDS.report.load()).execute(parsed.args);
     case 'doctor': return (await COMMANDS.doctor.load()).execute(parsed.args);
+    case 'schema': return (await COMMANDS.schema.load()).execute(parsed.args);
   }
 }
 
@@ -50,7 +52,7 @@ export function internalError(err: unknown, o: { prefix: string; json: boolean; 
   const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   const line = `internal error (${what.split('\n')[0]}): this is a bug in tinym2; please report it with this command line and the output of 'tinym2 --version'` +
     (o.debug ? '' : ' (--debug prints the stack trace)');
-  if (o.json) console.log(JSON.stringify({ ok: false, error: line, exitCode: EXIT_INTERNAL, internal: true }, null, 2));
+  if (o.json) console.log(JSON.stringify({ ok: false, error: line, exitCode: EXIT_INTERNAL, internal: true } satisfies ErrorJson, null, 2));
   else console.error(`${o.prefix}: ${line}`);
   if (o.debug && err instanceof Error && err.stack) console.error(err.stack);
   return EXIT_INTERNAL;

@@ -16,6 +16,12 @@ export interface InputLimits {
   maxTensorBytes: number;
   /** Bytes of one .npz data set once decompressed. */
   maxDataBytes: number;
+  /**
+   * Multiply-accumulates of one inference of the imported float model. Calibration, the planner and the
+   * emulator run the model in JavaScript once per row: a model of a billion MACs (valid, a few hundred
+   * bytes of ONNX) would keep them busy for hours instead of being refused.
+   */
+  maxMacs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<InputLimits> = Object.freeze({
@@ -24,6 +30,7 @@ export const DEFAULT_LIMITS: Readonly<InputLimits> = Object.freeze({
   maxTensorElements: 4 * 1024 * 1024,
   maxTensorBytes: 64 * 1024 * 1024,
   maxDataBytes: 1024 * 1024 * 1024,
+  maxMacs: 500_000_000,
 });
 
 /** What each cap is, for messages and the README table (one source of truth). */
@@ -33,6 +40,7 @@ export const LIMIT_DOCS: Record<keyof InputLimits, { option: string; what: strin
   maxTensorElements: { option: '--max-tensor-elements', what: 'elements of one tensor (initializer, folded constant or activation)' },
   maxTensorBytes: { option: '--max-tensor-bytes', what: 'bytes of all constants of a model together' },
   maxDataBytes: { option: '--max-data-bytes', what: 'bytes of one .npz data set once decompressed' },
+  maxMacs: { option: '--max-macs', what: 'multiply-accumulates of one inference' },
 };
 
 /**

@@ -74,3 +74,30 @@ export function logLines(stream: { write(s: string): unknown }, everyMs: number,
     },
   };
 }
+
+/**
+ * Adapts the one-line status texts the planner and sensitivity code emit ("Gauss-Newton traces: row 3/40",
+ * "calibrating activation ranges") to stages: the text before the first ':' names the stage (a new name
+ * starts a new stage), the first "k/n" in it is the count.
+ */
+export function textProgress(p: Progress): { say(text: string): void; end(): void } {
+  let current: string | undefined;
+  return {
+    say(text) {
+      const colon = text.indexOf(': ');
+      const name = colon > 0 ? text.slice(0, colon) : text;
+      const detail = colon > 0 ? text.slice(colon + 2) : '';
+      const count = /(\d+)\/(\d+)/.exec(detail);
+      if (name !== current) {
+        if (current !== undefined) p.end();
+        current = name;
+        p.stage(name, count ? Number(count[2]) : 0);
+      }
+      p.update(count ? Number(count[1]) : 0, detail);
+    },
+    end() {
+      if (current !== undefined) p.end();
+      current = undefined;
+    },
+  };
+}

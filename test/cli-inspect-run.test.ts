@@ -10,6 +10,7 @@ import { loadOnnx } from '../compiler/onnx/import.ts';
 import { runFloat } from '../compiler/reference/interpreter.ts';
 import { REPO_ROOT } from './helpers/models.ts';
 import { values, writeModel } from './helpers/onnx-builder.ts';
+import { expectJsonOutput } from './helpers/json-output.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tm2-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,7 +49,7 @@ describe('tinym2 inspect', () => {
   it('--json gives inputs, outputs, layers and totals', () => {
     const r = tinym2('inspect', model, '--json');
     expect(r.code).toBe(0);
-    const j = JSON.parse(r.stdout);
+    const j = expectJsonOutput('inspect', r.stdout) as any;
     expect(j.inputs).toEqual([{ name: 'x', shape: [1, 3, 8, 8], dtype: 'float32' }]);
     expect(j.outputs).toEqual([{ name: 'logits', shape: [1, 10], dtype: 'float32' }]);
     expect(j.layers.map((l: { op: string }) => l.op)).toEqual(['Conv', 'Relu', 'Reshape', 'Dense']);
@@ -78,7 +79,7 @@ describe('tinym2 run', () => {
     const out = join(dir, 'out.npz');
     const r = tinym2('run', onnx, '--data', data, '--out', out, '--json');
     expect(r.code).toBe(0);
-    const j = JSON.parse(r.stdout);
+    const j = expectJsonOutput('run', r.stdout) as any;
     const inputs = readNpz(data);
     const rows = inputs.get('labels')!.shape[0];
     expect(j.rows).toBe(rows);

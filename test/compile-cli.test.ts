@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { haveTool } from '../compiler/codegen/hostcheck.ts';
 import { REPO_ROOT } from './helpers/models.ts';
+import { expectJsonOutput } from './helpers/json-output.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tm2-compile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,7 +49,7 @@ describe('tinym2 compile', () => {
     const out = join(dir, 'av');
     const r = tinym2('compile', AV, '--calib', AV_CALIB, '--test', AV_TEST, '--vectors', '4', '--check', '-o', out, '--board', 'mps2-an386', '--json');
     expect(r.code, r.stderr + r.stdout).toBe(0);
-    const j = JSON.parse(r.stdout);
+    const j = expectJsonOutput('compile', r.stdout) as any;
     expect(j).toMatchObject({ ok: true, name: 'av_digits', precision: 'INT8', board: 'mps2-an386', testRows: 4 });
     expect(j.check).toEqual({ rows: 4, mismatches: 0, quantizeMismatches: 0, scratchErrors: 0 });
     expect(j.arenaBytes).toBeGreaterThanOrEqual(j.arenaLowerBound);
@@ -89,6 +90,9 @@ describe('tinym2 compile', () => {
     const r = tinym2('compile', SENSOR, '--calib', SENSOR_NPZ, '--flash', '1200', '--test', SENSOR_NPZ, '--check', '-o', join(dir, 'mixed'), '--json');
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const j = JSON.parse(r.stdout);
+    // stderr is not a terminal here: one line per stage (and its end), for CI logs; stdout holds only the JSON.
+    expect(r.stderr).toMatch(/^calibrating activation ranges \(\d+\)\.\.\.$/m);
+    expect(r.stderr).toMatch(/^ILP: choosing bits per layer under the budget: done/m);
     const bits = j.layers.filter((l: { bits: string }) => !l.bits.startsWith('-')).map((l: { bits: string }) => l.bits);
     expect(bits).toContain('4/4');
     expect(bits).toContain('8/8');

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { expectJsonOutput } from './helpers/json-output.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'tm2-dynafuse-cli-'));
@@ -18,10 +19,10 @@ function tinym2(args: string[]) {
 describe('tinym2 dynafuse', () => {
   it('writes the C tables and profile.json; --json reports the profile', () => {
     const out = join(work, 'dsa');
-    const r = tinym2(['dynafuse', 'examples/dsa-har/model.onnx', '--calib', 'examples/dsa-har/calib.npz', '--rows', '24', '--no-qemu', '--name', 'dsa_har', '-o', out, '--json']);
+    const r = tinym2(['dynafuse', 'examples/dsa-har/model.onnx', '--calib', 'examples/dsa-har/calib.npz', '--rows', '24', '--no-qemu', '--name', 'dsa_har', '-o', out, '--json', '--quiet']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    const report = JSON.parse(r.stdout);
+    const report = expectJsonOutput('dynafuse', r.stdout) as any;
     expect(report.ok).toBe(true);
     expect(report.rows).toBe(24);
     expect(report.modalities.map((m: { name: string }) => m.name)).toEqual(['torso', 'right_arm', 'left_arm', 'right_leg', 'left_leg']);

@@ -16,7 +16,7 @@ import { uniform } from '../compiler/quant/evaluate.ts';
 import { compileGraph } from '../compiler/commands/compile.ts';
 import { haveTool } from '../compiler/codegen/hostcheck.ts';
 import { writeNpz } from '../compiler/data/npz.ts';
-import { buildModel, values, type ModelSpec, type NodeSpec, type TensorSpec } from './helpers/onnx-builder.ts';
+import { buildModel, values, writeModel, type ModelSpec, type NodeSpec, type TensorSpec } from './helpers/onnx-builder.ts';
 import { REPO_ROOT } from './helpers/models.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tm2-hostile-'));
@@ -166,7 +166,7 @@ describe('a valid one-node model compiles', () => {
     }));
     const data = join(dir, 'reshape.npz');
     writeNpz(data, { x: { shape: [3, 4, 2, 2], data: Float32Array.from(values(48, 3)) } });
-    const args = ['compile', model, '--calib', data, '--test', data, '-o', join(dir, 'out'), '--json'];
+    const args = ['compile', model, '--calib', data, '--test', data, '-o', join(dir, 'out'), '--json', '--quiet'];
     if (haveTool('gcc')) args.push('--check');
     const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'tinym2.js'), ...args], { encoding: 'utf8', cwd: REPO_ROOT });
     expect(r.stderr).toBe('');
@@ -251,6 +251,22 @@ describe('plan.json', () => {
   });
 });
 
+
+describe('the MAC cap', () => {
+  it('a small file that asks for more than --max-macs multiply-accumulates is refused at import, before any data is read', () => {
+    // One 3x3 Conv, 64 -> 64 channels on 128x128: 585 M MACs from a 150 kB file.
+    const file = writeModel(join(dir, 'macs.onnx'), {
+      opset: 13,
+      inputs: [{ name: 'x', shape: [1, 64, 128, 128] }],
+      outputs: [{ name: 'y', shape: [1, 64, 126, 126] }],
+      initializers: [{ name: 'W', dims: [64, 64, 3, 3], data: values(64 * 64 * 9) }],
+      nodes: [{ op: 'Conv', inputs: ['x', 'W'], outputs: ['y'], attrs: { kernel_shape: { ints: [3, 3] } } }],
+    });
+    const e = refusal(() => loadOnnx(file));
+    expect(e.message).toMatch(/macs\.onnx: one inference: 585252864 is over the limit of 500000000 multiply-accumulates of one inference; if the file is trusted, raise it with --max-macs/);
+    expect(loadOnnx(file, { maxMacs: 600_000_000 }).nodes).toHaveLength(1);
+  });
+});
 
 describe('the caps are documented', () => {
   it('the README table lists every cap of compiler/limits.ts with its default', async () => {

@@ -72,7 +72,7 @@ describe('a model full of hostile names', () => {
     }));
     const data = join(dir, 'rows.npz');
     writeNpz(data, { int: { shape: [4, 4], data: Float32Array.from(values(16, 5)) } });
-    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'tinym2.js'), 'compile', model, '--calib', data, '--test', data, '--check', '-o', sub, '--json'], { encoding: 'utf8', cwd: REPO_ROOT });
+    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'tinym2.js'), 'compile', model, '--calib', data, '--test', data, '--check', '-o', sub, '--json', '--quiet'], { encoding: 'utf8', cwd: REPO_ROOT });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).check).toEqual({ rows: 4, mismatches: 0, quantizeMismatches: 0, scratchErrors: 0 });

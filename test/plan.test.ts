@@ -11,6 +11,7 @@ import { DEFAULT_CRITERION } from '../compiler/sensitivity/criterion-names.ts';
 import { analyzeLayers } from '../compiler/ilp/from-graph.ts';
 import { loadOnnx } from '../compiler/onnx/import.ts';
 import type { PrecisionPlan } from '../compiler/quant/plan.ts';
+import { expectJsonOutput } from './helpers/json-output.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tinym2-plan-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,7 +43,7 @@ describe('tinym2 plan', () => {
     const layers = analyzeLayers(graph);
     const r = await cli(['plan', model, '--calib', data, '--test', data, '--flash', '3KB', '--iterations', '3', '--batch', '8', '--out', out, '--json']);
     expect(r.code, r.stderr + r.stdout).toBe(0);
-    const report = JSON.parse(r.stdout);
+    const report = expectJsonOutput('plan', r.stdout) as any;
     const plan: PrecisionPlan = JSON.parse(readFileSync(out, 'utf8'));
     expect(Object.keys(plan.layers).sort()).toEqual(layers.map((l) => l.name).sort());
     expect(plan.model).toBe('sensor1d.onnx');

@@ -14,6 +14,7 @@ import { loadOnnx } from '../compiler/onnx/import.ts';
 import { calibrateGraph, loadDataSet, uniform } from '../compiler/quant/evaluate.ts';
 import { quantizeGraph } from '../compiler/quant/lower.ts';
 import { REPO_ROOT } from '../compiler/target/paths.ts';
+import { expectJsonOutput } from './helpers/json-output.ts';
 
 const MODEL = path.join(REPO_ROOT, 'test/models/gemm_variants.onnx');
 const DATA = path.join(REPO_ROOT, 'test/models/gemm_variants.npz');
@@ -44,7 +45,7 @@ async function runVerify(args: string[]): Promise<{ code: number; stdout: string
 it('reports bit-exact outputs, accuracy, instructions, model bytes and estimates', async () => {
   const junit = path.join(tmp, 'ok.xml');
   const { code, stdout } = await runVerify([outDir, '--data', DATA, '--model', MODEL, '--calib', DATA, '--board', 'mps2-an386', '--junit', junit, '--json']);
-  const r = JSON.parse(stdout);
+  const r = expectJsonOutput('verify', stdout) as any;
   expect(code).toBe(0);
   expect(r).toMatchObject({ ok: true, bitExact: true, board: 'mps2-an386', runner: 'qemu-system-arm', quantizeMismatches: 0, sourcesMatchGenerator: true });
   expect(r.rows).toBeGreaterThan(1);

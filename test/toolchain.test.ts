@@ -16,6 +16,7 @@ import { REPO_ROOT } from '../compiler/target/paths.ts';
 import { COMMAND_PACKAGES, RUNNER_REQUIREMENTS, TOOLCHAIN_REQUIREMENTS } from '../compiler/target/requirements.ts';
 import { runFirmware } from '../compiler/target/run.ts';
 import { checkBoardTools } from '../compiler/target/toolchain.ts';
+import { expectJsonOutput } from './helpers/json-output.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tm2-toolchain-test-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -113,7 +114,7 @@ describe('tinym2 doctor', () => {
   it('reports every board ready on this machine (exit 0) with --json', () => {
     const r = cli(['doctor', '--json']);
     expect(r.status, r.stderr).toBe(0);
-    const report = JSON.parse(r.stdout);
+    const report = expectJsonOutput('doctor', r.stdout) as any;
     expect(report.ok).toBe(true);
     expect(report.missingPackages).toEqual([]);
     expect(report.boards.map((b: { board: string }) => b.board)).toEqual(listBoards());

@@ -2,6 +2,7 @@
 // module that runs it. Modules load lazily, so `tinym2 inspect` and `tinym2 --help` do not pay for QEMU
 // or planner code. A `Record<CommandName, ...>`: a name in COMMAND_NAMES without an entry here fails tsc.
 import type { Args, CommandName } from './options.ts';
+import { JSON_OUTPUT_NAMES } from './json-output-names.ts';
 
 export interface CommandModule<C extends CommandName> {
   /** Runs the command on parsed arguments; returns the exit code. Throws TinyM2Error for user errors. */
@@ -88,5 +89,13 @@ export const COMMANDS: { [C in CommandName]: CommandSpec<C> } = {
       "libraries it must find with the board's own flags, and the emulator; plus the host compiler (QEMU instruction-count plugin, compile --check). " +
       'Missing pieces are named with the Debian package that provides them and one apt-get line. Exit codes: 0 everything is there, 4 something is missing.',
     load: () => import('../commands/doctor.ts'),
+  },
+  schema: {
+    summary: "print the JSON schema of a command's --json output (or of the error object: 'error')",
+    positional: { describe: `the command: ${JSON_OUTPUT_NAMES.join(', ')}` },
+    description:
+      'Prints a JSON Schema (draft-07) of what `tinym2 <command> --json` prints, for CI scripts and dashboards that parse it. ' +
+      "Every command prints {\"ok\": false, \"error\": ..., \"exitCode\": ...} (schema 'error') when it fails. Exit codes: 2 unknown command.",
+    load: () => import('../commands/schema.ts'),
   },
 };

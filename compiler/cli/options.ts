@@ -7,7 +7,7 @@ import { parseCount, parseNumberIn, parsePositiveInt, parseSize } from './values
 import { CRITERION_NAMES, DEFAULT_CRITERION } from '../sensitivity/criterion-names.ts';
 
 /** The commands, in the order help lists them (their modules: compiler/cli/commands.ts). */
-export const COMMAND_NAMES = ['inspect', 'run', 'plan', 'compile', 'verify', 'dynafuse', 'report', 'doctor'] as const;
+export const COMMAND_NAMES = ['inspect', 'run', 'plan', 'compile', 'verify', 'dynafuse', 'report', 'doctor', 'schema'] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 /** Each command's one positional argument (its name in usage), or null for none. */
@@ -20,6 +20,7 @@ export const POSITIONALS = {
   dynafuse: 'model',
   report: 'outDir',
   doctor: null,
+  schema: 'command',
 } as const satisfies Record<CommandName, string | null>;
 
 /** What an option holds: the kinds map to TypeScript types (KindValue) and to parsers (KIND_PARSERS). */
@@ -205,6 +206,7 @@ export const OPTIONS = {
   'max-tensor-elements': { kind: 'positive-int', value: 'N', describe: 'most elements of one tensor: initializer, folded constant or activation (default 4194304)', commands: LIMITED },
   'max-tensor-bytes': { kind: 'size', value: 'SIZE', describe: 'most bytes of all constants of a model together (default 64MB)', commands: LIMITED },
   'max-data-bytes': { kind: 'size', value: 'SIZE', describe: 'most bytes of one .npz data set once decompressed (default 1024MB)', commands: LIMITED },
+  'max-macs': { kind: 'count', value: 'N', describe: 'most multiply-accumulates of one inference (default 500000000)', commands: LIMITED },
 
   // Running.
   timeout: { kind: 'positive-int', value: 'SECONDS', default: 600, describe: 'wall-clock limit per firmware run', commands: { verify: BOTH } },

@@ -18,6 +18,7 @@ import { overlappingOps, planModelMemory, sameOrderAtBoundary, type ModelMemory 
 import { cDouble, cFloat } from './cformat.ts';
 import { cIdentifier, commentText, jsonText, markdownText, uniqueIdentifiers } from './names.ts';
 import { emitLayers, shapeOf, tensorPlaces, type LayerReport } from './layers.ts';
+import { guardMacros } from './macro-guard.ts';
 
 export type { LayerReport } from './layers.ts';
 
@@ -284,7 +285,7 @@ export function generateModel(q: QGraph, options: GenerateOptions): GeneratedMod
   };
 
   const files = new Map<string, string>();
-  files.set(`${name}.h`, renderTemplate('model.h.hbs', ctx));
+  files.set(`${name}.h`, guardMacros(renderTemplate('model.h.hbs', ctx), `TM2_${name.toUpperCase()}_H`, `model ${name}`, 'compile one of the two models with another --name'));
   files.set(`${name}.c`, renderTemplate('model.c.hbs', ctx));
   files.set(`${name}_weights.c`, renderTemplate('model_weights.c.hbs', ctx));
   files.set('CMakeLists.txt', renderTemplate('CMakeLists.txt.hbs', ctx));

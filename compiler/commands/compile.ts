@@ -5,7 +5,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { makeTempDir } from '../cache.ts';
-import { progress, type Progress } from '../progress.ts';
+import { progress, textProgress, type Progress } from '../progress.ts';
+import type { CompileJson } from '../cli/json-output.ts';
 import type { Args } from '../cli/options.ts';
 import { EXIT_BUDGET, EXIT_VERIFY_FAILED, TinyM2Error } from '../errors.ts';
 import type { Graph } from '../ir.ts';
@@ -41,10 +42,17 @@ async function planMixed(graph: Graph, calib: DataSet, flashBytes: number | unde
   }
   const budgets: { flashBytes?: number; ramBytes?: number } = {};
   let note: string;
-  const measure = () => {
-    steps.stage('compile: per-layer sensitivity for mixed precision', 0);
-    const sens = planner.measureSensitivity(graph, calib, calib, undefined, { onProgress: (text) => steps.update(0, text) });
+  // The ILP is quick on the examples (milliseconds) but grows with the layer count: a stage line keeps CI logs honest.
+  const solve = (sens: ReturnType<typeof planner.measureSensitivity>) => {
+    steps.stage('ILP: choosing bits per layer under the budget', 0);
+    const result = planner.planFromSensitivity(graph, sens, budgets, true, modelName);
     steps.end();
+    return result;
+  };
+  const measure = () => {
+    const status = textProgress(steps);
+    const sens = planner.measureSensitivity(graph, calib, calib, undefined, { onProgress: status.say });
+    status.end();
     return sens;
   };
   if (flashBytes !== undefined) {
@@ -66,11 +74,11 @@ async function planMixed(graph: Graph, calib: DataSet, flashBytes: number | unde
       target >= int4
         ? `mixed precision for the paper's target: ${planner.DEFAULT_FLASH_FRACTION * 100}% of the FP32 weight bytes (${target} bytes)`
         : `mixed precision: the paper's target (${planner.DEFAULT_FLASH_FRACTION * 100}% of FP32 weight bytes, ${target}) is below all-INT4 (${int4} bytes), so the budget is all-INT4`;
-    return { plan: withEvidence(planner.planFromSensitivity(graph, sens, budgets, true, modelName)), note };
+    return { plan: withEvidence(solve(sens)), note };
   }
   planner.checkBudgets(graph, budgets, true, modelName);
   const sens = measure();
-  return { plan: withEvidence(planner.planFromSensitivity(graph, sens, budgets, true, modelName)), note };
+  return { plan: withEvidence(solve(sens)), note };
 }
 
 /** Refuses (exit 3) a model whose weights or arena do not fit the board. */
@@ -141,9 +149,11 @@ export function compileGraph(
   graph: Graph,
   rows: DataSet['rows'],
   plan: PrecisionPlan,
-  options: { name: string; source: string; precision: string; perChannelInputs: boolean; testRows?: DataSet['rows']; board?: Board },
+  options: { name: string; source: string; precision: string; perChannelInputs: boolean; testRows?: DataSet['rows']; board?: Board; steps?: Progress },
 ): { q: QGraph; model: GeneratedModel } {
-  const calibration = calibrateGraph(graph, rows);
+  options.steps?.stage('calibrating activation ranges', rows.length);
+  const calibration = calibrateGraph(graph, rows, {}, (done) => options.steps?.update(done));
+  options.steps?.end();
   const q: QGraph = quantizeGraph(graph, calibration, plan, { perChannelInputs: options.perChannelInputs });
   const model = generateModel(q, { name: options.name, source: options.source, precision: options.precision });
   if (options.board) checkFits(model, options.board, options.source);
@@ -167,6 +177,7 @@ export async function execute(o: Args<'compile'>): Promise<number> {
   if (testSet && testSet.rows.length === 0) throw new TinyM2Error(`${o.test} has no rows`);
 
   const notes: string[] = [];
+  const steps = progress({ quiet: o.quiet });
   let plan: PrecisionPlan;
   let precision: string;
   if (o.plan) {
@@ -174,7 +185,7 @@ export async function execute(o: Args<'compile'>): Promise<number> {
     precision = `mixed precision from ${basename(o.plan)}`;
   } else if (o.flash !== undefined || o.precision === 'mixed') {
     const flash = o.flash;
-    const r = await planMixed(graph, calib, flash, board, modelFile, progress({ quiet: o.quiet }));
+    const r = await planMixed(graph, calib, flash, board, modelFile, steps);
     plan = r.plan;
     notes.push(r.note);
     precision = flash !== undefined ? `mixed precision, weights within ${flash} bytes` : 'mixed precision';
@@ -185,7 +196,7 @@ export async function execute(o: Args<'compile'>): Promise<number> {
   }
 
   const perChannelInputs = !o.perTensorInputs;
-  const { q, model } = compileGraph(graph, calib.rows, plan, { name, source: modelFile, precision, perChannelInputs, testRows: testSet?.rows, board });
+  const { q, model } = compileGraph(graph, calib.rows, plan, { name, source: modelFile, precision, perChannelInputs, testRows: testSet?.rows, board, steps });
   // How this directory was made (paths relative to it), and the quantized graph itself (qgraph.json), so that
   // `tinym2 verify OUT_DIR --data test.npz` computes its expectations from what was compiled even when the folder
   // has moved away from the model (read by compiler/commands/verify.ts). The model's hash tells verify whether
@@ -251,7 +262,7 @@ export async function execute(o: Args<'compile'>): Promise<number> {
           testRows: testSet?.rows.length ?? 0,
           check: check && { rows: check.rows, mismatches: check.mismatches, quantizeMismatches: check.quantizeMismatches, scratchErrors: check.scratchErrors },
           notes,
-        },
+        } satisfies CompileJson,
         null,
         2,
       ),

@@ -1,6 +1,7 @@
 // `tinym2 doctor [--board NAME] [--json]`: is this machine ready to build and run each board's programs?
 // Checks every requirement of compiler/target/requirements.ts the way a build would (headers and libraries
 // with the board's own compiler and flags) and prints the one apt-get line that fixes what is missing.
+import type { DoctorJson } from '../cli/json-output.ts';
 import type { Args } from '../cli/options.ts';
 import { EXIT_TOOL_MISSING } from '../errors.ts';
 import { listBoards, loadBoard } from '../target/boards.ts';
@@ -20,7 +21,7 @@ export async function execute(o: Args<'doctor'>): Promise<number> {
       boards: boards.map((b) => ({ board: b.board, build: b.build.map(row), run: b.run.map(row) })),
       host: host.map(row),
       missingPackages: packages,
-    }, null, 2));
+    } satisfies DoctorJson, null, 2));
   } else {
     const lines: string[] = [];
     const section = (title: string, results: CheckResult[]): void => {

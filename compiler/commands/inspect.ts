@@ -1,4 +1,5 @@
 // `tinym2 inspect model.onnx [--json]`: the imported layers with shapes, parameters and MACs.
+import type { InspectJson } from '../cli/json-output.ts';
 import type { Args } from '../cli/options.ts';
 import { loadOnnx } from '../onnx/import.ts';
 import { layerCosts } from '../reference/layer-cost.ts';
@@ -17,13 +18,14 @@ export async function execute(args: Args<'inspect'>): Promise<number> {
   const totals = { params: layers.reduce((s, l) => s + l.params, 0), macs: layers.reduce((s, l) => s + l.macs, 0) };
   if (args.json) {
     console.log(JSON.stringify({
+      ok: true,
       model: graph.file,
       opset: graph.opset,
       inputs: graph.inputs,
       outputs: graph.outputs,
       layers,
       totals,
-    }, null, 2));
+    } satisfies InspectJson, null, 2));
     return 0;
   }
   const rows = [['layer', 'op', 'from', 'input', 'output', 'params', 'MACs']];

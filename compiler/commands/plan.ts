@@ -4,6 +4,8 @@
 // in the integer emulator when --test is given.
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
+import { progress as progressOn, textProgress } from '../progress.ts';
+import type { PlanJson } from '../cli/json-output.ts';
 import type { Args } from '../cli/options.ts';
 import { TinyM2Error } from '../errors.ts';
 import type { Graph } from '../ir.ts';
@@ -68,8 +70,11 @@ function table(rows: string[][], rightFrom: number): string {
 interface AccuracyRow {
   name: string;
   weightBytes: number;
-  accuracy: Record<string, number>;
+  /** Top-1 per output; null where the test rows have no labels for that output. */
+  accuracy: Record<string, number | null>;
 }
+
+const nullIfNaN = (r: Record<string, number>): Record<string, number | null> => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number.isNaN(v) ? null : v]));
 
 function measureAccuracy(graph: Graph, costs: ModelCosts, calib: DataSet, test: DataSet, plan: PrecisionPlan, perChannelInputs: boolean, progress: (s: string) => void): AccuracyRow[] {
   progress('calibrating activation ranges');
@@ -85,9 +90,9 @@ function measureAccuracy(graph: Graph, costs: ModelCosts, calib: DataSet, test: 
     progress(`emulating ${name} on ${test.rows.length} test rows`);
     const ev = evaluatePlan(graph, calib, test, p, {}, calibration, { perChannelInputs });
     fp32 ??= ev.floatAccuracyPerOutput;
-    rows.push({ name, weightBytes: ev.weightBytes, accuracy: ev.accuracyPerOutput });
+    rows.push({ name, weightBytes: ev.weightBytes, accuracy: nullIfNaN(ev.accuracyPerOutput) });
   }
-  return [{ name: 'FP32', weightBytes: costs.fp32Bytes, accuracy: fp32! }, ...rows];
+  return [{ name: 'FP32', weightBytes: costs.fp32Bytes, accuracy: nullIfNaN(fp32!) }, ...rows];
 }
 
 function writeAtomically(file: string, text: string): void {
@@ -103,13 +108,10 @@ function writeAtomically(file: string, text: string): void {
 
 export async function execute(o: Args<'plan'>): Promise<number> {
   const json = o.json;
-  const showProgress = !json && !o.quiet && Boolean(process.stderr.isTTY);
-  const progress = (s: string) => {
-    if (showProgress) process.stderr.write(`\r\x1b[K${s}`);
-  };
-  const endProgress = () => {
-    if (showProgress) process.stderr.write('\r\x1b[K');
-  };
+  // Status lines on stderr (a live bar on a terminal, a line every ~5 s in CI logs); stdout stays for --json.
+  const status = textProgress(progressOn({ quiet: o.quiet }));
+  const progress = status.say;
+  const endProgress = status.end;
 
   const criterion = o.sensitivity;
   if (!isCriterion(criterion)) throw new TinyM2Error(`--sensitivity '${criterion}': use one of ${CRITERION_NAMES.join(', ')}`);
@@ -189,7 +191,9 @@ export async function execute(o: Args<'plan'>): Promise<number> {
     notes.push(d.note);
   }
 
+  progress('ILP: choosing bits per layer under the budgets');
   const result: PlanResult = planFromSensitivity(graph, sens, budgets, !o.untied, modelName);
+  endProgress();
   if (costs.otherWeightBytes > 0) {
     notes.push(`${costs.otherWeightBytes} weight bytes of unfolded BatchNorm / per-channel affine ops are INT8 in every plan and count against the flash budget`);
   }
@@ -273,7 +277,7 @@ export async function execute(o: Args<'plan'>): Promise<number> {
           solve: { method: result.solve.method, provenOptimal: result.solve.provenOptimal, seconds: result.solve.seconds },
           accuracy,
           notes,
-        },
+        } satisfies PlanJson,
         null,
         2,
       ),
@@ -324,9 +328,9 @@ export async function execute(o: Args<'plan'>): Promise<number> {
     `solver: ${result.solve.method === 'lp' ? 'javascript-lp-solver' : 'branch and bound'}, ${result.solve.provenOptimal ? 'proven optimal' : 'optimality not proven'} (${(1000 * (result.solve.seconds.lp + result.solve.seconds.check)).toFixed(0)} ms)`,
   ];
   if (accuracy) {
-    const outputs = Object.keys(accuracy[0].accuracy).filter((k) => !Number.isNaN(accuracy[0].accuracy[k]));
+    const outputs = Object.keys(accuracy[0].accuracy).filter((k) => accuracy[0].accuracy[k] !== null);
     const accRows = [['model', 'weight bytes', ...outputs.map((k) => `accuracy ${k}`)]];
-    for (const a of accuracy) accRows.push([a.name, String(a.weightBytes), ...outputs.map((k) => `${(100 * a.accuracy[k]).toFixed(2)}%`)]);
+    for (const a of accuracy) accRows.push([a.name, String(a.weightBytes), ...outputs.map((k) => `${(100 * a.accuracy[k]!).toFixed(2)}%`)]);
     lines.push('', `accuracy on ${o.test} (integer emulator; FP32 is the float reference):`, table(accRows, 1));
   }
   for (const n of notes) lines.push(`note: ${n}`);

@@ -1,5 +1,6 @@
 // `tinym2 run model.onnx --data inputs.npz [-o outputs.npz] [--json]`: the float reference
 // over every row of a dataset, with argmax accuracy when the data has labels.
+import type { RunJson } from '../cli/json-output.ts';
 import type { Args } from '../cli/options.ts';
 import { loadOnnx } from '../onnx/import.ts';
 import { loadDataset } from '../data/dataset.ts';
@@ -33,20 +34,20 @@ export async function execute(opts: Args<'run'>): Promise<number> {
     writeNpz(opts.out, Object.fromEntries(results.map((res) => [res.info.name, { shape: [data.rows, ...res.info.shape.slice(1)], data: res.data }])));
   }
 
-  const outputs = results.map((res) => {
-    const entry: Record<string, unknown> = { name: res.info.name, shape: [data.rows, ...res.info.shape.slice(1)] };
+  const outputs: RunJson['outputs'] = results.map((res) => ({
+    name: res.info.name,
+    shape: [data.rows, ...res.info.shape.slice(1)],
     // Accuracy only means something for an output with one score per class.
-    if (data.labels && res.size > 1 && data.rows > 0) Object.assign(entry, { accuracy: res.correct / data.rows, correct: res.correct });
-    return entry;
-  });
+    ...(data.labels && res.size > 1 && data.rows > 0 ? { accuracy: res.correct / data.rows, correct: res.correct } : {}),
+  }));
   if (opts.json) {
-    console.log(JSON.stringify({ ok: true, model: graph.file, data: opts.data, rows: data.rows, labels: data.labels !== undefined, seconds, outputs, out: opts.out ?? null }, null, 2));
+    console.log(JSON.stringify({ ok: true, model: graph.file, data: opts.data, rows: data.rows, labels: data.labels !== undefined, seconds, outputs, out: opts.out ?? null } satisfies RunJson, null, 2));
     return 0;
   }
   const lines = [`${graph.file}: ${data.rows} rows from ${opts.data} in ${seconds.toFixed(2)} s`];
   for (const o of outputs) {
-    const acc = o.accuracy !== undefined ? `  accuracy ${((o.accuracy as number) * 100).toFixed(2)}% (${o.correct}/${data.rows}) vs labels` : '';
-    lines.push(`  ${o.name} [${(o.shape as number[]).join(', ')}]${acc}`);
+    const acc = o.accuracy !== undefined ? `  accuracy ${(o.accuracy * 100).toFixed(2)}% (${o.correct}/${data.rows}) vs labels` : '';
+    lines.push(`  ${o.name} [${o.shape.join(', ')}]${acc}`);
   }
   if (opts.out) lines.push(`outputs written to ${opts.out}`);
   console.log(lines.join('\n'));

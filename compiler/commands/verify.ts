@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { makeTempDir } from '../cache.ts';
 import { progress } from '../progress.ts';
+import type { VerifyJson } from '../cli/json-output.ts';
 import type { Args } from '../cli/options.ts';
 import type { InputLimits } from '../limits.ts';
 import { generateModel, type GeneratedModel } from '../codegen/generate.ts';
@@ -586,7 +587,7 @@ export async function execute(args: Args<'verify'>): Promise<number> {
   }
   if (o.junit) writeJUnit(o.junit, report, comparison, board, name, set.rows.length, seconds);
   if (o.json) {
-    console.log(JSON.stringify(report, null, 2));
+    console.log(JSON.stringify(report satisfies VerifyJson, null, 2));
   } else {
     console.log(humanReport(report, estimates, comparison));
   }

@@ -4,6 +4,7 @@
 // The output directory appears whole or not at all.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import type { DynafuseJson } from '../cli/json-output.ts';
 import type { Args } from '../cli/options.ts';
 import { makeTempDir } from '../cache.ts';
 import { cIdentifier } from '../codegen/names.ts';
@@ -17,6 +18,7 @@ import { loadFusionConfig } from './config.ts';
 import { emitDynaFuseC } from './emit.ts';
 import { measureOpInstructions, measureRoutineInstructions, type RoutineInstructions } from './measure.ts';
 import { opsFor, profileDynaFuse, type InstructionSource } from './profile.ts';
+import { progress } from '../progress.ts';
 
 /**
  * Fallback when QEMU is not available: instructions per MAC of the dsa-har torso branch (INT8, runtime-c
@@ -55,7 +57,10 @@ export async function execute(v: Args<'dynafuse'>): Promise<number> {
   if (calib.rows.length === 0) throw new TinyM2Error(`${v.calib} has no rows`);
   if (!calib.labels.get('labels')) throw new TinyM2Error(`${v.calib} has no 'labels' array: the heads' accuracy needs labels`);
   const started = Date.now();
-  const q = quantizeGraph(graph, calibrateGraph(graph, calib.rows));
+  const steps = progress({ quiet: v.quiet });
+  steps.stage('calibrating activation ranges', calib.rows.length);
+  const q = quantizeGraph(graph, calibrateGraph(graph, calib.rows, {}, (done) => steps.update(done)));
+  steps.end();
   // Every head must read its own input only (a late-fusion model): otherwise noise on one modality would not be isolated.
   config.modalities.forEach((m, i) => {
     const head = q.outputs[graph.outputs.findIndex((o) => o.name === m.head)];
@@ -72,21 +77,25 @@ export async function execute(v: Args<'dynafuse'>): Promise<number> {
   let routine: RoutineInstructions | undefined;
   try {
     if (qemu) {
+      steps.stage(`DynaFuse: per-op instructions under QEMU (${board.name})`, 0);
       const m = await measureOpInstructions(q, calib.rows.slice(0, 2), board, work);
+      steps.end();
       inferenceInstructions = m.inference;
       instructions = { perOp: m.perOp, instructionsPerMac: 0, basis: `measured: QEMU ${board.name} per-op profile of the whole graph (2 rows), summed over each branch's ops` };
     } else {
       instructions = { instructionsPerMac: FALLBACK_INSTRUCTIONS_PER_MAC, basis: `estimate: MACs x ${FALLBACK_INSTRUCTIONS_PER_MAC} instructions/MAC (measured on the dsa-har torso branch, Cortex-M4)` };
     }
-    const profile = profileDynaFuse(graph, q, calib, config, { board, instructions, repeats: v.repeats, seed: v.seed });
+    const profile = profileDynaFuse(graph, q, calib, config, { board, instructions, repeats: v.repeats, seed: v.seed, steps });
     if (qemu) {
       // The busiest window for the estimator: the calibration row with the most high-frequency content.
+      steps.stage(`DynaFuse: the run-time routine's instructions under QEMU (${board.name})`, 0);
       routine = await measureRoutineInstructions(profile, q, calib.rows[calib.rows.length - 1], board, join(work, 'routine'));
+      steps.end();
     }
     const files = emitDynaFuseC(profile, name);
     const report = {
       ...profile, tables: undefined,
-      ok: true, model: modelFile, fusion: fusionFile, board: board.name, seconds: (Date.now() - started) / 1000,
+      ok: true as const, model: modelFile, fusion: fusionFile, board: board.name, seconds: (Date.now() - started) / 1000,
       inferenceInstructions, routineInstructions: routine,
     };
     files.set('profile.json', JSON.stringify({ ...report, tables: { ...profile.tables, modalities: profile.tables.modalities.map((m) => ({ ...m, expTable: Array.from(m.expTable) })), fused: profile.tables.fused && { ...profile.tables.fused, expTable: Array.from(profile.tables.fused.expTable) } } }, null, 2) + '\n');
@@ -111,7 +120,7 @@ export async function execute(v: Args<'dynafuse'>): Promise<number> {
       });
     }
     if (v.json) {
-      console.log(JSON.stringify({ ...report, out: outDir, files: [...files.keys()], report: v.report ?? null }, null, 2));
+      console.log(JSON.stringify({ ...report, out: outDir, files: [...files.keys()], report: v.report ?? null } satisfies DynafuseJson, null, 2));
       return 0;
     }
     console.log(`DynaFuse profile of ${modelFile} (${calib.rows.length} calibration rows, sigma ${config.noiseSigmas.join(' ')}):`);

@@ -17,6 +17,7 @@ import { estimateInference } from '../target/power.ts';
 import type { Board } from '../target/boards.ts';
 import type { FusionConfig } from './config.ts';
 import { ALL_SELECTED_RULES, expTableFor, medianAbsDiffs, MODES, Q15_ONE, SIGMA_ONE, type DynaFuseTables, type Pwl } from './runtime.ts';
+import type { Progress } from '../progress.ts';
 
 /** Median |difference| of white Gaussian noise of std s is 0.6745 * sqrt(2) * s. */
 const MAD_OF_DIFFERENCE = 0.6744897501960817 * Math.SQRT2;
@@ -73,6 +74,8 @@ export interface ProfileOptions {
   /** Noise draws per calibration row and sigma (default 1). */
   repeats?: number;
   seed?: number;
+  /** Progress of the noise sweep per modality (stderr). */
+  steps?: Progress;
 }
 
 /** Reproducible standard normal draws (shared with the benchmark and tests). */
@@ -191,7 +194,9 @@ export function profileDynaFuse(graph: Graph, q: QGraph, calib: DataSet, config:
     const accuracy: number[] = [];
     const estimateQ12: number[] = [];
     const noisy = new Float32Array(tensorSize(shape));
-    for (const sigma of config.noiseSigmas) {
+    options.steps?.stage(`DynaFuse: ${m.name} head under noise, ${calib.rows.length} rows per sigma`, config.noiseSigmas.length);
+    for (const [si, sigma] of config.noiseSigmas.entries()) {
+      options.steps?.update(si, `sigma ${sigma}`);
       let correct = 0, total = 0;
       const estimates: number[] = [];
       for (let r = 0; r < calib.rows.length; r++) {
@@ -211,6 +216,8 @@ export function profileDynaFuse(graph: Graph, q: QGraph, calib: DataSet, config:
       accuracy.push(correct / total);
       estimateQ12.push(median(estimates));
     }
+    options.steps?.update(config.noiseSigmas.length);
+    options.steps?.end();
     const sigmaQ12 = config.noiseSigmas.map((s) => Math.round(s * SIGMA_ONE));
     const macs = ops.reduce((s, i) => s + opMacs(q.ops[i]), 0);
     const instructions = instructionsOf(ops);

@@ -11,6 +11,7 @@ import { FOLDABLE, foldConstantNode } from './fold.ts';
 import { fuseGraph } from './fuse.ts';
 import { constantNodeValue, IMPORTERS, SUPPORTED_OPS } from './ops.ts';
 import { Attributes, dataTypeName, decodeTensor, onnx, toNumber, type ModelProto, type NodeProto, type ValueInfoProto } from './proto.ts';
+import { nodeMacs } from '../reference/layer-cost.ts';
 
 /** Opsets whose PyTorch exports tinym2 is tested with. */
 export const MIN_OPSET = 7;
@@ -265,5 +266,7 @@ function importOnnx(bytes: Uint8Array, file: string, limits: InputLimits): Graph
   }
 
   fuseGraph(graph);
+  const macs = graph.nodes.reduce((sum, n) => sum + nodeMacs(graph, n), 0);
+  if (macs > limits.maxMacs) overLimit(`${file}: one inference`, 'maxMacs', macs, limits);
   return graph;
 }

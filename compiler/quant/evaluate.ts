@@ -50,9 +50,10 @@ export function loadDataSet(graph: Graph, file: string, maxRows = Infinity, limi
 }
 
 /** Activation ranges of every IR tensor over the rows, from the float reference. */
-export function calibrateGraph(graph: Graph, rows: DataSet['rows'], options: CalibrationOptions = {}): Calibration {
+export function calibrateGraph(graph: Graph, rows: DataSet['rows'], options: CalibrationOptions = {}, onRow?: (done: number, total: number) => void): Calibration {
   const obs = new RangeObserver(options);
   rows.forEach((row, r) => {
+    onRow?.(r, rows.length);
     const values = runFloat(graph, row, { keepAll: true });
     for (const [name, data] of values) {
       for (let i = 0; i < data.length; i++) {
@@ -68,6 +69,7 @@ export function calibrateGraph(graph: Graph, rows: DataSet['rows'], options: Cal
     obs.observe(values);
     for (const input of graph.inputs) if (input.shape.length >= 3 && input.shape[0] === 1) obs.observeChannels(input.name, row[input.name], input.shape[1]);
   });
+  onRow?.(rows.length, rows.length);
   return obs.result();
 }
 
