@@ -3,11 +3,14 @@
  * for two output pixels at a time, each receptive field is gathered as bytes (padding = in_zp)
  * and converted to an int16 column minus in_zp (tm2_col_fill), then the matrix-multiply core
  * runs per group, two output channels at a time. Few input channels with a small kernel take
- * conv_few_cin.c instead.
+ * conv_few_cin.c instead. INT4 weights with one group: a block of output channels is unpacked
+ * to int8 once (on the stack, s4_unpack.h) and every pixel runs the INT8 core on it, the
+ * windows gathered again per block.
  */
 #include <string.h>
 
 #include "conv_few_cin.h"
+#include "s4_unpack.h"
 #include "tm2_mm.h"
 #include "tm2_simd.h"
 
@@ -93,6 +96,32 @@ static void conv(const tm2_conv_params *p, const int8_t *in, const int8_t *w, in
           tm2_neon_rows(p, w, bits, k, window, o, m, corr, out + px * p->out_c);
         }
       }
+    return;
+  }
+#endif
+#if TM2_S4_UNPACK_BYTES > 0
+  if (bits == 4 && p->groups == 1 && 2 * k <= TM2_S4_UNPACK_BYTES) { /* blocks of at least two rows */
+    int8_t rows[TM2_S4_UNPACK_BYTES];
+    const int32_t block = (TM2_S4_UNPACK_BYTES / k) & ~1, n = p->out_c, gw8 = tm2_col_group_words(8);
+    tm2_conv_params q = *p; /* the block's channels as channels 0..m-1 of the INT8 core */
+    int32_t o;
+    for (o = 0; o < n; o += block) {
+      const int32_t m = n - o < block ? n - o : block;
+      q.bias = p->bias ? p->bias + o : NULL;
+      q.multiplier = p->multiplier + o;
+      q.shift = p->shift + o;
+      tm2_s4_unpack(w, o * k, m * k, rows);
+      for (px = 0; px < pixels; px += 2) {
+        const int two = px + 1 < pixels;
+        gather_window(p, in, 0, px / p->out_w, px % p->out_w, window);
+        tm2_col_fill(col, 8, window, k, p->in_zp, two ? 2 * gw8 : gw8);
+        if (two) {
+          gather_window(p, in, 0, (px + 1) / p->out_w, (px + 1) % p->out_w, window);
+          tm2_col_fill(col + gw8, 8, window, k, p->in_zp, 2 * gw8);
+        }
+        tm2_mm_s8(&q, rows, k, col, two, 0, m, out + px * n + o, out + (px + 1) * n + o);
+      }
+    }
     return;
   }
 #endif

@@ -10,6 +10,7 @@
  * pixel, output stage included; horizontal dilation takes the general dw_block4.
  * Other channel multipliers and the last out_c % 4 channels take a scalar loop.
  */
+#include "s4_unpack.h"
 #include "tm2_simd.h"
 
 /* Valid kernel index range [*k0, *k1) for output position o along one axis. */
@@ -439,10 +440,23 @@ static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *
   }
 }
 
-void tm2_depthwise_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out) {
+/* Not inlined into tm2_depthwise_s4 (which calls it on unpacked weights): one INT8 body. */
+TM2_NOINLINE void tm2_depthwise_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out) {
   depthwise(p, in, w, 8, out);
 }
 
+/* INT4 weights: when the whole weight array fits the stack buffer (3x3 up to 227 channels with
+ * 2 KB), it is unpacked to int8 once and every pixel runs the INT8 path; larger arrays unpack
+ * per tap. */
 void tm2_depthwise_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out) {
+#if TM2_S4_UNPACK_BYTES > 0
+  if (p->kernel_h * p->kernel_w * p->out_c <= TM2_S4_UNPACK_BYTES) {
+    const int32_t n = p->kernel_h * p->kernel_w * p->out_c;
+    int8_t w[TM2_S4_UNPACK_BYTES];
+    tm2_s4_unpack(w_packed, 0, n, w);
+    tm2_depthwise_s8(p, in, w, out);
+    return;
+  }
+#endif
   depthwise(p, in, w_packed, 4, out);
 }

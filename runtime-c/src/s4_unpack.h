@@ -1,0 +1,26 @@
+/*
+ * s4_unpack.h - private: packed INT4 weights expanded to one int8 per value, so that a kernel
+ * can unpack a block of weights once and run the INT8 inner loops over many pixels with it.
+ * INT4 then costs what INT8 does plus one pass over the block (and, where the block holds only
+ * some output channels, the per-block set-up), instead of a nibble unpack per weight and pixel.
+ */
+#ifndef TM2_S4_UNPACK_H
+#define TM2_S4_UNPACK_H
+
+#include "tm2.h"
+
+/**
+ * Bytes of the stack buffer the INT4 kernels unpack weights into (depthwise: the whole weight
+ * array when it fits; conv with one group and pointwise: as many output channels as fit, the
+ * columns rebuilt per block). The extra stack of an INT4 layer; a bigger buffer means fewer
+ * blocks (KWS DS-CNN pointwise, 64x64: 4 blocks at 1 KB, 2 at 2 KB). Build with
+ * -DTM2_S4_UNPACK_BYTES=0 to keep the per-pixel nibble unpacking and no buffer.
+ */
+#ifndef TM2_S4_UNPACK_BYTES
+#define TM2_S4_UNPACK_BYTES 2048
+#endif
+
+/** dst[i] = tm2_s4_get(packed, first + i) for i in [0, n): any start nibble, any n. */
+void tm2_s4_unpack(const int8_t *packed, int32_t first, int32_t n, int8_t *dst);
+
+#endif
