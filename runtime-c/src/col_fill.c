@@ -2,6 +2,38 @@
 #include "tm2_mm.h"
 #include "tm2_simd.h"
 
+/* (lo half of a, lo half of b) and (hi half of a, hi half of b): PKHBT / PKHTB on DSP cores. */
+static inline uint32_t pack_lo(uint32_t a, uint32_t b) {
+#if TM2_HAVE_DSP && defined(__GNUC__)
+  uint32_t r;
+  __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+#else
+  return (a & 0xFFFFu) | (b << 16);
+#endif
+}
+static inline uint32_t pack_hi(uint32_t a, uint32_t b) {
+#if TM2_HAVE_DSP && defined(__GNUC__)
+  uint32_t r;
+  __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
+  return r;
+#else
+  return (a >> 16) | (b & 0xFFFF0000u);
+#endif
+}
+
+/* One INT4 column group from activations x0..x3 (a) and x4..x7 (b), minus zp. */
+static inline void put_group_s4(uint32_t *col, uint32_t nzp, uint32_t a, uint32_t b) {
+  const uint32_t ae = tm2_sxtab16(nzp, a);      /* (x0, x2) */
+  const uint32_t ao = tm2_sxtab16_ror8(nzp, a); /* (x1, x3) */
+  const uint32_t be = tm2_sxtab16(nzp, b);      /* (x4, x6) */
+  const uint32_t bo = tm2_sxtab16_ror8(nzp, b); /* (x5, x7) */
+  col[0] = pack_lo(ae, be); /* (x0, x4) */
+  col[1] = pack_hi(ae, be); /* (x2, x6) */
+  col[2] = pack_lo(ao, bo); /* (x1, x5) */
+  col[3] = pack_hi(ao, bo); /* (x3, x7) */
+}
+
 void tm2_col_fill(uint32_t *col, int32_t bits, const int8_t *x, int32_t k, int32_t zp, int32_t stride) {
   const uint32_t nzp = tm2_pack16(-zp, -zp);
   int32_t j;
@@ -19,24 +51,8 @@ void tm2_col_fill(uint32_t *col, int32_t bits, const int8_t *x, int32_t k, int32
     }
   } else {
     const int32_t full = k >> 3, rem = k & 7;
-    for (j = 0; j <= full; j++, x += 8, col += stride) {
-      uint32_t a, b, ae, ao, be, bo;
-      if (j < full) {
-        a = tm2_load_u32(x);
-        b = tm2_load_u32(x + 4);
-      } else {
-        if (!rem) break;
-        a = tm2_load_s8_tail(x, rem < 4 ? rem : 4);
-        b = rem > 4 ? tm2_load_s8_tail(x + 4, rem - 4) : 0;
-      }
-      ae = tm2_sxtab16(nzp, a);      /* (x0, x2) */
-      ao = tm2_sxtab16_ror8(nzp, a); /* (x1, x3) */
-      be = tm2_sxtab16(nzp, b);      /* (x4, x6) */
-      bo = tm2_sxtab16_ror8(nzp, b); /* (x5, x7) */
-      col[0] = (ae & 0xFFFFu) | (be << 16);     /* (x0, x4) */
-      col[1] = (ae >> 16) | (be & 0xFFFF0000u); /* (x2, x6) */
-      col[2] = (ao & 0xFFFFu) | (bo << 16);     /* (x1, x5) */
-      col[3] = (ao >> 16) | (bo & 0xFFFF0000u); /* (x3, x7) */
-    }
+    for (j = 0; j < full; j++, x += 8, col += stride) put_group_s4(col, nzp, tm2_load_u32(x), tm2_load_u32(x + 4));
+    if (rem)
+      put_group_s4(col, nzp, tm2_load_s8_tail(x, rem < 4 ? rem : 4), rem > 4 ? tm2_load_s8_tail(x + 4, rem - 4) : 0);
   }
 }

@@ -102,7 +102,7 @@ static void conv(const tm2_conv_params *p, const int8_t *in, const int8_t *w, in
 #if TM2_S4_UNPACK_BYTES > 0
   if (bits == 4 && p->groups == 1 && 2 * k <= TM2_S4_UNPACK_BYTES) { /* blocks of at least two rows */
     int8_t rows[TM2_S4_UNPACK_BYTES];
-    const int32_t block = (TM2_S4_UNPACK_BYTES / k) & ~1, n = p->out_c, gw8 = tm2_col_group_words(8);
+    const int32_t n = p->out_c, block = tm2_s4_block_rows(n, (TM2_S4_UNPACK_BYTES / k) & ~1), gw8 = tm2_col_group_words(8);
     tm2_conv_params q = *p; /* the block's channels as channels 0..m-1 of the INT8 core */
     int32_t o;
     for (o = 0; o < n; o += block) {

@@ -20,6 +20,15 @@
 #define TM2_S4_UNPACK_BYTES 2048
 #endif
 
+/**
+ * Rows per block for n output channels when at most max_rows (even, >= 2) fit: the fewest blocks,
+ * of equal even size (a short last block would cost a requant chunk of its own per pixel).
+ */
+static inline int32_t tm2_s4_block_rows(int32_t n, int32_t max_rows) {
+  const int32_t blocks = (n + max_rows - 1) / max_rows, rows = (n + blocks - 1) / blocks;
+  return (rows + 1) & ~1;
+}
+
 /** dst[i] = tm2_s4_get(packed, first + i) for i in [0, n): any start nibble, any n. */
 void tm2_s4_unpack(const int8_t *packed, int32_t first, int32_t n, int8_t *dst);
 

@@ -67,6 +67,18 @@ void tm2_mm_s4(const tm2_conv_params *p, const int8_t *w_packed, int32_t k, cons
                int32_t o_begin, int32_t o_end, int8_t *out0, int8_t *out1);
 
 /*
+ * Pre-extended weights (mm_w16.c): INT4 rows o..o+m-1 unpacked once into int16 pairs, 16 * the values in
+ * the INT4 column order (4 words per group of 8 values, the last group zero-filled), then used by
+ * every pixel with INT4 columns; p's channels 0..m-1 are the block's (the caller offsets bias,
+ * multiplier and shift).
+ */
+/** Bytes of one unpacked row of K values. */
+static inline size_t tm2_w16_row_bytes(int32_t k) { return (size_t)((k + 7) >> 3) * 4 * sizeof(uint32_t); }
+void tm2_w16_unpack_s4(const int8_t *packed, int32_t k, int32_t o, int32_t m, uint32_t *dst);
+void tm2_mm_w16(const tm2_conv_params *p, const uint32_t *rows, int32_t k, const uint32_t *col, int two, int32_t m,
+                int8_t *out0, int8_t *out1);
+
+/*
  * AArch64 NEON path (neon_rows.c): the weight rows times one pixel's K raw activations (no int16
  * column, no in_zp subtraction: in_zp * sum(w) is folded into a per-channel constant instead).
  * INT4 weights need an even K (rows start on a byte).
