@@ -3,9 +3,8 @@
  * for two output pixels at a time, each receptive field is gathered as bytes (padding = in_zp)
  * and converted to an int16 column minus in_zp (tm2_col_fill), then the matrix-multiply core
  * runs per group, two output channels at a time. Few input channels with a small kernel take
- * conv_few_cin.c instead. INT4 weights with one group: a block of output channels is unpacked
- * to int8 once (on the stack, s4_unpack.h) and every pixel runs the INT8 core on it, the
- * windows gathered again per block.
+ * conv_few_cin.c instead. INT4 weights with one group: as many output channels as fit the stack
+ * buffer (s4_unpack.h) are unpacked once to int16 pairs (mm_w16.c), the others per pixel pair.
  */
 #include <string.h>
 
@@ -100,27 +99,23 @@ static void conv(const tm2_conv_params *p, const int8_t *in, const int8_t *w, in
   }
 #endif
 #if TM2_S4_UNPACK_BYTES > 0
-  if (bits == 4 && p->groups == 1 && 2 * k <= TM2_S4_UNPACK_BYTES) { /* blocks of at least two rows */
-    int8_t rows[TM2_S4_UNPACK_BYTES];
-    const int32_t n = p->out_c, block = tm2_s4_block_rows(n, (TM2_S4_UNPACK_BYTES / k) & ~1), gw8 = tm2_col_group_words(8);
-    tm2_conv_params q = *p; /* the block's channels as channels 0..m-1 of the INT8 core */
-    int32_t o;
-    for (o = 0; o < n; o += block) {
-      const int32_t m = n - o < block ? n - o : block;
-      q.bias = p->bias ? p->bias + o : NULL;
-      q.multiplier = p->multiplier + o;
-      q.shift = p->shift + o;
-      tm2_s4_unpack(w, o * k, m * k, rows);
-      for (px = 0; px < pixels; px += 2) {
-        const int two = px + 1 < pixels;
-        gather_window(p, in, 0, px / p->out_w, px % p->out_w, window);
-        tm2_col_fill(col, 8, window, k, p->in_zp, two ? 2 * gw8 : gw8);
-        if (two) {
-          gather_window(p, in, 0, (px + 1) / p->out_w, (px + 1) % p->out_w, window);
-          tm2_col_fill(col + gw8, 8, window, k, p->in_zp, 2 * gw8);
-        }
-        tm2_mm_s8(&q, rows, k, col, two, 0, m, out + px * n + o, out + (px + 1) * n + o);
+  if (bits == 4 && p->groups == 1 && 2 * tm2_w16_row_bytes(k) <= TM2_S4_UNPACK_BYTES) {
+    /* The first m output channels pre-extended once (mm_w16.c), the rest (when they do not all fit)
+     * unpacked per pixel pair (mm_s4.c): both read the same INT4 column, so each window is gathered once. */
+    uint32_t rows[TM2_S4_UNPACK_BYTES / sizeof(uint32_t)];
+    const int32_t n = p->out_c, fit = (int32_t)(TM2_S4_UNPACK_BYTES / tm2_w16_row_bytes(k)) & ~1;
+    const int32_t m = n < fit ? n : fit;
+    tm2_w16_unpack_s4(w, k, 0, m, rows);
+    for (px = 0; px < pixels; px += 2) {
+      const int two = px + 1 < pixels;
+      gather_window(p, in, 0, px / p->out_w, px % p->out_w, window);
+      tm2_col_fill(col, 4, window, k, p->in_zp, two ? 2 * gw : gw);
+      if (two) {
+        gather_window(p, in, 0, (px + 1) / p->out_w, (px + 1) % p->out_w, window);
+        tm2_col_fill(col + gw, 4, window, k, p->in_zp, 2 * gw);
       }
+      tm2_mm_w16(p, rows, k, col, two, m, out + px * n, out + (px + 1) * n);
+      if (m < n) tm2_mm_s4(p, w, k, col, two, m, n, out + px * n, out + (px + 1) * n);
     }
     return;
   }
