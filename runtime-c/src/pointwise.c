@@ -18,6 +18,24 @@ static void pointwise(const tm2_conv_params *p, const int8_t *in, const int8_t *
   uint32_t *col = (uint32_t *)scratch;
   int32_t px;
 #if TM2_HAVE_NEON
+#if TM2_S4_UNPACK_BYTES > 0
+  if (bits == 4 && k <= TM2_S4_UNPACK_BYTES) { /* AArch64, INT4: blocks of rows unpacked to int8 once, any K */
+    int8_t rows[TM2_S4_UNPACK_BYTES];
+    int32_t corr[TM2_NEON_CHUNK], o, fit = TM2_S4_UNPACK_BYTES / k;
+    tm2_conv_params q = *p; /* the block's channels as channels 0..m-1 */
+    if (fit > TM2_NEON_CHUNK) fit = TM2_NEON_CHUNK;
+    for (o = 0; o < n; o += fit) {
+      const int32_t m = n - o < fit ? n - o : fit;
+      q.bias = p->bias ? p->bias + o : NULL;
+      q.multiplier = p->multiplier + o;
+      q.shift = p->shift + o;
+      tm2_s4_unpack(w, o * k, m * k, rows);
+      tm2_neon_corr(&q, rows, 8, k, 0, m, corr);
+      for (px = 0; px < pixels; px++) tm2_neon_rows(&q, rows, 8, k, in + px * k, 0, m, corr, out + px * n + o);
+    }
+    return;
+  }
+#endif
   if (bits == 8 || (k & 1) == 0) { /* AArch64: raw activations times rows (neon_rows.c), no column */
     int32_t corr[TM2_NEON_CHUNK], o;
     for (o = 0; o < n; o += TM2_NEON_CHUNK) {
