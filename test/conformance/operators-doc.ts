@@ -35,13 +35,18 @@ function quantCell(tests: NodeTestResult[], bits: 8 | 4): string {
 }
 
 /** A refusal without the node name and the long "tinym2 supports ..." tail, so equal reasons group. */
-function reason(detail: string): string {
+function cleanReason(detail: string): string {
   return detail
-    .split(' | ')[0]
-    .replace(/^node '[^']*' \(([^)]*)\): /, '$1: ')
+    .replace(/^node '[^']*' \([^)]*\): /, '')
     .replace(/; tinym2 supports .*$/, '')
     .replace(/; tinym2 compiles one sample: .*$/, '')
     .replace(/ \(raise it with .*$/, '');
+}
+
+/** The refusals of the import variants tried (see ./onnx-node-tests.ts), first with non-float inputs as constants. */
+function reason(detail: string): string {
+  const [first, ...later] = detail.split(' | ').map(cleanReason);
+  return later.length === 0 ? first : `${first}; with every input but the first as constants: ${later.join('; ')}`;
 }
 
 export function renderOperatorsDoc(
@@ -85,7 +90,8 @@ export function renderOperatorsDoc(
     '',
     '## Why tests are refused',
     '',
-    'Per operator, the reason tinym2 gave (first variant tried) and the tests it gave it for.',
+    'Per operator, the reason tinym2 gave and the tests it gave it for: first with the non-float inputs as',
+    'constants, then, when that differs, with every input but the first as constants.',
     '',
   );
   const refused = run.filter((t) => t.outcome === 'refused');
