@@ -1,7 +1,10 @@
 // `loadOnnx(file)`: reads an ONNX model and returns tinym2's float IR (compiler/ir.ts), with
 // static shapes everywhere, constants folded, BatchNormalization folded where possible, and
-// Dropout / Identity gone. Everything a user can get wrong is a TinyM2Error naming the file and
-// the node.
+// Dropout / Identity gone. Before any node is imported, every operator type tinym2 lacks is named
+// in one refusal (./scan.ts); a node whose inputs are all constants is evaluated (./fold.ts for the
+// integer shape arithmetic, else through the float reference, ./fold-reference.ts); a batch fixed
+// at N > 1 by the exporter becomes 1 when every op works per sample (./batch.ts). Everything a user
+// can get wrong is a TinyM2Error naming the file and the node.
 import { readFileSync, statSync } from 'node:fs';
 import type { Graph, TensorInfo } from '../ir.ts';
 import { TinyM2Error } from '../errors.ts';
