@@ -70,6 +70,10 @@ export interface Graph {
   tensors: Map<string, TensorInfo>;
   /** Weights, biases and other constants by name. */
   constants: Map<string, Constant>;
+  /** The batch size the exporter fixed (> 1) when the graph was imported as batch 1 (compiler/onnx/batch.ts). */
+  exportedBatch?: number;
+  /** What the importer changed that the user should know; commands print them as notes. */
+  notes?: string[];
 }
 
 export function tensorSize(shape: readonly number[]): number {

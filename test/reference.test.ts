@@ -17,22 +17,28 @@ describe('float reference vs onnxruntime', () => {
   for (const file of models) {
     it(repoRelative(file), async () => {
       const graph = loadOnnx(file);
+      // A batch fixed at N by the exporter (compiled as batch 1): onnxruntime runs N rows at once,
+      // the reference one row at a time.
+      const rows = graph.exportedBatch ?? 1;
       for (const seed of [1, 2, 3]) {
-        const inputs: Record<string, Float32Array> = {};
         const feeds: Record<string, { data: Float32Array; shape: number[] }> = {};
         graph.inputs.forEach((inp, k) => {
-          const data = randomInput(tensorSize(inp.shape), seed * 100 + k);
+          const data = randomInput(rows * tensorSize(inp.shape), seed * 100 + k);
           // Scale up so ReLU thresholds, pools and Softmax see a realistic spread.
           for (let i = 0; i < data.length; i++) data[i] *= 3;
-          inputs[inp.name] = data;
-          feeds[inp.name] = { data, shape: inp.shape };
+          feeds[inp.name] = { data, shape: [rows, ...inp.shape.slice(1)] };
         });
-        const ours = runFloat(graph, inputs);
+        const ours = new Map(graph.outputs.map((o) => [o.name, new Float32Array(rows * tensorSize(o.shape))]));
+        for (let r = 0; r < rows; r++) {
+          const row = (name: string, size: number) => feeds[name].data.subarray(r * size, (r + 1) * size);
+          const out = runFloat(graph, Object.fromEntries(graph.inputs.map((i) => [i.name, row(i.name, tensorSize(i.shape))])));
+          for (const o of graph.outputs) ours.get(o.name)!.set(out.get(o.name)!, r * tensorSize(o.shape));
+        }
         const theirs = await runOnnxRuntime(file, feeds);
         for (const out of graph.outputs) {
           const ref = theirs.get(out.name);
           expect(ref, `onnxruntime output ${out.name}`).toBeDefined();
-          expect(ref!.shape.slice(1)).toEqual(out.shape.slice(1));
+          expect(ref!.shape).toEqual([rows, ...out.shape.slice(1)]);
           const err = relativeError(ours.get(out.name)!, ref!.data);
           expect(err, `${out.name} (seed ${seed})`).toBeLessThan(1e-4);
         }

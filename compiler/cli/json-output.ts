@@ -53,6 +53,7 @@ export const InspectJson = Closed(
       ),
     ),
     totals: Type.Object({ params: Type.Integer(), macs: Type.Integer() }, { additionalProperties: false }),
+    notes: Type.Array(Type.String(), { description: 'what the import changed, e.g. a batch fixed at N > 1 compiled as batch 1' }),
   },
   'tinym2 inspect --json: the imported float graph',
 );

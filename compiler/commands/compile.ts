@@ -177,7 +177,7 @@ export async function execute(o: Args<'compile'>): Promise<number> {
   const testSet = o.test ? loadDataSet(graph, o.test, vectors, o) : undefined;
   if (testSet && testSet.rows.length === 0) throw new TinyM2Error(`${o.test} has no rows`);
 
-  const notes: string[] = [];
+  const notes: string[] = [...(graph.notes ?? [])];
   const steps = progress({ quiet: o.quiet });
   let plan: PrecisionPlan;
   let precision: string;

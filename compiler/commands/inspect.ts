@@ -25,6 +25,7 @@ export async function execute(args: Args<'inspect'>): Promise<number> {
       outputs: graph.outputs,
       layers,
       totals,
+      notes: graph.notes ?? [],
     } satisfies InspectJson, null, 2));
     return 0;
   }
@@ -34,6 +35,7 @@ export async function execute(args: Args<'inspect'>): Promise<number> {
   }
   rows.push(['total', '', '', '', '', String(totals.params), String(totals.macs)]);
   const io = (ts: typeof graph.inputs): string => ts.map((t) => `${t.name} ${shape(t.shape)}`).join(', ');
-  console.log(`${graph.file} (opset ${graph.opset})\ninputs:  ${io(graph.inputs)}\noutputs: ${io(graph.outputs)}\n\n${table(rows)}`);
+  const notes = (graph.notes ?? []).map((n) => `\nnote: ${n}`).join('');
+  console.log(`${graph.file} (opset ${graph.opset})\ninputs:  ${io(graph.inputs)}\noutputs: ${io(graph.outputs)}\n\n${table(rows)}${notes}`);
   return 0;
 }

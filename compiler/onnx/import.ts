@@ -1,17 +1,28 @@
 // `loadOnnx(file)`: reads an ONNX model and returns tinym2's float IR (compiler/ir.ts), with
 // static shapes everywhere, constants folded, BatchNormalization folded where possible, and
-// Dropout / Identity gone. Everything a user can get wrong is a TinyM2Error naming the file and
-// the node.
+// Dropout / Identity gone. Before any node is imported, every operator type tinym2 lacks is named
+// in one refusal (./scan.ts); a node whose inputs are all constants is evaluated (./fold.ts for the
+// integer shape arithmetic, else through the float reference, ./fold-reference.ts); a batch fixed
+// at N > 1 by the exporter becomes 1 when every op works per sample (./batch.ts). Everything a user
+// can get wrong is a TinyM2Error naming the file and the node.
 import { readFileSync, statSync } from 'node:fs';
 import type { Graph, TensorInfo } from '../ir.ts';
 import { TinyM2Error } from '../errors.ts';
 import { overLimit, resolveLimits, type InputLimits } from '../limits.ts';
 import { ImportContext, type SourceNode } from './context.ts';
 import { FOLDABLE, foldConstantNode } from './fold.ts';
+import { foldThroughReference } from './fold-reference.ts';
+import { refuseUnsupportedOps } from './scan.ts';
+import { compileAsBatchOne } from './batch.ts';
 import { fuseGraph } from './fuse.ts';
 import { constantNodeValue, IMPORTERS, SUPPORTED_OPS } from './ops.ts';
 import { Attributes, dataTypeName, decodeTensor, onnx, toNumber, type ModelProto, type NodeProto, type ValueInfoProto } from './proto.ts';
 import { nodeMacs } from '../reference/layer-cost.ts';
+
+/** ONNX operator types tinym2 imports (as IR nodes, or folded when their inputs are constants). */
+export const IMPORTED_OPS: readonly string[] = [...Object.keys(IMPORTERS), 'Constant'];
+/** ONNX operator types tinym2 only evaluates on constant inputs (shape arithmetic). */
+export const FOLDED_ONLY_OPS: readonly string[] = [...FOLDABLE].filter((op) => !(op in IMPORTERS));
 
 /** Opsets whose PyTorch exports tinym2 is tested with. */
 export const MIN_OPSET = 7;
@@ -61,8 +72,22 @@ function defaultOpset(file: string, model: ModelProto): number {
   return v;
 }
 
-/** Static shape of a graph input; the batch dimension (0) may be symbolic and becomes 1. */
-function inputShape(ctx: ImportContext, vi: ValueInfoProto): number[] {
+/**
+ * Static shape of a graph input. The batch dimension (0) may be symbolic: it becomes `batch`, which is 1
+ * unless the exporter fixed a batch N (then the graph is imported at N and rewritten to 1 afterwards).
+ */
+function inputShape(ctx: ImportContext, vi: ValueInfoProto, batch: number): number[] {
+  const name = vi.name ?? '';
+  const dims = checkedDims(ctx, vi);
+  return dims.map((d, i) => {
+    const v = d.dimValue !== undefined && d.dimValue !== null ? toNumber(d.dimValue) : 0;
+    if (v > 0) return v;
+    if (i === 0) return batch;
+    ctx.fail(undefined, `input '${name}' dimension ${i} is dynamic ('${d.dimParam || '?'}'); tinym2 needs static shapes except the batch: export with dynamic_axes only on axis 0`);
+  });
+}
+
+function checkedDims(ctx: ImportContext, vi: ValueInfoProto) {
   const name = vi.name ?? '';
   const tt = vi.type?.tensorType;
   if (!tt) ctx.fail(undefined, `input '${name}' is not a tensor`);
@@ -71,17 +96,21 @@ function inputShape(ctx: ImportContext, vi: ValueInfoProto): number[] {
   }
   const dims = tt.shape?.dim;
   if (!dims) ctx.fail(undefined, `input '${name}' has no shape; export with a fixed input shape (dummy input of the real size)`);
-  return dims.map((d, i) => {
-    const v = d.dimValue !== undefined && d.dimValue !== null ? toNumber(d.dimValue) : 0;
-    if (v > 0) {
-      if (i === 0 && v !== 1) {
-        ctx.fail(undefined, `input '${name}' has batch size ${v}; tinym2 compiles batch 1: export with a batch of 1 or a dynamic batch axis`);
-      }
-      return v;
-    }
-    if (i === 0) return 1;
-    ctx.fail(undefined, `input '${name}' dimension ${i} is dynamic ('${d.dimParam || '?'}'); tinym2 needs static shapes except the batch: export with dynamic_axes only on axis 0`);
-  });
+  return dims;
+}
+
+/** The batch the exporter fixed on the inputs (1 when none or symbolic); inputs that disagree are refused. */
+function exportedBatch(ctx: ImportContext, inputs: ValueInfoProto[]): number {
+  const fixed = new Map<number, string>();
+  for (const vi of inputs) {
+    const d = checkedDims(ctx, vi)[0];
+    const v = d && d.dimValue !== undefined && d.dimValue !== null ? toNumber(d.dimValue) : 0;
+    if (v > 0 && !fixed.has(v)) fixed.set(v, vi.name ?? '');
+  }
+  if (fixed.size > 1) {
+    ctx.fail(undefined, `inputs ${[...fixed].map(([b, n]) => `'${n}' (batch ${b})`).join(' and ')} have different batch sizes; tinym2 compiles batch 1: export with a batch of 1 or a dynamic batch axis`);
+  }
+  return fixed.size === 1 ? [...fixed.keys()][0] : 1;
 }
 
 /**
@@ -183,17 +212,21 @@ function importOnnx(bytes: Uint8Array, file: string, limits: InputLimits): Graph
   if ((g.sparseInitializer ?? []).length > 0) ctx.fail(undefined, 'sparse initializers are not supported');
 
   const inputs: TensorInfo[] = [];
-  for (const vi of g.input ?? []) {
+  // Old exports list initializers as inputs too.
+  const inputProtos = (g.input ?? []).filter((vi) => !ctx.isConstant(vi.name ?? ''));
+  const batch = exportedBatch(ctx, inputProtos);
+  for (const vi of inputProtos) {
     const name = vi.name ?? '';
-    if (ctx.isConstant(name)) continue; // old exports list initializers as inputs too
-    const shape = inputShape(ctx, vi);
+    const shape = inputShape(ctx, vi, batch);
     ctx.addTensor(name, shape);
     inputs.push({ name, shape, dtype: 'float32' });
   }
   if (inputs.length === 0) ctx.fail(undefined, 'the graph has no (non-constant) inputs');
 
   const known = new Set([...ctx.constants.keys(), ...inputs.map((i) => i.name)]);
-  topologicalOrder(g.node ?? [], known).forEach((proto, index) => {
+  const ordered = topologicalOrder(g.node ?? [], known);
+  refuseUnsupportedOps(file, ordered, IMPORTED_OPS, FOLDED_ONLY_OPS);
+  ordered.forEach((proto, index) => {
     const op = proto.opType ?? '';
     const node: SourceNode = {
       proto, op,
@@ -209,18 +242,16 @@ function importOnnx(bytes: Uint8Array, file: string, limits: InputLimits): Graph
     }
     const nonFinite = node.attrs.nonFinite();
     if (nonFinite.length > 0) ctx.fail(node, `attribute ${nonFinite.join(', ')} is NaN or infinite`);
-    if (proto.domain && proto.domain !== 'ai.onnx') {
-      ctx.fail(node, `operators of domain '${proto.domain}' are not supported; tinym2 supports the standard ONNX operators ${SUPPORTED_OPS}`);
-    }
     if (op === 'Constant') return constantNodeValue(ctx, node);
     if (foldConstantNode(ctx, node)) return;
     const importer = IMPORTERS[op];
     const present = node.inputs.filter((x) => x !== '');
-    if (!importer && present.length > 0 && present.every((x) => ctx.isConstant(x))) {
-      // Typically a shape computation the exporter left in the graph.
-      ctx.fail(node, `cannot evaluate ${op} on constant inputs, so a shape that depends on it stays dynamic; tinym2 folds ${[...FOLDABLE].join(', ')}: re-export with do_constant_folding=True and static input shapes`);
+    if (importer && present.length > 0 && present.every((x) => ctx.isConstant(x)) && foldThroughReference(ctx, node, importer)) return;
+    if (!importer) {
+      // The scan let it through, so it is an op tinym2 evaluates on constants only (./fold.ts).
+      const live = present.find((x) => !ctx.isConstant(x)) ?? '';
+      ctx.fail(node, `tinym2 evaluates ${op} on constant inputs only (shape arithmetic), and input '${live}' is an activation; tinym2 supports ${SUPPORTED_OPS}`);
     }
-    if (!importer) ctx.fail(node, `operator ${op} is not supported; tinym2 supports ${SUPPORTED_OPS}`);
     importer(ctx, node);
   });
   ctx.current = undefined;
@@ -266,6 +297,7 @@ function importOnnx(bytes: Uint8Array, file: string, limits: InputLimits): Graph
   }
 
   fuseGraph(graph);
+  if (batch > 1) compileAsBatchOne(graph, batch);
   const macs = graph.nodes.reduce((sum, n) => sum + nodeMacs(graph, n), 0);
   if (macs > limits.maxMacs) overLimit(`${file}: one inference`, 'maxMacs', macs, limits);
   return graph;

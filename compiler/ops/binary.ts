@@ -94,6 +94,11 @@ function operands<A extends FloatArray>(ctx: OpContext<BinaryNode, A>, xs: A[]):
 }
 
 export const binary: OpDef<BinaryNode> = {
+  mixesSamples(node, view) {
+    if (node.constant === undefined) return undefined;
+    const c = view.constantShape(node.constant);
+    return c.length === view.shape(node.outputs[0]).length && c[0] !== 1 ? `the constant '${node.constant}' [${c}] differs along axis 0` : undefined;
+  },
   importers: { Add: importBinary, Sub: importBinary, Mul: importBinary, Div: importBinary },
   constants: (n) => (n.constant ? [n.constant] : []),
   macs: () => 0,

@@ -18,6 +18,7 @@ function concatBlocks(inShapes: number[][], axis: number): { outer: number; bloc
 }
 
 export const concat: OpDef<ConcatNode> = {
+  mixesSamples: (node) => (node.axis === 0 ? 'concatenation along axis 0' : undefined),
   ...NO_WEIGHTS,
   importers: {
     Concat: (ctx: ImportContext, node: SourceNode) => {

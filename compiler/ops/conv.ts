@@ -5,6 +5,7 @@ import { constantFloat, tensorInfo, tensorSize, type NodeBase } from '../ir.ts';
 import type { QConvOp } from '../quant/qgraph.ts';
 import type { InputChannelAffine } from '../quant/qgraph.ts';
 import type { FloatArray, Importer, OpDef } from './op.ts';
+import { perSample } from './op.ts';
 import { requireFloat, spatialRank, windowAttrs } from './onnx-attrs.ts';
 import { check, fmt, spatialOutput, window2d, type Window2d } from './shape-rules.ts';
 
@@ -90,6 +91,7 @@ function convForward<A extends FloatArray>(
 }
 
 export const conv: OpDef<ConvNode> = {
+  mixesSamples: perSample,
   importers: { Conv: importConv },
   constants: (n) => (n.bias ? [n.weight, n.bias] : [n.weight]),
   /** Output elements x input channels per group x kernel elements. */

@@ -61,6 +61,7 @@ const importMatMul: Importer = (ctx: ImportContext, node: SourceNode) => {
 };
 
 export const dense: OpDef<DenseNode> = {
+  mixesSamples: (node, view) => (view.shape(node.inputs[0]).length < 2 ? 'a fully connected layer over axis 0' : undefined),
   importers: { Gemm: importGemm, MatMul: importMatMul },
   constants: (n) => (n.bias ? [n.weight, n.bias] : [n.weight]),
   /** Rows x in x out. */

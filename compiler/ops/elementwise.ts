@@ -6,6 +6,7 @@
 import type { ImportContext, SourceNode } from '../onnx/context.ts';
 import type { NodeBase } from '../ir.ts';
 import type { Importer, IrNode, OpDef } from './op.ts';
+import { perSample } from './op.ts';
 import { NO_WEIGHTS, sameShape } from './op.ts';
 
 export interface ElementwiseSpec<N extends IrNode> {
@@ -28,6 +29,7 @@ export interface ElementwiseSpec<N extends IrNode> {
 export function elementwise<N extends IrNode>(spec: ElementwiseSpec<N>): OpDef<N> {
   return {
     importers: spec.importers,
+    mixesSamples: perSample,
     ...NO_WEIGHTS,
     shape: sameShape,
     forward(ctx, [x]) {

@@ -3,6 +3,7 @@ import type { ImportContext, SourceNode } from '../onnx/context.ts';
 import { tensorInfo, type NodeBase } from '../ir.ts';
 import { constantValues } from '../onnx/fold.ts';
 import type { Importer, OpDef } from './op.ts';
+import { perSample } from './op.ts';
 import { NO_WEIGHTS } from './op.ts';
 import { normAxis } from './onnx-attrs.ts';
 import { check, fmt } from './shape-rules.ts';
@@ -32,6 +33,7 @@ const importReduceMean: Importer = (ctx: ImportContext, node: SourceNode) => {
 };
 
 export const globalAveragePool: OpDef<GlobalAveragePoolNode> = {
+  mixesSamples: perSample,
   ...NO_WEIGHTS,
   importers: {
     GlobalAveragePool: (ctx: ImportContext, node: SourceNode) => {

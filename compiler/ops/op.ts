@@ -75,9 +75,24 @@ export interface QuantHooks<N extends IrNode> {
   lower(lc: Lowering, node: N): void;
 }
 
+/** Shapes a fixed-batch check reads (compiler/onnx/batch.ts), at the exporter's batch N. */
+export interface BatchView {
+  /** Shape of an activation tensor. */
+  shape(name: string): number[];
+  /** Shape of a constant. */
+  constantShape(name: string): number[];
+}
+
 export interface OpDef<N extends IrNode> {
   /** ONNX op type -> importer emitting this IR op (several ONNX ops may map to one IR op). */
   importers: Record<string, Importer>;
+  /**
+   * A batch fixed at N > 1 by the exporter is compiled as batch 1 when every node treats axis 0 as
+   * independent samples (compiler/onnx/batch.ts): why this node does not (e.g. 'softmax over axis 0'),
+   * or undefined (`perSample`). Every activation input and the output must also have N rows on
+   * axis 0, which batch.ts checks for all ops, so only what that misses needs a rule here.
+   */
+  mixesSamples(node: N, view: BatchView): string | undefined;
   /** Output shape from the activation input shapes; throws ShapeError (ops/shape-rules.ts). */
   shape(node: N, inShapes: readonly (readonly number[])[], constants: Graph['constants']): number[];
   forward<A extends FloatArray>(ctx: OpContext<N, A>, xs: A[]): A;
@@ -88,6 +103,9 @@ export interface OpDef<N extends IrNode> {
   /** Multiply-accumulates of the float node (inspect, reports); 0 for ops without weights. */
   macs(node: N, graph: Graph): number;
 }
+
+/** mixesSamples of an op that works on each sample alone (elementwise, windows over spatial axes, ...). */
+export const perSample = (): undefined => undefined;
 
 const none = (): string[] => [];
 const zero = (): number => 0;

@@ -6,6 +6,7 @@ import { constantValues } from '../onnx/fold.ts';
 import { activationRange, clamp } from '../quant/fixedpoint.ts';
 import { roundHalfAway } from '../quant/weights.ts';
 import type { Importer, OpDef } from './op.ts';
+import { perSample } from './op.ts';
 import { NO_WEIGHTS, size, strides } from './op.ts';
 import { normAxis } from './onnx-attrs.ts';
 import { check, fmt } from './shape-rules.ts';
@@ -69,6 +70,7 @@ function padSource(inShape: number[], outShape: number[], pads: number[]): Int32
 }
 
 export const pad: OpDef<PadNode> = {
+  mixesSamples: perSample, // padding axis 0 changes its rows: the common check refuses it
   ...NO_WEIGHTS,
   importers: { Pad: importPad },
 

@@ -3,6 +3,7 @@
 import type { ImportContext, SourceNode } from '../onnx/context.ts';
 import { tensorInfo, type NodeBase } from '../ir.ts';
 import type { FloatArray, Importer, OpDef } from './op.ts';
+import { perSample } from './op.ts';
 import { NO_WEIGHTS } from './op.ts';
 import { spatialRank, windowAttrs } from './onnx-attrs.ts';
 import { check, fmt, spatialOutput, window2d, type Window2d } from './shape-rules.ts';
@@ -100,6 +101,7 @@ const poolQuant: OpDef<PoolNode>['quant'] = {
 };
 
 export const maxPool: OpDef<PoolNode> = {
+  mixesSamples: perSample,
   ...NO_WEIGHTS,
   importers: { MaxPool: importPool('MaxPool') },
   shape,
@@ -134,6 +136,7 @@ export const maxPool: OpDef<PoolNode> = {
 };
 
 export const averagePool: OpDef<PoolNode> = {
+  mixesSamples: perSample,
   ...NO_WEIGHTS,
   importers: { AveragePool: importPool('AveragePool') },
   shape,

@@ -6,6 +6,7 @@ import type { ImportContext, SourceNode } from '../onnx/context.ts';
 import { constantValues, resolveReshape } from '../onnx/fold.ts';
 import { spatialFlattenPerm, type Placement } from '../quant/lower.ts';
 import type { Importer, OpDef } from './op.ts';
+import { perSample } from './op.ts';
 import { NO_WEIGHTS } from './op.ts';
 import { normAxis } from './onnx-attrs.ts';
 import { check, fmt, ShapeError } from './shape-rules.ts';
@@ -67,6 +68,7 @@ const unsqueeze: Importer = (ctx: ImportContext, node: SourceNode) => {
 };
 
 export const reshape: OpDef<ReshapeNode> = {
+  mixesSamples: perSample, // N rows in and out: each sample's values stay together, in order
   ...NO_WEIGHTS,
   importers: { Flatten: flatten, Reshape: reshapeImporter, Squeeze: squeeze, Unsqueeze: unsqueeze },
 

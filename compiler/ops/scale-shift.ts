@@ -4,6 +4,7 @@ import type { ImportContext, SourceNode } from '../onnx/context.ts';
 import { constantFloat, tensorSize, type NodeBase } from '../ir.ts';
 import { constantValues, makeConstant } from '../onnx/fold.ts';
 import type { Importer, OpDef } from './op.ts';
+import { perSample } from './op.ts';
 import { check, fmt } from './shape-rules.ts';
 
 /** Per-channel affine y = x * scale[c] + shift[c] on axis 1: an unfolded BatchNormalization. */
@@ -37,6 +38,7 @@ const importBatchNorm: Importer = (ctx: ImportContext, node: SourceNode) => {
 };
 
 export const scaleShift: OpDef<ScaleShiftNode> = {
+  mixesSamples: perSample,
   importers: { BatchNormalization: importBatchNorm },
   constants: (n) => [n.scale, n.shift],
   macs: () => 0,

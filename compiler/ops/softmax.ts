@@ -36,6 +36,7 @@ function groups(shape: number[], axis: number): { outer: number; len: number; in
 }
 
 export const softmax: OpDef<SoftmaxNode> = {
+  mixesSamples: (node) => (node.axis === 0 ? 'softmax over axis 0' : undefined),
   ...NO_WEIGHTS,
   importers: { Softmax: importSoftmax },
 

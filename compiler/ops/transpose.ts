@@ -27,6 +27,7 @@ function transposeSource(inShape: number[], perm: number[]): Int32Array {
 }
 
 export const transpose: OpDef<TransposeNode> = {
+  mixesSamples: (node) => (node.perm[0] !== 0 ? `perm [${node.perm}] moves axis 0` : undefined),
   ...NO_WEIGHTS,
   importers: {
     Transpose: (ctx: ImportContext, node: SourceNode) => {

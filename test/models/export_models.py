@@ -179,6 +179,53 @@ class LutActs(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(y, 1), 1))
 
 
+# ---------------------------------------------------------------- 7. dscnn_shared_bn (opset 11)
+class DscnnSharedBn(nn.Module):
+    """DS-CNN whose BatchNorm parameters are equal across layers: torch de-duplicates the equal
+    initializers and reads them through Identity nodes (constant folding must see through them)."""
+
+    def __init__(self):
+        super().__init__()
+
+        def block(c: int) -> list:
+            return [nn.Conv2d(c, c, 3, padding=1, groups=c, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
+                    nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU()]
+        self.f = nn.Sequential(nn.Conv2d(1, 8, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
+                               *block(8), *block(8), nn.AdaptiveAvgPool2d(1))
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.f(x), 1))
+
+
+def share_batchnorm(module: nn.Module, gen: torch.Generator) -> None:
+    """The same non-trivial gamma, beta, mean and var in every BatchNorm (all have 8 channels)."""
+    gamma, beta = torch.rand(8, generator=gen) + 0.5, torch.randn(8, generator=gen) * 0.2
+    mean, var = torch.randn(8, generator=gen) * 0.3, torch.rand(8, generator=gen) + 0.5
+    for m in module.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.weight.data.copy_(gamma)
+            m.bias.data.copy_(beta)
+            m.running_mean.copy_(mean)
+            m.running_var.copy_(var)
+
+
+# ---------------------------------------------------------------- 8. fixed_batch4 (opset 13)
+class FixedBatch(nn.Module):
+    """Exported with a dummy input of batch 4 and no dynamic axis: the batch is fixed at 4 in the
+    file (inputs, outputs, and the Reshape target [4, -1] of x.reshape(x.size(0), -1))."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+        self.fc = nn.Linear(4 * 4 * 4, 3)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn(self.conv(x))), 2)
+        return F.softmax(self.fc(x.reshape(x.size(0), -1)), dim=1)
+
+
 def fold_pad_amounts(graph: onnx.GraphProto, torch_pad: tuple, rank: int) -> None:
     """torch 1.13 computes F.pad's amounts with a Constant/ConstantOfShape/Concat/Reshape/Slice/
     Transpose/Cast subgraph even when they are constants; replace it by one int64 initializer
@@ -277,6 +324,14 @@ def build(name: str) -> nn.Module:
         return GemmVariants(gen)
     if name == 'lut_acts':
         return LutActs()
+    if name == 'dscnn_shared_bn':
+        model = DscnnSharedBn()
+        share_batchnorm(model, gen)
+        return model
+    if name == 'fixed_batch4':
+        model = FixedBatch()
+        randomize_batchnorm(model, gen)
+        return model
     raise KeyError(name)
 
 
@@ -292,6 +347,9 @@ def main() -> int:
     export('gemm_variants', build('gemm_variants'), {'features': [1, 12]}, ['logits'], opset=17,
            post_opset=18)
     export('lut_acts', build('lut_acts'), {'x': [1, 3, 12, 12]}, ['logits'], opset=14)
+    export('dscnn_shared_bn', build('dscnn_shared_bn'), {'x': [1, 1, 16, 16]}, ['logits'], opset=11,
+           keep_bn=True)
+    export('fixed_batch4', build('fixed_batch4'), {'x': [4, 2, 8, 8]}, ['probs'], opset=13)
     return 0
 
 

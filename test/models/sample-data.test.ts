@@ -9,7 +9,7 @@ import { readNpz, type NpyArray } from '../../compiler/data/npz.ts';
 import { loadOnnx } from '../../compiler/onnx/import.ts';
 import { REPO_ROOT } from '../helpers/models.ts';
 
-const TEST_MODELS = ['sensor1d', 'dscnn2d', 'bn_nodes', 'relu6_residual', 'grouped_conv', 'gemm_variants'];
+const TEST_MODELS = ['sensor1d', 'dscnn2d', 'bn_nodes', 'relu6_residual', 'grouped_conv', 'gemm_variants', 'dscnn_shared_bn', 'fixed_batch4'];
 const STRESS = join(REPO_ROOT, 'examples', 'stress');
 
 /** Checks that `npz` holds one array per graph input (rows x the input's shape without batch) and int64 labels < classes. */
