@@ -15,11 +15,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  emulateRnn, floatRnn, lowerRnn, packRnnWeights, RNN_GATES, rnnScratchBytes, type FloatRnn, type QRnnParams, type RnnKind,
+  emulateRnn, lowerRnn, packRnnWeights, RNN_GATES, rnnScratchBytes, type FloatRnn, type QRnnParams, type RnnKind,
 } from '../compiler/kernels/rnn.ts';
 import { encodeMultiplier } from '../compiler/quant/fixedpoint.ts';
 import type { Bits } from '../compiler/quant/qgraph.ts';
 import { quantizeWeightsPerChannel } from '../compiler/quant/weights.ts';
+import { rnnForward } from '../compiler/ops/recurrent.ts';
 import { mulberry32 } from '../compiler/random.ts';
 import { loadBoard } from '../compiler/target/boards.ts';
 import { buildFirmware } from '../compiler/target/build.ts';
@@ -172,9 +173,9 @@ export async function benchLstm(board: string, hidden = 64, input = 32, steps = 
   const u = mulberry32(99);
   const xf = Float32Array.from({ length: steps * input }, () => (u() * 2 - 1) * 2);
   const q = { xScale: 4 / 255, xZp: 0, hScale: 2 / 255, hZp: 0 };
-  const cells = { maxAbs: 0 };
-  floatRnn(f, xf, cells);
-  const ranges = { inScale: q.xScale, inZp: q.xZp, outScale: q.hScale, outZp: q.hZp, cellMaxAbs: cells.maxAbs };
+  const cells = { value: 0 };
+  rnnForward(f, xf, steps, undefined, undefined, cells);
+  const ranges = { inScale: q.xScale, inZp: q.xZp, outScale: q.hScale, outZp: q.hZp, cellMaxAbs: cells.value };
   const lower = (layer: FloatRnn, bits: Bits) => lowerRnn(layer, ranges, bits, `${layer.kind} benchmark`);
   const lstm = lower(f, 8), lstm4 = lower(f, 4), gru = lower(fg, 8);
   const x = Int8Array.from(xf, (v) => Math.max(-128, Math.min(127, Math.round(v / q.xScale) + q.xZp)));
