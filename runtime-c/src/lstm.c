@@ -40,13 +40,8 @@ static void run(const tm2_rnn_params *p, const int8_t *in, const int8_t *w, int3
       const int64_t *b = p->gate_bias + j * 4;
       const int32_t *m = p->gate_multiplier + j * 8, *s = p->gate_shift + j * 4;
       int32_t sx[4], sh[4], i_g, o_g, f_g, c_g, c;
-      if (s4) {
-        tm2_rnn_dot_s4(&wp, col, ip / chunk, 4, sx);
-        tm2_rnn_dot_s4(&wp, hcol, hp / chunk, 4, sh);
-      } else {
-        tm2_rnn_dot_s8(&wp, col, ip / chunk, 4, sx);
-        tm2_rnn_dot_s8(&wp, hcol, hp / chunk, 4, sh);
-      }
+      if (s4) tm2_rnn_dot_s4(&wp, col, ip / chunk, hp / chunk, 4, sx, sh);
+      else tm2_rnn_dot_s8(&wp, col, ip / chunk, hp / chunk, 4, sx, sh);
       i_g = tm2_rnn_interp(tm2_sigmoid_table, tm2_rnn_gate(b[0] + (int64_t)sx[0] * m[0] + (int64_t)sh[0] * m[1], s[0]));
       o_g = tm2_rnn_interp(tm2_sigmoid_table, tm2_rnn_gate(b[1] + (int64_t)sx[1] * m[2] + (int64_t)sh[1] * m[3], s[1]));
       f_g = tm2_rnn_interp(tm2_sigmoid_table, tm2_rnn_gate(b[2] + (int64_t)sx[2] * m[4] + (int64_t)sh[2] * m[5], s[2]));

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "tm2.h"
+#include "tm2_simd.h"
 
 extern const int16_t tm2_sigmoid_table[513];
 extern const int16_t tm2_tanh_table[513];
@@ -16,7 +17,13 @@ extern const int16_t tm2_tanh_table[513];
 /** n rounded up to a multiple of chunk. */
 static inline int32_t tm2_rnn_pad(int32_t n, int32_t chunk) { return (n + chunk - 1) / chunk * chunk; }
 
-static inline int32_t tm2_sat16(int32_t v) { return v < -32768 ? -32768 : v > 32767 ? 32767 : v; }
+static inline int32_t tm2_sat16(int32_t v) {
+#if TM2_HAVE_DSP
+  return __ssat(v, 16);
+#else
+  return v < -32768 ? -32768 : v > 32767 ? 32767 : v;
+#endif
+}
 
 /** Rounding (half up) arithmetic shift right by n >= 1. */
 static inline int32_t tm2_rshr(int32_t v, int32_t n) { return (v + (1 << (n - 1))) >> n; }
@@ -28,14 +35,16 @@ static inline int32_t tm2_rnn_interp(const int16_t *table, int32_t x) {
   return a + (((table[k + 1] - a) * f + 64) >> 7);
 }
 
+/* sat16(v >> r) for r < 32 (real multipliers of 1/2 or more: rare), out of line. */
+TM2_COLD static int32_t tm2_rnn_gate_wide(int64_t v, int32_t r) {
+  const int64_t q = v >> r;
+  return q < -32768 ? -32768 : q > 32767 ? 32767 : (int32_t)q;
+}
+
 /** Gate preactivation: sat16(v >> r), r = 31 - shift in [1, 62] (v holds the rounding constant). */
 static inline int32_t tm2_rnn_gate(int64_t v, int32_t shift) {
-  const int32_t r = 31 - shift;
-  if (r >= 32) return tm2_sat16((int32_t)(v >> 32) >> (r - 32)); /* one ASR of the high word */
-  {
-    const int64_t q = v >> r;
-    return q < -32768 ? -32768 : q > 32767 ? 32767 : (int32_t)q;
-  }
+  if (TM2_LIKELY(shift <= -1)) return tm2_sat16((int32_t)(v >> 32) >> (-1 - shift)); /* r >= 32: one ASR of the high word */
+  return tm2_rnn_gate_wide(v, 31 - shift);
 }
 
 /** Cell state (real c * 2^-frac) as a Q3.12 tanh input. */
@@ -50,8 +59,14 @@ static inline int32_t tm2_rnn_cell_q12(int32_t c, int32_t frac) {
  * (x0,x4)(x2,x6)(x1,x5)(x3,x7) (tm2_unpack_s4x8). Values past n up to the padded length are 0.
  */
 void tm2_rnn_fill_col(uint32_t *col, const int8_t *x, int32_t n, int32_t padded, int32_t s4);
-/** acc[g] = sum over `chunks` chunks of `gates` interleaved rows (see tm2.h) with the column; advances *w. */
-void tm2_rnn_dot_s8(const int8_t **w, const uint32_t *col, int32_t chunks, int32_t gates, int32_t *acc);
-void tm2_rnn_dot_s4(const int8_t **w, const uint32_t *col, int32_t chunks, int32_t gates, int32_t *acc);
+/**
+ * One unit's sums: sx[g] over `xchunks` chunks of the input part (column `col`), then sh[g] over
+ * `hchunks` chunks of the recurrent part (the column right after it), `gates` interleaved rows (tm2.h);
+ * advances *w past the unit.
+ */
+void tm2_rnn_dot_s8(const int8_t **w, const uint32_t *col, int32_t xchunks, int32_t hchunks, int32_t gates, int32_t *sx,
+                    int32_t *sh);
+void tm2_rnn_dot_s4(const int8_t **w, const uint32_t *col, int32_t xchunks, int32_t hchunks, int32_t gates, int32_t *sx,
+                    int32_t *sh);
 
 #endif /* TM2_RNN_H */

@@ -112,27 +112,38 @@ static void dot3_s8(const int8_t *w, const uint32_t *c, int32_t n, int32_t *acc)
 #undef TM2_RNN_CHUNK3
 #endif
 
-void tm2_rnn_dot_s8(const int8_t **w, const uint32_t *col, int32_t chunks, int32_t gates, int32_t *acc) {
+void tm2_rnn_dot_s8(const int8_t **w, const uint32_t *col, int32_t xchunks, int32_t hchunks, int32_t gates, int32_t *sx,
+                    int32_t *sh) {
 #if TM2_HAVE_DSP && defined(__OPTIMIZE__)
-  if (gates == 4) dot4_s8(*w, col, chunks, acc);
-  else dot3_s8(*w, col, chunks, acc);
-#else
-  int32_t g, c;
   const int8_t *p = *w;
-  for (g = 0; g < gates; g++) acc[g] = 0;
-  for (c = 0; c < chunks; c++, col += 2) {
-    for (g = 0; g < gates; g++, p += 4) {
-      const uint32_t v = tm2_load_u32(p);
-      acc[g] = tm2_smlad(tm2_sxtb16_ror8(v), col[1], tm2_smlad(tm2_sxtb16(v), col[0], acc[g]));
+  if (gates == 4) {
+    dot4_s8(p, col, xchunks, sx);
+    dot4_s8(p + xchunks * 16, col + 2 * xchunks, hchunks, sh);
+  } else {
+    dot3_s8(p, col, xchunks, sx);
+    dot3_s8(p + xchunks * 12, col + 2 * xchunks, hchunks, sh);
+  }
+#else
+  int32_t part;
+  const int8_t *p = *w;
+  for (part = 0; part < 2; part++) {
+    int32_t *acc = part ? sh : sx, g, c;
+    const int32_t chunks = part ? hchunks : xchunks;
+    for (g = 0; g < gates; g++) acc[g] = 0;
+    for (c = 0; c < chunks; c++, col += 2) {
+      for (g = 0; g < gates; g++, p += 4) {
+        const uint32_t v = tm2_load_u32(p);
+        acc[g] = tm2_smlad(tm2_sxtb16_ror8(v), col[1], tm2_smlad(tm2_sxtb16(v), col[0], acc[g]));
+      }
     }
   }
 #endif
-  *w += chunks * gates * 4;
+  *w += (xchunks + hchunks) * gates * 4;
 }
 
 /* INT4: one word of 8 nibbles per gate and chunk; the pairs carry 16 x weight (tm2_unpack_s4x8), so
  * the sums are exact multiples of 16 and >> 4 removes the factor exactly. */
-void tm2_rnn_dot_s4(const int8_t **w, const uint32_t *col, int32_t chunks, int32_t gates, int32_t *acc) {
+static void dot_s4(const int8_t **w, const uint32_t *col, int32_t chunks, int32_t gates, int32_t *acc) {
   int32_t a[4] = {0, 0, 0, 0}, g, c;
   const int8_t *p = *w;
   for (c = 0; c < chunks; c++, col += 4) {
@@ -145,4 +156,10 @@ void tm2_rnn_dot_s4(const int8_t **w, const uint32_t *col, int32_t chunks, int32
   }
   for (g = 0; g < gates; g++) acc[g] = a[g] >> 4;
   *w = p;
+}
+
+void tm2_rnn_dot_s4(const int8_t **w, const uint32_t *col, int32_t xchunks, int32_t hchunks, int32_t gates, int32_t *sx,
+                    int32_t *sh) {
+  dot_s4(w, col, xchunks, gates, sx);
+  dot_s4(w, col + 4 * xchunks, hchunks, gates, sh);
 }
