@@ -58,7 +58,7 @@ function tinym2C(p: QRnnParams, name: string): string {
     cArray('int64_t', `${name}_bias`, p.gateBias),
     cArray('int32_t', `${name}_mult`, p.gateMultiplier),
     cArray('int32_t', `${name}_shift`, p.gateShift),
-    `static const tm2_rnn_params ${name} = {${p.steps}, ${p.inSize}, ${p.hidden}, ${p.inZp}, ${p.outZp}, ${p.actMin}, ${p.actMax}, ${p.outMultiplier}, ${p.outShift}, ${p.cellFrac}, ${name}_bias, ${name}_mult, ${name}_shift};`,
+    `static const tm2_rnn_params ${name} = {${p.steps}, ${p.inSize}, ${p.hidden}, ${p.inZp}, ${p.outZp}, ${p.actMin}, ${p.actMax}, ${p.outMultiplier}, ${p.outShift}, ${p.cellFrac}, ${p.lastOnly ? 1 : 0}, ${name}_bias, ${name}_mult, ${name}_shift};`,
   ].join('\n');
 }
 

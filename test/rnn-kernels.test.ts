@@ -76,10 +76,11 @@ function makeCase(seed: number): Case {
   const outScale = [1 / 128, 1 / 64, 0.02][ri(0, 2)];
   const p = lowerRnn(f, { inScale, inZp: ri(-128, 127), outScale, outZp: ri(-20, 20), cellMaxAbs: [0.5, 2, 6, 30][ri(0, 3)] }, bits, 'test');
   if (u() < 0.2) { p.actMin = p.outZp; } // a fused clamp
+  p.lastOnly = u() < 0.3;
   const x = Int8Array.from({ length: steps * inSize }, () => ri(-128, 127));
-  const head = [kind, bits, steps, inSize, hidden, p.inZp, p.outZp, p.actMin, p.actMax, p.outMultiplier, p.outShift, p.cellFrac];
+  const head = [kind, bits, steps, inSize, hidden, p.inZp, p.outZp, p.actMin, p.actMax, p.outMultiplier, p.outShift, p.cellFrac, p.lastOnly ? 1 : 0];
   const text = `${head.join(' ')} ${list(p.gateBias)} ${list(p.gateMultiplier)} ${list(p.gateShift)} ${list(packRnnWeights(p))} ${list(x)}`;
-  return { p, x, text, what: `${kind} s${bits} T=${steps} I=${inSize} H=${hidden} inScale=${inScale} cellFrac=${p.cellFrac} (seed ${seed})` };
+  return { p, x, text, what: `${kind} s${bits} T=${steps} I=${inSize} H=${hidden} inScale=${inScale} cellFrac=${p.cellFrac} ${p.lastOnly ? ' last only' : ''} (seed ${seed})` };
 }
 
 function check(stdout: string, cases: Case[]): void {

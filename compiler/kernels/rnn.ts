@@ -34,6 +34,8 @@ export interface QRnnParams {
   outShift: number;
   /** LSTM: cell state real = c * 2^-cellFrac (0..15). GRU: unused (0). */
   cellFrac: number;
+  /** The output is the last step's h only [hidden] (ONNX Y_h), not every step's [steps][hidden]. */
+  lastOnly: boolean;
   /** [hidden][4]: LSTM i, o, f, c; GRU z, r, n input part, n recurrent part. */
   gateBias: BigInt64Array;
   /** [hidden][G][2]: input part, recurrent part. */
@@ -115,7 +117,7 @@ export function emulateRnn(p: QRnnParams, x: Int8Array): Int8Array {
   const { hidden: H, inSize: I, steps: T } = p;
   const G = RNN_GATES[p.kind];
   if (x.length !== T * I) throw new Error(`internal: rnn input has ${x.length} values, expected ${T * I}`);
-  const out = new Int8Array(T * H);
+  const out = new Int8Array(T * H); // every step's h (the kernel keeps only the last when lastOnly)
   const state = new Int32Array(H); // LSTM cell, GRU h (Q0.15)
   const sx = new Int32Array(G), sh = new Int32Array(G);
   for (let t = 0; t < T; t++) {
@@ -147,7 +149,7 @@ export function emulateRnn(p: QRnnParams, x: Int8Array): Int8Array {
       }
     }
   }
-  return out;
+  return p.lastOnly ? out.slice((T - 1) * H) : out;
 }
 
 // ---- lowering from float --------------------------------------------------------------------
@@ -173,6 +175,8 @@ export interface RnnQuantRanges {
   cellMaxAbs?: number;
   actMin?: number;
   actMax?: number;
+  /** Output only the last step's h (default: every step's). */
+  lastOnly?: boolean;
 }
 
 /** Fraction bits of the LSTM cell state for a largest magnitude: the most that keeps it in int16. */
@@ -227,7 +231,7 @@ export function lowerRnn(f: FloatRnn, q: RnnQuantRanges, bits: Bits, what: strin
   const out = encodeMultiplier((kind === 'lstm' ? 2 ** -30 : 2 ** -15) / q.outScale, `${what} output multiplier`);
   return {
     kind, steps: f.steps, inSize: I, hidden: H, inZp: q.inZp, outZp: q.outZp, actMin: q.actMin ?? -128, actMax: q.actMax ?? 127,
-    outMultiplier: out.multiplier, outShift: out.shift, cellFrac, gateBias, gateMultiplier, gateShift, weightBits: bits,
+    outMultiplier: out.multiplier, outShift: out.shift, cellFrac, lastOnly: q.lastOnly ?? false, gateBias, gateMultiplier, gateShift, weightBits: bits,
     wx: wq.q, wh: rq.q,
   };
 }

@@ -9,7 +9,7 @@ The calibration and test rows are ../dsa-har/calib.npz and ../dsa-har/test.npz (
 Model (DeepConvLSTM, Ordonez & Roggen 2016, reduced for a microcontroller): one small 1-D convolution
 branch per IMU (9 -> c1 -> c2 channels, kernel 5, stride 2, no padding, ReLU), the five branches'
 features concatenated per time step (5 * c2 values, 29 steps), one LSTM (or GRU with --cell gru) over
-those 29 steps, and a dense 19-way head on the last hidden state. One output, `fused_logits`.
+those 29 steps (batch_first), and a dense 19-way head on its last hidden state h_n. One output, `fused_logits`.
 
 Outputs, next to this script: model.onnx (opset 13), metrics.json.
 Run (CPU, one thread, a few minutes):  nice /usr/bin/python3 examples/dsa-har-lstm/train.py
@@ -53,8 +53,9 @@ class ConvLstmNet(nn.Module):
 
     def features(self, xs):
         feats = torch.cat([getattr(self, m)(x) for m, x in zip(MODALITIES, xs)], 1)   # [b, 5*c2, T]
-        seq, _ = self.rnn(feats.transpose(1, 2))                                       # [b, T, hidden]
-        return seq[:, -1]
+        _, state = self.rnn(feats.transpose(1, 2))                 # batch_first: [b, T, 5*c2] in
+        h_last = state[0] if isinstance(state, tuple) else state    # h_n [1, b, hidden] (LSTM: (h_n, c_n))
+        return h_last.squeeze(0)                                    # the last step's hidden state [b, hidden]
 
     def forward(self, x):
         return self.fc(self.drop(self.features([x[:, m] for m in range(5)])))

@@ -301,6 +301,7 @@ typedef struct {
   int32_t out_zp, act_min, act_max;
   int32_t out_multiplier, out_shift; /* LSTM: o * tanh(c) (Q0.30) -> h; GRU: h (Q0.15) -> h */
   int32_t cell_frac;                 /* LSTM: cell state real = c * 2^-cell_frac, 0..15 (GRU: unused) */
+  int32_t last_only;                 /* 1: out is [hidden], the last step's h only (ONNX Y_h); 0: [steps][hidden] */
   const int64_t *gate_bias;          /* [hidden][4] */
   const int32_t *gate_multiplier;    /* [hidden][G][2]: input part, recurrent part */
   const int32_t *gate_shift;         /* [hidden][G], r = 31 - shift in [1, 62] */
@@ -316,7 +317,7 @@ size_t tm2_gru_scratch_size(const tm2_rnn_params *p);
 void tm2_gru_s8(const tm2_rnn_params *p, const int8_t *in, const int8_t *w, int8_t *out, void *scratch);
 void tm2_gru_s4(const tm2_rnn_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out, void *scratch);
 
-/* Reference definitions; the scratch holds the 16-bit state (hidden int16, 4-byte aligned). */
+/* Reference definitions; scratch as the optimized kernels (tm2_lstm_scratch_size / tm2_gru_scratch_size). */
 void tm2_ref_lstm_s8(const tm2_rnn_params *p, const int8_t *in, const int8_t *w, int8_t *out, void *scratch);
 void tm2_ref_lstm_s4(const tm2_rnn_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out, void *scratch);
 void tm2_ref_gru_s8(const tm2_rnn_params *p, const int8_t *in, const int8_t *w, int8_t *out, void *scratch);

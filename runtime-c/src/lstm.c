@@ -26,9 +26,9 @@ static void run(const tm2_rnn_params *p, const int8_t *in, const int8_t *w, int3
   for (j = 0; j < H; j++) cell[j] = 0;
   for (t = 0; t < p->steps; t++) {
     const int8_t *wp = w;
-    int8_t *y = out + t * H;
+    int8_t *y = out + (p->last_only ? 0 : t * H); /* last_only: every step writes the same H bytes */
     tm2_rnn_fill_col(col, in + t * I, I, ip, s4);
-    if (t) tm2_rnn_fill_col(hcol, y - H, H, hp, s4);
+    if (t) tm2_rnn_fill_col(hcol, out + (p->last_only ? 0 : (t - 1) * H), H, hp, s4); /* h_{t-1} read once, here */
     else {
       /* h_{-1} = 0 (real): out_zp everywhere (the gate constants fold -out_zp * sum(w)); padded
        * positions meet zero weights, so the whole column may hold it. */

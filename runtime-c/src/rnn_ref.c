@@ -32,15 +32,18 @@ static int64_t mac64(int64_t bias, int32_t sx, int32_t mx, int32_t sh, int32_t m
 static void lstm(const tm2_rnn_params *p, const int8_t *in, const int8_t *w, int32_t s4, int8_t *out, void *scratch) {
   const int32_t H = p->hidden;
   int16_t *cell = (int16_t *)scratch;
+  int8_t *h = (int8_t *)(cell + H); /* h_{t-1}: out may be overwritten in place (last_only) */
   int32_t t, j, g;
   for (j = 0; j < H; j++) cell[j] = 0;
   for (t = 0; t < p->steps; t++) {
-    const int8_t *x = in + t * p->in_size, *h = t ? out + (t - 1) * H : 0;
+    const int8_t *x = in + t * p->in_size;
+    int8_t *y = out + (p->last_only ? 0 : t * H);
+    for (j = 0; j < H && t; j++) h[j] = out[(p->last_only ? 0 : (t - 1) * H) + j];
     for (j = 0; j < H; j++) {
       int32_t pre[4], i_g, o_g, f_g, c_g, c, hq;
       for (g = 0; g < 4; g++) {
         int32_t sx, sh;
-        sums(p, w, s4, 4, x, h, j, g, &sx, &sh);
+        sums(p, w, s4, 4, x, t ? h : 0, j, g, &sx, &sh);
         pre[g] = tm2_rnn_gate(mac64(p->gate_bias[j * 4 + g], sx, p->gate_multiplier[(j * 4 + g) * 2], sh,
                                     p->gate_multiplier[(j * 4 + g) * 2 + 1]),
                               p->gate_shift[j * 4 + g]);
@@ -52,7 +55,7 @@ static void lstm(const tm2_rnn_params *p, const int8_t *in, const int8_t *w, int
       c = tm2_sat16(tm2_rshr(f_g * cell[j], 15) + tm2_rshr(i_g * c_g, 30 - p->cell_frac));
       cell[j] = (int16_t)c;
       hq = o_g * tm2_tanh_q15(tm2_rnn_cell_q12(c, p->cell_frac)); /* Q0.30 */
-      out[t * H + j] = tm2_requant(hq, p->out_multiplier, p->out_shift, p->out_zp, p->act_min, p->act_max);
+      y[j] = tm2_requant(hq, p->out_multiplier, p->out_shift, p->out_zp, p->act_min, p->act_max);
     }
   }
 }
@@ -60,10 +63,13 @@ static void lstm(const tm2_rnn_params *p, const int8_t *in, const int8_t *w, int
 static void gru(const tm2_rnn_params *p, const int8_t *in, const int8_t *w, int32_t s4, int8_t *out, void *scratch) {
   const int32_t H = p->hidden;
   int16_t *state = (int16_t *)scratch; /* h as Q0.15 */
+  int8_t *hb = (int8_t *)(state + H);  /* h_{t-1} as int8 (see lstm()) */
   int32_t t, j;
   for (j = 0; j < H; j++) state[j] = 0;
   for (t = 0; t < p->steps; t++) {
-    const int8_t *x = in + t * p->in_size, *h = t ? out + (t - 1) * H : 0;
+    const int8_t *x = in + t * p->in_size, *h = t ? hb : 0;
+    int8_t *y = out + (p->last_only ? 0 : t * H);
+    for (j = 0; j < H && t; j++) hb[j] = out[(p->last_only ? 0 : (t - 1) * H) + j];
     for (j = 0; j < H; j++) {
       const int32_t *m = p->gate_multiplier + j * 6, *s = p->gate_shift + j * 3;
       const int64_t *b = p->gate_bias + j * 4;
@@ -78,7 +84,7 @@ static void gru(const tm2_rnn_params *p, const int8_t *in, const int8_t *w, int3
       n = tm2_tanh_q15(tm2_sat16(nx + tm2_rshr(r * nh, 15)));
       hn = tm2_sat16(n + tm2_rshr(z * (state[j] - n), 15));
       state[j] = (int16_t)hn;
-      out[t * H + j] = tm2_requant(hn, p->out_multiplier, p->out_shift, p->out_zp, p->act_min, p->act_max);
+      y[j] = tm2_requant(hn, p->out_multiplier, p->out_shift, p->out_zp, p->act_min, p->act_max);
     }
   }
 }

@@ -6,7 +6,7 @@
  *
  * Cases come from stdin, or (built with -DRNN_CASES=\"file.h\", for QEMU where there is no stdin)
  * from the string `rnn_cases` in that header. Tokens, per case:
- *   lstm|gru bits steps in_size hidden in_zp out_zp act_min act_max out_multiplier out_shift cell_frac
+ *   lstm|gru bits steps in_size hidden in_zp out_zp act_min act_max out_multiplier out_shift cell_frac last_only
  *   then arrays "n v0 .. v(n-1)": gate_bias (int64), gate_multiplier, gate_shift, weights (layout of tm2.h,
  *   packed bytes for INT4), input.
  */
@@ -89,12 +89,13 @@ int main(void) {
     p.out_multiplier = (int32_t)next_int();
     p.out_shift = (int32_t)next_int();
     p.cell_frac = (int32_t)next_int();
+    p.last_only = (int32_t)next_int();
     p.gate_bias = (const int64_t *)read_array(8, NULL);
     p.gate_multiplier = (const int32_t *)read_array(4, NULL);
     p.gate_shift = (const int32_t *)read_array(4, NULL);
     w = (int8_t *)read_array(1, NULL);
     in = (int8_t *)read_array(1, NULL);
-    n = p.steps * p.hidden;
+    n = p.last_only ? p.hidden : p.steps * p.hidden;
     out = (int8_t *)malloc((size_t)n + 1);
     ref = (int8_t *)malloc((size_t)n + 1);
     bytes = lstm ? tm2_lstm_scratch_size(&p) : tm2_gru_scratch_size(&p);
