@@ -159,6 +159,26 @@ class GemmVariants(nn.Module):
         return self.fc(y)
 
 
+# ---------------------------------------------------------------- 6. lut_acts (opset 14)
+class LutActs(nn.Module):
+    """The lookup-table activations: HardSwish (an ONNX op from opset 14; lower opsets get a
+    decomposition), HardSigmoid (torch exports alpha = 1/6, not ONNX's default 0.2) gating a
+    depthwise branch by Mul, and Tanh."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, kernel_size=3, padding=1)
+        self.gate = nn.Conv2d(8, 8, kernel_size=3, padding=1, groups=8)
+        self.expand = nn.Conv2d(8, 12, kernel_size=1)
+        self.fc = nn.Linear(12, 5)
+
+    def forward(self, x):
+        y = nn.functional.hardswish(self.stem(x))
+        y = y * nn.functional.hardsigmoid(self.gate(y))
+        y = torch.tanh(self.expand(y))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(y, 1), 1))
+
+
 def fold_pad_amounts(graph: onnx.GraphProto, torch_pad: tuple, rank: int) -> None:
     """torch 1.13 computes F.pad's amounts with a Constant/ConstantOfShape/Concat/Reshape/Slice/
     Transpose/Cast subgraph even when they are constants; replace it by one int64 initializer
@@ -255,6 +275,8 @@ def build(name: str) -> nn.Module:
         return GroupedConv()
     if name == 'gemm_variants':
         return GemmVariants(gen)
+    if name == 'lut_acts':
+        return LutActs()
     raise KeyError(name)
 
 
@@ -269,6 +291,7 @@ def main() -> int:
            torch_pad=PAD)
     export('gemm_variants', build('gemm_variants'), {'features': [1, 12]}, ['logits'], opset=17,
            post_opset=18)
+    export('lut_acts', build('lut_acts'), {'x': [1, 3, 12, 12]}, ['logits'], opset=14)
     return 0
 
 
