@@ -7,10 +7,12 @@
 // gate row. Each gate row's input and recurrent sums meet in one 64-bit value with one rounding:
 //   v = gateBias + Sx * Mx + Sh * Mh,  pre = sat16(v >> r)
 // (gateBias holds the float bias, the zero-point corrections and 2^(r-1)).
+import { commentText } from '../codegen/names.ts';
 import { TinyM2Error } from '../errors.ts';
 import { encodeMultiplier } from '../quant/fixedpoint.ts';
-import type { Bits } from '../quant/qgraph.ts';
+import type { Bits, Clamp, QOpBase } from '../quant/qgraph.ts';
 import { packInt4, quantizeWeightsPerChannel, weightQmax } from '../quant/weights.ts';
+import type { KernelDef } from './kernel.ts';
 
 export type RnnKind = 'lstm' | 'gru';
 
@@ -235,3 +237,60 @@ export function lowerRnn(f: FloatRnn, q: RnnQuantRanges, bits: Bits, what: strin
     wx: wq.q, wh: rq.q,
   };
 }
+
+// ---- the kernel registry entry (compiler/kernels/registry.ts: lstm, gru) -------------------
+
+/** A recurrent layer in the QGraph: tm2_lstm_* / tm2_gru_* over the whole sequence (input [1][T][I]). */
+export interface QRnnOp extends QOpBase, Clamp, Omit<QRnnParams, 'kind' | 'actMin' | 'actMax'> {
+  op: RnnKind;
+  macs: number;
+}
+
+function paramsOf(op: QRnnOp): QRnnParams {
+  return { ...op, kind: op.op };
+}
+
+export const rnnKernel: KernelDef<QRnnOp> = {
+  emulate: (op, [x]) => emulateRnn(paramsOf(op), x),
+
+  validate(op, [inT], out, v) {
+    const G = RNN_GATES[op.op], H = op.hidden, I = op.inSize;
+    if (inT.shape[0] * inT.shape[1] !== op.steps || inT.shape[2] !== I) v.bad(`input [${inT.shape}] is not [1, ${op.steps}, ${I}]`);
+    if (out.shape[0] * out.shape[1] * out.shape[2] !== (op.lastOnly ? H : op.steps * H)) v.bad(`output [${out.shape}] does not hold ${op.lastOnly ? H : op.steps * H} values`);
+    if (op.wx.length !== G * H * I || op.wh.length !== G * H * H) v.bad('weight arrays do not match the shape');
+    if (op.gateBias.length !== 4 * H || op.gateMultiplier.length !== 2 * G * H || op.gateShift.length !== G * H) v.bad('gate parameter arrays do not match the shape');
+    for (let i = 0; i < op.gateShift.length; i++) {
+      const r = 31 - op.gateShift[i];
+      if (r < 1 || r > 62) v.bad(`gate shift ${op.gateShift[i]} out of range (r = ${r})`);
+    }
+    for (const m of op.gateMultiplier) if (m < 0 || m >= 2 ** 31) v.bad(`gate multiplier ${m} out of range`);
+    if (op.op === 'lstm' && (op.cellFrac < 0 || op.cellFrac > 15)) v.bad(`cell_frac ${op.cellFrac} not in 0..15`);
+    v.checkRequant({ multiplier: Int32Array.of(op.outMultiplier), shift: Int32Array.of(op.outShift) }, 1, 'output');
+    v.checkClamp(op, out);
+  },
+
+  emitC(op, e) {
+    const { id: L, prefix, outT } = e;
+    const s = op.weightBits === 4 ? 's4' : 's8';
+    const w = packRnnWeights(paramsOf(op));
+    e.defineArray('int8_t', `${prefix}_${L}_w`, w, `${op.name}: ${op.op.toUpperCase()} weights in the kernel's interleaved layout (tm2.h), INT${op.weightBits}${op.weightBits === 4 ? ' packed low nibble first' : ''}`);
+    e.defineArray('int32_t', `${prefix}_${L}_gmult`, op.gateMultiplier, `${op.name}: gate multipliers (input, recurrent) per gate row`, 8);
+    e.defineArray('int32_t', `${prefix}_${L}_gshift`, op.gateShift, `${op.name}: gate shifts per gate row`, 16);
+    // int64 constants: the arrays of <name>_weights.c are int8/int32 only; the gate constants go beside the params.
+    e.param(`/* ${commentText(op.name)}: gate constants (bias, zero points, rounding) per unit, 4 slots */\nstatic const int64_t ${L}_gbias[${op.gateBias.length}] = {${Array.from(op.gateBias, (b) => `${b}LL`).join(', ')}};`);
+    e.param(
+      `/* ${commentText(op.name)}: steps, in_size, hidden, in_zp, out_zp, clamp, output multiplier/shift, cell_frac, last_only */\n` +
+        `static const tm2_rnn_params ${L} = {${op.steps}, ${op.inSize}, ${op.hidden}, ${op.inZp}, ${op.outZp}, ${op.actMin}, ${op.actMax}, ${op.outMultiplier}, ${op.outShift}, ${op.cellFrac}, ${op.lastOnly ? 1 : 0}, ${L}_gbias, ${prefix}_${L}_gmult, ${prefix}_${L}_gshift};`,
+    );
+    const sc = e.memory.scratch[e.index];
+    e.statement(`${e.comment}\n  tm2_${op.op}_${s}(&${L}, ${e.at(op.inputs[0])}, ${prefix}_${L}_w, ${e.at(op.output)}, ${sc ? `A + ${sc.offset}` : 'NULL'});`);
+    e.selfCheck(`  if (tm2_${op.op}_scratch_size(&${L}) > ${sc ? sc.bytes : 0}u) bad++;`);
+    e.report.weightBits = op.weightBits;
+    e.report.macs = op.macs;
+    void outT;
+  },
+
+  scratchBytes: (op) => rnnScratchBytes(op),
+  inPlace: false,
+  runOps: null,
+};
