@@ -291,6 +291,7 @@ export const rnnKernel: KernelDef<QRnnOp> = {
   },
 
   scratchBytes: (op) => rnnScratchBytes(op),
+  scratchIsState: true,
   inPlace: false,
   runOps: null,
 };
