@@ -4,8 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { TinyM2Error } from '../compiler/errors.ts';
+import { loadOnnx } from '../compiler/onnx/import.ts';
 import { rnnForward } from '../compiler/ops/recurrent.ts';
-import { writeModel } from './helpers/onnx-builder.ts';
+import { runFloat } from '../compiler/reference/interpreter.ts';
+import { writeModel, type ModelSpec } from './helpers/onnx-builder.ts';
 import { randomInput, runOnnxRuntime } from './helpers/ort.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tm2-rnn-ort-'));
@@ -46,6 +49,68 @@ describe('float LSTM / GRU equal ONNX Runtime', () => {
       close('Y', f.y);
       close('Y_h', f.hLast);
       if (kind === 'lstm') close('Y_c', f.cLast);
+    });
+  }
+});
+
+/**
+ * A one-layer model ending in Y_h, with attributes and an optional zero initial state. Its sequence is
+ * X [1, I, T] (an NCL map, as Conv1d layers produce) through Transpose perm [2, 0, 1], what PyTorch
+ * exports for `x.permute(2, 0, 1)` before a sequence-first layer (ONNX Runtime has no layout = 1).
+ */
+function layerModel(kind: 'lstm' | 'gru', attrs: NonNullable<ModelSpec['nodes'][0]['attrs']>, withH0 = false): ModelSpec {
+  const T = 5, I = 4, H = 3, G = kind === 'lstm' ? 4 : 3;
+  return {
+    opset: 14,
+    inputs: [{ name: 'X', shape: [1, I, T] }],
+    outputs: [{ name: 'Y_h' }],
+    initializers: [
+      { name: 'W', dims: [1, G * H, I], data: Array.from(randomInput(G * H * I, 7)) },
+      { name: 'R', dims: [1, G * H, H], data: Array.from(randomInput(G * H * H, 8)) },
+      { name: 'B', dims: [1, 2 * G * H], data: Array.from(randomInput(2 * G * H, 9)) },
+      ...(withH0 ? [{ name: 'h0', dims: [1, 1, H], data: [0, 0, 0] }] : []),
+    ],
+    nodes: [
+      { op: 'Transpose', inputs: ['X'], outputs: ['seq'], attrs: { perm: { ints: [2, 0, 1] } } },
+      {
+        op: kind === 'lstm' ? 'LSTM' : 'GRU', inputs: ['seq', 'W', 'R', 'B', '', withH0 ? 'h0' : ''], outputs: ['Y', 'Y_h'],
+        attrs: { hidden_size: { i: H }, ...attrs },
+      },
+    ],
+  };
+}
+
+describe('tinym2 imports ONNX LSTM / GRU', () => {
+  for (const kind of ['lstm', 'gru'] as const) {
+    it(`${kind}: the imported graph's float reference equals ONNX Runtime (NCL map through Transpose, Y_h, zero initial state)`, async () => {
+      const file = writeModel(join(dir, `${kind}-yh.onnx`), layerModel(kind, kind === 'gru' ? { linear_before_reset: { i: 1 } } : {}, true));
+      const graph = loadOnnx(file);
+      const x = randomInput(5 * 4, 10);
+      expect(graph.nodes.map((n) => n.op)).toEqual([kind === 'lstm' ? 'LSTM' : 'GRU']); // the Transpose is absorbed
+      const ours = runFloat(graph, { X: x }).get('Y_h')!;
+      const theirs = (await runOnnxRuntime(file, { X: { data: x, shape: [1, 4, 5] } })).get('Y_h')!.data;
+      for (let i = 0; i < ours.length; i++) expect(Math.abs(ours[i] - theirs[i])).toBeLessThan(1e-5);
+    });
+  }
+
+  const refusals: Array<[string, ModelSpec, RegExp]> = [
+    ['a bidirectional LSTM', layerModel('lstm', { direction: { s: 'bidirectional' } }), /direction 'bidirectional' is not supported/],
+    ['a reverse GRU', layerModel('gru', { direction: { s: 'reverse' }, linear_before_reset: { i: 1 } }), /direction 'reverse' is not supported/],
+    ['a GRU with linear_before_reset = 0', layerModel('gru', {}), /linear_before_reset=0 is not supported/],
+    ['an LSTM with clip', layerModel('lstm', { clip: { f: 3 } }), /attribute clip is not supported/],
+  ];
+  for (const [what, spec, message] of refusals) {
+    it(`refuses ${what} with a message naming the node`, () => {
+      const file = writeModel(join(dir, 'refused.onnx'), spec);
+      let err: unknown;
+      try {
+        loadOnnx(file);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(TinyM2Error);
+      expect((err as TinyM2Error).message).toMatch(message);
+      expect((err as TinyM2Error).message).toMatch(/(LSTM|GRU)/);
     });
   }
 });
