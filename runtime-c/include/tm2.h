@@ -40,6 +40,8 @@
  *   pad       -> tm2_pad_s8
  *   reshape   -> nothing (a view)
  *   permute   -> tm2_permute_s8  (perm = QCopyOp.perm)
+ *   lstm / gru -> tm2_lstm_s8 / _s4, tm2_gru_s8 / _s4 (tm2_rnn_params from QRnnOp, compiler/kernels/rnn.ts;
+ *                weights in the interleaved layout below); scratch: tm2_lstm_scratch_size / tm2_gru_scratch_size
  *   (argmax   -> tm2_argmax_s8, for classifier outputs in the generated API)
  *
  * Field mapping for tm2_conv_params from QConvOp and its tensors:
