@@ -7,6 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { TinyM2Error } from '../compiler/errors.ts';
 import { loadOnnx } from '../compiler/onnx/import.ts';
 import { rnnForward } from '../compiler/ops/recurrent.ts';
+import { calibrateGraph, runQuantized } from '../compiler/quant/evaluate.ts';
+import { quantizeGraph } from '../compiler/quant/lower.ts';
 import { runFloat } from '../compiler/reference/interpreter.ts';
 import { writeModel, type ModelSpec } from './helpers/onnx-builder.ts';
 import { randomInput, runOnnxRuntime } from './helpers/ort.ts';
@@ -56,13 +58,14 @@ describe('float LSTM / GRU equal ONNX Runtime', () => {
 /**
  * A one-layer model ending in Y_h, with attributes and an optional zero initial state. Its sequence is
  * X [1, I, T] (an NCL map, as Conv1d layers produce) through Transpose perm [2, 0, 1], what PyTorch
- * exports for `x.permute(2, 0, 1)` before a sequence-first layer (ONNX Runtime has no layout = 1).
+ * exports for `x.permute(2, 0, 1)` before a sequence-first layer (ONNX Runtime has no layout = 1);
+ * `batchFirst`: X [1, T, I] through Transpose perm [1, 0, 2] (PyTorch's batch_first=True).
  */
-function layerModel(kind: 'lstm' | 'gru', attrs: NonNullable<ModelSpec['nodes'][0]['attrs']>, withH0 = false): ModelSpec {
+function layerModel(kind: 'lstm' | 'gru', attrs: NonNullable<ModelSpec['nodes'][0]['attrs']>, withH0 = false, batchFirst = false): ModelSpec {
   const T = 5, I = 4, H = 3, G = kind === 'lstm' ? 4 : 3;
   return {
     opset: 14,
-    inputs: [{ name: 'X', shape: [1, I, T] }],
+    inputs: [{ name: 'X', shape: batchFirst ? [1, T, I] : [1, I, T] }],
     outputs: [{ name: 'Y_h' }],
     initializers: [
       { name: 'W', dims: [1, G * H, I], data: Array.from(randomInput(G * H * I, 7)) },
@@ -71,7 +74,7 @@ function layerModel(kind: 'lstm' | 'gru', attrs: NonNullable<ModelSpec['nodes'][
       ...(withH0 ? [{ name: 'h0', dims: [1, 1, H], data: [0, 0, 0] }] : []),
     ],
     nodes: [
-      { op: 'Transpose', inputs: ['X'], outputs: ['seq'], attrs: { perm: { ints: [2, 0, 1] } } },
+      { op: 'Transpose', inputs: ['X'], outputs: ['seq'], attrs: { perm: { ints: batchFirst ? [1, 0, 2] : [2, 0, 1] } } },
       {
         op: kind === 'lstm' ? 'LSTM' : 'GRU', inputs: ['seq', 'W', 'R', 'B', '', withH0 ? 'h0' : ''], outputs: ['Y', 'Y_h'],
         attrs: { hidden_size: { i: H }, ...attrs },
@@ -82,15 +85,25 @@ function layerModel(kind: 'lstm' | 'gru', attrs: NonNullable<ModelSpec['nodes'][
 
 describe('tinym2 imports ONNX LSTM / GRU', () => {
   for (const kind of ['lstm', 'gru'] as const) {
-    it(`${kind}: the imported graph's float reference equals ONNX Runtime (NCL map through Transpose, Y_h, zero initial state)`, async () => {
-      const file = writeModel(join(dir, `${kind}-yh.onnx`), layerModel(kind, kind === 'gru' ? { linear_before_reset: { i: 1 } } : {}, true));
-      const graph = loadOnnx(file);
-      const x = randomInput(5 * 4, 10);
-      expect(graph.nodes.map((n) => n.op)).toEqual([kind === 'lstm' ? 'LSTM' : 'GRU']); // the Transpose is absorbed
-      const ours = runFloat(graph, { X: x }).get('Y_h')!;
-      const theirs = (await runOnnxRuntime(file, { X: { data: x, shape: [1, 4, 5] } })).get('Y_h')!.data;
-      for (let i = 0; i < ours.length; i++) expect(Math.abs(ours[i] - theirs[i])).toBeLessThan(1e-5);
-    });
+    for (const batchFirst of [false, true]) {
+      const what = batchFirst ? 'batch-first [1, T, I] through Transpose [1, 0, 2]' : 'NCL map through Transpose [2, 0, 1]';
+      it(`${kind}, ${what}: float reference equals ONNX Runtime, INT8 emulation tracks it`, async () => {
+        const file = writeModel(join(dir, `${kind}-${batchFirst}.onnx`), layerModel(kind, kind === 'gru' ? { linear_before_reset: { i: 1 } } : {}, true, batchFirst));
+        const graph = loadOnnx(file);
+        expect(graph.nodes.map((n) => n.op)).toEqual([kind === 'lstm' ? 'LSTM' : 'GRU']); // the Transpose is absorbed
+        const x = randomInput(5 * 4, 10);
+        const ours = runFloat(graph, { X: x }).get('Y_h')!;
+        const theirs = (await runOnnxRuntime(file, { X: { data: x, shape: batchFirst ? [1, 5, 4] : [1, 4, 5] } })).get('Y_h')!.data;
+        for (let i = 0; i < ours.length; i++) expect(Math.abs(ours[i] - theirs[i])).toBeLessThan(1e-5);
+        // Lowered and run in the integer emulator (the kernel's twin): within a few output steps of float.
+        const rows = [10, 11, 12, 13].map((seed) => ({ X: randomInput(5 * 4, seed) }));
+        const q = quantizeGraph(graph, calibrateGraph(graph, rows));
+        expect(q.ops.map((o) => o.op)).toEqual(batchFirst ? ['permute', kind] : [kind]);
+        const yq = runQuantized(graph, q, { X: x }).get('Y_h')!;
+        const step = q.tensors.get(q.ops.at(-1)!.output)!.scale;
+        for (let i = 0; i < ours.length; i++) expect(Math.abs(yq[i] - ours[i]), `${kind} Y_h[${i}]`).toBeLessThan(4 * step);
+      });
+    }
   }
 
   const refusals: Array<[string, ModelSpec, RegExp]> = [

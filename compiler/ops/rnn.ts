@@ -8,7 +8,8 @@
 // Shape / Gather / Concat / Expand, which fold); only zeros lower to the kernels. Sequence input:
 // ONNX X [T, 1, I], or (layout 1) [1, T, I]; a Transpose perm [2, 0, 1] of an NCL feature map [1, I, T]
 // (a Conv1d stack's output, what PyTorch's `x.permute(2, 0, 1)` or batch_first's transpose gives)
-// is absorbed: the layer reads the feature map directly, whose channels-last memory is [T][I].
+// is absorbed: the layer reads the feature map directly, whose channels-last memory is [T][I]; so is a
+// Transpose perm [1, 0, 2] of a batch-first [1, T, I] sequence (PyTorch's batch_first=True on such a tensor).
 // Output: the last hidden state Y_h (h_n) [1, 1, H]; the per-step sequence Y is refused for now.
 import type { ImportContext, SourceNode } from '../onnx/context.ts';
 import { constantFloat, tensorInfo, type NodeBase } from '../ir.ts';
@@ -71,11 +72,12 @@ function importRnn(ctx: ImportContext, node: SourceNode): void {
   let x = ctx.activation(node, 0);
   let layout: RnnNode['layout'] = layoutAttr === 1 ? 'nti' : 'tni';
   const producer = ctx.nodes.find((n) => n.outputs.includes(x.name));
-  if (layoutAttr === 0 && producer && producer.op === 'Transpose' && producer.perm.join() === '2,0,1') {
+  if (layoutAttr === 0 && producer && producer.op === 'Transpose') {
     const src = ctx.tensors.get(producer.inputs[0]);
-    if (src && src.shape.length === 3 && src.shape[0] === 1) {
+    const perm = producer.perm.join();
+    if (src && src.shape.length === 3 && src.shape[0] === 1 && (perm === '2,0,1' || perm === '1,0,2')) {
       x = src;
-      layout = 'ncl';
+      layout = perm === '2,0,1' ? 'ncl' : 'nti'; // an NCL map, or a batch-first [1, T, I] sequence
     }
   }
   const wv = w.data as Float32Array, rv = r.data as Float32Array;
@@ -180,10 +182,17 @@ export const rnn: OpDef<RnnNode> = {
     fusesClamp: () => false,
     lower(lc, node) {
       const inP = lc.placed(node.inputs[0]);
-      if (node.layout !== 'ncl' || inP.kind !== 'spatial' || inP.rank !== 3) {
-        lc.unsupported(node, 'its sequence is not a [1, features, steps] feature map (tinym2 lowers an LSTM / GRU that reads a Conv1d-style map through a Transpose [2, 0, 1])');
+      if (node.layout === 'tni' || inP.kind !== 'spatial' || inP.rank !== 3) {
+        lc.unsupported(node, 'its sequence is neither a [1, features, steps] map nor a batch-first [1, steps, features] tensor (tinym2 lowers an LSTM / GRU reading one of those, directly or through the Transpose PyTorch exports)');
       }
-      const inT = lc.qtensor(inP.q); // [1][T][I]: x_t contiguous
+      let inT = lc.qtensor(inP.q); // 'ncl': [1][T][I], x_t contiguous
+      if (node.layout === 'nti') {
+        // [1, T, I] is placed as NCL with T channels: memory [1][I][T]; one permute makes x_t contiguous.
+        const steps = lc.fresh(inP.q, 'steps-first');
+        lc.addTensor(steps, [1, inT.shape[2], inT.shape[1]], { scale: inT.scale, zeroPoint: inT.zeroPoint, bits: inT.bits });
+        lc.emit({ op: 'permute', name: node.name, inputs: [inP.q], output: steps, perm: [0, 2, 1] });
+        inT = lc.qtensor(steps);
+      }
       const [, T, I] = inT.shape;
       const outName = lc.resultTensor(node);
       const out = lc.place(outName, tensorInfo(lc.graph, node.outputs[0]).shape);
