@@ -264,13 +264,13 @@ describe('refusals', () => {
     expectRefusal(join(dir, 'missing.onnx'), /no such file/);
   });
 
-  it('an unsupported operator (GRU), naming the node and what is supported', () => {
-    const file = writeModel(join(dir, 'gru.onnx'), {
+  it('an unsupported operator (RNN), naming the node and what is supported', () => {
+    const file = writeModel(join(dir, 'rnn.onnx'), {
       opset: 13, inputs: [{ name: 'x', shape: [1, 5, 4] }], outputs: [{ name: 'y' }],
-      initializers: [f32('W', [1, 9, 4]), f32('R', [1, 9, 3])],
-      nodes: [{ op: 'GRU', name: 'encoder_gru', inputs: ['x', 'W', 'R'], outputs: ['y'], attrs: { hidden_size: { i: 3 } } }],
+      initializers: [f32('W', [1, 3, 4]), f32('R', [1, 3, 3])],
+      nodes: [{ op: 'RNN', name: 'encoder_rnn', inputs: ['x', 'W', 'R'], outputs: ['y'], attrs: { hidden_size: { i: 3 } } }],
     });
-    expectRefusal(file, /node 'encoder_gru' \(GRU\)/, /operator GRU is not supported/, /tinym2 supports Conv, BatchNormalization/);
+    expectRefusal(file, /node 'encoder_rnn' \(RNN\)/, /operator RNN is not supported/, /tinym2 supports Conv, BatchNormalization/);
   });
 
   it('an unknown data type', () => {

@@ -65,8 +65,8 @@ describe('runtime-c inline assembly fits every register budget', () => {
   // The DSP inner loops use 12 registers so that they also build with a frame pointer, a PIC
   // register, without optimization (C fallback) and with clang.
   it.skipIf(!have('arm-none-eabi-gcc'))('arm-none-eabi-gcc -O0 and -O2 -fno-omit-frame-pointer -fPIC', () => {
-    const withAsm = SOURCES.filter((f) => /\/(mm_s[48]|depthwise)\.c$/.test(f));
-    expect(withAsm.length).toBe(3);
+    const withAsm = SOURCES.filter((f) => /\/(mm_s[48]|depthwise|rnn_mm)\.c$/.test(f));
+    expect(withAsm.length).toBe(4);
     for (const extra of [['-O0'], ['-O2', '-fno-omit-frame-pointer', '-fPIC']]) {
       for (const src of withAsm) compile('arm-none-eabi-gcc', [...M4, ...extra, ...STRICT, '-c'], [src], join(dir, 'k.o'));
     }

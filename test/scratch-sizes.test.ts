@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KERNELS } from '../compiler/kernels/registry.ts';
-import type { QConvOp, QTensor } from '../compiler/quant/qgraph.ts';
+import type { QConvOp, QOp, QRnnOp, QTensor } from '../compiler/quant/qgraph.ts';
 import { mulberry32 } from '../compiler/random.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -21,7 +21,7 @@ const dir = mkdtempSync(join(tmpdir(), 'tm2-scratch-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The kernels with scratch: one random conv-family op of that kind, its input tensor and the C case line. */
-const GENERATORS: Record<string, (r: (lo: number, hi: number) => number) => { op: QConvOp; inT: QTensor; line: string }> = {
+const GENERATORS: Record<string, (r: (lo: number, hi: number) => number) => { op: QOp; inT: QTensor; line: string }> = {
   conv: (r) => {
     const groups = r(1, 4);
     const inC = groups * r(1, 40), outC = groups * r(1, 8);
@@ -30,7 +30,16 @@ const GENERATORS: Record<string, (r: (lo: number, hi: number) => number) => { op
   },
   pointwise: (r) => convFamily('pointwise', r(1, 12), r(1, 12), r(1, 300), r(1, 64), 1, 1, 1),
   dense: (r) => convFamily('dense', 1, 1, r(1, 2000), r(1, 64), 1, 1, 1),
+  lstm: (r) => recurrent('lstm', r(1, 300), r(1, 130)),
+  gru: (r) => recurrent('gru', r(1, 300), r(1, 130)),
 };
+
+/** A recurrent layer: only in_size and hidden set the scratch (column and 16-bit state). */
+function recurrent(kind: QRnnOp['op'], inSize: number, hidden: number) {
+  const op = { op: kind, inSize, hidden } as QRnnOp;
+  const inT: QTensor = { name: 'x', shape: [1, 1, inSize], bits: 8, scale: 1, zeroPoint: 0 };
+  return { op, inT, line: `${kind} ${inSize} ${hidden}` };
+}
 
 function convFamily(kind: QConvOp['op'], h: number, w: number, inC: number, outC: number, kh: number, kw: number, groups: number) {
   const outH = kind === 'dense' ? 1 : h - kh + 1, outW = kind === 'dense' ? 1 : w - kw + 1;
@@ -71,13 +80,14 @@ describe('scratch sizes: the kernel registry equals runtime-c', () => {
     expect(cc.status).toBe(0);
     const u = mulberry32(20261202);
     const r = (lo: number, hi: number) => lo + Math.floor(u() * (hi - lo + 1));
-    const cases = Array.from({ length: 600 }, (_, i) => GENERATORS[Object.keys(GENERATORS)[i % 3]](r));
+    const kinds = Object.keys(GENERATORS);
+    const cases = Array.from({ length: 600 }, (_, i) => GENERATORS[kinds[i % kinds.length]](r));
     const run = spawnSync(exe, [], { input: cases.map((c) => c.line).join('\n') + '\n', encoding: 'utf8' });
     expect(run.status, run.stderr).toBe(0);
     const c = run.stdout.trim().split('\n').map(Number);
     expect(c.length).toBe(cases.length);
     cases.forEach((k, i) => {
-      const ts = KERNELS[k.op.op].scratchBytes(k.op, [k.inT]);
+      const ts = (KERNELS[k.op.op].scratchBytes as (op: QOp, ins: QTensor[]) => number)(k.op, [k.inT]);
       expect(ts, k.line).toBe(c[i]);
     });
   });

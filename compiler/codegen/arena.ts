@@ -19,7 +19,7 @@ import type { QConcatOp, QGraph, QOp } from '../quant/qgraph.ts';
 
 export interface ModelMemory {
   plan: ArenaPlan;
-  /** The buffers that own arena bytes (tensors and `scratch#<op>`), lifetimes in steps: what the plan placed, for reports. */
+  /** The buffers that own arena bytes (tensors, `scratch#<op>` and a recurrent op's `state#<op>`), lifetimes in steps: what the plan placed, for reports. */
   buffers: BufferRequest[];
   /** Arena offset of every tensor. */
   tensorOffset: Map<string, number>;
@@ -192,7 +192,7 @@ export function planModelMemory(q: QGraph): ModelMemory {
     if (p) aliases.push({ name, of: p.of, offset: p.offset, first: f, last: last.get(name)! });
     else buffers.push({ name, bytes, first: f, last: last.get(name)! });
   }
-  const scratchName = (i: number) => `scratch#${i}`;
+  const scratchName = (i: number) => `${kernelOf(q.ops[i]).scratchIsState ? 'state' : 'scratch'}#${i}`;
   const scratchSize: number[] = q.ops.map((op) => scratchBytes(q, op));
   scratchSize.forEach((bytes, i) => {
     if (bytes > 0) {

@@ -281,6 +281,9 @@ export async function execute(o: Args<'compile'>): Promise<number> {
     `arena:   ${model.arenaBytes} bytes (lower bound ${model.lowerBound}; ${model.memory.unsharedBytes} without sharing)`,
     `MACs:    ${model.macs} per inference`,
   ];
+  // A recurrent layer's state (16-bit cell / hidden state and its input column) lives in the arena for its whole sequence.
+  const state = model.memory.buffers.filter((b) => b.name.startsWith('state#'));
+  if (state.length > 0) lines.splice(lines.length - 1, 0, `         of which ${state.reduce((s, b) => s + b.bytes, 0)} bytes recurrent state (${state.map((b) => `${b.bytes} for ${q.ops[Number(b.name.slice(6))]?.name ?? b.name}`).join(', ')})`);
   if (board) lines.push(`fits board ${board.name}`);
   if (testSet) lines.push(`test harness: ${name}_test.c with ${testSet.rows.length} rows of ${basename(o.test!)}`);
   if (check) {

@@ -83,10 +83,8 @@ export function analyzeLayers(graph: Graph): LayerInfo[] {
     if (!w) throw new Error(`internal: weight ${node.weight} of ${node.name} missing`);
     const weightCount = tensorSize(w.shape);
     const outChannels = w.shape[0];
-    const outShape = graph.tensors.get(node.outputs[0])!.shape;
-    const outElems = tensorSize(outShape);
-    // Conv: every output element sums Cin/group * kernel taps = weightCount / Cout. Dense: the same per row.
-    const macs = outElems * (weightCount / outChannels);
+    // The op's own count (Conv, Dense: outElems * weightCount / Cout; LSTM / GRU: every step's gate rows).
+    const macs = opDef(node).macs(node, graph);
     const biasCount = node.bias ? tensorSize(graph.constants.get(node.bias)!.shape) : 0;
     const src = sourcesOf(node.inputs[0]);
     const onlyConsumer = (t: string) => {

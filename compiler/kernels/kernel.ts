@@ -56,6 +56,8 @@ export interface KernelDef<O extends QOpBase & { op: string }> {
   validate(op: O, ins: QTensor[], out: QTensor, v: Validator): void;
   emitC(op: O, e: EmitContext): void;
   scratchBytes(op: O, ins: QTensor[]): number;
+  /** The scratch is the op's state (a recurrent layer's, live across its whole sequence): reports name it `state#<op>`. */
+  scratchIsState?: boolean;
   inPlace: boolean;
   runOps: ((op: O, xs: Int8Array[], inTs: QTensor[], outT: QTensor) => string) | null;
 }

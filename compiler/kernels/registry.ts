@@ -8,6 +8,7 @@ import { permuteKernel, reshapeKernel } from './copy.ts';
 import { gapKernel } from './gap.ts';
 import type { KernelDef, OpOfKernel } from './kernel.ts';
 import { lutKernel } from './lut.ts';
+import { rnnKernel } from './rnn.ts';
 import { mulKernel } from './mul.ts';
 import { padKernel } from './pad.ts';
 import { avgpoolKernel, maxpoolKernel } from './pool.ts';
@@ -40,6 +41,8 @@ export const KERNELS = {
   reshape: reshapeKernel,
   permute: permuteKernel,
   softmax: softmaxKernel,
+  lstm: rnnKernel,
+  gru: rnnKernel,
 };
 
 /** The KernelDef of an op, typed for it. */

@@ -55,13 +55,13 @@ function broadcastMap(a: Constant, b: Constant, f: (x: number, y: number) => num
 /** Ops this module can evaluate when all their inputs are constants. */
 export const FOLDABLE = new Set([
   'Shape', 'Gather', 'Unsqueeze', 'Squeeze', 'Concat', 'Cast', 'Reshape', 'Flatten', 'Add', 'Sub', 'Mul', 'Div',
-  'Slice', 'ConstantOfShape', 'Transpose', 'Sqrt', 'Neg', 'Range',
+  'Slice', 'ConstantOfShape', 'Transpose', 'Sqrt', 'Neg', 'Range', 'Expand',
 ]);
 
 /** Inputs each foldable op needs (before opset 10 Slice reads its bounds from attributes). */
 function requiredInputs(op: string, opset: number): number {
   switch (op) {
-    case 'Gather': case 'Add': case 'Sub': case 'Mul': case 'Div': return 2;
+    case 'Gather': case 'Add': case 'Sub': case 'Mul': case 'Div': case 'Expand': return 2;
     case 'Reshape': return opset < 5 ? 1 : 2;
     case 'Slice': return opset < 10 ? 1 : 3;
     case 'Range': return 3;
@@ -269,6 +269,15 @@ export function foldConstantNode(ctx: ImportContext, node: SourceNode): boolean 
           values[i] = src[off];
         }
         ctx.addConstant(makeConstant(out, data.dtype, shape, values));
+        return true;
+      }
+      case 'Expand': { // PyTorch's zero initial state of an LSTM / GRU: Expand(zeros, [1, batch, hidden])
+        const data = c(0);
+        const target = ints(1, 'dimension');
+        if (target.some((d) => d < 0)) refuse(`shape [${target}] has a negative dimension`);
+        const shape = outShape(broadcastShapes(data.shape, target));
+        const r = broadcastMap(data, makeConstant('', data.dtype, shape, new Array<number>(tensorSize(shape)).fill(0)), (p) => p);
+        ctx.addConstant(makeConstant(out, data.dtype, r.shape, r.values));
         return true;
       }
       case 'ConstantOfShape': {

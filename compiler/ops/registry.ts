@@ -14,6 +14,7 @@ import type { NodeOf, OpDef } from './op.ts';
 import { pad } from './pad.ts';
 import { averagePool, maxPool } from './pool.ts';
 import { relu } from './relu.ts';
+import { rnn } from './rnn.ts';
 import { reshape } from './reshape.ts';
 import { scaleShift } from './scale-shift.ts';
 import { sigmoid } from './sigmoid.ts';
@@ -40,6 +41,8 @@ export const OPS = {
   Sub: binary,
   Mul: binary,
   Softmax: softmax,
+  LSTM: rnn,
+  GRU: rnn,
   Tanh: tanh,
   HardSigmoid: hardSigmoid,
   HardSwish: hardSwish,

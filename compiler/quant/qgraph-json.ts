@@ -13,6 +13,7 @@ const TYPED = {
   Uint32Array,
   Float32Array,
   Float64Array,
+  BigInt64Array,
 } as const;
 type TypedName = keyof typeof TYPED;
 

@@ -65,6 +65,7 @@ export type { QConcatOp } from '../kernels/concat.ts';
 export type { QPadOp } from '../kernels/pad.ts';
 export type { QCopyOp } from '../kernels/copy.ts';
 export type { QSoftmaxOp } from '../kernels/softmax.ts';
+export type { QRnnOp } from '../kernels/rnn.ts';
 
 export type QOp = OpOfKernel<(typeof KERNELS)[keyof typeof KERNELS]>;
 

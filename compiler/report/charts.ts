@@ -100,7 +100,7 @@ function memoryCharts(d: ReportData): Chart[] {
             x2: { field: 'end' },
             y: { field: 'offset', type: 'quantitative', title: 'arena byte offset', scale: { domain: [0, Math.max(m.arenaBytes, 1)] } },
             y2: { field: 'top' },
-            color: { field: 'kind', type: 'nominal', title: 'buffer', scale: { domain: ['tensor', 'scratch'], range: ['#4c78a8', '#f58518'] } },
+            color: { field: 'kind', type: 'nominal', title: 'buffer', scale: { domain: ['tensor', 'scratch', 'state'], range: ['#4c78a8', '#f58518', '#54a24b'] } },
             tooltip: [
               { field: 'name', type: 'nominal' },
               { field: 'bytes', type: 'quantitative' },

@@ -44,7 +44,7 @@ export interface LayerSection {
 /** One buffer of the arena plan: `bytes` at `offset`, alive from step `first` to `last` (inclusive). */
 export interface ArenaBuffer {
   name: string;
-  kind: 'tensor' | 'scratch';
+  kind: 'tensor' | 'scratch' | 'state';
   offset: number;
   bytes: number;
   first: number;

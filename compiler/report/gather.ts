@@ -57,7 +57,7 @@ export function memorySection(model: GeneratedModel, ops: number, verify?: Verif
     steps: ops + 1,
     buffers: m.buffers.map((b) => ({
       name: b.name,
-      kind: b.name.startsWith('scratch#') ? 'scratch' : 'tensor',
+      kind: b.name.startsWith('scratch#') ? 'scratch' : b.name.startsWith('state#') ? 'state' : 'tensor',
       offset: m.plan.offsets.get(b.name)!,
       bytes: b.bytes,
       first: b.first,

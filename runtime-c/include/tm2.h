@@ -40,6 +40,8 @@
  *   pad       -> tm2_pad_s8
  *   reshape   -> nothing (a view)
  *   permute   -> tm2_permute_s8  (perm = QCopyOp.perm)
+ *   lstm / gru -> tm2_lstm_s8 / _s4, tm2_gru_s8 / _s4 (tm2_rnn_params from QRnnOp, compiler/kernels/rnn.ts;
+ *                weights in the interleaved layout below); scratch: tm2_lstm_scratch_size / tm2_gru_scratch_size
  *   (argmax   -> tm2_argmax_s8, for classifier outputs in the generated API)
  *
  * Field mapping for tm2_conv_params from QConvOp and its tensors:
@@ -273,6 +275,59 @@ void tm2_permute_s8(const int8_t *in, const int32_t dims[3], const int32_t perm[
  */
 void tm2_concat_copy_s8(const int8_t *in, int32_t outer, int32_t in_inner, int8_t *out, int32_t out_inner,
                         int32_t offset);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Recurrent: LSTM and GRU over a whole sequence (ARITHMETIC.md "Recurrent layers")              */
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * One forward LSTM or GRU layer over `steps` time steps: in [steps][in_size] int8 (scale s_x,
+ * zero point in_zp) -> out [steps][hidden] int8 (the hidden state h_t of every step, scale s_h,
+ * zero point out_zp; out[t-1] is also the recurrent input of step t). Initial state zero.
+ * Gates (G = 4 for LSTM in ONNX order i, o, f, c; G = 3 for GRU: z, r, n), per unit j and gate g:
+ *   Sx = sum_k x[k] * Wx[j][g][k]   Sh = sum_k h[k] * Wh[j][g][k]        (raw int8 x, h; int32)
+ *   v  = gate_bias[j][slot] + Sx * gate_multiplier[j][g][0] + Sh * gate_multiplier[j][g][1] (int64)
+ *   gate preactivation = sat16(v >> r), Q3.12, r = 31 - gate_shift[j][g]
+ * (zero points, float biases and the rounding constant 2^(r-1) are folded into gate_bias by the
+ * compiler). gate_bias has 4 slots per unit: LSTM i, o, f, c; GRU z, r, n (input part), n (recurrent
+ * part, which the reset gate multiplies). Weight layout: per unit j, the input part then the
+ * recurrent part, each in chunks of TM2_RNN_CHUNK_S8 (INT8) or TM2_RNN_CHUNK_S4 (INT4, packed) values:
+ * for chunk c, for gate g, values k = c*chunk .. c*chunk+chunk-1 of row (g, j); in_size and hidden
+ * are padded with zero weights to a multiple of the chunk (tm2_rnn_weight_count).
+ */
+#define TM2_RNN_CHUNK_S8 4
+#define TM2_RNN_CHUNK_S4 8
+typedef struct {
+  int32_t steps, in_size, hidden;
+  int32_t in_zp;
+  int32_t out_zp, act_min, act_max;
+  int32_t out_multiplier, out_shift; /* LSTM: o * tanh(c) (Q0.30) -> h; GRU: h (Q0.15) -> h */
+  int32_t cell_frac;                 /* LSTM: cell state real = c * 2^-cell_frac, 0..15 (GRU: unused) */
+  int32_t last_only;                 /* 1: out is [hidden], the last step's h only (ONNX Y_h); 0: [steps][hidden] */
+  const int64_t *gate_bias;          /* [hidden][4] */
+  const int32_t *gate_multiplier;    /* [hidden][G][2]: input part, recurrent part */
+  const int32_t *gate_shift;         /* [hidden][G], r = 31 - shift in [1, 62] */
+} tm2_rnn_params;
+
+/** Weights (values, not bytes) of the padded layout: hidden * G * (pad(in_size) + pad(hidden)). */
+int32_t tm2_rnn_weight_count(const tm2_rnn_params *p, int32_t gates, int32_t chunk);
+
+size_t tm2_lstm_scratch_size(const tm2_rnn_params *p);
+void tm2_lstm_s8(const tm2_rnn_params *p, const int8_t *in, const int8_t *w, int8_t *out, void *scratch);
+void tm2_lstm_s4(const tm2_rnn_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out, void *scratch);
+size_t tm2_gru_scratch_size(const tm2_rnn_params *p);
+void tm2_gru_s8(const tm2_rnn_params *p, const int8_t *in, const int8_t *w, int8_t *out, void *scratch);
+void tm2_gru_s4(const tm2_rnn_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out, void *scratch);
+
+/* Reference definitions; scratch as the optimized kernels (tm2_lstm_scratch_size / tm2_gru_scratch_size). */
+void tm2_ref_lstm_s8(const tm2_rnn_params *p, const int8_t *in, const int8_t *w, int8_t *out, void *scratch);
+void tm2_ref_lstm_s4(const tm2_rnn_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out, void *scratch);
+void tm2_ref_gru_s8(const tm2_rnn_params *p, const int8_t *in, const int8_t *w, int8_t *out, void *scratch);
+void tm2_ref_gru_s4(const tm2_rnn_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out, void *scratch);
+
+/** Fixed-point sigmoid and tanh: Q3.12 int16 in, Q0.15 out (513-entry tables, linear interpolation). */
+int32_t tm2_sigmoid_q15(int32_t x);
+int32_t tm2_tanh_q15(int32_t x);
 
 #ifdef __cplusplus
 }

@@ -3,7 +3,8 @@
  * test/scratch-sizes.test.ts can require the TypeScript figures (compiler/kernels/) to equal them.
  *
  * Input: one case per line until EOF: kernel name (conv, pointwise, dense), then in_h in_w in_c
- * out_h out_w out_c kernel_h kernel_w groups. Output: one line per case, the size in bytes.
+ * out_h out_w out_c kernel_h kernel_w groups; or lstm / gru, then in_size hidden. Output: one line per
+ * case, the size in bytes.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,8 +16,16 @@ int main(void) {
   tm2_conv_params p;
   for (;;) {
     memset(&p, 0, sizeof p);
-    if (scanf("%15s %d %d %d %d %d %d %d %d %d", kind, &p.in_h, &p.in_w, &p.in_c, &p.out_h, &p.out_w, &p.out_c, &p.kernel_h,
-              &p.kernel_w, &p.groups) != 10) break;
+    if (scanf("%15s", kind) != 1) break;
+    if (!strcmp(kind, "lstm") || !strcmp(kind, "gru")) {
+      tm2_rnn_params rp;
+      memset(&rp, 0, sizeof rp);
+      if (scanf("%d %d", &rp.in_size, &rp.hidden) != 2) return 2;
+      printf("%lu\n", (unsigned long)(kind[0] == 'l' ? tm2_lstm_scratch_size(&rp) : tm2_gru_scratch_size(&rp)));
+      continue;
+    }
+    if (scanf("%d %d %d %d %d %d %d %d %d", &p.in_h, &p.in_w, &p.in_c, &p.out_h, &p.out_w, &p.out_c, &p.kernel_h, &p.kernel_w,
+              &p.groups) != 9) return 2;
     p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = p.ch_mult = 1;
     if (!strcmp(kind, "conv")) printf("%lu\n", (unsigned long)tm2_conv_scratch_size(&p));
     else if (!strcmp(kind, "pointwise")) printf("%lu\n", (unsigned long)tm2_pointwise_scratch_size(&p));
