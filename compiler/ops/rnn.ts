@@ -131,6 +131,9 @@ const importer: Importer = importRnn;
 
 export const rnn: OpDef<RnnNode> = {
   importers: { LSTM: importer, GRU: importer },
+  // The sequence is [T, batch, I] in ONNX's layout, so axis 0 is time, not the sample: a batch fixed at N > 1
+  // is not rewritten here (PyTorch exports of a recurrent model carry the batch on axis 1 or in a Transpose).
+  mixesSamples: () => 'a recurrent layer reads its sequence along axis 0 (time): export the model with batch 1',
 
   shape(node, [x], constants) {
     check(x.length === 3, `the sequence must be 3-D, got ${fmt(x)}`);
