@@ -39,6 +39,12 @@ export interface LowerOptions {
    * per-tensor scale and zero point (CLI --per-tensor-inputs).
    */
   perChannelInputs?: boolean;
+  /**
+   * Groups of IR tensors that must share one scale and zero point (the union of their ranges, the
+   * widest bits), like the data-movement share groups: ADMN residual streams, so that a skipped block
+   * is a byte copy (compiler/admn/blocks.ts tiedTensors).
+   */
+  tiedTensors?: string[][];
 }
 
 export function quantizeGraph(graph: Graph, calib: Calibration, plan?: PrecisionPlan, options: LowerOptions = {}): QGraph {
@@ -237,6 +243,12 @@ class Lowering {
           break;
         default:
           break;
+      }
+    }
+    for (const group of this.options.tiedTensors ?? []) {
+      for (const t of group) {
+        if (!this.graph.tensors.has(t)) throw new TinyM2Error(`${this.graph.file}: tensor '${t}' to share one quantization with '${group[0]}' is not in the model`);
+        this.groups.union(t, group[0]);
       }
     }
     // Bits: inputs from the plan, weighted layers from the plan, the rest follow their inputs.
