@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { allBlocksMask, depthMask, type AdmnBlocks } from '../compiler/admn/blocks.ts';
 import { compareCases, hostCases, runCasesOnDevice, runCasesOnHost, type MaskCase } from '../compiler/admn/device.ts';
-import { emulateLayers } from '../compiler/admn/emulate.ts';
+import { branchByDepth, branchPlan, emulateLayers } from '../compiler/admn/emulate.ts';
+import { opsFor } from '../compiler/dynafuse/profile.ts';
 import { quantizeAdmn } from '../compiler/admn/pipeline.ts';
 import { generateModel } from '../compiler/codegen/generate.ts';
 import { haveTool } from '../compiler/codegen/hostcheck.ts';
@@ -109,6 +110,14 @@ describe('ADMN blocks', () => {
     const none = emulateLayers(q, admn, rows[0], 0);
     expect(none.get(admn.blocks[2].output)).toEqual(none.get(admn.blocks[0].input));
     expect(q.outputs.some((t) => none.get(t)!.some((v, i) => v !== full.get(t)![i]))).toBe(true);
+  });
+
+  it('branchByDepth (one run + the tail per depth) equals the masked emulator at every depth', () => {
+    for (const [m, head] of [['a', q.outputs[0]], ['b', q.outputs[1]]] as const) {
+      const byDepth = branchByDepth(q, branchPlan(q, admn, m, opsFor(q, [head])), rows[1]);
+      expect(byDepth.length).toBe(admn.blocksOf[m].length + 1);
+      byDepth.forEach((v, d) => expect(v.get(head)).toEqual(emulateLayers(q, admn, rows[1], depthMask(admn, { a: 3, b: 2, [m]: d })).get(head)));
+    }
   });
 
   it('generated C on the host: every one of the 32 block masks x 3 rows, and with output masks, equals the emulator', () => {
