@@ -27,6 +27,8 @@ const { values: opt } = parseArgs({
 /** Which fusion strategy a model file is, by the names the examples use. */
 function strategyOf(variant: string): string {
   if (variant === 'model') return 'intermediate';
+  // ADMN (compiler/admn/): late fusion over per-modality backbones of skippable residual blocks, here with every block.
+  if (variant === 'admn') return 'late, ADMN backbones (every block)';
   const m = /^(early|intermediate|late)_fusion$/.exec(variant);
   if (m) return m[1];
   if (variant.endsWith('_only')) return `single modality (${variant.slice(0, -'_only'.length)})`;
