@@ -16,6 +16,9 @@ import { haveTool } from '../compiler/codegen/hostcheck.ts';
 import { TinyM2Error } from '../compiler/errors.ts';
 import { tensorSize } from '../compiler/ir.ts';
 import { loadOnnx } from '../compiler/onnx/import.ts';
+import { loadDataSet } from '../compiler/quant/evaluate.ts';
+import { mulberry32 } from '../compiler/random.ts';
+import { REPO_ROOT } from './helpers/models.ts';
 import { emulate } from '../compiler/quant/emulator.ts';
 import { calibrateGraph } from '../compiler/quant/evaluate.ts';
 import { quantizeInputs } from '../compiler/quant/io.ts';
@@ -145,6 +148,26 @@ describe('ADMN blocks', () => {
       expect(Math.max(...deltas) - Math.min(...deltas)).toBeLessThan(Math.min(...deltas) * 0.05);
     }
   }, 300_000);
+});
+
+describe.skipIf(!haveTool('arm-none-eabi-gcc') || !haveTool('qemu-system-arm'))('ADMN example models on Cortex-M4 (QEMU mps2-an386)', () => {
+  for (const example of ['av-digits', 'dsa-har']) {
+    it(`${example}/admn.onnx: random block and output masks bit-exact with the emulator`, async () => {
+      const dir = join(REPO_ROOT, 'examples', example);
+      const graph = loadOnnx(join(dir, 'admn.onnx'));
+      const { q, admn } = quantizeAdmn(graph, calibrateGraph(graph, loadDataSet(graph, join(dir, 'calib.npz'), 32).rows));
+      const rows = loadDataSet(graph, join(dir, 'test.npz'), 3).rows.map((r) => quantizeInputs(q, r));
+      const model = generateModel(q, { name: 'ex_admn', source: 'admn.onnx', precision: 'INT8', admn });
+      const rnd = mulberry32(17);
+      const cases: MaskCase[] = Array.from({ length: 12 }, (_, k) => ({
+        row: k % rows.length,
+        blockMask: Math.floor(rnd() * (allBlocksMask(admn) + 1)),
+        ...(k % 3 === 2 ? { outputMask: 1 + Math.floor(rnd() * (2 ** q.outputs.length - 1)) } : {}),
+      }));
+      const run = await runCasesOnDevice(q, model, rows, cases, loadBoard('mps2-an386'), join(work, `ex-${example}`));
+      expect(compareCases(run.outputs, hostCases(q, admn, model, rows, cases))).toEqual([]);
+    }, 600_000);
+  }
 });
 
 describe('ADMN refusals', () => {
