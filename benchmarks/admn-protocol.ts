@@ -3,7 +3,8 @@
 //   - DynaFuse branch skipping (the paper's rules, per-batch demand), every block of the selected branches;
 //   - ADMN depth allocation: every branch, the controller (runtime-c/admn) spends a budget of instructions
 //     on blocks from the noise estimates, the fused head reads the trunks at their depths;
-//   - both: DynaFuse selects branches and weights, ADMN allocates blocks among the selected ones.
+//   - both: DynaFuse selects branches and weights, ADMN allocates blocks among the selected ones;
+//   - static depth d < D: every branch at the same depth, no controller (the non-adaptive control).
 // Budgets are fractions of the full-depth cost of the branches that run. Per window the noise estimate
 // (DynaFuse's estimator) feeds both controllers.
 //
@@ -138,7 +139,10 @@ const STATIC = 'static full depth (fused head)';
 const DYNAFUSE = 'DynaFuse branch skipping (full depth)';
 const admnName = (f: number) => `ADMN depth allocation, budget ${Math.round(f * 100)} %`;
 const bothName = (f: number) => `DynaFuse + ADMN, budget ${Math.round(f * 100)} %`;
-const POLICIES = [STATIC, DYNAFUSE, ...BUDGETS.map(admnName), ...BUDGETS.map(bothName)];
+// Non-adaptive controls: every modality at the same depth d < D, no controller (is it adaptivity or redundancy?).
+const UNIFORM = Array.from({ length: Math.min(...admn.modalities.map((m) => admn.blocksOf[m].length)) }, (_, d) => d);
+const uniformName = (d: number) => `static depth ${d} (every modality, fused head)`;
+const POLICIES = [STATIC, ...UNIFORM.map(uniformName), DYNAFUSE, ...BUDGETS.map(admnName), ...BUDGETS.map(bothName)];
 const allMask = 2 ** N - 1;
 
 function runProtocol(seed: number) {
@@ -171,6 +175,10 @@ function runProtocol(seed: number) {
         blocks[name] += nBlocks;
       };
       score(STATIC, argmax(fusedAt(byDepth, fullDepth)), fusedFull, sum(fullDepth));
+      for (const u of UNIFORM) {
+        const depth = fullDepth.map(() => u);
+        score(uniformName(u), argmax(fusedAt(byDepth, depth)), fusedInstr(depth), sum(depth));
+      }
       const d = df.decide(t, { sigmaQ12: estimated, batteryPct: -1, forcedMode: mode });
       const sel = [...Array(N).keys()].filter((i) => (d.mask >>> i) & 1);
       const dynafuseOut = df.fuse(t, d, fullDepth.map((D, i) => headAt(i, D)), d.useFused ? fusedAt(byDepth, fullDepth) : undefined);
