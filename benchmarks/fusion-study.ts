@@ -8,11 +8,28 @@
 // the whole test set in the integer emulator, bit-exact with the device on the rows verify ran).
 //
 //   nice npx tsx benchmarks/fusion-study.ts [--example av-digits] [--board mps2-an386] [--precision int8,mixed] [--rows 20]
-//        [--json | --markdown]
+//        [--json | --markdown] [--svg pareto.svg]
+//
+// An ADMN model (admn.onnx, compiler/admn/) is also measured at every uniform depth d (each modality runs its
+// first d blocks, tm2_<name>_run_layers): INT8 top-1 over the whole test set in the masked emulator, FP32 top-1 from
+// the training script's record, instructions = the full-depth count minus the skipped blocks' instructions counted
+// under QEMU (run_layers with each depth mask on one row).
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { depthMask } from '../compiler/admn/blocks.ts';
+import { runCasesOnDevice } from '../compiler/admn/device.ts';
+import { blockOfOp, emulateLayers } from '../compiler/admn/emulate.ts';
+import { quantizeAdmn } from '../compiler/admn/pipeline.ts';
+import { generateModel } from '../compiler/codegen/generate.ts';
+import { loadOnnx } from '../compiler/onnx/import.ts';
+import { calibrateGraph, loadDataSet } from '../compiler/quant/evaluate.ts';
+import { quantizeInputs } from '../compiler/quant/io.ts';
+import { loadBoard } from '../compiler/target/boards.ts';
+import { paretoChart } from '../compiler/report/pareto.ts';
+import { renderSvg } from '../compiler/report/render.ts';
 import type { BenchRow } from './examples-bench.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -20,13 +37,15 @@ const { values: opt } = parseArgs({
   options: {
     example: { type: 'string', default: 'av-digits' }, board: { type: 'string', default: 'mps2-an386' },
     precision: { type: 'string', default: 'int8,mixed' }, rows: { type: 'string', default: '20' },
-    json: { type: 'boolean' }, markdown: { type: 'boolean' },
+    json: { type: 'boolean' }, markdown: { type: 'boolean' }, svg: { type: 'string' },
   },
 });
 
 /** Which fusion strategy a model file is, by the names the examples use. */
 function strategyOf(variant: string): string {
   if (variant === 'model') return 'intermediate';
+  // ADMN (compiler/admn/): late fusion over per-modality backbones of skippable residual blocks, here with every block.
+  if (variant === 'admn') return 'late, ADMN backbones (every block)';
   const m = /^(early|intermediate|late)_fusion$/.exec(variant);
   if (m) return m[1];
   if (variant.endsWith('_only')) return `single modality (${variant.slice(0, -'_only'.length)})`;
@@ -85,11 +104,67 @@ const rows: StudyRow[] = bench.rows.map((r) => {
     pareto: false,
   };
 });
+// ADMN at each uniform depth below the full one (the full depth is the admn row above).
+const admnFile = join(dir, 'admn.onnx');
+const admnFull = rows.find((r) => r.model === 'admn.onnx' && r.precision === 'int8');
+if (existsSync(admnFile) && admnFull && admnFull.instructions !== null) {
+  const graph = loadOnnx(admnFile);
+  const calib = loadDataSet(graph, join(dir, 'calib.npz'));
+  const test = loadDataSet(graph, join(dir, 'test.npz'));
+  const labels = test.labels.get('labels')!;
+  const { q, admn } = quantizeAdmn(graph, calibrateGraph(graph, calib.rows));
+  const D = Math.min(...admn.modalities.map((m) => admn.blocksOf[m].length));
+  const maskAt = (d: number) => depthMask(admn, Object.fromEntries(admn.modalities.map((m) => [m, d])));
+  const work = mkdtempSync(join(tmpdir(), 'tm2-fusion-admn-'));
+  const model = generateModel(q, { name: 'admn', source: 'admn.onnx', precision: 'INT8', admn });
+  const row0 = quantizeInputs(q, test.rows[0]);
+  const counted = await runCasesOnDevice(q, model, [row0], Array.from({ length: D + 1 }, (_, d) => ({ row: 0, blockMask: maskAt(d) })), loadBoard(opt.board), work);
+  rmSync(work, { recursive: true, force: true });
+  const decision = q.outputs[q.outputs.length - 1];
+  const blockOf = blockOfOp(q, admn);
+  const quantized = test.rows.map((r) => quantizeInputs(q, r));
+  // FP32 by depth as train_admn.py recorded it (av-digits results.json, dsa-har metrics.json).
+  const fp32At = (d: number): number | null => {
+    for (const f of ['results.json', 'metrics.json']) {
+      if (!existsSync(join(dir, f))) continue;
+      const j = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+      const byDepth = j.models?.admn?.test_accuracy_fp32_by_depth ?? j.admn?.test_accuracy_fp32_by_depth;
+      const e = byDepth?.[`${d},${d}`] ?? byDepth?.[String(d)];
+      if (e) return 100 * (e.logits ?? e.fused);
+    }
+    return null;
+  };
+  for (let d = 0; d < D; d++) {
+    let correct = 0;
+    quantized.forEach((x, r) => {
+      const out = emulateLayers(q, admn, x, maskAt(d), blockOf).get(decision)!;
+      let best = 0;
+      for (let c = 1; c < out.length; c++) if (out[c] > out[best]) best = c;
+      if (best === labels[r]) correct++;
+    });
+    const instructions = admnFull.instructions - (counted.instructions[D] - counted.instructions[d]);
+    rows.push({
+      ...admnFull, model: 'admn.onnx', strategy: `late, ADMN backbones at depth ${d} of ${D}`, fp32: fp32At(d),
+      top1: (100 * correct) / labels.length, instructions,
+      energyUJ: admnFull.energyUJ === null ? null : (admnFull.energyUJ * instructions) / admnFull.instructions,
+      latencyMs: admnFull.latencyMs === null ? null : (admnFull.latencyMs * instructions) / admnFull.instructions,
+      bitExact: null, pareto: false,
+    });
+  }
+}
+
 // Pareto front over (fewer instructions, higher top-1) among the multimodal models at every precision: a point is
 // on it when no other point is at least as good on both and better on one.
 const candidates = rows.filter((r) => !r.strategy.startsWith('single') && r.top1 !== null && r.instructions !== null);
 for (const r of candidates) {
   r.pareto = !candidates.some((o) => o !== r && o.instructions! <= r.instructions! && o.top1! >= r.top1! && (o.instructions! < r.instructions! || o.top1! > r.top1!));
+}
+
+if (opt.svg) {
+  const chart = paretoChart('fusion-pareto', `Fusion strategies of ${opt.example} on ${opt.board}: top-1 vs instructions (dashed: Pareto front)`,
+    candidates.map((r) => ({ label: `${r.strategy.replace(/^late, ADMN backbones at depth (\d+) of \d+$/, 'ADMN d$1').replace(/^late, ADMN backbones \(every block\)$/, 'ADMN full')} ${r.precision}`, group: r.strategy.startsWith('late, ADMN') ? 'ADMN' : r.strategy, instructions: r.instructions!, top1: r.top1!, pareto: r.pareto })));
+  writeFileSync(opt.svg, await renderSvg(chart));
+  console.error(`wrote ${opt.svg}`);
 }
 
 const report = { example: opt.example, board: opt.board, precisions: opt.precision.split(','), seconds: bench.seconds, rows };

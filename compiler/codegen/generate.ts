@@ -19,6 +19,8 @@ import { cDouble, cFloat } from './cformat.ts';
 import { cIdentifier, commentText, jsonText, markdownText, uniqueIdentifiers } from './names.ts';
 import { emitLayers, shapeOf, tensorPlaces, type LayerReport } from './layers.ts';
 import { guardMacros } from './macro-guard.ts';
+import type { AdmnBlocks } from '../admn/blocks.ts';
+import { admnCodegen } from '../admn/codegen.ts';
 
 export type { LayerReport } from './layers.ts';
 
@@ -32,6 +34,8 @@ export interface GenerateOptions {
   source: string;
   /** One line on the precision, for comments ("INT8", "mixed: plan.json"). */
   precision: string;
+  /** ADMN skippable blocks (compiler/admn/): adds tm2_<name>_run_layers(in, out, block_mask). */
+  admn?: AdmnBlocks;
 }
 
 /** One graph input or output as the API shows it. */
@@ -134,6 +138,7 @@ export function generateModel(q: QGraph, options: GenerateOptions): GeneratedMod
   const ioIds = uniqueIdentifiers([...q.inputs, ...q.outputs]);
   const { at } = tensorPlaces(memory, ioIds);
   const { weightDecls, weightDefs, params, body, selfChecks, layers, weightBytes, macs } = emitLayers(q, memory, prefix, ioIds);
+  const admn = options.admn ? admnCodegen(q, options.admn, NAME, at) : undefined;
 
   // ---- API: inputs and outputs ------------------------------------------------------------
   const ioInfo = (t: string): IoInfo => {
@@ -267,7 +272,7 @@ export function generateModel(q: QGraph, options: GenerateOptions): GeneratedMod
     body: body
       .map((s, i) => {
         const [head, ...stmts] = s.split('\n');
-        const segments = [...(before.get(i) ?? []), { mask: opMask[i], stmts: ['  TM2_LAYER_BEGIN();', ...stmts, '  TM2_LAYER_END();'] }, ...(after.get(i) ?? [])];
+        const segments = [...(before.get(i) ?? []), { mask: opMask[i], stmts: ['  TM2_LAYER_BEGIN();', ...(admn ? admn.wrap(i, stmts) : stmts), '  TM2_LAYER_END();'] }, ...(after.get(i) ?? [])];
         return [`  ${head}`, ...guarded(segments)].join('\n');
       })
       .join('\n'),
@@ -275,6 +280,7 @@ export function generateModel(q: QGraph, options: GenerateOptions): GeneratedMod
     selfChecks: selfChecks.join('\n'),
     heads,
     allMask: maskLiteral(allMask),
+    admn: admn ? admn.context : false,
     runtimeSources: runtimeFiles().filter((f) => f.endsWith('.c')).map((f) => `runtime/${f}`),
     layers: layers.map((l) => ({
       ...l,

@@ -22,7 +22,7 @@ import { cFloat, intRows } from './cformat.ts';
 import type { GeneratedModel, IoInfo } from './generate.ts';
 
 /** Memory order (channels-last) -> ONNX order for one graph input / output. */
-function toOnnxOrder(q: QGraph, io: IoInfo, data: Int8Array): Int8Array {
+export function toOnnxOrder(q: QGraph, io: IoInfo, data: Int8Array): Int8Array {
   if (io.layout === 'flat') return data.slice();
   const [H, W, C] = q.tensors.get(io.tensor)!.shape;
   const out = new Int8Array(data.length);

@@ -2,6 +2,8 @@
 // C99 sources a firmware engineer drops into a project (compiler/codegen/), with sizes and a
 // per-layer table. Precision comes from a plan file, a flash budget (the mixed-precision planner),
 // or a uniform choice. The output directory appears whole or not at all.
+import { resolveBlocks } from '../admn/blocks.ts';
+import { admnDeclarations, admnLowerOptions } from '../admn/pipeline.ts';
 import { readFileSync, rmSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { makeTempDir } from '../cache.ts';
@@ -155,8 +157,11 @@ export function compileGraph(
   options.steps?.stage('calibrating activation ranges', rows.length);
   const calibration = calibrateGraph(graph, rows, {}, (done) => options.steps?.update(done));
   options.steps?.end();
-  const q: QGraph = quantizeGraph(graph, calibration, plan, { perChannelInputs: options.perChannelInputs });
-  const model = generateModel(q, { name: options.name, source: options.source, precision: options.precision });
+  // ADMN models (blocks declared in the ONNX metadata) get one quantization per residual stream and run_layers.
+  const admnDecls = admnDeclarations(graph);
+  const q: QGraph = quantizeGraph(graph, calibration, plan, admnLowerOptions(admnDecls, { perChannelInputs: options.perChannelInputs }));
+  const admn = admnDecls ? resolveBlocks(q, admnDecls) : undefined;
+  const model = generateModel(q, { name: options.name, source: options.source, precision: options.precision, ...(admn ? { admn } : {}) });
   if (options.board) checkFits(model, options.board, options.source);
   if (options.testRows) model.files.set(`${options.name}_test.c`, harnessSource(q, model, options.testRows));
   return { q, model };

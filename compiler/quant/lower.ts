@@ -39,6 +39,12 @@ export interface LowerOptions {
    * per-tensor scale and zero point (CLI --per-tensor-inputs).
    */
   perChannelInputs?: boolean;
+  /**
+   * Groups of IR tensors that must share one scale and zero point (the union of their ranges, the
+   * widest bits), like the data-movement share groups: ADMN residual streams, so that a skipped block
+   * is a byte copy (compiler/admn/blocks.ts tiedTensors).
+   */
+  tiedTensors?: string[][];
 }
 
 export { foldInputAffine } from '../ops/conv.ts';
@@ -246,6 +252,12 @@ export class Lowering {
       if (q.share === 'first') this.groups.union(this.activationInput(node), out);
       else if (q.share === 'all') for (const i of node.inputs) this.groups.union(i, out);
       if (q.fixedOutput) fixed.set(out, q.fixedOutput);
+    }
+    for (const group of this.options.tiedTensors ?? []) {
+      for (const t of group) {
+        if (!this.graph.tensors.has(t)) throw new TinyM2Error(`${this.graph.file}: tensor '${t}' to share one quantization with '${group[0]}' is not in the model`);
+        this.groups.union(t, group[0]);
+      }
     }
     // Bits (OpDef.quant.outputBits): inputs from the plan, weighted layers from the plan, fixed
     // encodings 8, the rest follow their inputs. compiler/ilp/from-graph.ts reads the same hooks.

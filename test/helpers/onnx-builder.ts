@@ -42,6 +42,8 @@ export interface ModelSpec {
   initializers?: (TensorSpec & { name: string })[];
   nodes: NodeSpec[];
   irVersion?: number;
+  /** metadata_props entries. */
+  metadata?: Record<string, string>;
 }
 
 function tensorProto(t: TensorSpec, name: string): onnxProto.onnx.ITensorProto {
@@ -89,6 +91,7 @@ export function buildModel(spec: ModelSpec): Uint8Array {
     irVersion: spec.irVersion ?? (spec.opset <= 12 ? 7 : 8),
     producerName: 'tinym2-tests',
     opsetImport: [{ domain: '', version: spec.opset }],
+    metadataProps: Object.entries(spec.metadata ?? {}).map(([key, value]) => ({ key, value })),
     graph: {
       name: 'test',
       node: spec.nodes.map((n, i) => ({
