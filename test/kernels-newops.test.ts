@@ -1,0 +1,218 @@
+// The kernels behind issue 11's new operators (Slice/Split, ReduceMean/ReduceMax, Resize nearest
+// and bilinear, PRelu, LogSoftmax, ConvTranspose) against their TypeScript emulate functions in
+// compiler/kernels/, bit for bit, on random shapes and parameters: host gcc with ASan/UBSan and
+// Cortex-M4 under QEMU (mps2-an386, the DSP build of the whole library). test/c/run_ops.c reads
+// the cases.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emulateConvTranspose, type ConvTransposeParams } from '../compiler/kernels/conv-transpose.ts';
+import { emulateLogSoftmax, logSoftmaxParams } from '../compiler/kernels/log-softmax.ts';
+import { emulatePrelu, preluRequant } from '../compiler/kernels/prelu.ts';
+import { emulateReduce, reducedShape, type ReduceParams } from '../compiler/kernels/reduce.ts';
+import { emulateResize, resizeTables, type ResizeParams } from '../compiler/kernels/resize.ts';
+import { emulateSlice, type Dims3 } from '../compiler/kernels/slice.ts';
+import { RESIZE_COORD_MODES, RESIZE_NEAREST_MODES } from '../compiler/ops/resize-coords.ts';
+import type { Bits } from '../compiler/quant/qgraph.ts';
+import { packInt4 } from '../compiler/quant/weights.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const RT = join(ROOT, 'runtime-c');
+const SOURCES = readdirSync(join(RT, 'src')).filter((f) => f.endsWith('.c')).map((f) => join(RT, 'src', f));
+const STRICT = ['-std=c99', '-Wall', '-Wextra', '-Werror', '-pedantic'];
+const INCLUDES = [`-I${join(RT, 'include')}`, `-I${join(RT, 'src')}`];
+const M4 = ['-mcpu=cortex-m4', '-mthumb', '-mfloat-abi=hard', '-mfpu=fpv4-sp-d16'];
+
+function have(tool: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
+}
+
+function run(cmd: string, args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(cmd, args, { input, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 300_000 });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function compile(cc: string, flags: string[], sources: string[], out: string): void {
+  const r = run(cc, [...flags, ...INCLUDES, ...sources, '-o', out]);
+  expect(r.stderr, `${cc} ${flags.join(' ')}`).toBe('');
+  expect(r.status).toBe(0);
+}
+
+/** Deterministic random integers in [lo, hi] (mulberry32). */
+type Rng = (lo: number, hi: number) => number;
+function rng(seed: number): Rng {
+  let a = seed >>> 0;
+  return (lo, hi) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return lo + Math.floor(u * (hi - lo + 1));
+  };
+}
+
+const range = (bits: Bits): [number, number] => (bits === 8 ? [-128, 127] : [-8, 7]);
+const randomValues = (r: Rng, n: number, bits: Bits) => Int8Array.from({ length: n }, () => r(...range(bits)));
+const list = (a: ArrayLike<number>) => `${a.length} ${Array.from(a).join(' ')}`;
+const randomMultiplier = (r: Rng) => r(2 ** 30, 2 ** 31 - 1);
+
+interface Case { text: string; expected: ArrayLike<number>; what: string }
+
+function sliceCase(r: Rng): Case {
+  const inDims: Dims3 = [r(1, 5), r(1, 6), r(1, 9)];
+  const start = [0, 0, 0] as Dims3, step = [1, 1, 1] as Dims3, outDims = [0, 0, 0] as Dims3;
+  for (let a = 0; a < 3; a++) {
+    const s = [1, 1, 1, 2, 3, -1, -2][r(0, 6)];
+    step[a] = s;
+    start[a] = r(0, inDims[a] - 1);
+    // Elements reachable from start with this step.
+    const room = s > 0 ? Math.floor((inDims[a] - 1 - start[a]) / s) + 1 : Math.floor(start[a] / -s) + 1;
+    outDims[a] = r(1, room);
+  }
+  const x = randomValues(r, inDims[0] * inDims[1] * inDims[2], 8);
+  const expected = emulateSlice({ start, step }, x, inDims, outDims);
+  return { text: `slice ${[...inDims, ...start, ...step, ...outDims].join(' ')} ${list(x)}`, expected, what: `slice ${JSON.stringify({ inDims, start, step, outDims })}` };
+}
+
+function reduceCase(r: Rng, kind: 'mean' | 'max'): Case {
+  const bits: Bits = r(0, 2) === 0 ? 4 : 8;
+  const [lo, hi] = range(bits);
+  const shape: Dims3 = [r(1, 5), r(1, 7), r(1, 12)];
+  const axes = r(1, 7);
+  const p: ReduceParams = {
+    kind, axes, inZp: r(lo, hi), outZp: kind === 'max' ? 0 : r(lo, hi), multiplier: randomMultiplier(r), shift: 31 - r(29, 40),
+    actMin: lo, actMax: hi,
+  };
+  if (kind === 'max') p.outZp = p.inZp;
+  const x = randomValues(r, shape[0] * shape[1] * shape[2], bits);
+  const expected = emulateReduce(p, x, shape);
+  expect(expected.length).toBe(reducedShape(shape, axes).reduce((a, b) => a * b));
+  const head = [...shape, axes, p.inZp, p.outZp, p.multiplier, p.shift, p.actMin, p.actMax];
+  return { text: `reduce_${kind} ${head.join(' ')} ${list(x)}`, expected, what: `reduce ${kind} ${JSON.stringify({ shape, axes })}` };
+}
+
+function resizeCase(r: Rng, mode: 'nearest' | 'bilinear'): Case {
+  const bits: Bits = r(0, 2) === 0 ? 4 : 8;
+  const [lo, hi] = range(bits);
+  const H = r(1, 5), W = r(1, 6), C = r(1, 7);
+  const sy = [0.5, 1, 1.5, 2, 3][r(0, 4)], sx = [0.5, 1, 2, 2.5, 3][r(0, 4)];
+  const OH = Math.max(1, Math.floor(H * sy)), OW = Math.max(1, Math.floor(W * sx));
+  const coord = RESIZE_COORD_MODES[r(0, RESIZE_COORD_MODES.length - 1)];
+  const rounding = RESIZE_NEAREST_MODES[r(0, RESIZE_NEAREST_MODES.length - 1)];
+  const tables = resizeTables({ inSize: H, outSize: OH, scale: sy }, { inSize: W, outSize: OW, scale: sx }, mode, coord, rounding);
+  const p: ResizeParams = { ...tables, mode, zp: r(lo, hi), actMin: lo, actMax: hi };
+  const x = randomValues(r, H * W * C, bits);
+  const expected = emulateResize(p, x, [H, W, C], [OH, OW, C]);
+  const t = [p.y0, p.y1, p.wy, p.x0, p.x1, p.wx].map(list).join(' ');
+  return { text: `resize_${mode} ${[H, W, C, OH, OW, p.zp, lo, hi].join(' ')} ${t} ${list(x)}`, expected, what: `resize ${mode} ${JSON.stringify({ H, W, C, OH, OW, coord, rounding })}` };
+}
+
+function preluCase(r: Rng): Case {
+  const bits: Bits = r(0, 2) === 0 ? 4 : 8;
+  const [lo, hi] = range(bits);
+  const rows = r(1, 10), C = r(1, 9);
+  const alpha = Array.from({ length: C }, () => [0, 0.01, 0.25, -0.5, 1.5, -3][r(0, 5)] * (1 + r(0, 100) / 1000));
+  const inScale = 0.01 * r(1, 100), outScale = 0.01 * r(1, 100);
+  const p = { ...preluRequant(alpha, inScale, outScale), inZp: r(lo, hi), outZp: r(lo, hi), actMin: lo, actMax: hi };
+  const x = randomValues(r, rows * C, bits);
+  const expected = emulatePrelu(p, x);
+  const head = [rows, C, p.inZp, p.outZp, p.posMultiplier, p.posShift, lo, hi];
+  return { text: `prelu ${head.join(' ')} ${list(p.negMultiplier)} ${list(p.negShift)} ${list(x)}`, expected, what: `prelu ${JSON.stringify({ rows, C, alpha })}` };
+}
+
+function logSoftmaxCase(r: Rng): Case {
+  const bits: Bits = r(0, 3) === 0 ? 4 : 8;
+  const [lo, hi] = range(bits);
+  const rows = r(1, 4), depth = r(1, 40);
+  const inScale = [0.01, 0.05, 0.2, 1, 4][r(0, 4)], outScale = [0.02, 0.05, 0.1, 0.3][r(0, 3)];
+  const p = logSoftmaxParams(inScale, outScale, r(0, 3) === 0 ? hi : r(lo, hi), depth, lo, hi, 'test');
+  const x = randomValues(r, rows * depth, bits);
+  const expected = emulateLogSoftmax(p, x, depth);
+  const head = [rows, depth, p.dScale, p.multiplier, p.shift, p.outZp, lo, hi];
+  return { text: `log_softmax ${head.join(' ')} ${list(p.expTable)} ${list(p.log2Table)} ${list(x)}`, expected, what: `log_softmax ${JSON.stringify({ rows, depth, inScale, outScale })}` };
+}
+
+function convTransposeCase(r: Rng, weightBits: Bits): Case {
+  const actBits: Bits = r(0, 2) === 0 ? 4 : 8;
+  const [lo, hi] = range(actBits);
+  const oneD = r(0, 2) === 0;
+  const H = oneD ? 1 : r(1, 4), W = r(1, 5);
+  const groups = r(0, 2) === 0 ? r(2, 3) : 1;
+  const cin = groups * r(1, 5), cout = groups * r(1, 5);
+  const kernel: [number, number] = [oneD ? 1 : r(1, 3), r(1, 4)];
+  const stride: [number, number] = [oneD ? 1 : r(1, 3), r(1, 3)];
+  const dilation: [number, number] = [oneD ? 1 : r(1, 2), r(1, 2)];
+  const pad: [number, number] = [oneD ? 0 : r(0, kernel[0] - 1), r(0, kernel[1] - 1)];
+  const padEnd = [oneD ? 0 : r(0, kernel[0] - 1), r(0, kernel[1] - 1)];
+  const outPad = [oneD ? 0 : r(0, stride[0] - 1), r(0, stride[1] - 1)];
+  const OH = (H - 1) * stride[0] + (kernel[0] - 1) * dilation[0] + 1 + outPad[0] - pad[0] - padEnd[0];
+  const OW = (W - 1) * stride[1] + (kernel[1] - 1) * dilation[1] + 1 + outPad[1] - pad[1] - padEnd[1];
+  if (OH < 1 || OW < 1) return convTransposeCase(r, weightBits);
+  const qmax = weightBits === 8 ? 127 : 7;
+  const weights = Int8Array.from({ length: cout * kernel[0] * kernel[1] * (cin / groups) }, () => r(-qmax, qmax));
+  const p: ConvTransposeParams = {
+    weights, bias: Int32Array.from({ length: cout }, () => r(-50000, 50000)),
+    multiplier: Int32Array.from({ length: cout }, () => randomMultiplier(r)),
+    shift: Int32Array.from({ length: cout }, () => 31 - (r(0, 4) === 0 ? r(1, 62) : r(31, 44))),
+    kernel, stride, pad, dilation, groups, inZp: r(lo, hi), outZp: r(lo, hi), actMin: r(0, 2) === 0 ? 0 : lo, actMax: hi,
+  };
+  p.actMin = Math.max(p.actMin, lo);
+  const x = randomValues(r, H * W * cin, actBits);
+  const expected = emulateConvTranspose(p, x, [H, W, cin], [OH, OW, cout]);
+  const w = weightBits === 8 ? weights : Int8Array.from(packInt4(weights));
+  const head = [weightBits, H, W, cin, OH, OW, cout, ...kernel, ...stride, ...pad, ...dilation, groups, 1, p.inZp, p.outZp, p.actMin, p.actMax];
+  return { text: `conv_transpose ${head.join(' ')} ${list(x)} ${list(w)} ${list(p.bias)} ${list(p.multiplier)} ${list(p.shift)}`, expected,
+    what: `conv_transpose s${weightBits} ${JSON.stringify({ H, W, cin, cout, kernel, stride, pad, dilation, groups, OH, OW })}` };
+}
+
+function cases(seed: number, n: number): Case[] {
+  const r = rng(seed);
+  const out: Case[] = [];
+  for (let i = 0; i < n; i++) {
+    out.push(sliceCase(r), reduceCase(r, 'mean'), reduceCase(r, 'max'), resizeCase(r, 'nearest'), resizeCase(r, 'bilinear'),
+      preluCase(r), logSoftmaxCase(r), convTransposeCase(r, 8), convTransposeCase(r, 4));
+  }
+  return out;
+}
+
+function check(stdout: string, cs: Case[]): void {
+  const lines = stdout.trimEnd().split('\n');
+  expect(lines.length).toBe(cs.length);
+  for (let i = 0; i < cs.length; i++) expect(lines[i].split(' ').map(Number), cs[i].what).toEqual(Array.from(cs[i].expected));
+}
+
+let dir = '';
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'tm2-newops-'));
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('new-operator kernels equal their TypeScript emulate functions', () => {
+  it('host gcc with ASan and UBSan', () => {
+    const exe = join(dir, 'run-ops');
+    compile('gcc', [...STRICT, '-O2', '-fsanitize=address,undefined', '-fno-sanitize-recover=all'], [...SOURCES, join(ROOT, 'test/c/run_ops.c')], exe);
+    const cs = cases(20261202, 80);
+    const res = run(exe, [], cs.map((c) => c.text).join('\n') + '\n');
+    expect(res.stderr).toBe('');
+    expect(res.status).toBe(0);
+    check(res.stdout, cs);
+  });
+
+  it.skipIf(!have('arm-none-eabi-gcc') || !have('qemu-system-arm'))('Cortex-M4 under QEMU mps2-an386', () => {
+    const elf = join(dir, 'run-ops-m4.elf');
+    compile('arm-none-eabi-gcc', [...M4, '-O2', ...STRICT, '--specs=rdimon.specs', '-T', join(RT, 'bench/mps2/mps2.ld')],
+      [join(RT, 'bench/mps2/startup.c'), ...SOURCES, join(ROOT, 'test/c/run_ops.c')], elf);
+    const cs = cases(7, 15);
+    const res = run('qemu-system-arm', ['-M', 'mps2-an386', '-nographic', '-monitor', 'none', '-serial', 'none',
+      '-semihosting-config', 'enable=on,target=native', '-kernel', elf], cs.map((c) => c.text).join('\n') + '\n');
+    expect(res.status).toBe(0);
+    check(res.stdout, cs);
+  });
+});
