@@ -1,0 +1,15 @@
+// Float forward of ONNX PRelu with a slope per channel (axis 1) or one slope, generic over
+// float32 and float64: y = x >= 0 ? x : slope[c] * x.
+type FloatArray = Float32Array | Float64Array;
+
+/** `slope` has C entries (per channel of axis 1) or one. */
+export function preluForward<T extends FloatArray>(x: T, xShape: readonly number[], slope: ArrayLike<number>): T {
+  const C = xShape.length > 1 ? xShape[1] : 1;
+  const inner = xShape.slice(2).reduce((a, b) => a * b, 1);
+  const y = new (x.constructor as new (n: number) => T)(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    y[i] = v >= 0 ? v : v * slope[slope.length === 1 ? 0 : Math.floor(i / inner) % C];
+  }
+  return y;
+}
