@@ -175,7 +175,12 @@ function cases(seed: number, n: number): Case[] {
   const out: Case[] = [];
   for (let i = 0; i < n; i++) {
     out.push(sliceCase(r), reduceCase(r, 'mean'), reduceCase(r, 'max'), resizeCase(r, 'nearest'), resizeCase(r, 'bilinear'),
-      preluCase(r), logSoftmaxCase(r), convTransposeCase(r, 8), convTransposeCase(r, 4));
+      preluCase(r), logSoftmaxCase(r));
+    // The optimized transposed convolution and its reference definition on the same cases.
+    for (const bits of [8, 4] as const) {
+      const c = convTransposeCase(r, bits);
+      out.push(c, { ...c, text: c.text.replace(/^conv_transpose /, 'conv_transpose_ref '), what: `${c.what} (reference)` });
+    }
   }
   return out;
 }

@@ -119,7 +119,7 @@ describe('PRelu and LogSoftmax', () => {
     close(preluForward(b.x, shape, [0.25]), b.outs[0].data);
   });
   for (const [shape, axis] of [[[1, 10], -1], [[1, 4, 7], 1], [[1, 3, 2, 5], -1]] as const) it(`LogSoftmax ${shape} axis ${axis}`, async () => {
-    const { x, outs } = await ort({ op: 'LogSoftmax', inputs: ['x'], outputs: ['y'], attrs: { axis: { i: axis } } }, [...shape], [], 13, [], randomInput(shape.reduce((p, d) => p * d, 1), 3).map((v) => v * 6));
+    const { x, outs } = await ort({ op: 'LogSoftmax', inputs: ['x'], outputs: ['y'], attrs: { axis: { i: axis } } }, [...shape], [], 13, [], randomInput((shape as readonly number[]).reduce((p, d) => p * d, 1), 3).map((v) => v * 6));
     close(logSoftmaxForward(x, shape, axis), outs[0].data, 1e-5);
   });
 });

@@ -195,10 +195,13 @@ void tm2_ref_dense_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *
 /**
  * Transposed convolution (ONNX ConvTranspose), same parameters and weight layout as conv (OHWI
  * [Cout][KH][KW][Cin/groups]): input (iy, ix) feeds output (iy*stride_h - pad_top + ky*dilation_h,
- * ix*stride_w - pad_left + kx*dilation_w). No scratch.
+ * ix*stride_w - pad_left + kx*dilation_w). No scratch; kernel_h, kernel_w <= TM2_CONV_TRANSPOSE_MAX_KERNEL.
  */
+#define TM2_CONV_TRANSPOSE_MAX_KERNEL 32 /* taps per axis */
 void tm2_conv_transpose_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out);
 void tm2_conv_transpose_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out);
+void tm2_ref_conv_transpose_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out);
+void tm2_ref_conv_transpose_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Pooling                                                                                     */

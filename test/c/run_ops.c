@@ -49,7 +49,7 @@ static void print_out(const int8_t *out, int32_t n) {
   printf("\n");
 }
 
-/* conv|depthwise|pointwise|dense|conv_transpose wbits in_h in_w in_c out_h out_w out_c kh kw sh sw pt pl dh dw groups mult
+/* conv|depthwise|pointwise|dense|conv_transpose|conv_transpose_ref wbits in_h in_w in_c out_h out_w out_c kh kw sh sw pt pl dh dw groups mult
  * in_zp out_zp act_min act_max, then arrays: input, weights (packed bytes for wbits 4), bias, multiplier, shift */
 static void run_weighted(const char *op) {
   tm2_conv_params p;
@@ -85,6 +85,7 @@ static void run_weighted(const char *op) {
   else if (!strcmp(op, "pointwise")) (wbits == 4 ? tm2_pointwise_s4 : tm2_pointwise_s8)(&p, in, w, out, scratch);
   else if (!strcmp(op, "dense")) (wbits == 4 ? tm2_dense_s4 : tm2_dense_s8)(&p, in, w, out, scratch);
   else if (!strcmp(op, "conv_transpose")) (wbits == 4 ? tm2_conv_transpose_s4 : tm2_conv_transpose_s8)(&p, in, w, out);
+  else if (!strcmp(op, "conv_transpose_ref")) (wbits == 4 ? tm2_ref_conv_transpose_s4 : tm2_ref_conv_transpose_s8)(&p, in, w, out);
   else (wbits == 4 ? tm2_depthwise_s4 : tm2_depthwise_s8)(&p, in, w, out);
   print_out(out, n_out);
   free(in); free(w); free(bias); free(mult); free(shift); free(out); free(scratch);
@@ -113,7 +114,7 @@ int main(void) {
   char op[32];
   while (scanf("%31s", op) == 1) {
     if (!strcmp(op, "conv") || !strcmp(op, "depthwise") || !strcmp(op, "pointwise") || !strcmp(op, "dense") ||
-        !strcmp(op, "conv_transpose")) {
+        !strcmp(op, "conv_transpose") || !strcmp(op, "conv_transpose_ref")) {
       run_weighted(op);
     } else if (!strcmp(op, "maxpool") || !strcmp(op, "avgpool")) {
       run_pool(op);
