@@ -1,18 +1,19 @@
 // The float forwards of issue 11's new operators (compiler/ops/) against onnxruntime-node on
 // single-node models built in memory: Slice, Split, ReduceMean, ReduceMax, Resize (nearest and
 // linear, every coordinate and rounding mode, scales and sizes), PRelu, LogSoftmax and
-// ConvTranspose (1-D and 2-D, strides, dilations, pads, output_padding, groups).
+// ConvTranspose (1-D and 2-D, strides, dilations, pads, output_padding, groups); their backward
+// passes against finite differences.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { convTransposeForward, convTransposeOutSize } from '../compiler/ops/conv-transpose.ts';
-import { logSoftmaxForward } from '../compiler/ops/log-softmax.ts';
-import { preluForward } from '../compiler/ops/prelu.ts';
-import { reduceForward } from '../compiler/ops/reduce.ts';
-import { resizeForward } from '../compiler/ops/resize.ts';
+import { convTransposeBackward, convTransposeForward, convTransposeOutSize } from '../compiler/ops/conv-transpose.ts';
+import { logSoftmaxBackward, logSoftmaxForward } from '../compiler/ops/log-softmax.ts';
+import { preluBackward, preluForward } from '../compiler/ops/prelu.ts';
+import { reduceBackward, reduceForward } from '../compiler/ops/reduce.ts';
+import { resizeBackward, resizeForward } from '../compiler/ops/resize.ts';
 import { RESIZE_COORD_MODES, RESIZE_NEAREST_MODES } from '../compiler/ops/resize-coords.ts';
-import { resolveSliceAxis, sliceForward } from '../compiler/ops/slice.ts';
+import { resolveSliceAxis, sliceBackward, sliceForward } from '../compiler/ops/slice.ts';
 import { values, writeModel, type ModelSpec, type NodeSpec } from './helpers/onnx-builder.ts';
 import { randomInput, runOnnxRuntime } from './helpers/ort.ts';
 
@@ -142,5 +143,63 @@ describe('ConvTranspose', () => {
     const outShape = [1, c.cout, ...c.in.map((n, i) => convTransposeOutSize(n, c.k[i], c.s[i], c.d[i], c.p[i], c.p[i + r], c.op[i]))];
     expect(outShape).toEqual(outs[0].shape);
     close(convTransposeForward(x, shape, w, b, { kernel: c.k, strides: c.s, pads: c.p, dilations: c.d, group: c.g }, outShape), outs[0].data, 1e-4);
+  });
+});
+
+// Backward passes (used by the sensitivity engine) against central finite differences of the forwards.
+describe('backward passes equal finite differences of the forwards', () => {
+  /** Checks <gy, dF/dx_i> for every i of x against gx. */
+  function fd(f: (x: Float64Array) => Float64Array, x: Float64Array, gy: Float64Array, gx: Float64Array): void {
+    const eps = 1e-6;
+    for (let i = 0; i < x.length; i++) {
+      const a = Float64Array.from(x), b = Float64Array.from(x);
+      a[i] += eps; b[i] -= eps;
+      const fa = f(a), fb = f(b);
+      let d = 0;
+      for (let k = 0; k < gy.length; k++) d += gy[k] * (fa[k] - fb[k]) / (2 * eps);
+      expect(Math.abs(d - gx[i]), `x[${i}]`).toBeLessThan(1e-5);
+    }
+  }
+  const rand = (n: number, seed: number) => Float64Array.from(randomInput(n, seed));
+  const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+  it('Slice, ReduceMean, ReduceMax, Resize linear and nearest, PRelu, LogSoftmax, ConvTranspose', () => {
+    const xs = [1, 3, 4, 5];
+    const x = rand(sizeOf(xs), 11);
+    // Slice
+    const sp = { starts: [0, 2, 3, 0], steps: [1, -1, -2, 2] }, so = [1, 2, 2, 3];
+    const gs = rand(sizeOf(so), 12);
+    fd((v) => sliceForward(v, xs, sp, so), x, gs, sliceBackward(gs, xs, sp, so));
+    // Reduce
+    for (const kind of ['mean', 'max'] as const) {
+      for (const axes of [[2, 3], [1]]) {
+        const gr = rand(sizeOf(xs.map((d, a) => (axes.includes(a) ? 1 : d))), 13);
+        fd((v) => reduceForward(kind, v, xs, axes), x, gr, reduceBackward(kind, x, xs, axes, gr));
+      }
+    }
+    // Resize
+    for (const mode of ['linear', 'nearest'] as const) {
+      const rp = { mode, coordMode: 'half_pixel' as const, nearestMode: 'round_prefer_floor' as const, scales: [1.5, 0.6] }, ro = [1, 3, 6, 3];
+      const gr = rand(sizeOf(ro), 14);
+      fd((v) => resizeForward(v, xs, rp, ro), x, gr, resizeBackward(xs, rp, ro, gr));
+    }
+    // PRelu (input and slope)
+    const slope = Float64Array.of(0.3, -0.2, 1.5);
+    const gp = rand(x.length, 15);
+    const pb = preluBackward(x, xs, slope, gp);
+    fd((v) => preluForward(v, xs, slope), x, gp, pb.gx);
+    fd((s) => preluForward(x, xs, s), slope, gp, pb.gslope);
+    // LogSoftmax
+    const gl = rand(x.length, 16);
+    fd((v) => logSoftmaxForward(v, xs, 1), x, gl, logSoftmaxBackward(logSoftmaxForward(x, xs, 1), xs, 1, gl));
+    // ConvTranspose (input, weight, bias)
+    const cp = { kernel: [2, 3], strides: [2, 1], pads: [0, 1, 1, 0], dilations: [1, 2], group: 1 };
+    const w = rand(3 * 2 * 2 * 3, 17), b = rand(2, 18);
+    const co = [1, 2, convTransposeOutSize(4, 2, 2, 1, 0, 1, 0), convTransposeOutSize(5, 3, 1, 2, 1, 0, 0)];
+    const gc = rand(sizeOf(co), 19);
+    const cb = convTransposeBackward(x, xs, w, cp, co, gc);
+    fd((v) => convTransposeForward(v, xs, w, b, cp, co), x, gc, cb.gx);
+    fd((v) => convTransposeForward(x, xs, v, b, cp, co), w, gc, cb.gw);
+    fd((v) => convTransposeForward(x, xs, w, v, cp, co), b, gc, cb.gb);
   });
 });

@@ -13,3 +13,19 @@ export function preluForward<T extends FloatArray>(x: T, xShape: readonly number
   }
   return y;
 }
+
+/** Vector-Jacobian product: gx = gy * (x >= 0 ? 1 : slope), gslope[c] = sum of gy * x where x < 0. */
+export function preluBackward(x: ArrayLike<number>, xShape: readonly number[], slope: ArrayLike<number>, gy: Float64Array): { gx: Float64Array; gslope: Float64Array } {
+  const C = xShape.length > 1 ? xShape[1] : 1;
+  const inner = xShape.slice(2).reduce((a, b) => a * b, 1);
+  const gx = new Float64Array(x.length), gslope = new Float64Array(slope.length);
+  for (let i = 0; i < x.length; i++) {
+    const c = slope.length === 1 ? 0 : Math.floor(i / inner) % C;
+    if (x[i] >= 0) gx[i] = gy[i];
+    else {
+      gx[i] = gy[i] * slope[c];
+      gslope[c] += gy[i] * x[i];
+    }
+  }
+  return { gx, gslope };
+}

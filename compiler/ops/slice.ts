@@ -51,3 +51,20 @@ export function resolveSliceAxis(dim: number, start: number, end: number, step: 
   const count = Math.max(0, Math.ceil((e - s) / step));
   return { start: s, count };
 }
+
+/** Vector-Jacobian product of sliceForward: gy scattered back to the sliced positions. */
+export function sliceBackward(gy: Float64Array, xShape: readonly number[], p: SliceAttrs, outShape: readonly number[]): Float64Array {
+  const gx = new Float64Array(xShape.reduce((a, b) => a * b, 1));
+  const xs = strides(xShape);
+  const idx = new Array<number>(outShape.length).fill(0);
+  for (let k = 0; k < gy.length; k++) {
+    let src = 0;
+    for (let a = 0; a < idx.length; a++) src += (p.starts[a] + idx[a] * p.steps[a]) * xs[a];
+    gx[src] += gy[k];
+    for (let a = idx.length - 1; a >= 0; a--) {
+      if (++idx[a] < outShape[a]) break;
+      idx[a] = 0;
+    }
+  }
+  return gx;
+}
