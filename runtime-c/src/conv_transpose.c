@@ -3,7 +3,7 @@
  * ARITHMETIC.md "ConvTranspose"). Per output pixel, the taps that receive an input (an exact,
  * in-range quotient per axis) are found once, not once per output channel; then each output
  * channel is one dot product over those taps' input channels (four per step with SMLAD for INT8
- * weights). Kernels of at most
+ * weights; INT4 weights two per byte when the run starts on a byte). Kernels of at most
  * TM2_CONV_TRANSPOSE_MAX_KERNEL taps per axis (the compiler refuses larger ones).
  */
 #include "ref_weights.h"
@@ -54,7 +54,15 @@ static void conv_transpose(const tm2_conv_params *p, const int8_t *in, const int
               }
               for (; c < cin_g; c++) acc += (x[c] - in_zp) * wr[c];
             } else {
-              for (c = 0; c < cin_g; c++) acc += (x[c] - in_zp) * tm2_s4_get(w, wi + c);
+              c = 0;
+              if ((wi & 1) == 0) { /* byte-aligned run: two weights per byte, low nibble first */
+                const int8_t *wb = w + (wi >> 1);
+                for (; c + 2 <= cin_g; c += 2, wb++) {
+                  const int32_t lo = (int32_t)(int8_t)((uint32_t)(uint8_t)*wb << 4) >> 4, hi = (int32_t)*wb >> 4;
+                  acc += (x[c] - in_zp) * lo + (x[c + 1] - in_zp) * hi;
+                }
+              }
+              for (; c < cin_g; c++) acc += (x[c] - in_zp) * tm2_s4_get(w, wi + c);
             }
           }
         }
