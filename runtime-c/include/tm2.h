@@ -40,6 +40,12 @@
  *   pad       -> tm2_pad_s8
  *   reshape   -> nothing (a view)
  *   permute   -> tm2_permute_s8  (perm = QCopyOp.perm)
+ *   conv_transpose -> tm2_conv_transpose_s8 / _s4  (tm2_conv_params as conv; pad_top/left only; no scratch)
+ *   slice     -> tm2_slice_s8    (ONNX Slice; Split = one slice per output)
+ *   reduce_mean, reduce_max -> tm2_reduce_mean_s8 / tm2_reduce_max_s8 (tm2_reduce_params)
+ *   resize_nearest, resize_bilinear -> tm2_resize_nearest_s8 / tm2_resize_bilinear_s8 (tm2_resize_params)
+ *   prelu     -> tm2_prelu_s8    (tm2_prelu_params)
+ *   log_softmax -> tm2_log_softmax_s8 (tm2_log_softmax_params)
  *   (argmax   -> tm2_argmax_s8, for classifier outputs in the generated API)
  *
  * Field mapping for tm2_conv_params from QConvOp and its tensors:
