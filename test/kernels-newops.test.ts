@@ -1,7 +1,7 @@
 // The kernels behind issue 11's new operators (Slice/Split, ReduceMean/ReduceMax, Resize nearest
 // and bilinear, PRelu, LogSoftmax, ConvTranspose) against their TypeScript emulate functions in
-// compiler/kernels/, bit for bit, on random shapes and parameters: host gcc with ASan/UBSan and
-// Cortex-M4 under QEMU (mps2-an386, the DSP build of the whole library). test/c/run_ops.c reads
+// compiler/kernels/, bit for bit, on random shapes and parameters: host gcc with ASan/UBSan,
+// Cortex-A72 under qemu-aarch64 and Cortex-M4 under QEMU (mps2-an386, the DSP build). test/c/run_ops.c reads
 // the cases.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -205,6 +205,16 @@ describe('new-operator kernels equal their TypeScript emulate functions', () => 
     compile('gcc', [...STRICT, '-O2', '-fsanitize=address,undefined', '-fno-sanitize-recover=all'], [...SOURCES, join(ROOT, 'test/c/run_ops.c')], exe);
     const cs = cases(20261202, 80);
     const res = run(exe, [], cs.map((c) => c.text).join('\n') + '\n');
+    expect(res.stderr).toBe('');
+    expect(res.status).toBe(0);
+    check(res.stdout, cs);
+  });
+
+  it.skipIf(!have('aarch64-linux-gnu-gcc') || !have('qemu-aarch64'))('Cortex-A72 (rpi4) under qemu-aarch64', () => {
+    const exe = join(dir, 'run-ops-a72');
+    compile('aarch64-linux-gnu-gcc', ['-mcpu=cortex-a72', '-O3', ...STRICT, '-static'], [...SOURCES, join(ROOT, 'test/c/run_ops.c')], exe);
+    const cs = cases(99, 30);
+    const res = run('qemu-aarch64', [exe], cs.map((c) => c.text).join('\n') + '\n');
     expect(res.stderr).toBe('');
     expect(res.status).toBe(0);
     check(res.stdout, cs);
