@@ -6,7 +6,7 @@
  * weights; INT4 weights two per byte when the run starts on a byte). Kernels of at most
  * TM2_CONV_TRANSPOSE_MAX_KERNEL taps per axis (the compiler refuses larger ones).
  */
-#include "ref_weights.h"
+#include "tm2.h"
 #include "tm2_simd.h"
 
 /* Valid taps of output position o on one axis: tap index and input index, returns the count. */
