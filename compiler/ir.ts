@@ -8,6 +8,8 @@
 // before it where possible and otherwise kept as a per-channel ScaleShift; Gemm and
 // MatMul(+Add) become Dense; Flatten, Squeeze, Unsqueeze and constant-shape Reshape become
 // Reshape.
+import type { NodeOf } from './ops/op.ts';
+import type { OPS } from './ops/registry.ts';
 
 export type DType = 'float32' | 'int64' | 'int32';
 
@@ -22,7 +24,7 @@ export interface Constant extends TensorInfo {
   data: Float32Array | BigInt64Array | Int32Array;
 }
 
-interface NodeBase {
+export interface NodeBase {
   /** Unique node name (ONNX node name, or `<op_type>_<index>` when the file had none). */
   name: string;
   /** ONNX op type(s) this node came from, for messages and inspect (e.g. "Conv+BatchNormalization"). */
@@ -32,89 +34,25 @@ interface NodeBase {
   outputs: string[];
 }
 
-/** Conv 1-D or 2-D. Kernel rank = input rank - 2. Weight [Cout, Cin/group, ...kernel]. */
-export interface ConvNode extends NodeBase {
-  op: 'Conv';
-  weight: string;
-  bias?: string;
-  kernel: number[];
-  strides: number[];
-  /** ONNX order: [begin_0, begin_1, ..., end_0, end_1, ...]; auto_pad resolved at import. */
-  pads: number[];
-  dilations: number[];
-  group: number;
-}
+// Each op's node type lives with the rest of the op in compiler/ops/<op>.ts; the union is the
+// registry's (compiler/ops/registry.ts), so an op is in the IR exactly when it is registered.
+export type { ConvNode } from './ops/conv.ts';
+export type { DenseNode } from './ops/dense.ts';
+export type { ScaleShiftNode } from './ops/scale-shift.ts';
+export type { ReluNode } from './ops/relu.ts';
+export type { ClipNode } from './ops/clip.ts';
+export type { LeakyReluNode } from './ops/leaky-relu.ts';
+export type { SigmoidNode } from './ops/sigmoid.ts';
+export type { PoolNode } from './ops/pool.ts';
+export type { GlobalAveragePoolNode } from './ops/global-average-pool.ts';
+export type { PadNode } from './ops/pad.ts';
+export type { ReshapeNode } from './ops/reshape.ts';
+export type { TransposeNode } from './ops/transpose.ts';
+export type { ConcatNode } from './ops/concat.ts';
+export type { BinaryNode } from './ops/binary.ts';
+export type { SoftmaxNode } from './ops/softmax.ts';
 
-/** Fully connected: y[o] = sum_i x[i] * W[o][i] + b[o]. Input [1, in] (or [1, ..., in]). */
-export interface DenseNode extends NodeBase {
-  op: 'Dense';
-  /** Weight [out, in] (transposed at import when the source was MatMul or Gemm without transB). */
-  weight: string;
-  bias?: string;
-}
-
-/** Per-channel affine y = x * scale[c] + shift[c] on axis 1: an unfolded BatchNormalization. */
-export interface ScaleShiftNode extends NodeBase {
-  op: 'ScaleShift';
-  scale: string;
-  shift: string;
-}
-
-export interface ReluNode extends NodeBase { op: 'Relu' }
-export interface ClipNode extends NodeBase { op: 'Clip'; min: number; max: number }
-export interface LeakyReluNode extends NodeBase { op: 'LeakyRelu'; alpha: number }
-export interface SigmoidNode extends NodeBase { op: 'Sigmoid' }
-
-export interface PoolNode extends NodeBase {
-  op: 'MaxPool' | 'AveragePool';
-  kernel: number[];
-  strides: number[];
-  pads: number[];
-  dilations: number[];
-  ceilMode: boolean;
-  /** AveragePool only: count padded elements in the divisor. */
-  countIncludePad: boolean;
-}
-
-export interface GlobalAveragePoolNode extends NodeBase { op: 'GlobalAveragePool' }
-
-/** Constant-mode Pad. pads in ONNX order over all axes: [begin_0.., end_0..]. */
-export interface PadNode extends NodeBase { op: 'Pad'; pads: number[]; value: number }
-
-/** Any static reshape (Flatten, Squeeze, Unsqueeze, Reshape): data order unchanged. */
-export interface ReshapeNode extends NodeBase { op: 'Reshape'; shape: number[] }
-export interface TransposeNode extends NodeBase { op: 'Transpose'; perm: number[] }
-export interface ConcatNode extends NodeBase { op: 'Concat'; axis: number }
-
-/**
- * Elementwise binary op with numpy broadcasting. Either operand may be a constant:
- * `constant` names it and `constantIndex` says which side it was on (matters for Sub).
- * With no constant, inputs has two activations.
- */
-export interface BinaryNode extends NodeBase {
-  op: 'Add' | 'Sub' | 'Mul';
-  constant?: string;
-  constantIndex?: 0 | 1;
-}
-
-export interface SoftmaxNode extends NodeBase { op: 'Softmax'; axis: number }
-
-export type Node =
-  | ConvNode
-  | DenseNode
-  | ScaleShiftNode
-  | ReluNode
-  | ClipNode
-  | LeakyReluNode
-  | SigmoidNode
-  | PoolNode
-  | GlobalAveragePoolNode
-  | PadNode
-  | ReshapeNode
-  | TransposeNode
-  | ConcatNode
-  | BinaryNode
-  | SoftmaxNode;
+export type Node = NodeOf<(typeof OPS)[keyof typeof OPS]>;
 
 export type OpType = Node['op'];
 

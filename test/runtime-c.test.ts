@@ -9,8 +9,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as emu from '../compiler/quant/emulator.ts';
-import type { Bits, QConvOp, QPoolOp, QTensor } from '../compiler/quant/qgraph.ts';
-import { packInt4 } from '../compiler/quant/weights.ts';
+import { kernelOf } from '../compiler/kernels/registry.ts';
+import type {
+  Bits, QAddOp, QConcatOp, QConvOp, QCopyOp, QGlobalAvgPoolOp, QLutOp, QMulOp, QOp, QPadOp, QPoolOp, QSoftmaxOp, QTensor,
+} from '../compiler/quant/qgraph.ts';
 import { benchDsCnn } from '../runtime-c/bench/bench.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -175,6 +177,13 @@ function list(a: ArrayLike<number>): string {
   return `${a.length} ${Array.from(a).join(' ')}`;
 }
 
+/** The case line test/c/run_ops.c reads: the kernel registry's serializer of the op. */
+function runOpsLine<O extends QOp>(op: O, xs: Int8Array[], inTs: QTensor[], outT: QTensor): string {
+  const serialize = kernelOf(op).runOps;
+  if (!serialize) throw new Error(`${op.op} has no C kernel to run`);
+  return serialize(op, xs, inTs, outT);
+}
+
 interface Case {
   text: string;
   expected: ArrayLike<number>;
@@ -226,10 +235,7 @@ function weightedCase(r: ReturnType<typeof rng>, kind: QConvOp['op'], weightBits
   };
   const x = randomValues(r, H * W * cin, actBits);
   const expected = emu.convFamily(op, x, inT, outT);
-  const w = weightBits === 8 ? weights : Int8Array.from(packInt4(weights));
-  const head = [weightBits, H, W, cin, OH, OW, cout, ...kernel, ...stride, pad[0], pad[1], ...dilation, groups, mult,
-    inT.zeroPoint, outT.zeroPoint, op.actMin, op.actMax];
-  const text = `${kind} ${head.join(' ')} ${list(x)} ${list(w)} ${list(op.bias)} ${list(multiplier)} ${list(shift)}`;
+  const text = runOpsLine(op, [x], [inT], outT);
   return { text, expected, what: `${kind} s${weightBits} ${JSON.stringify({ H, W, cin, cout, kernel, stride, pad, dilation, groups, mult })}` };
 }
 
@@ -246,8 +252,7 @@ function poolCase(r: ReturnType<typeof rng>, kind: 'maxpool' | 'avgpool'): Case 
   const op: QPoolOp = { op: kind, name: kind, inputs: ['x'], output: 'y', kernel, stride, pad, countIncludePad: r(0, 1) === 1 };
   const x = randomValues(r, H * W * C, bits);
   const expected = kind === 'maxpool' ? emu.maxPool(op, x, inT, outT) : emu.avgPool(op, x, inT, outT);
-  const head = [H, W, C, OH, OW, ...kernel, ...stride, ...pad, op.countIncludePad ? 1 : 0, inT.zeroPoint, lo, hi];
-  return { text: `${kind} ${head.join(' ')} ${list(x)}`, expected, what: `${kind} ${JSON.stringify({ H, W, C, kernel, stride, pad })}` };
+  return { text: runOpsLine(op, [x], [inT], outT), expected, what: `${kind} ${JSON.stringify({ H, W, C, kernel, stride, pad })}` };
 }
 
 function otherCases(r: ReturnType<typeof rng>): Case[] {
@@ -258,8 +263,9 @@ function otherCases(r: ReturnType<typeof rng>): Case[] {
     const H = r(1, 6), W = r(1, 6), C = r(1, 12);
     const inT = tensor('x', [H, W, C], bits, r(lo, hi));
     const x = randomValues(r, H * W * C, bits);
-    const expected = emu.globalAvgPool({ op: 'gap', name: 'g', inputs: ['x'], output: 'y' }, x, inT, tensor('y', [1, 1, C], bits, inT.zeroPoint));
-    cases.push({ text: `gap ${H} ${W} ${C} ${inT.zeroPoint} ${lo} ${hi} ${list(x)}`, expected, what: 'gap' });
+    const op: QGlobalAvgPoolOp = { op: 'gap', name: 'g', inputs: ['x'], output: 'y' };
+    const outT = tensor('y', [1, 1, C], bits, inT.zeroPoint);
+    cases.push({ text: runOpsLine(op, [x], [inT], outT), expected: emu.globalAvgPool(op, x, inT, outT), what: 'gap' });
   }
   {
     const n = r(1, 40);
@@ -269,37 +275,37 @@ function otherCases(r: ReturnType<typeof rng>): Case[] {
     const rq = (rMin: number, rMax: number) => ({ multiplier: Int32Array.of(r(2 ** 30, 2 ** 31 - 1)), shift: Int32Array.of(31 - r(rMin, rMax)) });
     const ia = rq(32, 40), ib = rq(32, 40), oq = rq(12, 30);
     const actMin = r(0, 1) ? oT.zeroPoint : -128;
-    const expected = emu.add({ op: 'add', name: 'add', inputs: ['a', 'b'], output: 'y', leftShift: 20, inputRequant: [ia, ib], outputRequant: oq, actMin, actMax: 127 }, a, b, aT, bT, oT);
-    const head = [aT.zeroPoint, bT.zeroPoint, oT.zeroPoint, 20, ia.multiplier[0], ia.shift[0], ib.multiplier[0], ib.shift[0], oq.multiplier[0], oq.shift[0], actMin, 127];
-    cases.push({ text: `add ${head.join(' ')} ${list(a)} ${list(b)}`, expected, what: 'add' });
+    const op: QAddOp = { op: 'add', name: 'add', inputs: ['a', 'b'], output: 'y', leftShift: 20, inputRequant: [ia, ib], outputRequant: oq, actMin, actMax: 127 };
+    cases.push({ text: runOpsLine(op, [a, b], [aT, bT], oT), expected: emu.add(op, a, b, aT, bT, oT), what: 'add' });
   }
   {
     const n = r(1, 40);
     const aT = tensor('a', [1, 1, n], 8, r(-128, 127)), bT = tensor('b', [1, 1, n], 8, r(-128, 127)), oT = tensor('y', [1, 1, n], 8, r(-128, 127));
     const a = randomValues(r, n, 8), b = randomValues(r, n, 8);
     const requant = { multiplier: Int32Array.of(r(2 ** 30, 2 ** 31 - 1)), shift: Int32Array.of(31 - r(30, 50)) };
-    const expected = emu.mul({ op: 'mul', name: 'mul', inputs: ['a', 'b'], output: 'y', requant, actMin: -128, actMax: 127 }, a, b, aT, bT, oT);
-    const head = [aT.zeroPoint, bT.zeroPoint, oT.zeroPoint, requant.multiplier[0], requant.shift[0], -128, 127];
-    cases.push({ text: `mul ${head.join(' ')} ${list(a)} ${list(b)}`, expected, what: 'mul' });
+    const op: QMulOp = { op: 'mul', name: 'mul', inputs: ['a', 'b'], output: 'y', requant, actMin: -128, actMax: 127 };
+    cases.push({ text: runOpsLine(op, [a, b], [aT, bT], oT), expected: emu.mul(op, a, b, aT, bT, oT), what: 'mul' });
   }
   {
     const table = randomValues(r, 256, 8), x = randomValues(r, r(1, 50), 8);
-    const expected = emu.lut({ op: 'lut', name: 'lut', inputs: ['x'], output: 'y', table, what: 'random' }, x);
-    cases.push({ text: `lut ${list(table)} ${list(x)}`, expected, what: 'lut' });
+    const op: QLutOp = { op: 'lut', name: 'lut', inputs: ['x'], output: 'y', table, what: 'random' };
+    const xT = tensor('x', [1, 1, x.length], 8, 0);
+    cases.push({ text: runOpsLine(op, [x], [xT], xT), expected: emu.lut(op, x), what: 'lut' });
   }
   {
     const rows = r(1, 4), depth = r(1, 30), s = [0.02, 0.1, 0.5, 3][r(0, 3)];
     const expTable = Uint32Array.from({ length: 256 }, (_, k) => Math.round(65536 * Math.exp(-k * s)));
     const x = randomValues(r, rows * depth, 8);
     const inT = tensor('x', [1, rows, depth], 8, 0);
-    const expected = emu.softmax({ op: 'softmax', name: 'sm', inputs: ['x'], output: 'y', expTable }, x, inT, inT);
-    cases.push({ text: `softmax ${rows} ${depth} ${list(expTable)} ${list(x)}`, expected, what: `softmax s=${s}` });
+    const op: QSoftmaxOp = { op: 'softmax', name: 'sm', inputs: ['x'], output: 'y', expTable };
+    cases.push({ text: runOpsLine(op, [x], [inT], inT), expected: emu.softmax(op, x, inT, inT), what: `softmax s=${s}` });
   }
   {
     const H = r(1, 5), W = r(1, 5), C = r(1, 6), p = [r(0, 2), r(0, 2), r(0, 2), r(0, 2)] as [number, number, number, number];
     const value = r(-128, 127), x = randomValues(r, H * W * C, 8);
-    const expected = emu.pad({ op: 'pad', name: 'pad', inputs: ['x'], output: 'y', pad: p, value }, x, tensor('x', [H, W, C], 8, 0), tensor('y', [H + p[0] + p[2], W + p[1] + p[3], C], 8, 0));
-    cases.push({ text: `pad ${H} ${W} ${C} ${p.join(' ')} ${value} ${list(x)}`, expected, what: 'pad' });
+    const op: QPadOp = { op: 'pad', name: 'pad', inputs: ['x'], output: 'y', pad: p, value };
+    const inT = tensor('x', [H, W, C], 8, 0), outT = tensor('y', [H + p[0] + p[2], W + p[1] + p[3], C], 8, 0);
+    cases.push({ text: runOpsLine(op, [x], [inT], outT), expected: emu.pad(op, x, inT, outT), what: 'pad' });
   }
   {
     const dims: [number, number, number] = [r(1, 5), r(1, 5), r(1, 5)];
@@ -307,8 +313,9 @@ function otherCases(r: ReturnType<typeof rng>): Case[] {
     const perm = perms[r(0, perms.length - 1)];
     const x = randomValues(r, dims[0] * dims[1] * dims[2], 8);
     const outShape = perm.map((i) => dims[i]) as [number, number, number];
-    const expected = emu.copy({ op: 'permute', name: 'perm', inputs: ['x'], output: 'y', perm }, x, tensor('x', dims, 8, 0), tensor('y', outShape, 8, 0));
-    cases.push({ text: `permute ${dims.join(' ')} ${perm.join(' ')} ${list(x)}`, expected, what: `permute ${perm}` });
+    const op: QCopyOp = { op: 'permute', name: 'perm', inputs: ['x'], output: 'y', perm };
+    const inT = tensor('x', dims, 8, 0), outT = tensor('y', outShape, 8, 0);
+    cases.push({ text: runOpsLine(op, [x], [inT], outT), expected: emu.copy(op, x, inT, outT), what: `permute ${perm}` });
   }
   {
     const axis = r(0, 2) as 0 | 1 | 2;
@@ -320,11 +327,10 @@ function otherCases(r: ReturnType<typeof rng>): Case[] {
     });
     const outShape = [...base] as [number, number, number];
     outShape[axis] = parts.reduce((s, p) => s + p.t.shape[axis], 0);
-    const expected = emu.concat({ op: 'concat', name: 'cat', inputs: parts.map(() => 'x'), output: 'y', axis }, parts.map((p) => p.x), parts.map((p) => p.t), tensor('y', outShape, 8, 0));
-    const outer = outShape.slice(0, axis).reduce((a, b) => a * b, 1);
-    const inner = (s: number[]) => s.slice(axis).reduce((a, b) => a * b, 1);
-    const text = `concat ${outer} ${inner(outShape)} ${parts.length} ${parts.map((p) => `${inner(p.t.shape)} ${list(p.x)}`).join(' ')}`;
-    cases.push({ text, expected, what: `concat axis ${axis}` });
+    const op: QConcatOp = { op: 'concat', name: 'cat', inputs: parts.map(() => 'x'), output: 'y', axis };
+    const outT = tensor('y', outShape, 8, 0);
+    const expected = emu.concat(op, parts.map((p) => p.x), parts.map((p) => p.t), outT);
+    cases.push({ text: runOpsLine(op, parts.map((p) => p.x), parts.map((p) => p.t), outT), expected, what: `concat axis ${axis}` });
   }
   {
     const x = randomValues(r, r(1, 30), 8);

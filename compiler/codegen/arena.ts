@@ -14,6 +14,7 @@
 // uses); a link is only made when it keeps every tensor's bytes meaningful while it is alive.
 import { planArena, type AliasRequest, type ArenaPlan, type BufferRequest } from './memory.ts';
 import { scratchBytes } from './scratch.ts';
+import { kernelOf } from '../kernels/registry.ts';
 import type { QConcatOp, QGraph, QOp } from '../quant/qgraph.ts';
 
 export interface ModelMemory {
@@ -149,7 +150,7 @@ export function planModelMemory(q: QGraph): ModelMemory {
   // Elementwise ops in place (tm2.h allows it for lut, add and mul): the output takes the bytes of
   // an input that is read by nothing after this op and shares bytes with nothing.
   q.ops.forEach((op, i) => {
-    if (op.op !== 'lut' && op.op !== 'add' && op.op !== 'mul') return;
+    if (!kernelOf(op).inPlace) return;
     for (const x of op.inputs) {
       if (graphIO.has(x) || last.get(x) !== i + 1 || !storage.isAlone(x) || tensorBytes(q, x) !== tensorBytes(q, op.output)) continue;
       if (op.inputs.filter((y) => y === x).length > 1) continue; // add(x, x): fine too, but keep it simple

@@ -9,6 +9,7 @@ import { progress, type Progress } from '../progress.ts';
 import type { Args } from '../cli/options.ts';
 import { EXIT_BUDGET, EXIT_VERIFY_FAILED, TinyM2Error } from '../errors.ts';
 import type { Graph } from '../ir.ts';
+import { isWeighted } from '../ops/registry.ts';
 import { generateModel, modelNameFromFile, runtimeFiles, type GeneratedModel } from '../codegen/generate.ts';
 import { checkOnHost } from '../codegen/hostcheck.ts';
 import { MANIFEST_FILE, QGRAPH_FILE, sha256File, type Manifest } from '../codegen/manifest.ts';
@@ -103,7 +104,7 @@ function checkFits(model: GeneratedModel, board: Board, modelFile: string): void
  */
 function checkFitsFromShapes(graph: Graph, board: Board, modelFile: string, minWeightBits: 4 | 8): void {
   let weights = 0;
-  for (const n of graph.nodes) if (n.op === 'Conv' || n.op === 'Dense') weights += graph.constants.get(n.weight)!.data.length;
+  for (const n of graph.nodes) if (isWeighted(n)) weights += graph.constants.get(n.weight)!.data.length;
   const weightBytes = Math.ceil((weights * minWeightBits) / 8);
   let largest = 0, largestName = '';
   for (const t of graph.tensors.values()) {

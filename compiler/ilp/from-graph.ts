@@ -2,17 +2,19 @@
 // MACs, weight counts, fixed bytes and where their input bits come from, and the live activation
 // bytes for the RAM check.
 //
-// Input bits follow compiler/quant/lower.ts: a weighted layer's output carries its plan's
-// activation bits; every other op takes the widest bits of its inputs (Softmax outputs are 8);
-// graph inputs are 8. So a layer's input bits are the widest over the weighted layers (and graph
+// Input bits follow compiler/quant/lower.ts, from the same OpDef hooks (quant.outputBits): a
+// weighted layer ('plan') carries its plan's activation bits; an op with fixed bits (8: Softmax)
+// outputs INT8; every other op takes the widest bits of its inputs; graph inputs are 8. So a layer's input bits are the widest over the weighted layers (and graph
 // inputs) reached by walking back through non-weighted ops. When that set has several layers
 // (a Concat or Add joining modality branches), the planner requires them to share activation
 // bits: lower.ts would widen them all to the widest anyway, so a narrower choice would be a
 // promise the compiler does not keep.
-import { tensorSize, type ConvNode, type DenseNode, type Graph, type Node } from '../ir.ts';
+import { tensorSize, type Graph, type Node } from '../ir.ts';
+import { isWeighted, opDef, type WeightedNode } from '../ops/registry.ts';
+import { clampChain } from '../quant/lower.ts';
 import type { IlpLayer, LiveSet } from './problem.ts';
 
-export type WeightedNode = ConvNode | DenseNode;
+export { isWeighted, type WeightedNode } from '../ops/registry.ts';
 
 export interface LayerInfo {
   node: WeightedNode;
@@ -32,14 +34,10 @@ export interface LayerInfo {
   /** Reads (possibly via other ops) a graph input or a Softmax, i.e. 8-bit data. */
   readsFixed8: boolean;
   /**
-   * The tensor holding the layer's quantized output: its output, or the output of a Relu / Clip
-   * that is its only consumer (lower.ts fuses it into the layer's clamp).
+   * The tensor holding the layer's quantized output: its output, or the output of the Relu / Clip
+   * chain lower.ts fuses into the layer's clamp (quant/lower.ts clampChain).
    */
   outputTensor: string;
-}
-
-export function isWeighted(node: Node): node is WeightedNode {
-  return node.op === 'Conv' || node.op === 'Dense';
 }
 
 export const REQUANT_BYTES_PER_CHANNEL = 12;
@@ -65,7 +63,7 @@ export function analyzeLayers(graph: Graph): LayerInfo[] {
     let result: { layers: Set<string>; fixed8: boolean };
     if (!p) result = { layers: new Set(), fixed8: true };
     else if (isWeighted(p)) result = { layers: new Set([p.name]), fixed8: false };
-    else if (p.op === 'Softmax') result = { layers: new Set(), fixed8: true };
+    else if (opDef(p).quant.outputBits === 8) result = { layers: new Set(), fixed8: true };
     else {
       result = { layers: new Set(), fixed8: false };
       for (const t of p.inputs) {
@@ -91,11 +89,11 @@ export function analyzeLayers(graph: Graph): LayerInfo[] {
     const macs = outElems * (weightCount / outChannels);
     const biasCount = node.bias ? tensorSize(graph.constants.get(node.bias)!.shape) : 0;
     const src = sourcesOf(node.inputs[0]);
-    let outputTensor = node.outputs[0];
-    const cons = consumers.get(outputTensor) ?? [];
-    if (cons.length === 1 && (cons[0].op === 'Relu' || cons[0].op === 'Clip') && !graphOutputs.has(outputTensor)) {
-      outputTensor = cons[0].outputs[0];
-    }
+    const onlyConsumer = (t: string) => {
+      const c = consumers.get(t) ?? [];
+      return c.length === 1 && !graphOutputs.has(t) ? c[0] : undefined;
+    };
+    const outputTensor = clampChain(graph, node, onlyConsumer)?.tensor ?? node.outputs[0];
     out.push({
       node,
       name: node.name,

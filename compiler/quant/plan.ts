@@ -6,6 +6,7 @@ import { EXIT_BAD_INPUT, TinyM2Error } from '../errors.ts';
 import type { Graph } from '../ir.ts';
 import { checkAgainstSchema, readJsonFile } from '../json-schema.ts';
 import type { Bits } from './qgraph.ts';
+import { isWeighted } from '../ops/registry.ts';
 
 export const PLAN_SCHEMA_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'plan.schema.json');
 
@@ -34,9 +35,9 @@ export function uniformPlan(model: string, layerNames: string[], bits: Bits): Pr
   return { model, layers };
 }
 
-/** The layers a plan gives bits to: Conv and Dense nodes, by IR name. */
+/** The layers a plan gives bits to (Conv and Dense today: ops/registry.ts isWeighted), by IR name. */
 export function weightedLayers(graph: Graph): string[] {
-  return graph.nodes.filter((n) => n.op === 'Conv' || n.op === 'Dense').map((n) => n.name);
+  return graph.nodes.filter(isWeighted).map((n) => n.name);
 }
 
 /**

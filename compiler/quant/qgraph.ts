@@ -13,6 +13,9 @@
 // generator (first value in the low nibble, over the flattened weight array in the layout
 // each op documents), as CMSIS-NN and TFLite do. Here, weights are kept unpacked in Int8Array.
 
+import type { OpOfKernel } from '../kernels/kernel.ts';
+import type { KERNELS } from '../kernels/registry.ts';
+
 export type Bits = 4 | 8;
 
 export interface QTensor {
@@ -36,7 +39,7 @@ export interface Requant {
   shift: Int32Array;
 }
 
-interface QOpBase {
+export interface QOpBase {
   /** IR node name(s) this op implements, for messages and for mapping plan layers. */
   name: string;
   inputs: string[];
@@ -49,110 +52,21 @@ export interface Clamp {
   actMax: number;
 }
 
-/**
- * Convolution with weights, all kinds. Weight layouts (flattened; INT4 packs over this order):
- * - 'conv':      [Cout][KH][KW][Cin/groups]  (OHWI; groups > 1 means grouped conv)
- * - 'depthwise': [KH][KW][Cout], Cout = Cin * channelMultiplier; out channel o reads in channel floor(o / mult)
- * - 'pointwise': [Cout][Cin], 1x1, stride 1, no padding
- * - 'dense':     [Cout][Cin], input treated as a flat vector of Cin = H*W*C values
- */
-export interface QConvOp extends QOpBase, Clamp {
-  op: 'conv' | 'depthwise' | 'pointwise' | 'dense';
-  weights: Int8Array;
-  weightBits: Bits;
-  /** Per output channel weight scale (real weight = weightScale[o] * q). */
-  weightScale: Float32Array;
-  /** int32 bias per output channel, in units of inputScale * weightScale[o]. */
-  bias: Int32Array;
-  requant: Requant;
-  kernel: [number, number];
-  stride: [number, number];
-  /** [top, left, bottom, right]; padded input positions read as the input zero point. */
-  pad: [number, number, number, number];
-  dilation: [number, number];
-  groups: number;
-  channelMultiplier: number;
-  /** MAC count of this op, for reports and BOPS. */
-  macs: number;
-}
+// Each op kind's type lives with the rest of its kernel in compiler/kernels/<kind>.ts; the union
+// is the kernel registry's (compiler/kernels/registry.ts), so a kind exists exactly when it has
+// a kernel.
+export type { QConvOp } from '../kernels/conv.ts';
+export type { QPoolOp } from '../kernels/pool.ts';
+export type { QGlobalAvgPoolOp } from '../kernels/gap.ts';
+export type { QAddOp } from '../kernels/add.ts';
+export type { QMulOp } from '../kernels/mul.ts';
+export type { QLutOp } from '../kernels/lut.ts';
+export type { QConcatOp } from '../kernels/concat.ts';
+export type { QPadOp } from '../kernels/pad.ts';
+export type { QCopyOp } from '../kernels/copy.ts';
+export type { QSoftmaxOp } from '../kernels/softmax.ts';
 
-export interface QPoolOp extends QOpBase {
-  op: 'maxpool' | 'avgpool';
-  kernel: [number, number];
-  stride: [number, number];
-  pad: [number, number, number, number];
-  /** avgpool: divisor per output position follows ARITHMETIC.md (countIncludePad rule). */
-  countIncludePad: boolean;
-}
-
-/** Global average pool over H and W. In and out share scale and zero point. */
-export interface QGlobalAvgPoolOp extends QOpBase { op: 'gap' }
-
-/** Same-shape elementwise add (residual), TFLite-style: left shift 20 then three requants. */
-export interface QAddOp extends QOpBase, Clamp {
-  op: 'add';
-  leftShift: number;
-  inputRequant: [Requant, Requant];
-  outputRequant: Requant;
-}
-
-/** Same-shape elementwise multiply of two activations. */
-export interface QMulOp extends QOpBase, Clamp {
-  op: 'mul';
-  requant: Requant;
-}
-
-/** Any unary elementwise map as a 256-entry table indexed by q + 128 (sigmoid, leaky ReLU, ...). */
-export interface QLutOp extends QOpBase {
-  op: 'lut';
-  table: Int8Array;
-  /** What the table computes, for messages ("Sigmoid", "LeakyRelu 0.01", ...). */
-  what: string;
-}
-
-/** Concatenation; all inputs share the output's scale and zero point (the quantizer ensures it). */
-export interface QConcatOp extends QOpBase {
-  op: 'concat';
-  /** Axis in [H, W, C] terms: 0, 1 or 2. */
-  axis: 0 | 1 | 2;
-}
-
-/** Constant padding with the quantized pad value. */
-export interface QPadOp extends QOpBase {
-  op: 'pad';
-  pad: [number, number, number, number];
-  value: number;
-}
-
-/**
- * Data movement with no arithmetic: reshape (a view when order is unchanged) or a permutation
- * copy. `perm` permutes the [H, W, C] axes of the input; absent means order is unchanged.
- */
-export interface QCopyOp extends QOpBase {
-  op: 'reshape' | 'permute';
-  perm?: [number, number, number];
-}
-
-/**
- * Integer softmax over the last axis: exp table of 256 uint32 entries,
- * table[k] = round(65536 * exp(-k * inputScale)); output scale 1/256, zero point -128.
- */
-export interface QSoftmaxOp extends QOpBase {
-  op: 'softmax';
-  expTable: Uint32Array;
-}
-
-export type QOp =
-  | QConvOp
-  | QPoolOp
-  | QGlobalAvgPoolOp
-  | QAddOp
-  | QMulOp
-  | QLutOp
-  | QConcatOp
-  | QPadOp
-  | QCopyOp
-  | QSoftmaxOp;
+export type QOp = OpOfKernel<(typeof KERNELS)[keyof typeof KERNELS]>;
 
 /**
  * Per-channel input quantization (optional, graph inputs only; added by the quantizer): the

@@ -1,60 +1,33 @@
 // Float reference interpreter over the IR: the ground truth every quantized and compiled result
-// is compared with. Each op's forward lives in ./ops/ so other engines (autograd) reuse them.
+// is compared with. Each op's forward is its OpDef's (compiler/ops/), the same code the
+// sensitivity engine runs in float64; here it runs in float32.
 import type { Graph, Node } from '../ir.ts';
-import { constantFloat, tensorInfo, tensorSize } from '../ir.ts';
+import { tensorInfo, tensorSize } from '../ir.ts';
 import { TinyM2Error } from '../errors.ts';
-import { conv } from './ops/conv.ts';
-import { dense } from './ops/dense.ts';
-import { averagePool, globalAveragePool, maxPool } from './ops/pool.ts';
-import { binary, clip, leakyRelu, relu, scaleShift, sigmoid } from './ops/elementwise.ts';
-import { concat, pad, transpose } from './ops/layout.ts';
-import { softmax } from './ops/softmax.ts';
+import type { OpContext } from '../ops/op.ts';
+import { opDef } from '../ops/registry.ts';
 
 /** Computes one node's output from its activation inputs. */
 export function forwardNode(graph: Graph, node: Node, inputs: Float32Array[]): Float32Array {
   const shapeOf = (name: string): number[] => tensorInfo(graph, name).shape;
-  const x = inputs[0];
-  const xShape = shapeOf(node.inputs[0]);
-  const outShape = shapeOf(node.outputs[0]);
-  const opt = (name: string | undefined): Float32Array | undefined => (name ? constantFloat(graph, name) : undefined);
-  switch (node.op) {
-    case 'Conv':
-      return conv(x, xShape, constantFloat(graph, node.weight), opt(node.bias), node, outShape);
-    case 'Dense':
-      return dense(x, constantFloat(graph, node.weight), graph.constants.get(node.weight)!.shape, opt(node.bias));
-    case 'ScaleShift':
-      return scaleShift(x, xShape, constantFloat(graph, node.scale), constantFloat(graph, node.shift));
-    case 'Relu':
-      return relu(x);
-    case 'Clip':
-      return clip(x, node.min, node.max);
-    case 'LeakyRelu':
-      return leakyRelu(x, node.alpha);
-    case 'Sigmoid':
-      return sigmoid(x);
-    case 'MaxPool':
-      return maxPool(x, xShape, node, outShape);
-    case 'AveragePool':
-      return averagePool(x, xShape, node, node.countIncludePad, outShape);
-    case 'GlobalAveragePool':
-      return globalAveragePool(x, xShape);
-    case 'Pad':
-      return pad(x, xShape, node.pads, node.value, outShape);
-    case 'Reshape':
-      return x;
-    case 'Transpose':
-      return transpose(x, xShape, node.perm);
-    case 'Concat':
-      return concat(inputs, node.inputs.map(shapeOf), node.axis);
-    case 'Add': case 'Sub': case 'Mul': {
-      if (node.constant === undefined) return binary(node.op, x, xShape, inputs[1], shapeOf(node.inputs[1]), outShape);
-      const c = constantFloat(graph, node.constant);
-      const cShape = graph.constants.get(node.constant)!.shape;
-      return node.constantIndex === 0 ? binary(node.op, c, cShape, x, xShape, outShape) : binary(node.op, x, xShape, c, cShape, outShape);
-    }
-    case 'Softmax':
-      return softmax(x, xShape, node.axis);
-  }
+  const ctx: OpContext<Node, Float32Array> = {
+    node,
+    inShapes: node.inputs.map(shapeOf),
+    outShape: shapeOf(node.outputs[0]),
+    param(name) {
+      const c = graph.constants.get(name);
+      if (!c || !(c.data instanceof Float32Array)) throw new Error(`internal: node ${node.name} reads constant ${name}, which is missing or not float32`);
+      return c.data;
+    },
+    paramShape(name) {
+      const c = graph.constants.get(name);
+      if (!c) throw new Error(`internal: node ${node.name} reads unknown constant ${name}`);
+      return c.shape;
+    },
+    opset: graph.opset,
+    alloc: (n) => new Float32Array(n),
+  };
+  return opDef(node).forward(ctx, inputs);
 }
 
 /**

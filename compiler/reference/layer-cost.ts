@@ -2,33 +2,20 @@
 // can weigh layers by. MACs count the float model's multiplies (folded BatchNorms cost nothing).
 import type { Graph, Node } from '../ir.ts';
 import { tensorSize } from '../ir.ts';
+import { opDef } from '../ops/registry.ts';
 
-/** Names of the constants a node reads. */
+/** Names of the constants a node reads (its OpDef's). */
 export function nodeConstants(node: Node): string[] {
-  switch (node.op) {
-    case 'Conv': case 'Dense': return node.bias ? [node.weight, node.bias] : [node.weight];
-    case 'ScaleShift': return [node.scale, node.shift];
-    case 'Add': case 'Sub': case 'Mul': return node.constant ? [node.constant] : [];
-    default: return [];
-  }
+  return opDef(node).constants(node);
 }
 
 export function nodeParams(graph: Graph, node: Node): number {
   return nodeConstants(node).reduce((sum, c) => sum + tensorSize(graph.constants.get(c)!.shape), 0);
 }
 
-/** Conv: output elements x input channels per group x kernel elements; Dense: rows x in x out; others 0. */
+/** The float node's multiply-accumulates (its OpDef's: Conv and Dense count, others are 0). */
 export function nodeMacs(graph: Graph, node: Node): number {
-  const out = graph.tensors.get(node.outputs[0])!.shape;
-  if (node.op === 'Conv') {
-    const w = graph.constants.get(node.weight)!.shape;
-    return tensorSize(out) * w[1] * tensorSize(node.kernel);
-  }
-  if (node.op === 'Dense') {
-    const [o, i] = graph.constants.get(node.weight)!.shape;
-    return (tensorSize(out) / o) * i * o;
-  }
-  return 0;
+  return opDef(node).macs(node, graph);
 }
 
 export interface LayerCost {

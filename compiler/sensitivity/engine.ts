@@ -4,32 +4,8 @@
 // gradient of a scalar loss with respect to every activation tensor and every float constant a
 // node reads (weights, biases, ScaleShift parameters, constant operands of Add/Sub/Mul).
 import type { Graph, Node } from '../ir.ts';
-import { conv, dense } from './ops/linear.ts';
-import { binary, clip, leakyRelu, relu, scaleShift, sigmoid } from './ops/elementwise.ts';
-import { averagePool, globalAveragePool, maxPool } from './ops/pool.ts';
-import { concat, pad, reshape, softmax, transpose } from './ops/shape.ts';
-import type { OpContext, OpImpl } from './ops/op.ts';
-
-const OPS: Record<Node['op'], OpImpl<never>> = {
-  Conv: conv,
-  Dense: dense,
-  ScaleShift: scaleShift,
-  Relu: relu,
-  Clip: clip,
-  LeakyRelu: leakyRelu,
-  Sigmoid: sigmoid,
-  MaxPool: maxPool,
-  AveragePool: averagePool,
-  GlobalAveragePool: globalAveragePool,
-  Pad: pad,
-  Reshape: reshape,
-  Transpose: transpose,
-  Concat: concat,
-  Add: binary,
-  Sub: binary,
-  Mul: binary,
-  Softmax: softmax,
-};
+import type { OpContext } from '../ops/op.ts';
+import { opDef } from '../ops/registry.ts';
 
 /** Float64 copies of a graph's float constants; copy-on-write views for perturbed runs. */
 export type ParamValues = Map<string, Float64Array>;
@@ -61,13 +37,13 @@ export interface Tape {
   frozen?: Tape;
 }
 
-function context(graph: Graph, node: Node, params: ParamValues, frozen?: Tape): OpContext<never> {
+function context(graph: Graph, node: Node, params: ParamValues, frozen?: Tape): OpContext<Node, Float64Array> {
   const shape = (t: string) => {
     const info = graph.tensors.get(t);
     if (!info) throw new Error(`internal: no shape for tensor ${t}`);
     return info.shape;
   };
-  const ctx: OpContext = {
+  return {
     node,
     inShapes: node.inputs.map(shape),
     outShape: shape(node.outputs[0]),
@@ -82,9 +58,9 @@ function context(graph: Graph, node: Node, params: ParamValues, frozen?: Tape): 
       return c.shape;
     },
     opset: graph.opset,
+    alloc: (n) => new Float64Array(n),
     frozen: frozen ? node.inputs.map((t) => frozen.values.get(t)!) : undefined,
   };
-  return ctx as OpContext<never>;
 }
 
 export function forward(graph: Graph, inputs: Record<string, ArrayLike<number>>, options: ForwardOptions = {}): Tape {
@@ -102,7 +78,7 @@ export function forward(graph: Graph, inputs: Record<string, ArrayLike<number>>,
   }
   for (const node of graph.nodes) {
     const xs = node.inputs.map((t) => values.get(t)!);
-    const y = OPS[node.op].forward(context(graph, node, params, options.frozen), xs as never);
+    const y = opDef(node).forward(context(graph, node, params, options.frozen), xs);
     store(node.outputs[0], y);
   }
   return { graph, params, values, frozen: options.frozen };
@@ -133,7 +109,7 @@ export function backward(tape: Tape, outputGradients: Map<string, Float64Array>)
     if (!gy) continue;
     const xs = node.inputs.map((t) => values.get(t)!);
     const y = values.get(node.outputs[0])!;
-    const g = OPS[node.op].backward(context(graph, node, params, frozen), xs as never, y, gy);
+    const g = opDef(node).backward(context(graph, node, params, frozen), xs, y, gy);
     node.inputs.forEach((t, i) => {
       if (g.inputs[i]) accumulate(activations, t, g.inputs[i]);
     });
