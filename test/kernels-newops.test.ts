@@ -1,6 +1,7 @@
 // The kernels behind issue 11's new operators (Slice/Split, ReduceMean/ReduceMax, Resize nearest
 // and bilinear, PRelu, LogSoftmax, ConvTranspose) against their TypeScript emulate functions in
-// compiler/kernels/, bit for bit, on random shapes and parameters: host gcc with ASan/UBSan,
+// compiler/kernels/ (each kernel's KernelDef: its run_ops serializer gives the case line, its
+// emulate the expected output), bit for bit, on random shapes and parameters: host gcc with ASan/UBSan,
 // Cortex-A72 under qemu-aarch64 and Cortex-M4 under QEMU (mps2-an386, the DSP build). test/c/run_ops.c reads
 // the cases.
 import { spawnSync } from 'node:child_process';
@@ -9,15 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emulateConvTranspose, type ConvTransposeParams } from '../compiler/kernels/conv-transpose.ts';
-import { emulateLogSoftmax, logSoftmaxParams } from '../compiler/kernels/log-softmax.ts';
-import { emulatePrelu, preluRequant } from '../compiler/kernels/prelu.ts';
-import { emulateReduce, reducedShape, type ReduceParams } from '../compiler/kernels/reduce.ts';
-import { emulateResize, resizeTables, type ResizeParams } from '../compiler/kernels/resize.ts';
-import { emulateSlice, type Dims3 } from '../compiler/kernels/slice.ts';
+import type { QConvOp } from '../compiler/kernels/conv.ts';
+import { logSoftmaxParams, type QLogSoftmaxOp } from '../compiler/kernels/log-softmax.ts';
+import { preluRequant, type QPreluOp } from '../compiler/kernels/prelu.ts';
+import { reducedShape, type QReduceOp } from '../compiler/kernels/reduce.ts';
+import { kernelOf } from '../compiler/kernels/registry.ts';
+import { resizeTables, type QResizeOp } from '../compiler/kernels/resize.ts';
+import type { Dims3, QSliceOp } from '../compiler/kernels/slice.ts';
 import { RESIZE_COORD_MODES, RESIZE_NEAREST_MODES } from '../compiler/ops/resize-coords.ts';
-import type { Bits } from '../compiler/quant/qgraph.ts';
-import { packInt4 } from '../compiler/quant/weights.ts';
+import type { Bits, QOp, QTensor } from '../compiler/quant/qgraph.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RT = join(ROOT, 'runtime-c');
@@ -58,10 +59,17 @@ function rng(seed: number): Rng {
 
 const range = (bits: Bits): [number, number] => (bits === 8 ? [-128, 127] : [-8, 7]);
 const randomValues = (r: Rng, n: number, bits: Bits) => Int8Array.from({ length: n }, () => r(...range(bits)));
-const list = (a: ArrayLike<number>) => `${a.length} ${Array.from(a).join(' ')}`;
 const randomMultiplier = (r: Rng) => r(2 ** 30, 2 ** 31 - 1);
+const tensor = (name: string, shape: Dims3, bits: Bits, zeroPoint: number): QTensor => ({ name, shape, bits, scale: 1, zeroPoint });
 
 interface Case { text: string; expected: ArrayLike<number>; what: string }
+
+/** The case line (the kernel registry's run_ops serializer) and the expected output (its emulate). */
+function kernelCase(op: QOp, x: Int8Array, inT: QTensor, outT: QTensor, what: string): Case {
+  const k = kernelOf(op);
+  if (!k.runOps) throw new Error(`${op.op} has no C kernel`);
+  return { text: k.runOps(op, [x], [inT], outT), expected: k.emulate(op, [x], [inT], outT), what };
+}
 
 function sliceCase(r: Rng): Case {
   const inDims: Dims3 = [r(1, 5), r(1, 6), r(1, 9)];
@@ -74,9 +82,10 @@ function sliceCase(r: Rng): Case {
     const room = s > 0 ? Math.floor((inDims[a] - 1 - start[a]) / s) + 1 : Math.floor(start[a] / -s) + 1;
     outDims[a] = r(1, room);
   }
-  const x = randomValues(r, inDims[0] * inDims[1] * inDims[2], 8);
-  const expected = emulateSlice({ start, step }, x, inDims, outDims);
-  return { text: `slice ${[...inDims, ...start, ...step, ...outDims].join(' ')} ${list(x)}`, expected, what: `slice ${JSON.stringify({ inDims, start, step, outDims })}` };
+  const zp = r(-128, 127);
+  const op: QSliceOp = { op: 'slice', name: 'slice', inputs: ['x'], output: 'y', start, step };
+  return kernelCase(op, randomValues(r, inDims[0] * inDims[1] * inDims[2], 8), tensor('x', inDims, 8, zp), tensor('y', outDims, 8, zp),
+    `slice ${JSON.stringify({ inDims, start, step, outDims })}`);
 }
 
 function reduceCase(r: Rng, kind: 'mean' | 'max'): Case {
@@ -84,16 +93,11 @@ function reduceCase(r: Rng, kind: 'mean' | 'max'): Case {
   const [lo, hi] = range(bits);
   const shape: Dims3 = [r(1, 5), r(1, 7), r(1, 12)];
   const axes = r(1, 7);
-  const p: ReduceParams = {
-    kind, axes, inZp: r(lo, hi), outZp: kind === 'max' ? 0 : r(lo, hi), multiplier: randomMultiplier(r), shift: 31 - r(29, 40),
-    actMin: lo, actMax: hi,
-  };
-  if (kind === 'max') p.outZp = p.inZp;
-  const x = randomValues(r, shape[0] * shape[1] * shape[2], bits);
-  const expected = emulateReduce(p, x, shape);
-  expect(expected.length).toBe(reducedShape(shape, axes).reduce((a, b) => a * b));
-  const head = [...shape, axes, p.inZp, p.outZp, p.multiplier, p.shift, p.actMin, p.actMax];
-  return { text: `reduce_${kind} ${head.join(' ')} ${list(x)}`, expected, what: `reduce ${kind} ${JSON.stringify({ shape, axes })}` };
+  const inT = tensor('x', shape, bits, r(lo, hi));
+  const outT = tensor('y', reducedShape(shape, axes), bits, kind === 'max' ? inT.zeroPoint : r(lo, hi));
+  const op: QReduceOp = { op: kind === 'mean' ? 'reduce_mean' : 'reduce_max', name: 'reduce', inputs: ['x'], output: 'y', axes,
+    multiplier: randomMultiplier(r), shift: 31 - r(29, 40), actMin: lo, actMax: hi };
+  return kernelCase(op, randomValues(r, shape[0] * shape[1] * shape[2], bits), inT, outT, `reduce ${kind} ${JSON.stringify({ shape, axes })}`);
 }
 
 function resizeCase(r: Rng, mode: 'nearest' | 'bilinear'): Case {
@@ -105,24 +109,21 @@ function resizeCase(r: Rng, mode: 'nearest' | 'bilinear'): Case {
   const coord = RESIZE_COORD_MODES[r(0, RESIZE_COORD_MODES.length - 1)];
   const rounding = RESIZE_NEAREST_MODES[r(0, RESIZE_NEAREST_MODES.length - 1)];
   const tables = resizeTables({ inSize: H, outSize: OH, scale: sy }, { inSize: W, outSize: OW, scale: sx }, mode, coord, rounding);
-  const p: ResizeParams = { ...tables, mode, zp: r(lo, hi), actMin: lo, actMax: hi };
-  const x = randomValues(r, H * W * C, bits);
-  const expected = emulateResize(p, x, [H, W, C], [OH, OW, C]);
-  const t = [p.y0, p.y1, p.wy, p.x0, p.x1, p.wx].map(list).join(' ');
-  return { text: `resize_${mode} ${[H, W, C, OH, OW, p.zp, lo, hi].join(' ')} ${t} ${list(x)}`, expected, what: `resize ${mode} ${JSON.stringify({ H, W, C, OH, OW, coord, rounding })}` };
+  const zp = r(lo, hi);
+  const op: QResizeOp = { op: mode === 'nearest' ? 'resize_nearest' : 'resize_bilinear', name: 'resize', inputs: ['x'], output: 'y', ...tables, actMin: lo, actMax: hi };
+  return kernelCase(op, randomValues(r, H * W * C, bits), tensor('x', [H, W, C], bits, zp), tensor('y', [OH, OW, C], bits, zp),
+    `resize ${mode} ${JSON.stringify({ H, W, C, OH, OW, coord, rounding })}`);
 }
 
 function preluCase(r: Rng): Case {
   const bits: Bits = r(0, 2) === 0 ? 4 : 8;
   const [lo, hi] = range(bits);
-  const rows = r(1, 10), C = r(1, 9);
+  const H = r(1, 3), W = r(1, 4), C = r(1, 9);
   const alpha = Array.from({ length: C }, () => [0, 0.01, 0.25, -0.5, 1.5, -3][r(0, 5)] * (1 + r(0, 100) / 1000));
   const inScale = 0.01 * r(1, 100), outScale = 0.01 * r(1, 100);
-  const p = { ...preluRequant(alpha, inScale, outScale), inZp: r(lo, hi), outZp: r(lo, hi), actMin: lo, actMax: hi };
-  const x = randomValues(r, rows * C, bits);
-  const expected = emulatePrelu(p, x);
-  const head = [rows, C, p.inZp, p.outZp, p.posMultiplier, p.posShift, lo, hi];
-  return { text: `prelu ${head.join(' ')} ${list(p.negMultiplier)} ${list(p.negShift)} ${list(x)}`, expected, what: `prelu ${JSON.stringify({ rows, C, alpha })}` };
+  const op: QPreluOp = { op: 'prelu', name: 'prelu', inputs: ['x'], output: 'y', ...preluRequant(alpha, inScale, outScale), actMin: lo, actMax: hi };
+  return kernelCase(op, randomValues(r, H * W * C, bits), tensor('x', [H, W, C], bits, r(lo, hi)), tensor('y', [H, W, C], bits, r(lo, hi)),
+    `prelu ${JSON.stringify({ H, W, C, alpha })}`);
 }
 
 function logSoftmaxCase(r: Rng): Case {
@@ -130,11 +131,11 @@ function logSoftmaxCase(r: Rng): Case {
   const [lo, hi] = range(bits);
   const rows = r(1, 4), depth = r(1, 40);
   const inScale = [0.01, 0.05, 0.2, 1, 4][r(0, 4)], outScale = [0.02, 0.05, 0.1, 0.3][r(0, 3)];
-  const p = logSoftmaxParams(inScale, outScale, r(0, 3) === 0 ? hi : r(lo, hi), depth, lo, hi, 'test');
-  const x = randomValues(r, rows * depth, bits);
-  const expected = emulateLogSoftmax(p, x, depth);
-  const head = [rows, depth, p.dScale, p.multiplier, p.shift, p.outZp, lo, hi];
-  return { text: `log_softmax ${head.join(' ')} ${list(p.expTable)} ${list(p.log2Table)} ${list(x)}`, expected, what: `log_softmax ${JSON.stringify({ rows, depth, inScale, outScale })}` };
+  const outZp = r(0, 3) === 0 ? hi : r(lo, hi);
+  const { outZp: _, ...p } = logSoftmaxParams(inScale, outScale, outZp, depth, lo, hi, 'test');
+  const op: QLogSoftmaxOp = { op: 'log_softmax', name: 'logsoftmax', inputs: ['x'], output: 'y', ...p };
+  return kernelCase(op, randomValues(r, rows * depth, bits), tensor('x', [1, rows, depth], bits, 0), tensor('y', [1, rows, depth], bits, outZp),
+    `log_softmax ${JSON.stringify({ rows, depth, inScale, outScale })}`);
 }
 
 function convTransposeCase(r: Rng, weightBits: Bits): Case {
@@ -147,27 +148,22 @@ function convTransposeCase(r: Rng, weightBits: Bits): Case {
   const kernel: [number, number] = [oneD ? 1 : r(1, 3), r(1, 4)];
   const stride: [number, number] = [oneD ? 1 : r(1, 3), r(1, 3)];
   const dilation: [number, number] = [oneD ? 1 : r(1, 2), r(1, 2)];
-  const pad: [number, number] = [oneD ? 0 : r(0, kernel[0] - 1), r(0, kernel[1] - 1)];
-  const padEnd = [oneD ? 0 : r(0, kernel[0] - 1), r(0, kernel[1] - 1)];
-  const outPad = [oneD ? 0 : r(0, stride[0] - 1), r(0, stride[1] - 1)];
-  const OH = (H - 1) * stride[0] + (kernel[0] - 1) * dilation[0] + 1 + outPad[0] - pad[0] - padEnd[0];
-  const OW = (W - 1) * stride[1] + (kernel[1] - 1) * dilation[1] + 1 + outPad[1] - pad[1] - padEnd[1];
+  // End pads minus output_padding may be negative (QConvOp's conv_transpose convention).
+  const pad: [number, number, number, number] = [oneD ? 0 : r(0, kernel[0] - 1), r(0, kernel[1] - 1), oneD ? 0 : r(0, kernel[0] - 1) - r(0, stride[0] - 1), r(0, kernel[1] - 1) - r(0, stride[1] - 1)];
+  const OH = (H - 1) * stride[0] + (kernel[0] - 1) * dilation[0] + 1 - pad[0] - pad[2];
+  const OW = (W - 1) * stride[1] + (kernel[1] - 1) * dilation[1] + 1 - pad[1] - pad[3];
   if (OH < 1 || OW < 1) return convTransposeCase(r, weightBits);
   const qmax = weightBits === 8 ? 127 : 7;
-  const weights = Int8Array.from({ length: cout * kernel[0] * kernel[1] * (cin / groups) }, () => r(-qmax, qmax));
-  const p: ConvTransposeParams = {
-    weights, bias: Int32Array.from({ length: cout }, () => r(-50000, 50000)),
-    multiplier: Int32Array.from({ length: cout }, () => randomMultiplier(r)),
-    shift: Int32Array.from({ length: cout }, () => 31 - (r(0, 4) === 0 ? r(1, 62) : r(31, 44))),
-    kernel, stride, pad, dilation, groups, inZp: r(lo, hi), outZp: r(lo, hi), actMin: r(0, 2) === 0 ? 0 : lo, actMax: hi,
+  const outT = tensor('y', [OH, OW, cout], actBits, r(lo, hi));
+  const op: QConvOp = {
+    op: 'conv_transpose', name: 'ct', inputs: ['x'], output: 'y',
+    weights: Int8Array.from({ length: cout * kernel[0] * kernel[1] * (cin / groups) }, () => r(-qmax, qmax)), weightBits, weightScale: new Float32Array(cout).fill(1),
+    bias: Int32Array.from({ length: cout }, () => r(-50000, 50000)),
+    requant: { multiplier: Int32Array.from({ length: cout }, () => randomMultiplier(r)), shift: Int32Array.from({ length: cout }, () => 31 - (r(0, 4) === 0 ? r(1, 62) : r(31, 44))) },
+    kernel, stride, pad, dilation, groups, channelMultiplier: 1, macs: 0, actMin: r(0, 2) === 0 ? Math.max(0, lo) : lo, actMax: hi,
   };
-  p.actMin = Math.max(p.actMin, lo);
-  const x = randomValues(r, H * W * cin, actBits);
-  const expected = emulateConvTranspose(p, x, [H, W, cin], [OH, OW, cout]);
-  const w = weightBits === 8 ? weights : Int8Array.from(packInt4(weights));
-  const head = [weightBits, H, W, cin, OH, OW, cout, ...kernel, ...stride, ...pad, ...dilation, groups, 1, p.inZp, p.outZp, p.actMin, p.actMax];
-  return { text: `conv_transpose ${head.join(' ')} ${list(x)} ${list(w)} ${list(p.bias)} ${list(p.multiplier)} ${list(p.shift)}`, expected,
-    what: `conv_transpose s${weightBits} ${JSON.stringify({ H, W, cin, cout, kernel, stride, pad, dilation, groups, OH, OW })}` };
+  return kernelCase(op, randomValues(r, H * W * cin, actBits), tensor('x', [H, W, cin], actBits, r(lo, hi)), outT,
+    `conv_transpose s${weightBits} ${JSON.stringify({ H, W, cin, cout, kernel, stride, pad, dilation, groups, OH, OW })}`);
 }
 
 function cases(seed: number, n: number): Case[] {

@@ -29,7 +29,7 @@ function source(o: number, k: number, stride: number, pad: number, dilation: num
   return i < size ? i : -1;
 }
 
-export function emulateConvTranspose(p: ConvTransposeParams, x: Int8Array, inShape: Dims3, outShape: Dims3): Int8Array {
+export function emulateConvTranspose(p: ConvTransposeParams, x: ArrayLike<number>, inShape: Dims3, outShape: Dims3): Int8Array {
   const [IH, IW, CI] = inShape;
   const [OH, OW, CO] = outShape;
   const [KH, KW] = p.kernel;

@@ -4,6 +4,8 @@
 //   acc = d * dScale + lg,  out = clamp(outZp - rq(acc, M, s))
 // with dScale = round(65536 * inScale / ln 2) and real multiplier ln 2 / (65536 * outScale), so
 // out * outScale ~ -(d * inScale + ln(sum / 2^16)) = x - max - ln(sum of exp(x - max)).
+import type { QOpBase } from '../quant/qgraph.ts';
+import { list, type KernelDef } from './kernel.ts';
 import { TinyM2Error } from '../errors.ts';
 import { clamp, encodeMultiplier, requantRaw } from '../quant/fixedpoint.ts';
 
@@ -53,3 +55,33 @@ export function emulateLogSoftmax(p: LogSoftmaxParams, x: Int8Array, depth: numb
   }
   return out;
 }
+
+// ---- the QGraph op and its KernelDef --------------------------------------------------------
+
+export interface QLogSoftmaxOp extends QOpBase, Omit<LogSoftmaxParams, 'outZp'> {
+  op: 'log_softmax';
+}
+
+export const logSoftmaxKernel: KernelDef<QLogSoftmaxOp> = {
+  emulate: (op, [x], [inT], outT) => emulateLogSoftmax({ ...op, outZp: outT.zeroPoint }, x, inT.shape[2]),
+  validate(op, [x], out, v) {
+    if (x.shape.join() !== out.shape.join()) v.bad('input and output shapes differ');
+    if (op.expTable.length !== 256 || op.log2Table.length !== 256) v.bad('tables must have 256 entries');
+    if (op.expTable[0] !== 65536) v.bad('exp table must start at 65536');
+    if (op.dScale < 0 || op.dScale * 255 + 65536 * 32 >= 2 ** 31) v.bad(`d_scale ${op.dScale} would overflow the accumulator`);
+    if (x.shape[2] >= 65536) v.bad('rows of 65,536 values or more would overflow the sum');
+    v.checkRequant({ multiplier: Int32Array.of(op.multiplier), shift: Int32Array.of(op.shift) }, 1, 'output multiplier');
+    v.checkClamp(op, out);
+  },
+  emitC(op, e) {
+    const et = `${e.prefix}_${e.id}_exp`, lt = `${e.prefix}_${e.id}_log2`;
+    e.defineArray('uint32_t', et, op.expTable, `${op.name}: exp table, round(65536 * exp(-k * input scale))`, 8);
+    e.defineArray('uint16_t', lt, op.log2Table, `${op.name}: round(65536 * log2(1 + (i + 0.5) / 256))`, 16);
+    e.param(`static const tm2_log_softmax_params ${e.id} = {${e.outT.shape[0] * e.outT.shape[1]}, ${e.outT.shape[2]}, ${et}, ${lt}, ${op.dScale}, ${op.multiplier}, ${op.shift}, ${e.outT.zeroPoint}, ${op.actMin}, ${op.actMax}};`);
+    e.statement(`${e.comment}\n  tm2_log_softmax_s8(&${e.id}, ${e.at(op.inputs[0])}, ${e.at(op.output)});`);
+  },
+  scratchBytes: () => 0,
+  inPlace: false,
+  runOps: (op, [x], [inT], outT) =>
+    `log_softmax ${[inT.shape[0] * inT.shape[1], inT.shape[2], op.dScale, op.multiplier, op.shift, outT.zeroPoint, op.actMin, op.actMax].join(' ')} ${list(op.expTable)} ${list(op.log2Table)} ${list(x)}`,
+};

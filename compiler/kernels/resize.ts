@@ -3,6 +3,8 @@
 //   nearest:  out[oy][ox][c] = in[y0[oy]][x0[ox]][c]
 //   bilinear: Q10 weights, acc = (1024-wy)*((1024-wx)*d00 + wx*d01) + wy*((1024-wx)*d10 + wx*d11),
 //             d = q - zp, out = clamp(zp + ((acc + 2^19) >> 20))
+import type { QOpBase } from '../quant/qgraph.ts';
+import { list, type KernelDef } from './kernel.ts';
 import { clamp } from '../quant/fixedpoint.ts';
 import { linearTaps, nearestIndex, type ResizeAxis, type ResizeCoordMode, type ResizeNearestMode } from '../ops/resize-coords.ts';
 import type { Dims3 } from './slice.ts';
@@ -67,3 +69,44 @@ export function emulateResize(p: ResizeParams, x: Int8Array, inShape: Dims3, out
   }
   return out;
 }
+
+// ---- the QGraph op and its KernelDefs -------------------------------------------------------
+
+/** Resize of H and W through source tables (see above); in and out share scale and zero point. */
+export interface QResizeOp extends QOpBase, ResizeTables {
+  op: 'resize_nearest' | 'resize_bilinear';
+  actMin: number;
+  actMax: number;
+}
+
+function resizeKernel(mode: 'nearest' | 'bilinear'): KernelDef<QResizeOp> {
+  return {
+    emulate: (op, [x], [inT], outT) => emulateResize({ ...op, mode, zp: inT.zeroPoint }, x, inT.shape, outT.shape),
+    validate(op, [x], out, v) {
+      v.sameParams(x, out);
+      v.checkClamp(op, out);
+      if (out.shape[2] !== x.shape[2]) v.bad('resize changes the channel count');
+      const rows = [op.y0, op.y1, op.wy], cols = [op.x0, op.x1, op.wx];
+      if (rows.some((t) => t.length !== out.shape[0]) || cols.some((t) => t.length !== out.shape[1])) v.bad('source tables do not match the output shape');
+      const inRange = (t: Int32Array, n: number) => t.every((i) => i >= 0 && i < n);
+      if (!inRange(op.y0, x.shape[0]) || !inRange(op.y1, x.shape[0]) || !inRange(op.x0, x.shape[1]) || !inRange(op.x1, x.shape[1])) v.bad('a source index leaves the input');
+      if (![...op.wy, ...op.wx].every((w) => w >= 0 && w <= RESIZE_WEIGHT_ONE)) v.bad('a weight leaves [0, 1024]');
+    },
+    emitC(op, e) {
+      const inT = e.q.tensors.get(op.inputs[0])!;
+      const t = (k: keyof ResizeTables) => `${e.prefix}_${e.id}_${k}`;
+      const used: Array<keyof ResizeTables> = mode === 'nearest' ? ['y0', 'x0'] : ['y0', 'y1', 'wy', 'x0', 'x1', 'wx'];
+      for (const k of used) e.defineArray('int32_t', t(k), op[k], `${op.name}: resize table ${k}`, 16);
+      const ref = (k: keyof ResizeTables) => (used.includes(k) ? t(k) : 'NULL');
+      e.param(`static const tm2_resize_params ${e.id} = {${inT.shape.join(', ')}, ${e.outT.shape[0]}, ${e.outT.shape[1]}, ${ref('y0')}, ${ref('y1')}, ${ref('wy')}, ${ref('x0')}, ${ref('x1')}, ${ref('wx')}, ${inT.zeroPoint}, ${op.actMin}, ${op.actMax}};`);
+      e.statement(`${e.comment}\n  tm2_resize_${mode}_s8(&${e.id}, ${e.at(op.inputs[0])}, ${e.at(op.output)});`);
+    },
+    scratchBytes: () => 0,
+    inPlace: false,
+    runOps: (op, [x], [inT], outT) =>
+      `resize_${mode} ${[...inT.shape, outT.shape[0], outT.shape[1], inT.zeroPoint, op.actMin, op.actMax].join(' ')} ${[op.y0, op.y1, op.wy, op.x0, op.x1, op.wx].map(list).join(' ')} ${list(x)}`,
+  };
+}
+
+export const resizeNearestKernel = resizeKernel('nearest');
+export const resizeBilinearKernel = resizeKernel('bilinear');

@@ -1,5 +1,7 @@
 // Strided slice of an [H, W, C] activation: the integer side of ONNX Slice and Split
 // (runtime-c/src/slice.c, tm2_slice_s8). Pure data movement: in and out share scale and zero point.
+import type { QOpBase } from '../quant/qgraph.ts';
+import { list, type KernelDef } from './kernel.ts';
 
 export type Dims3 = [number, number, number];
 
@@ -25,3 +27,31 @@ export function emulateSlice(p: SliceParams, x: Int8Array, inShape: Dims3, outSh
   }
   return out;
 }
+
+// ---- the QGraph op and its KernelDef --------------------------------------------------------
+
+/** Strided slice of [H, W, C] (ONNX Slice / Split); out shape = the output tensor's. Shares scale and zero point. */
+export interface QSliceOp extends QOpBase {
+  op: 'slice';
+  start: Dims3;
+  step: Dims3;
+}
+
+export const sliceKernel: KernelDef<QSliceOp> = {
+  emulate: (op, [x], [inT], outT) => emulateSlice(op, x, inT.shape, outT.shape),
+  validate(op, [x], out, v) {
+    v.sameParams(x, out);
+    for (let a = 0; a < 3; a++) {
+      const last = op.start[a] + (out.shape[a] - 1) * op.step[a];
+      if (op.step[a] === 0 || op.start[a] < 0 || op.start[a] >= x.shape[a] || last < 0 || last >= x.shape[a]) v.bad(`axis ${a}: start ${op.start[a]}, step ${op.step[a]}, ${out.shape[a]} elements leave [0, ${x.shape[a]})`);
+    }
+  },
+  emitC(op, e) {
+    const inT = e.q.tensors.get(op.inputs[0])!;
+    e.param(`static const int32_t ${e.id}_slice[12] = {${[...inT.shape, ...op.start, ...op.step, ...e.outT.shape].join(', ')}}; /* in dims, start, step, out dims */`);
+    e.statement(`${e.comment}\n  tm2_slice_s8(${e.at(op.inputs[0])}, ${e.id}_slice, ${e.id}_slice + 3, ${e.id}_slice + 6, ${e.id}_slice + 9, ${e.at(op.output)});`);
+  },
+  scratchBytes: () => 0,
+  inPlace: false,
+  runOps: (op, [x], [inT], outT) => `slice ${[...inT.shape, ...op.start, ...op.step, ...outT.shape].join(' ')} ${list(x)}`,
+};
