@@ -142,7 +142,7 @@ export function ilpLayers(layers: LayerInfo[], omega: (l: LayerInfo) => Pick<Ilp
 /**
  * Peak live activation bytes, one byte per element (INT4 activations are stored one per byte,
  * qgraph.ts), as a single live set of fixed bytes: the plan cannot change it. Reshape outputs and
- * fused Relu / Clip outputs share their input's bytes. This is the lower bound the arena planner
+ * fused Relu / Clip outputs (ops with quant.clampBounds) share their input's bytes. This is the lower bound the arena planner
  * (compiler/codegen/memory.ts) reports; its arena can be a little larger.
  */
 export function peakActivationBytes(graph: Graph): { bytes: number; step: string } {
@@ -152,7 +152,7 @@ export function peakActivationBytes(graph: Graph): { bytes: number; step: string
   for (const n of graph.nodes) {
     const inp = n.inputs[0];
     const inPlace =
-      n.op === 'Reshape' || ((n.op === 'Relu' || n.op === 'Clip') && (consumers.get(inp) ?? []).length === 1);
+      n.op === 'Reshape' || (opDef(n).quant.clampBounds !== undefined && (consumers.get(inp) ?? []).length === 1);
     if (inPlace && inp !== undefined) owner.set(n.outputs[0], root(inp));
   }
   const first = new Map<string, number>();

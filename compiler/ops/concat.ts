@@ -2,8 +2,7 @@
 import type { ImportContext, SourceNode } from '../onnx/context.ts';
 import { tensorInfo, tensorSize, type NodeBase } from '../ir.ts';
 import type { OpDef } from './op.ts';
-import { NO_WEIGHTS } from './op.ts';
-import { size } from './op.ts';
+import { NO_WEIGHTS, size } from './op.ts';
 import { normAxis } from './onnx-attrs.ts';
 import { check, fmt } from './shape-rules.ts';
 

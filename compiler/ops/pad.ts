@@ -6,8 +6,7 @@ import { constantValues } from '../onnx/fold.ts';
 import { activationRange, clamp } from '../quant/fixedpoint.ts';
 import { roundHalfAway } from '../quant/weights.ts';
 import type { Importer, OpDef } from './op.ts';
-import { NO_WEIGHTS } from './op.ts';
-import { size, strides } from './op.ts';
+import { NO_WEIGHTS, size, strides } from './op.ts';
 import { normAxis } from './onnx-attrs.ts';
 import { check, fmt } from './shape-rules.ts';
 

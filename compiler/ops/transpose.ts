@@ -2,8 +2,7 @@
 import type { ImportContext, SourceNode } from '../onnx/context.ts';
 import { tensorInfo, type NodeBase } from '../ir.ts';
 import type { OpDef } from './op.ts';
-import { NO_WEIGHTS } from './op.ts';
-import { size, strides } from './op.ts';
+import { NO_WEIGHTS, size, strides } from './op.ts';
 import { check, fmt } from './shape-rules.ts';
 
 export interface TransposeNode extends NodeBase { op: 'Transpose'; perm: number[] }

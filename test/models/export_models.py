@@ -207,6 +207,24 @@ class NewOps1d(nn.Module):
         s = F.relu(self.conv2(s))                                       # [1,4,16]
         s = s[:, :, 2:14]                                               # [1,4,12]
         return F.log_softmax(self.fc(torch.flatten(s, 1)), dim=1)
+# ---------------------------------------------------------------- 6. lut_acts (opset 14)
+class LutActs(nn.Module):
+    """The lookup-table activations: HardSwish (an ONNX op from opset 14; lower opsets get a
+    decomposition), HardSigmoid (torch exports alpha = 1/6, not ONNX's default 0.2) gating a
+    depthwise branch by Mul, and Tanh."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, kernel_size=3, padding=1)
+        self.gate = nn.Conv2d(8, 8, kernel_size=3, padding=1, groups=8)
+        self.expand = nn.Conv2d(8, 12, kernel_size=1)
+        self.fc = nn.Linear(12, 5)
+
+    def forward(self, x):
+        y = nn.functional.hardswish(self.stem(x))
+        y = y * nn.functional.hardsigmoid(self.gate(y))
+        y = torch.tanh(self.expand(y))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(y, 1), 1))
 
 
 def fold_pad_amounts(graph: onnx.GraphProto, torch_pad: tuple, rank: int) -> None:
@@ -311,6 +329,8 @@ def build(name: str) -> nn.Module:
         return model
     if name == 'newops_1d':
         return NewOps1d()
+    if name == 'lut_acts':
+        return LutActs()
     raise KeyError(name)
 
 
@@ -331,6 +351,7 @@ def main() -> int:
            post_opset=18)
     export('newops_2d', build('newops_2d'), {'x': [1, 3, 12, 12]}, ['logprobs'], opset=13)
     export('newops_1d', build('newops_1d'), {'x': [1, 4, 24]}, ['logprobs'], opset=13)
+    export('lut_acts', build('lut_acts'), {'x': [1, 3, 12, 12]}, ['logits'], opset=14)
     return 0
 
 
