@@ -2,6 +2,7 @@
 // (weights, biases, requantization data, tables; in <name>_weights.c) and the call itself with
 // the arena offsets of its tensors. What each kind writes is its KernelDef's emitC
 // (compiler/kernels/); this module collects them. runtime-c/include/tm2.h documents the mapping.
+import { C_ARRAY_BYTES, type CArrayType } from '../kernels/kernel.ts';
 import { kernelOf } from '../kernels/registry.ts';
 import type { QGraph, QTensor } from '../quant/qgraph.ts';
 import type { ModelMemory } from './arena.ts';
@@ -66,8 +67,8 @@ export function emitLayers(q: QGraph, memory: ModelMemory, prefix: string, ioIds
   const weightDecls: string[] = []; // extern declarations, in <name>.c
   const weightDefs: string[] = []; // definitions, in <name>_weights.c
   let weightBytes = 0;
-  const defineArray = (ctype: 'int8_t' | 'uint8_t' | 'int32_t' | 'uint32_t', id: string, values: ArrayLike<number>, comment: string, perLine = 16) => {
-    const bytes = values.length * (ctype === 'int8_t' || ctype === 'uint8_t' ? 1 : 4);
+  const defineArray = (ctype: CArrayType, id: string, values: ArrayLike<number>, comment: string, perLine = 16) => {
+    const bytes = values.length * C_ARRAY_BYTES[ctype];
     weightBytes += bytes;
     weightDecls.push(`extern const ${ctype} ${id}[${values.length}];`);
     weightDefs.push(`/* ${commentText(comment)} */\nTM2_ALIGN4 const ${ctype} ${id}[${values.length}] = {\n${intRows(values, perLine)}\n};`);

@@ -1,5 +1,6 @@
 // The convolution family: conv (any groups), depthwise, pointwise (1x1) and dense. One emulator
 // per kind, the shared checks and C call, and the scratch each C kernel needs.
+import { emulateConvTranspose } from './conv-transpose.ts';
 import { clamp, requantRaw } from '../quant/fixedpoint.ts';
 import type { Bits, Clamp, QOpBase, QTensor, Requant } from '../quant/qgraph.ts';
 import { packInt4 } from '../quant/weights.ts';
@@ -12,9 +13,13 @@ import { list, size, type KernelDef } from './kernel.ts';
  * - 'depthwise': [KH][KW][Cout], Cout = Cin * channelMultiplier; out channel o reads in channel floor(o / mult)
  * - 'pointwise': [Cout][Cin], 1x1, stride 1, no padding
  * - 'dense':     [Cout][Cin], input treated as a flat vector of Cin = H*W*C values
+ * - 'conv_transpose': [Cout][KH][KW][Cin/groups] like conv; input (iy, ix) feeds output
+ *                (iy*stride - pad_top + ky*dilation, ...) (./conv-transpose.ts); pad bottom/right are the
+ *                end pads minus output_padding (may be negative), so the output extent is
+ *                (in - 1)*stride + (k - 1)*dilation + 1 - pad_begin - pad_end
  */
 export interface QConvOp extends QOpBase, Clamp {
-  op: 'conv' | 'depthwise' | 'pointwise' | 'dense';
+  op: 'conv' | 'depthwise' | 'pointwise' | 'dense' | 'conv_transpose';
   weights: Int8Array;
   weightBits: Bits;
   /** Per output channel weight scale (real weight = weightScale[o] * q). */
@@ -145,7 +150,14 @@ const conv: Body = (op, xs, inT, outT, acc) => {
   return out;
 };
 
-const BODIES: Record<Kind, Body> = { conv, depthwise, pointwise, dense };
+/** Transposed conv: xs already holds x - zp_in, so the kernel's emulator runs with zero point 0. */
+const convTranspose: Body = (op, xs, inT, outT) =>
+  emulateConvTranspose({
+    weights: op.weights, bias: op.bias, multiplier: op.requant.multiplier, shift: op.requant.shift, kernel: op.kernel, stride: op.stride,
+    pad: [op.pad[0], op.pad[1]], dilation: op.dilation, groups: op.groups, inZp: 0, outZp: outT.zeroPoint, actMin: op.actMin, actMax: op.actMax,
+  }, xs, inT.shape, outT.shape);
+
+const BODIES: Record<Kind, Body> = { conv, depthwise, pointwise, dense, conv_transpose: convTranspose };
 
 /** Runs any conv-family op (the emulator of its kind). */
 export function convFamily(op: QConvOp, x: Int8Array, inT: QTensor, outT: QTensor): Int8Array {
@@ -171,10 +183,11 @@ const SCRATCH: Record<Kind, (op: QConvOp, inT: QTensor) => number> = {
   pointwise: (_op, inT) => colPairBytes(inT.shape[2]),
   dense: (_op, inT) => ((size(inT) + 7) >> 3) * 4 * 4,
   depthwise: () => 0,
+  conv_transpose: () => 0,
 };
 
 /** Whether the C kernel has a scratch argument (and a tm2_<kind>_scratch_size). */
-const TAKES_SCRATCH: Record<Kind, boolean> = { conv: true, pointwise: true, dense: true, depthwise: false };
+const TAKES_SCRATCH: Record<Kind, boolean> = { conv: true, pointwise: true, dense: true, depthwise: false, conv_transpose: false };
 
 function convKernel(kind: Kind): KernelDef<QConvOp> {
   return {
@@ -185,6 +198,7 @@ function convKernel(kind: Kind): KernelDef<QConvOp> {
       const [OH, OW, OC] = out.shape;
       const [KH, KW] = op.kernel;
       const perOut = op.op === 'dense' ? size(x) : op.op === 'pointwise' ? C : op.op === 'depthwise' ? KH * KW : KH * KW * (C / op.groups);
+      const grouped = op.op === 'conv' || op.op === 'conv_transpose';
       if (op.weights.length !== OC * perOut) v.bad(`${op.weights.length} weights, expected ${OC} x ${perOut}`);
       const wmax = op.weightBits === 8 ? 127 : 7;
       for (const w of op.weights) if (w < -wmax || w > wmax) { v.bad(`weight ${w} outside the INT${op.weightBits} range`); break; }
@@ -197,7 +211,15 @@ function convKernel(kind: Kind): KernelDef<QConvOp> {
       if (op.op === 'dense' && (OH !== 1 || OW !== 1)) v.bad(`dense output is [${out.shape}], expected [1, 1, C]`);
       if (op.op === 'pointwise' && (OH !== IH || OW !== IW || KH !== 1 || KW !== 1 || op.pad.some((p) => p !== 0) || op.stride[0] !== 1 || op.stride[1] !== 1)) v.bad('pointwise must be 1x1, stride 1, unpadded, same H and W');
       if (op.op === 'depthwise' && OC !== C * op.channelMultiplier) v.bad(`depthwise with ${C} input channels and multiplier ${op.channelMultiplier} has ${OC} outputs`);
-      if (op.op === 'conv' && (C % op.groups !== 0 || OC % op.groups !== 0)) v.bad(`${op.groups} groups do not divide ${C} -> ${OC} channels`);
+      if (grouped && (C % op.groups !== 0 || OC % op.groups !== 0)) v.bad(`${op.groups} groups do not divide ${C} -> ${OC} channels`);
+      if (op.op === 'conv_transpose') {
+        const extent = (n: number, k: number, s: number, d: number, p0: number, p1: number) => (n - 1) * s + (k - 1) * d + 1 - p0 - p1;
+        if (OH !== extent(IH, KH, op.stride[0], op.dilation[0], op.pad[0], op.pad[2]) || OW !== extent(IW, KW, op.stride[1], op.dilation[1], op.pad[1], op.pad[3])) {
+          v.bad(`output [${OH}, ${OW}] does not follow from input [${IH}, ${IW}], kernel, stride, dilation and padding of a transposed convolution`);
+        }
+        if (KH > 32 || KW > 32) v.bad(`kernel [${KH}, ${KW}] exceeds TM2_CONV_TRANSPOSE_MAX_KERNEL (32)`);
+        if (op.pad[0] < 0 || op.pad[1] < 0) v.bad('negative begin padding');
+      }
       if (op.op === 'conv' || op.op === 'depthwise') {
         if (!v.extentOk(OH, IH, KH, op.stride[0], op.dilation[0], op.pad[0], op.pad[2]) || !v.extentOk(OW, IW, KW, op.stride[1], op.dilation[1], op.pad[1], op.pad[3])) {
           v.bad(`output [${OH}, ${OW}] does not follow from input [${IH}, ${IW}], kernel, stride, dilation and padding`);
@@ -221,7 +243,7 @@ function convKernel(kind: Kind): KernelDef<QConvOp> {
         `${op.stride[0]}, ${op.stride[1]}`,
         `${op.pad[0]}, ${op.pad[1]}`,
         `${op.dilation[0]}, ${op.dilation[1]}`,
-        `${op.op === 'conv' ? op.groups : 1}, ${op.op === 'depthwise' ? op.channelMultiplier : 1}`,
+        `${op.op === 'conv' || op.op === 'conv_transpose' ? op.groups : 1}, ${op.op === 'depthwise' ? op.channelMultiplier : 1}`,
         `${inT.zeroPoint}, ${outT.zeroPoint}`,
         `${op.actMin}, ${op.actMax}`,
         `${prefix}_${L}_bias, ${prefix}_${L}_mult, ${prefix}_${L}_shift`,
@@ -239,13 +261,13 @@ function convKernel(kind: Kind): KernelDef<QConvOp> {
       e.report.macs = op.macs;
     },
 
-    scratchBytes: (op, [inT]) => SCRATCH[op.op](op, inT),
+    scratchBytes: (op, [inT]) => SCRATCH[kind](op, inT),
     inPlace: false,
 
     runOps(op, [x], [inT], outT) {
       const w = op.weightBits === 8 ? op.weights : Int8Array.from(packInt4(op.weights));
       const head = [op.weightBits, ...inT.shape, ...outT.shape, ...op.kernel, ...op.stride, op.pad[0], op.pad[1], ...op.dilation,
-        op.op === 'conv' ? op.groups : 1, op.op === 'depthwise' ? op.channelMultiplier : 1,
+        op.op === 'conv' || op.op === 'conv_transpose' ? op.groups : 1, op.op === 'depthwise' ? op.channelMultiplier : 1,
         inT.zeroPoint, outT.zeroPoint, op.actMin, op.actMax];
       return `${kind} ${head.join(' ')} ${list(x)} ${list(w)} ${list(op.bias)} ${list(op.requant.multiplier)} ${list(op.requant.shift)}`;
     },
@@ -257,4 +279,5 @@ export const convKernels = {
   depthwise: convKernel('depthwise'),
   pointwise: convKernel('pointwise'),
   dense: convKernel('dense'),
+  conv_transpose: convKernel('conv_transpose'),
 };

@@ -13,6 +13,10 @@ import type { QGraph, QOpBase, QTensor, Requant } from '../quant/qgraph.ts';
 import type { ModelMemory } from '../codegen/arena.ts';
 import type { LayerReport } from '../codegen/layers.ts';
 
+/** Element types of the constant arrays a kernel may define, and their sizes in bytes. */
+export const C_ARRAY_BYTES = { int8_t: 1, uint8_t: 1, uint16_t: 2, int32_t: 4, uint32_t: 4 } as const;
+export type CArrayType = keyof typeof C_ARRAY_BYTES;
+
 /** The helpers validate() gets: each records a problem against the op being checked. */
 export interface Validator {
   bad(msg: string): void;
@@ -41,7 +45,7 @@ export interface EmitContext {
   /** The op's C comment line (ends with the comment terminator). */
   comment: string;
   /** Defines a constant array in <name>_weights.c (and counts its bytes as weights). */
-  defineArray(ctype: 'int8_t' | 'uint8_t' | 'int32_t' | 'uint32_t', id: string, values: ArrayLike<number>, comment: string, perLine?: number): void;
+  defineArray(ctype: CArrayType, id: string, values: ArrayLike<number>, comment: string, perLine?: number): void;
   /** A static const parameter struct or index array in <name>.c. */
   param(text: string): void;
   /** The op's statements in tm2_<name>_run, comment first. */

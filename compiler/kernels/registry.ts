@@ -13,6 +13,11 @@ import { mulKernel } from './mul.ts';
 import { padKernel } from './pad.ts';
 import { avgpoolKernel, maxpoolKernel } from './pool.ts';
 import { softmaxKernel } from './softmax.ts';
+import { sliceKernel } from './slice.ts';
+import { reduceMaxKernel, reduceMeanKernel } from './reduce.ts';
+import { resizeBilinearKernel, resizeNearestKernel } from './resize.ts';
+import { preluKernel } from './prelu.ts';
+import { logSoftmaxKernel } from './log-softmax.ts';
 
 export type QOpKind = QOp['op'];
 
@@ -43,6 +48,13 @@ export const KERNELS = {
   softmax: softmaxKernel,
   lstm: rnnKernel,
   gru: rnnKernel,
+  slice: sliceKernel,
+  reduce_mean: reduceMeanKernel,
+  reduce_max: reduceMaxKernel,
+  resize_nearest: resizeNearestKernel,
+  resize_bilinear: resizeBilinearKernel,
+  prelu: preluKernel,
+  log_softmax: logSoftmaxKernel,
 };
 
 /** The KernelDef of an op, typed for it. */

@@ -1,6 +1,7 @@
 // Graph rewrites after import: fold a BatchNormalization (ScaleShift) into the Conv / Dense that
 // feeds it, fold a constant Add into the bias of the Conv / Dense before it (MatMul + Add ->
 // Dense), and drop nodes whose results nobody reads.
+import { opDef } from '../ops/registry.ts';
 import type { Constant, ConvNode, DenseNode, Graph, Node } from '../ir.ts';
 import { tensorSize } from '../ir.ts';
 import { constantValues } from './fold.ts';
@@ -103,12 +104,7 @@ export function removeDeadCode(graph: Graph): void {
     if (!live.has(name) && !graph.inputs.some((i) => i.name === name)) graph.tensors.delete(name);
   }
   const used = new Set<string>();
-  for (const n of graph.nodes) {
-    for (const key of ['weight', 'bias', 'scale', 'shift', 'constant'] as const) {
-      const v = (n as unknown as Record<string, unknown>)[key];
-      if (typeof v === 'string') used.add(v);
-    }
-  }
+  for (const n of graph.nodes) for (const c of opDef(n).constants(n)) used.add(c);
   for (const name of [...graph.constants.keys()]) if (!used.has(name)) graph.constants.delete(name);
 }
 

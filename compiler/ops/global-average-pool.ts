@@ -1,4 +1,5 @@
-// GlobalAveragePool (also torch's x.mean(dim=[2, 3]), exported as ReduceMean over every spatial axis).
+// GlobalAveragePool (also torch's x.mean(dim=[2, 3]), exported as ReduceMean over every spatial axis:
+// ./reduce.ts imports that as this op).
 import type { ImportContext, SourceNode } from '../onnx/context.ts';
 import { tensorInfo, type NodeBase } from '../ir.ts';
 import { constantValues } from '../onnx/fold.ts';
@@ -10,28 +11,6 @@ import { check, fmt } from './shape-rules.ts';
 
 export interface GlobalAveragePoolNode extends NodeBase { op: 'GlobalAveragePool' }
 
-/** ReduceMean over every spatial axis (torch's x.mean(dim=[2, 3])) is a GlobalAveragePool. */
-const importReduceMean: Importer = (ctx: ImportContext, node: SourceNode) => {
-  const x = ctx.activation(node, 0);
-  const rank = x.shape.length;
-  let axes: number[] | undefined;
-  if (ctx.opset >= 18) {
-    const c = ctx.optionalConstant(node, 1, 'axes');
-    axes = c ? constantValues(c) : undefined;
-  } else axes = node.attrs.ints('axes');
-  const spatial = x.shape.map((_, i) => i).slice(2);
-  const sorted = (axes ?? x.shape.map((_, i) => i)).map((a) => normAxis(a, rank)).sort((a, b) => a - b);
-  if (rank < 3 || sorted.join() !== spatial.join()) {
-    ctx.fail(node, `mean over axes [${sorted}] of [${x.shape}]: tinym2 supports ReduceMean over all spatial axes [${spatial}] (global average pooling) only`);
-  }
-  const keep = node.attrs.int('keepdims', 1) === 1;
-  const pooled = keep ? node.outputs[0] : ctx.freshTensorName(`${node.outputs[0]}.pooled`);
-  ctx.emit(node, { op: 'GlobalAveragePool', name: node.name, source: 'ReduceMean', inputs: [x.name], outputs: [pooled] });
-  if (!keep) {
-    ctx.emit(node, { op: 'Reshape', name: ctx.uniqueName(`${node.name}.squeeze`), source: 'ReduceMean', inputs: [pooled], outputs: [node.outputs[0]], shape: x.shape.slice(0, 2) });
-  }
-};
-
 export const globalAveragePool: OpDef<GlobalAveragePoolNode> = {
   mixesSamples: perSample,
   ...NO_WEIGHTS,
@@ -40,7 +19,6 @@ export const globalAveragePool: OpDef<GlobalAveragePoolNode> = {
       const x = ctx.activation(node, 0);
       ctx.emit(node, { op: 'GlobalAveragePool', name: node.name, source: 'GlobalAveragePool', inputs: [x.name], outputs: [node.outputs[0]] });
     },
-    ReduceMean: importReduceMean,
   },
 
   shape(_node, [x]) {

@@ -19,6 +19,12 @@ import { reshape } from './reshape.ts';
 import { scaleShift } from './scale-shift.ts';
 import { sigmoid } from './sigmoid.ts';
 import { softmax } from './softmax.ts';
+import { slice } from './slice.ts';
+import { reduceMax, reduceMean } from './reduce.ts';
+import { resize } from './resize.ts';
+import { prelu } from './prelu.ts';
+import { logSoftmax } from './log-softmax.ts';
+import { convTranspose } from './conv-transpose.ts';
 import { tanh } from './tanh.ts';
 import { transpose } from './transpose.ts';
 
@@ -43,6 +49,13 @@ export const OPS = {
   Softmax: softmax,
   LSTM: rnn,
   GRU: rnn,
+  Slice: slice,
+  ReduceMean: reduceMean,
+  ReduceMax: reduceMax,
+  Resize: resize,
+  PRelu: prelu,
+  LogSoftmax: logSoftmax,
+  ConvTranspose: convTranspose,
   Tanh: tanh,
   HardSigmoid: hardSigmoid,
   HardSwish: hardSwish,

@@ -69,6 +69,8 @@ interface CriterionImpl {
 const GAUSS_NEWTON_EXACT_OPS: ReadonlySet<string> = new Set([
   'Conv', 'Dense', 'ScaleShift', 'Relu', 'Clip', 'LeakyRelu', 'MaxPool', 'AveragePool', 'GlobalAveragePool',
   'Pad', 'Reshape', 'Transpose', 'Concat', 'Add', 'Sub',
+  // Linear (ConvTranspose, Resize, ReduceMean, Slice) or linear for fixed regions / winners (PRelu, ReduceMax).
+  'ConvTranspose', 'Resize', 'ReduceMean', 'ReduceMax', 'Slice', 'PRelu',
 ]);
 
 /** Nodes that make the Gauss-Newton block differ from the Hessian's (empty: Gauss-Newton is exact). */

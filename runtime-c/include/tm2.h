@@ -42,6 +42,12 @@
  *   permute   -> tm2_permute_s8  (perm = QCopyOp.perm)
  *   lstm / gru -> tm2_lstm_s8 / _s4, tm2_gru_s8 / _s4 (tm2_rnn_params from QRnnOp, compiler/kernels/rnn.ts;
  *                weights in the interleaved layout below); scratch: tm2_lstm_scratch_size / tm2_gru_scratch_size
+ *   conv_transpose -> tm2_conv_transpose_s8 / _s4  (tm2_conv_params as conv; pad_top/left only; no scratch)
+ *   slice     -> tm2_slice_s8    (ONNX Slice; Split = one slice per output)
+ *   reduce_mean, reduce_max -> tm2_reduce_mean_s8 / tm2_reduce_max_s8 (tm2_reduce_params)
+ *   resize_nearest, resize_bilinear -> tm2_resize_nearest_s8 / tm2_resize_bilinear_s8 (tm2_resize_params)
+ *   prelu     -> tm2_prelu_s8    (tm2_prelu_params)
+ *   log_softmax -> tm2_log_softmax_s8 (tm2_log_softmax_params)
  *   (argmax   -> tm2_argmax_s8, for classifier outputs in the generated API)
  *
  * Field mapping for tm2_conv_params from QConvOp and its tensors:
@@ -194,6 +200,17 @@ void tm2_ref_pointwise_s4(const tm2_conv_params *p, const int8_t *in, const int8
 void tm2_ref_dense_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out);
 void tm2_ref_dense_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out);
 
+/**
+ * Transposed convolution (ONNX ConvTranspose), same parameters and weight layout as conv (OHWI
+ * [Cout][KH][KW][Cin/groups]): input (iy, ix) feeds output (iy*stride_h - pad_top + ky*dilation_h,
+ * ix*stride_w - pad_left + kx*dilation_w). No scratch; kernel_h, kernel_w <= TM2_CONV_TRANSPOSE_MAX_KERNEL.
+ */
+#define TM2_CONV_TRANSPOSE_MAX_KERNEL 32 /* taps per axis */
+void tm2_conv_transpose_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out);
+void tm2_conv_transpose_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out);
+void tm2_ref_conv_transpose_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out);
+void tm2_ref_conv_transpose_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Pooling                                                                                     */
 /* ------------------------------------------------------------------------------------------ */
@@ -218,6 +235,22 @@ void tm2_ref_avgpool_s8(const tm2_pool_params *p, const int8_t *in, int8_t *out)
 /** Global average pool [h][w][c] -> [1][1][c]: out = clamp(zp + div_round(sum(q - zp), h*w)). */
 void tm2_gap_s8(const int8_t *in, int32_t h, int32_t w, int32_t c, int32_t zp, int32_t act_min,
                 int32_t act_max, int8_t *out);
+
+/**
+ * ReduceMean / ReduceMax over the axes in `axes` (bit 0 = H, 1 = W, 2 = C) of [in_h][in_w][c];
+ * a reduced axis has extent 1 in the output. Mean: out = clamp(out_zp + rq(sum(q - in_zp), M, s))
+ * with real multiplier in_scale / (n * out_scale). Max ignores the zero points, multiplier and
+ * clamp (in and out share scale and zero point).
+ */
+typedef struct {
+  int32_t in_h, in_w, c;
+  int32_t axes;
+  int32_t in_zp, out_zp;
+  int32_t multiplier, shift;
+  int32_t act_min, act_max;
+} tm2_reduce_params;
+void tm2_reduce_mean_s8(const tm2_reduce_params *p, const int8_t *in, int8_t *out);
+void tm2_reduce_max_s8(const tm2_reduce_params *p, const int8_t *in, int8_t *out);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Elementwise                                                                                  */
@@ -249,6 +282,32 @@ void tm2_lut_s8(const int8_t *in, int8_t *out, int32_t size, const int8_t table[
 
 /** Integer softmax over the last axis of `rows` rows of `depth` values (ARITHMETIC.md). */
 void tm2_softmax_s8(const int8_t *in, int8_t *out, int32_t rows, int32_t depth, const uint32_t exp_table[256]);
+
+/**
+ * PRelu with one slope per channel over `rows` rows of `c` channels: d = q - in_zp; d >= 0 uses
+ * (pos_multiplier, pos_shift), d < 0 uses (neg_multiplier[ch], neg_shift[ch]); a negative
+ * neg_multiplier encodes a negative slope (rq(-d, -M, s)). In place allowed.
+ */
+typedef struct {
+  int32_t rows, c;
+  int32_t in_zp, out_zp;
+  int32_t pos_multiplier, pos_shift;
+  const int32_t *neg_multiplier; /* [c] */
+  const int32_t *neg_shift;      /* [c] */
+  int32_t act_min, act_max;
+} tm2_prelu_params;
+void tm2_prelu_s8(const tm2_prelu_params *p, const int8_t *in, int8_t *out);
+
+/** Integer LogSoftmax over the last axis of `rows` rows of `depth` values (ARITHMETIC.md). */
+typedef struct {
+  int32_t rows, depth;
+  const uint32_t *exp_table;  /* [256], the softmax table: round(65536 * exp(-k * in_scale)) */
+  const uint16_t *log2_table; /* [256], round(65536 * log2(1 + (i + 0.5) / 256)) */
+  int32_t d_scale;            /* round(65536 * in_scale / ln 2) */
+  int32_t multiplier, shift;  /* ln 2 / (65536 * out_scale) */
+  int32_t out_zp, act_min, act_max;
+} tm2_log_softmax_params;
+void tm2_log_softmax_s8(const tm2_log_softmax_params *p, const int8_t *in, int8_t *out);
 
 /** Index of the first maximum of in[0..n). */
 int32_t tm2_argmax_s8(const int8_t *in, int32_t n);
@@ -328,6 +387,29 @@ void tm2_ref_gru_s4(const tm2_rnn_params *p, const int8_t *in, const int8_t *w_p
 /** Fixed-point sigmoid and tanh: Q3.12 int16 in, Q0.15 out (513-entry tables, linear interpolation). */
 int32_t tm2_sigmoid_q15(int32_t x);
 int32_t tm2_tanh_q15(int32_t x);
+/**
+ * Strided slice (ONNX Slice; Split is one slice per output): out has out_dims and
+ * out[i0][i1][i2] = in[start[0] + i0*step[0]][start[1] + i1*step[1]][start[2] + i2*step[2]]
+ * (steps may be negative).
+ */
+void tm2_slice_s8(const int8_t *in, const int32_t in_dims[3], const int32_t start[3], const int32_t step[3],
+                  const int32_t out_dims[3], int8_t *out);
+
+/**
+ * Resize on H and W (ONNX Resize, nearest or bilinear; ARITHMETIC.md). The compiler resolves the
+ * coordinate mode into source tables: nearest reads y0 / x0; bilinear reads y0, y1, wy [out_h]
+ * and x0, x1, wx [out_w] (weights of the second source in Q10, 0..1024). In and out share scale
+ * and zero point.
+ */
+typedef struct {
+  int32_t in_h, in_w, c;
+  int32_t out_h, out_w;
+  const int32_t *y0, *y1, *wy; /* [out_h] (y1, wy: bilinear only) */
+  const int32_t *x0, *x1, *wx; /* [out_w] (x1, wx: bilinear only) */
+  int32_t zp, act_min, act_max;
+} tm2_resize_params;
+void tm2_resize_nearest_s8(const tm2_resize_params *p, const int8_t *in, int8_t *out);
+void tm2_resize_bilinear_s8(const tm2_resize_params *p, const int8_t *in, int8_t *out);
 
 #ifdef __cplusplus
 }

@@ -49,7 +49,7 @@ static void print_out(const int8_t *out, int32_t n) {
   printf("\n");
 }
 
-/* conv|depthwise|pointwise|dense wbits in_h in_w in_c out_h out_w out_c kh kw sh sw pt pl dh dw groups mult
+/* conv|depthwise|pointwise|dense|conv_transpose|conv_transpose_ref wbits in_h in_w in_c out_h out_w out_c kh kw sh sw pt pl dh dw groups mult
  * in_zp out_zp act_min act_max, then arrays: input, weights (packed bytes for wbits 4), bias, multiplier, shift */
 static void run_weighted(const char *op) {
   tm2_conv_params p;
@@ -84,6 +84,8 @@ static void run_weighted(const char *op) {
   if (!strcmp(op, "conv")) (wbits == 4 ? tm2_conv_s4 : tm2_conv_s8)(&p, in, w, out, scratch);
   else if (!strcmp(op, "pointwise")) (wbits == 4 ? tm2_pointwise_s4 : tm2_pointwise_s8)(&p, in, w, out, scratch);
   else if (!strcmp(op, "dense")) (wbits == 4 ? tm2_dense_s4 : tm2_dense_s8)(&p, in, w, out, scratch);
+  else if (!strcmp(op, "conv_transpose")) (wbits == 4 ? tm2_conv_transpose_s4 : tm2_conv_transpose_s8)(&p, in, w, out);
+  else if (!strcmp(op, "conv_transpose_ref")) (wbits == 4 ? tm2_ref_conv_transpose_s4 : tm2_ref_conv_transpose_s8)(&p, in, w, out);
   else (wbits == 4 ? tm2_depthwise_s4 : tm2_depthwise_s8)(&p, in, w, out);
   print_out(out, n_out);
   free(in); free(w); free(bias); free(mult); free(shift); free(out); free(scratch);
@@ -111,7 +113,8 @@ static void run_pool(const char *op) {
 int main(void) {
   char op[32];
   while (scanf("%31s", op) == 1) {
-    if (!strcmp(op, "conv") || !strcmp(op, "depthwise") || !strcmp(op, "pointwise") || !strcmp(op, "dense")) {
+    if (!strcmp(op, "conv") || !strcmp(op, "depthwise") || !strcmp(op, "pointwise") || !strcmp(op, "dense") ||
+        !strcmp(op, "conv_transpose") || !strcmp(op, "conv_transpose_ref")) {
       run_weighted(op);
     } else if (!strcmp(op, "maxpool") || !strcmp(op, "avgpool")) {
       run_pool(op);
@@ -202,6 +205,79 @@ int main(void) {
       }
       print_out(out, outer * out_inner);
       free(out);
+    } else if (!strcmp(op, "slice")) { /* in_dims(3) start(3) step(3) out_dims(3), input */
+      int32_t a[12], i, n;
+      int8_t *in, *out;
+      for (i = 0; i < 12; i++) a[i] = (int32_t)next_int();
+      in = read_i8s(NULL);
+      n = a[9] * a[10] * a[11];
+      out = (int8_t *)malloc((size_t)(n > 0 ? n : 1));
+      tm2_slice_s8(in, a, a + 3, a + 6, a + 9, out);
+      print_out(out, n);
+      free(in); free(out);
+    } else if (!strcmp(op, "reduce_mean") || !strcmp(op, "reduce_max")) { /* h w c axes in_zp out_zp m s act_min act_max, input */
+      tm2_reduce_params p;
+      int32_t n;
+      int8_t *in, *out;
+      p.in_h = (int32_t)next_int(); p.in_w = (int32_t)next_int(); p.c = (int32_t)next_int();
+      p.axes = (int32_t)next_int(); p.in_zp = (int32_t)next_int(); p.out_zp = (int32_t)next_int();
+      p.multiplier = (int32_t)next_int(); p.shift = (int32_t)next_int();
+      p.act_min = (int32_t)next_int(); p.act_max = (int32_t)next_int();
+      in = read_i8s(NULL);
+      n = (p.axes & 1 ? 1 : p.in_h) * (p.axes & 2 ? 1 : p.in_w) * (p.axes & 4 ? 1 : p.c);
+      out = (int8_t *)malloc((size_t)n);
+      (!strcmp(op, "reduce_mean") ? tm2_reduce_mean_s8 : tm2_reduce_max_s8)(&p, in, out);
+      print_out(out, n);
+      free(in); free(out);
+    } else if (!strcmp(op, "resize_nearest") || !strcmp(op, "resize_bilinear")) {
+      /* h w c out_h out_w zp act_min act_max, y0 y1 wy x0 x1 wx, input */
+      tm2_resize_params p;
+      int32_t *t[6], i, n;
+      int8_t *in, *out;
+      p.in_h = (int32_t)next_int(); p.in_w = (int32_t)next_int(); p.c = (int32_t)next_int();
+      p.out_h = (int32_t)next_int(); p.out_w = (int32_t)next_int();
+      p.zp = (int32_t)next_int(); p.act_min = (int32_t)next_int(); p.act_max = (int32_t)next_int();
+      for (i = 0; i < 6; i++) t[i] = read_i32s(NULL);
+      p.y0 = t[0]; p.y1 = t[1]; p.wy = t[2]; p.x0 = t[3]; p.x1 = t[4]; p.wx = t[5];
+      in = read_i8s(NULL);
+      n = p.out_h * p.out_w * p.c;
+      out = (int8_t *)malloc((size_t)n);
+      (!strcmp(op, "resize_nearest") ? tm2_resize_nearest_s8 : tm2_resize_bilinear_s8)(&p, in, out);
+      print_out(out, n);
+      for (i = 0; i < 6; i++) free(t[i]);
+      free(in); free(out);
+    } else if (!strcmp(op, "prelu")) { /* rows c in_zp out_zp pos_m pos_s act_min act_max, neg_m, neg_s, input */
+      tm2_prelu_params p;
+      int32_t *nm, *ns, n;
+      int8_t *in, *out;
+      p.rows = (int32_t)next_int(); p.c = (int32_t)next_int();
+      p.in_zp = (int32_t)next_int(); p.out_zp = (int32_t)next_int();
+      p.pos_multiplier = (int32_t)next_int(); p.pos_shift = (int32_t)next_int();
+      p.act_min = (int32_t)next_int(); p.act_max = (int32_t)next_int();
+      nm = read_i32s(NULL); ns = read_i32s(NULL);
+      p.neg_multiplier = nm; p.neg_shift = ns;
+      in = read_i8s(&n);
+      out = (int8_t *)malloc((size_t)n);
+      tm2_prelu_s8(&p, in, out);
+      print_out(out, n);
+      free(nm); free(ns); free(in); free(out);
+    } else if (!strcmp(op, "log_softmax")) { /* rows depth d_scale m s out_zp act_min act_max, exp_table, log2_table, input */
+      tm2_log_softmax_params p;
+      int32_t *et, *lt, i, n;
+      uint32_t exp_table[256];
+      uint16_t log2_table[256];
+      int8_t *in, *out;
+      p.rows = (int32_t)next_int(); p.depth = (int32_t)next_int(); p.d_scale = (int32_t)next_int();
+      p.multiplier = (int32_t)next_int(); p.shift = (int32_t)next_int();
+      p.out_zp = (int32_t)next_int(); p.act_min = (int32_t)next_int(); p.act_max = (int32_t)next_int();
+      et = read_i32s(NULL); lt = read_i32s(NULL);
+      for (i = 0; i < 256; i++) { exp_table[i] = (uint32_t)et[i]; log2_table[i] = (uint16_t)lt[i]; }
+      p.exp_table = exp_table; p.log2_table = log2_table;
+      in = read_i8s(&n);
+      out = (int8_t *)malloc((size_t)n);
+      tm2_log_softmax_s8(&p, in, out);
+      print_out(out, n);
+      free(et); free(lt); free(in); free(out);
     } else {
       fprintf(stderr, "run_ops: unknown op %s\n", op);
       return 2;

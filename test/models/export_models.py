@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.environ.get('TM2_MODELS_OUT') or os.path.dirname(os.path.abspath(__file__))
 ROWS = 8
 
 
@@ -159,6 +159,54 @@ class GemmVariants(nn.Module):
         return self.fc(y)
 
 
+# ---------------------------------------------------------------- 6. newops_2d / newops_1d (issue 11's operators)
+class NewOps2d(nn.Module):
+    """PRelu, Split, ConvTranspose, Resize nearest and bilinear, dilated grouped conv, dilated depthwise
+    with channel multiplier 2, Slice with steps, ReduceMean and ReduceMax, LogSoftmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, kernel_size=3, padding=1)
+        self.prelu = nn.PReLU(8)
+        self.up = nn.ConvTranspose2d(4, 4, kernel_size=3, stride=2, padding=1, output_padding=1)
+        self.dil = nn.Conv2d(8, 8, kernel_size=3, padding=2, dilation=2, groups=2)
+        self.dw = nn.Conv2d(8, 16, kernel_size=3, padding=2, dilation=2, groups=8)
+        self.fc = nn.Linear(32, 5)
+
+    def forward(self, x):
+        y = self.prelu(self.conv1(x))                                   # [1,8,12,12]
+        a, b = torch.split(y, [4, 4], dim=1)                            # Split
+        a = self.up(a)                                                  # ConvTranspose -> [1,4,24,24]
+        b = F.interpolate(b, scale_factor=2.0, mode='nearest')          # Resize nearest
+        z = F.relu(self.dil(torch.cat([a, b], 1)))                      # dilated grouped conv
+        z = F.interpolate(z, scale_factor=0.5, mode='bilinear', align_corners=False)  # [1,8,12,12]
+        z = z[:, :, 1:11, 0:12:2]                                       # Slice [1,8,10,6]
+        z = self.dw(z)                                                  # dilated depthwise x2 [1,16,10,6]
+        h = torch.cat([z.mean(dim=(2, 3)), torch.amax(z, dim=(2, 3))], 1)  # ReduceMean, ReduceMax
+        return F.log_softmax(self.fc(h), dim=1)
+
+
+class NewOps1d(nn.Module):
+    """1-D: dilated grouped conv, ConvTranspose1d with groups, linear Resize (align_corners), Slice,
+    ReduceMax and ReduceMean over channels, PReLU with one slope, LogSoftmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv1d(4, 8, kernel_size=3, padding=3, dilation=3, groups=2)
+        self.prelu = nn.PReLU(1, init=0.2)
+        self.up = nn.ConvTranspose1d(8, 6, kernel_size=4, stride=2, padding=1, groups=2)
+        self.conv2 = nn.Conv1d(2, 4, kernel_size=5, stride=2, padding=2)
+        self.fc = nn.Linear(4 * 12, 3)
+
+    def forward(self, x):
+        y = self.prelu(self.conv1(x))                                   # [1,8,24]
+        y = self.up(y)                                                  # [1,6,48]
+        y = F.interpolate(y, size=40, mode='linear', align_corners=True)  # [1,6,40]
+        y = y[:, 1:5, 2:34:1]                                           # [1,4,32]? channels 1..4
+        s = torch.cat([torch.amax(y, dim=1, keepdim=True), y.mean(dim=1, keepdim=True)], 1)  # [1,2,32]
+        s = F.relu(self.conv2(s))                                       # [1,4,16]
+        s = s[:, :, 2:14]                                               # [1,4,12]
+        return F.log_softmax(self.fc(torch.flatten(s, 1)), dim=1)
 # ---------------------------------------------------------------- 6. lut_acts (opset 14)
 class LutActs(nn.Module):
     """The lookup-table activations: HardSwish (an ONNX op from opset 14; lower opsets get a
@@ -322,6 +370,12 @@ def build(name: str) -> nn.Module:
         return GroupedConv()
     if name == 'gemm_variants':
         return GemmVariants(gen)
+    if name == 'newops_2d':
+        model = NewOps2d()
+        model.prelu.weight.data.copy_(torch.randn(8, generator=gen) * 0.5)   # mixed-sign slopes
+        return model
+    if name == 'newops_1d':
+        return NewOps1d()
     if name == 'lut_acts':
         return LutActs()
     if name == 'dscnn_shared_bn':
@@ -336,6 +390,10 @@ def build(name: str) -> nn.Module:
 
 
 def main() -> int:
+    if sys.argv[1:2] == ['--newops']:   # only the models of issue 11's operators
+        export('newops_2d', build('newops_2d'), {'x': [1, 3, 12, 12]}, ['logprobs'], opset=13)
+        export('newops_1d', build('newops_1d'), {'x': [1, 4, 24]}, ['logprobs'], opset=13)
+        return 0
     export('sensor1d', build('sensor1d'), {'imu': [1, 3, 64], 'env': [1, 2, 32]},
            ['imu_logits', 'env_logits'], opset=13, dynamic_batch=True)
     export('dscnn2d', build('dscnn2d'), {'image': [1, 1, 28, 28], 'spectrogram': [1, 1, 20, 32]},
@@ -346,6 +404,8 @@ def main() -> int:
            torch_pad=PAD)
     export('gemm_variants', build('gemm_variants'), {'features': [1, 12]}, ['logits'], opset=17,
            post_opset=18)
+    export('newops_2d', build('newops_2d'), {'x': [1, 3, 12, 12]}, ['logprobs'], opset=13)
+    export('newops_1d', build('newops_1d'), {'x': [1, 4, 24]}, ['logprobs'], opset=13)
     export('lut_acts', build('lut_acts'), {'x': [1, 3, 12, 12]}, ['logits'], opset=14)
     export('dscnn_shared_bn', build('dscnn_shared_bn'), {'x': [1, 1, 16, 16]}, ['logits'], opset=11,
            keep_bn=True)
