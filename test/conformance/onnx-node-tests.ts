@@ -30,7 +30,19 @@ const GENERATOR = join(import.meta.dirname, 'generate-onnx-node-tests.py');
 export const RTOL = 1e-3;
 export const ATOL = 1e-7;
 
-export type Outcome = 'pass' | 'refused' | 'wrong' | 'crash';
+export type Outcome = 'pass' | 'refused' | 'wrong' | 'crash' | 'differs';
+
+/**
+ * Tests where ONNX's own reference (onnx 1.12's expected outputs) and onnxruntime disagree, and tinym2
+ * follows onnxruntime and PyTorch (what users validate their exports against): a mismatch here is
+ * 'differs', listed with its reason in docs/operators.md, not 'wrong'. test/onnx-conformance.test.ts
+ * requires each entry to still differ (a fixed reference leaves no stale entry behind), and the
+ * onnxruntime comparison of the same op (test/ops-newops-float.test.ts) keeps tinym2's side checked.
+ */
+export const KNOWN_DISAGREEMENTS: Record<string, string> = {
+  test_resize_downsample_scales_linear_align_corners:
+    "onnx 1.12's reference divides by the unrounded resized length (4 x 0.6 = 2.4) for align_corners; onnxruntime and PyTorch use the output size (2), as tinym2 does",
+};
 /** What a quantized run of a float-passing test did: lowered and emulated, refused, or crashed. */
 export type QuantOutcome = 'runs' | 'refused' | 'crash';
 
@@ -244,7 +256,7 @@ function runDataSet(model: ModelProto, set: DataSet, result: NodeTestResult, opt
     if (shape.join() !== eShape.join()) return { ...result, outcome: 'wrong', detail: `output '${vi.name}' has shape [${shape}], ONNX expects [${eShape}]` };
     const values = expected.data instanceof BigInt64Array ? Array.from(expected.data, Number) : expected.data;
     const bad = firstMismatch(ours.get(o.name)!, values);
-    if (bad) return { ...result, outcome: 'wrong', detail: `output '${vi.name}' ${bad}` };
+    if (bad) return { ...result, outcome: result.name in KNOWN_DISAGREEMENTS ? 'differs' : 'wrong', detail: `output '${vi.name}' ${bad}` };
   }
   result.outcome = 'pass';
   if (options.quantized) quantizedRuns(graph, feeds, rows, result);
