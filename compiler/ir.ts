@@ -74,6 +74,8 @@ export interface Graph {
   exportedBatch?: number;
   /** What the importer changed that the user should know; commands print them as notes. */
   notes?: string[];
+  /** The model's metadata_props (key -> value) as the file had them; e.g. ADMN block declarations (compiler/admn/). */
+  metadata?: Record<string, string>;
 }
 
 export function tensorSize(shape: readonly number[]): number {

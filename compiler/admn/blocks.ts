@@ -15,10 +15,8 @@
 // Quantization: every declared block's input and output share one scale and zero point, the union of
 // the residual stream's calibrated ranges (`tiedTensors` -> LowerOptions.tiedTensors), so the skip is a
 // byte copy, no requantization.
-import { readFileSync } from 'node:fs';
 import { TinyM2Error } from '../errors.ts';
 import type { Graph } from '../ir.ts';
-import { onnx } from '../onnx/proto.ts';
 import type { QGraph } from '../quant/qgraph.ts';
 
 export const ADMN_METADATA_KEY = 'tinym2.admn.blocks';
@@ -49,11 +47,12 @@ export interface AdmnBlocks {
   blocksOf: Record<string, number[]>;
 }
 
-/** The declarations in an ONNX file's metadata, or undefined when it has none. */
-export function readBlockDeclarations(file: string): BlockDeclaration[] | undefined {
-  const model = onnx.ModelProto.decode(readFileSync(file));
-  const entry = (model.metadataProps ?? []).find((p) => p.key === ADMN_METADATA_KEY);
-  if (!entry) return undefined;
+/** The declarations in a model's metadata (as imported: Graph.metadata), or undefined when it has none. */
+export function readBlockDeclarations(graph: Pick<Graph, 'file' | 'metadata'>): BlockDeclaration[] | undefined {
+  const file = graph.file;
+  const text = graph.metadata?.[ADMN_METADATA_KEY];
+  if (text === undefined) return undefined;
+  const entry = { value: text };
   const bad = (why: string): never => {
     throw new TinyM2Error(`${file}: metadata '${ADMN_METADATA_KEY}' ${why}; expected a JSON array of {"modality", "input", "output"} (compiler/admn/README.md)`);
   };

@@ -11,8 +11,8 @@ import type { QGraph } from '../quant/qgraph.ts';
 import { checkBlocksInGraph, readBlockDeclarations, resolveBlocks, tiedTensors, type AdmnBlocks, type BlockDeclaration } from './blocks.ts';
 
 /** The block declarations of a model file (undefined: not an ADMN model), checked against its graph. */
-export function admnDeclarations(graph: Graph, onnxFile = graph.file): BlockDeclaration[] | undefined {
-  const decls = readBlockDeclarations(onnxFile);
+export function admnDeclarations(graph: Graph): BlockDeclaration[] | undefined {
+  const decls = readBlockDeclarations(graph);
   if (decls) checkBlocksInGraph(graph, decls);
   return decls;
 }

@@ -265,6 +265,7 @@ function importOnnx(bytes: Uint8Array, file: string, limits: InputLimits): Graph
     nodes: ctx.nodes,
     tensors: ctx.tensors,
     constants: ctx.constants,
+    metadata: Object.fromEntries((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? ''])),
   };
 
   for (const vi of g.output ?? []) {
