@@ -226,6 +226,8 @@ function importOnnx(bytes: Uint8Array, file: string, limits: InputLimits): Graph
   const known = new Set([...ctx.constants.keys(), ...inputs.map((i) => i.name)]);
   const ordered = topologicalOrder(g.node ?? [], known);
   refuseUnsupportedOps(file, ordered, IMPORTED_OPS, FOLDED_ONLY_OPS);
+  for (const n of ordered) for (const x of n.input ?? []) if (x) ctx.read.add(x);
+  for (const vi of g.output ?? []) ctx.read.add(vi.name ?? '');
   ordered.forEach((proto, index) => {
     const op = proto.opType ?? '';
     const node: SourceNode = {

@@ -72,7 +72,6 @@ function importRnn(ctx: ImportContext, node: SourceNode): void {
   }
   if (op === 'LSTM' && node.inputs[7]) ctx.fail(node, 'peepholes (input P) are not supported');
   // Y_c (outputs[2]) is left unproduced, so a node reading it is refused.
-  if (!node.outputs[0] && !node.outputs[1]) ctx.fail(node, 'neither Y nor Y_h is requested; tinym2 does not produce Y_c (the last cell state) of an LSTM');
 
   // The sequence: absorb a Transpose perm [2, 0, 1] of an NCL map.
   let x = ctx.activation(node, 0);
@@ -97,12 +96,15 @@ function importRnn(ctx: ImportContext, node: SourceNode): void {
   ctx.addConstant({ name: wName, dtype: 'float32', shape: [G * H, I + H], data: wr });
   ctx.addConstant(makeConstant(bName, 'float32', [2 * G * H], b ? Array.from(constantValues(b)) : new Array<number>(2 * G * H).fill(0)));
   const base = { op, source: op, weight: wName, bias: bName, hidden: H, layout };
-  if (node.outputs[1]) ctx.emit(node, { ...base, inputs: [x.name], name: node.name, outputs: [node.outputs[1]], output: 'last' });
-  const y = node.outputs[0];
+  // Only the outputs the graph reads (a graph output or a node's input); Y_h alone when neither is read.
+  const y = node.outputs[0] && ctx.read.has(node.outputs[0]) ? node.outputs[0] : '';
+  const yh = node.outputs[1] && (ctx.read.has(node.outputs[1]) || !y) ? node.outputs[1] : '';
+  if (!y && !yh) ctx.fail(node, 'neither Y nor Y_h is requested; tinym2 does not produce Y_c (the last cell state) of an LSTM');
+  if (yh) ctx.emit(node, { ...base, inputs: [x.name], name: node.name, outputs: [yh], output: 'last' });
   if (y) {
     // The sequence as an NCL map [1, H, T], then ONNX's Y [T, 1, 1, H] from it (both views of the same data).
     const seq = ctx.freshTensorName(`${y}.ncl`), tnh = ctx.freshTensorName(`${y}.tnh`);
-    ctx.emit(node, { ...base, inputs: [x.name], name: node.outputs[1] ? ctx.uniqueName(`${node.name}.Y`) : node.name, outputs: [seq], output: 'sequence' });
+    ctx.emit(node, { ...base, inputs: [x.name], name: yh ? ctx.uniqueName(`${node.name}.Y`) : node.name, outputs: [seq], output: 'sequence' });
     const T = ctx.tensors.get(seq)!.shape[2];
     ctx.emit(node, { op: 'Transpose', name: ctx.uniqueName(`${node.name}.Y.tnh`), source: 'Transpose', inputs: [seq], outputs: [tnh], perm: [2, 0, 1] });
     ctx.emit(node, { op: 'Reshape', name: ctx.uniqueName(`${node.name}.Y.tbnh`), source: 'Reshape', inputs: [tnh], outputs: [y], shape: [T, 1, 1, H] });
