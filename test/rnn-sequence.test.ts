@@ -3,8 +3,9 @@
 // stacked layers and before a pooling undone (compiler/onnx/sequence-views.ts); an empty Y output
 // (outputs ['', 'Y_h']) accepted. One-node models against ONNX Runtime, and the two stacked PyTorch
 // exports test/models/rnn_stacked_lstm.onnx (2-layer LSTM, mean over time) and rnn_conv_gru2.onnx
-// (Conv1d, 2-layer GRU, dense over every step) bit-exact with the emulator on Cortex-M4 under QEMU at
-// uniform INT8 and INT4. (Their float reference against onnxruntime and host C builds at INT8 / INT4 /
+// (Conv1d, 2-layer GRU, dense over every step), and rnn_seq_reads.onnx (a sequence-first LSTM's output
+// averaged, maxed and its last step taken, a batch-first GRU's last step: ReduceMean / ReduceMax / Gather
+// on [T, 1, H] and [1, T, H]), bit-exact with the emulator on Cortex-M4 under QEMU at uniform INT8 and INT4. (Their float reference against onnxruntime and host C builds at INT8 / INT4 /
 // mixed run in the model-wide tests: reference.test.ts, codegen-models.test.ts.)
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -112,8 +113,19 @@ describe('stacked PyTorch recurrent layers', () => {
   }
 });
 
+describe('reading a whole sequence', () => {
+  it('rnn_seq_reads: mean, max and last step of [T, 1, H] run on the map, one transpose shared; the batch-first last step is a slice', () => {
+    const graph = loadOnnx(join(REPO_ROOT, 'test/models/rnn_seq_reads.onnx'));
+    expect(graph.nodes.filter((n) => n.op === 'LSTM' || n.op === 'GRU').map((n) => (n as RnnNode).output)).toEqual(['sequence', 'sequence']);
+    const q = quantizeGraph(graph, calibrateGraph(graph, [{ x: randomInput(6 * 9, 41) }]));
+    const kinds = q.ops.map((op) => op.op);
+    for (const k of ['lstm', 'gru', 'reduce_mean', 'reduce_max', 'slice', 'concat', 'dense']) expect(kinds).toContain(k);
+    expect(kinds.filter((k) => k === 'permute')).toHaveLength(2); // the LSTM's map once for its three readers, the GRU's once
+  });
+});
+
 describe.skipIf(!haveTool('arm-none-eabi-gcc') || !haveTool('qemu-system-arm'))('stacked recurrent models on Cortex-M4 (QEMU mps2-an386)', () => {
-  for (const name of Object.keys(MODELS)) {
+  for (const name of [...Object.keys(MODELS), 'rnn_seq_reads']) {
     for (const bits of [8, 4] as const) {
       it(`${name}, uniform INT${bits}: the C equals the emulator`, async () => {
         const file = join(REPO_ROOT, `test/models/${name}.onnx`);

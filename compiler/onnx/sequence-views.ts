@@ -9,12 +9,16 @@
 //  - a Transpose / Reshape whose input is a tensor without a placement (not [1, ...] of rank 3 or 4,
 //    nor a vector) and that is reached by such a chain from a placed tensor becomes one Transpose
 //    (then a Reshape if ranks differ) of that tensor, e.g. the batch-first [1, T, H] PyTorch gives a
-//    pooling or a dense over time after an LSTM's Y.
+//    pooling or a dense over time after an LSTM's Y;
+//  - a Slice / ReduceMean / ReduceMax (so a Gather) of such an unplaceable tensor runs on the placed
+//    tensor's transpose instead, its axes carried over, then a Reshape gives the original shape:
+//    PyTorch's `y[-1]` or `y.mean(0)` on a sequence-first [T, 1, H].
 // The bypassed nodes are left to removeDeadCode.
 import type { Graph, Node } from '../ir.ts';
 import { tensorSize } from '../ir.ts';
 import type { RnnNode } from '../ops/rnn.ts';
 import { transposeSource } from '../ops/transpose.ts';
+import { inferOutputShape } from './shapes.ts';
 
 type View = Extract<Node, { op: 'Transpose' | 'Reshape' }>;
 const isView = (n: Node | undefined): n is View => n !== undefined && (n.op === 'Transpose' || n.op === 'Reshape');
@@ -127,7 +131,70 @@ function unplaceableChains(graph: Graph): void {
   graph.nodes = nodes;
 }
 
+const nonUnit = (shape: readonly number[]) => shape.map((d, a) => [d, a]).filter(([d]) => d !== 1);
+
+function freshTensor(graph: Graph, base: string, node: Node): string {
+  let name = base;
+  for (let i = 1; graph.tensors.has(name); i++) name = `${base}_${i}`;
+  const shape = inferOutputShape(node, node.inputs.map((t) => shapeOf(graph, t)), graph.constants);
+  graph.tensors.set(name, { name, shape, dtype: 'float32' });
+  return name;
+}
+
+/** A Slice or reduction of an unplaceable tensor, reached by views from a placed one, on that one's transpose. */
+function axisOpsOfUnplaceable(graph: Graph): void {
+  const prod = producers(graph);
+  const nodes: Node[] = [];
+  const transposed = new Map<string, string>(); // one transpose per placed tensor and perm, shared by its readers
+  for (const n of graph.nodes) {
+    nodes.push(n);
+    if ((n.op !== 'Slice' && n.op !== 'ReduceMean' && n.op !== 'ReduceMax') || placeable(shapeOf(graph, n.inputs[0])) || !isView(prod.get(n.inputs[0]))) continue;
+    let root: { t: string; map: Int32Array } | undefined;
+    walkViews(graph, prod, n.inputs[0], (t, map) => {
+      if (t !== n.inputs[0] && placeable(shapeOf(graph, t))) {
+        root = { t, map };
+        return false;
+      }
+      return true;
+    });
+    if (!root) continue;
+    const S = shapeOf(graph, root.t), U = shapeOf(graph, n.inputs[0]);
+    const perm = permutations(S.length).find((p) => p[0] === 0 && placeable(p.map((a) => S[a])) && sameMap(transposeSource(S, p), root!.map));
+    if (!perm) continue;
+    const V = perm.map((a) => S[a]);
+    const u = nonUnit(U), v = nonUnit(V);
+    if (u.length !== v.length || u.some(([d], k) => d !== v[k][0])) continue;
+    const toV = new Map(u.map(([, a], k) => [a, v[k][1]]));
+    nodes.pop();
+    let input = root.t;
+    const key = `${root.t}|${perm}`;
+    if (transposed.has(key)) input = transposed.get(key)!;
+    else if (perm.some((p, i) => p !== i)) {
+      const t: Node = { op: 'Transpose', name: `${n.name}.perm`, source: n.source, inputs: [root.t], outputs: [''], perm };
+      input = t.outputs[0] = freshTensor(graph, `${n.inputs[0]}.perm`, t);
+      transposed.set(key, input);
+      nodes.push(t);
+    }
+    let op: Node;
+    if (n.op === 'Slice') {
+      const starts = V.map(() => 0), steps = V.map(() => 1), counts = [...V];
+      for (const [a, b] of toV) [starts[b], steps[b], counts[b]] = [n.starts[a], n.steps[a], n.counts[a]];
+      op = { ...n, name: `${n.name}.axes`, inputs: [input], outputs: [''], starts, steps, counts };
+    } else {
+      const axes = n.axes.filter((a) => toV.has(a)).map((a) => toV.get(a)!).sort((x, y) => x - y);
+      const spatial = V.map((_, i) => i).slice(2);
+      op = n.op === 'ReduceMean' && axes.join() === spatial.join()
+        ? { op: 'GlobalAveragePool', name: `${n.name}.axes`, source: n.source, inputs: [input], outputs: [''] }
+        : { ...n, name: `${n.name}.axes`, inputs: [input], outputs: [''], axes };
+    }
+    op.outputs[0] = freshTensor(graph, `${n.outputs[0]}.axes`, op);
+    nodes.push(op, { op: 'Reshape', name: n.name, source: n.source, inputs: [op.outputs[0]], outputs: n.outputs, shape: [...shapeOf(graph, n.outputs[0])] });
+  }
+  graph.nodes = nodes;
+}
+
 export function undoSequenceViews(graph: Graph): void {
   rnnInputs(graph);
   unplaceableChains(graph);
+  axisOpsOfUnplaceable(graph);
 }
