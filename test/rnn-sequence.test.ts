@@ -124,6 +124,28 @@ describe('reading a whole sequence', () => {
   });
 });
 
+describe('Gather of an activation', () => {
+  for (const [what, dims, idx, axis] of [['an evenly spaced run of time steps', [3], [1, 3, 5], 2], ['one channel by a scalar index', [], [-2], 1]] as const) {
+    it(`${what}: a slice, float equals ONNX Runtime, lowered`, async () => {
+      const file = writeModel(join(work, `gather-${axis}.onnx`), {
+        opset: 13,
+        inputs: [{ name: 'X', shape: [1, 4, 8] }],
+        outputs: [{ name: 'Y' }],
+        initializers: [{ name: 'idx', dims: [...dims], data: [...idx], dataType: 7 }],
+        nodes: [{ op: 'Gather', inputs: ['X', 'idx'], outputs: ['Y'], attrs: { axis: { i: axis } } }],
+      });
+      const graph = loadOnnx(file);
+      expect(graph.nodes[0].op).toBe('Slice');
+      const x = randomInput(32, 50);
+      const ours = runFloat(graph, { X: x }).get('Y')!;
+      const theirs = (await runOnnxRuntime(file, { X: { data: x, shape: [1, 4, 8] } })).get('Y')!;
+      expect(Array.from(ours)).toEqual(Array.from(theirs.data));
+      const q = quantizeGraph(graph, calibrateGraph(graph, [{ X: x }]));
+      expect(q.ops.map((op) => op.op)).toContain('slice');
+    });
+  }
+});
+
 describe.skipIf(!haveTool('arm-none-eabi-gcc') || !haveTool('qemu-system-arm'))('stacked recurrent models on Cortex-M4 (QEMU mps2-an386)', () => {
   for (const name of [...Object.keys(MODELS), 'rnn_seq_reads']) {
     for (const bits of [8, 4] as const) {

@@ -175,7 +175,8 @@ const importGather: Importer = (ctx: ImportContext, node: SourceNode) => {
   const idx = constantValues(ic).map((i) => (i < 0 ? i + dim : i));
   if (idx.some((i) => !Number.isInteger(i) || i < 0 || i >= dim)) ctx.fail(node, `indices [${constantValues(ic)}] are out of range for axis ${axis} of size ${dim}`);
   const step = idx.length > 1 ? idx[1] - idx[0] : 1;
-  if (ic.shape.length > 1 || step === 0 || idx.some((v, k) => v !== idx[0] + k * step)) {
+  if (ic.shape.length > 1) ctx.fail(node, `indices of shape [${ic.shape}]: tinym2 gathers activations by a scalar or 1-D constant index`);
+  if (step === 0 || idx.some((v, k) => v !== idx[0] + k * step)) {
     ctx.fail(node, `indices [${constantValues(ic)}] are not one index or an evenly spaced run; tinym2 gathers activations by a slice`);
   }
   const st = x.shape.map(() => 0), sp = x.shape.map(() => 1), counts = [...x.shape];
