@@ -13,7 +13,8 @@
 // Outputs: the last hidden state Y_h (h_n) [1, 1, H], one IR node with output 'last' (the kernel's last_only);
 // the per-step sequence Y [T, 1, 1, H], one IR node with output 'sequence' whose result is an NCL map
 // [1, H, T] (channels-last memory [T][H], what the kernel writes and the next recurrent layer reads), followed
-// by the Transpose and Reshape that give ONNX's Y. A graph reading both gets both nodes (the layer runs twice).
+// by the Transpose and Reshape that give ONNX's Y. A graph reading both gets the sequence node and Y_h as
+// a Slice of its last step (the layer runs once).
 // The Squeeze / Transpose PyTorch puts between stacked layers or before a pooling are undone after import
 // (compiler/onnx/sequence-views.ts), so a stacked layer reads the map directly.
 // Y_c is not produced (a node reading it is refused); an empty Y (outputs ['', 'Y_h']) is fine.
@@ -100,14 +101,21 @@ function importRnn(ctx: ImportContext, node: SourceNode): void {
   const y = node.outputs[0] && ctx.read.has(node.outputs[0]) ? node.outputs[0] : '';
   const yh = node.outputs[1] && (ctx.read.has(node.outputs[1]) || !y) ? node.outputs[1] : '';
   if (!y && !yh) ctx.fail(node, 'neither Y nor Y_h is requested; tinym2 does not produce Y_c (the last cell state) of an LSTM');
-  if (yh) ctx.emit(node, { ...base, inputs: [x.name], name: node.name, outputs: [yh], output: 'last' });
-  if (y) {
-    // The sequence as an NCL map [1, H, T], then ONNX's Y [T, 1, 1, H] from it (both views of the same data).
-    const seq = ctx.freshTensorName(`${y}.ncl`), tnh = ctx.freshTensorName(`${y}.tnh`);
-    ctx.emit(node, { ...base, inputs: [x.name], name: yh ? ctx.uniqueName(`${node.name}.Y`) : node.name, outputs: [seq], output: 'sequence' });
-    const T = ctx.tensors.get(seq)!.shape[2];
-    ctx.emit(node, { op: 'Transpose', name: ctx.uniqueName(`${node.name}.Y.tnh`), source: 'Transpose', inputs: [seq], outputs: [tnh], perm: [2, 0, 1] });
-    ctx.emit(node, { op: 'Reshape', name: ctx.uniqueName(`${node.name}.Y.tbnh`), source: 'Reshape', inputs: [tnh], outputs: [y], shape: [T, 1, 1, H] });
+  if (!y) {
+    ctx.emit(node, { ...base, inputs: [x.name], name: node.name, outputs: [yh], output: 'last' });
+    return;
+  }
+  // The sequence as an NCL map [1, H, T], then ONNX's Y [T, 1, 1, H] from it (both views of the same data),
+  // and Y_h, when read too, as its last step (the same values: the layer runs once).
+  const seq = ctx.freshTensorName(`${y}.ncl`), tnh = ctx.freshTensorName(`${y}.tnh`);
+  ctx.emit(node, { ...base, inputs: [x.name], name: node.name, outputs: [seq], output: 'sequence' });
+  const T = ctx.tensors.get(seq)!.shape[2];
+  ctx.emit(node, { op: 'Transpose', name: ctx.uniqueName(`${node.name}.Y.tnh`), source: 'Transpose', inputs: [seq], outputs: [tnh], perm: [2, 0, 1] });
+  ctx.emit(node, { op: 'Reshape', name: ctx.uniqueName(`${node.name}.Y.tbnh`), source: 'Reshape', inputs: [tnh], outputs: [y], shape: [T, 1, 1, H] });
+  if (yh) {
+    const last = ctx.freshTensorName(`${yh}.ncl`);
+    ctx.emit(node, { op: 'Slice', name: ctx.uniqueName(`${node.name}.Y_h`), source: op, inputs: [seq], outputs: [last], starts: [0, 0, T - 1], steps: [1, 1, 1], counts: [1, H, 1] });
+    ctx.emit(node, { op: 'Reshape', name: ctx.uniqueName(`${node.name}.Y_h.view`), source: op, inputs: [last], outputs: [yh], shape: [1, 1, H] });
   }
 }
 
