@@ -57,21 +57,21 @@ describe('recurrent gradients through time', () => {
 });
 
 // The IR op (compiler/ops/rnn.ts) through the sensitivity engine: layouts, the [W | R] weight and the
-// [Wb, Rb] bias, gradients of the loss sum r * h_T against central differences of the engine's forward.
+// [Wb, Rb] bias, gradients of the loss sum r * h_T (or, output 'sequence', sum r * h over every step) against central differences of the engine's forward.
 describe('LSTM / GRU nodes in the sensitivity engine', () => {
   for (const op of ['LSTM', 'GRU'] as const) {
-    for (const layout of ['ncl', 'tni'] as const) {
-      it(`${op}, sequence layout ${layout}: input, weight and bias gradients equal central differences`, () => {
+    for (const [layout, output] of [['ncl', 'last'], ['tni', 'last'], ['ncl', 'sequence']] as const) {
+      it(`${op}, sequence layout ${layout}, output ${output}: input, weight and bias gradients equal central differences`, () => {
         const r = rng(op === 'LSTM' ? 21 : 22);
         const T = 4, I = 3, H = 3, G = op === 'LSTM' ? 4 : 3;
-        const node = { op, name: 'rnn', source: 'test', inputs: ['x'], outputs: ['h'], weight: 'wr', bias: 'b', hidden: H, layout, output: 'last' } as const;
+        const node = { op, name: 'rnn', source: 'test', inputs: ['x'], outputs: ['h'], weight: 'wr', bias: 'b', hidden: H, layout, output } as const;
         const graph = buildGraph({
           inputs: { x: layout === 'ncl' ? [1, I, T] : [T, 1, I] },
-          nodes: [{ node: node as unknown as Node, shape: [1, 1, H] }],
+          nodes: [{ node: node as unknown as Node, shape: output === 'last' ? [1, 1, H] : [1, H, T] }],
           constants: { wr: constant(r, [G * H, I + H]), b: constant(r, [2 * G * H]) },
         });
         const x = Float64Array.from(randomArray(r, T * I));
-        const wOut = Float64Array.from(randomArray(r, H));
+        const wOut = Float64Array.from(randomArray(r, output === 'last' ? H : H * T));
         const params = paramValues(graph);
         const loss = () => {
           const y = forward(graph, { x }, { params }).values.get('h')!;

@@ -27,6 +27,8 @@ export class ImportContext {
   private readonly usedNames = new Set<string>();
   /** Bytes of all constants so far, against limits.maxTensorBytes. */
   private constantBytes = 0;
+  /** Every tensor some node or the graph's outputs read (an importer of a several-output op skips the unread ones). */
+  readonly read = new Set<string>();
   /** The node being imported, so that a refusal from a shared check can name it. */
   current: SourceNode | undefined;
 

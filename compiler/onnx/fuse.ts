@@ -5,6 +5,7 @@ import { opDef } from '../ops/registry.ts';
 import type { Constant, ConvNode, DenseNode, Graph, Node } from '../ir.ts';
 import { tensorSize } from '../ir.ts';
 import { constantValues } from './fold.ts';
+import { undoSequenceViews } from './sequence-views.ts';
 
 function consumers(nodes: Node[], tensor: string): Node[] {
   return nodes.filter((n) => n.inputs.includes(tensor));
@@ -109,6 +110,8 @@ export function removeDeadCode(graph: Graph): void {
 }
 
 export function fuseGraph(graph: Graph): void {
+  removeDeadCode(graph);
+  undoSequenceViews(graph);
   removeDeadCode(graph);
   // Bias adds first so that MatMul + Add + BatchNormalization folds all the way.
   foldBiasAdds(graph);

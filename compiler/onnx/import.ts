@@ -226,6 +226,8 @@ function importOnnx(bytes: Uint8Array, file: string, limits: InputLimits): Graph
   const known = new Set([...ctx.constants.keys(), ...inputs.map((i) => i.name)]);
   const ordered = topologicalOrder(g.node ?? [], known);
   refuseUnsupportedOps(file, ordered, IMPORTED_OPS, FOLDED_ONLY_OPS);
+  for (const n of ordered) for (const x of n.input ?? []) if (x) ctx.read.add(x);
+  for (const vi of g.output ?? []) ctx.read.add(vi.name ?? '');
   ordered.forEach((proto, index) => {
     const op = proto.opType ?? '';
     const node: SourceNode = {
@@ -236,7 +238,9 @@ function importOnnx(bytes: Uint8Array, file: string, limits: InputLimits): Graph
       outputs: proto.output ?? [],
     };
     ctx.current = node;
-    if (node.outputs.length === 0 || !node.outputs[0]) ctx.fail(node, 'the node has no output');
+    // ONNX lets a recurrent layer leave Y unnamed (outputs ['', 'Y_h']); every other node names its first output.
+    const optionalFirst = op === 'LSTM' || op === 'GRU';
+    if (node.outputs.length === 0 || (!node.outputs[0] && !(optionalFirst && node.outputs.some((o) => o)))) ctx.fail(node, 'the node has no output');
     for (const o of node.outputs) {
       if (o && (ctx.isConstant(o) || ctx.tensors.has(o))) ctx.fail(node, `output '${o}' is already produced by another node or is an input or initializer`);
     }

@@ -10,7 +10,14 @@
 // (a Conv1d stack's output, what PyTorch's `x.permute(2, 0, 1)` or batch_first's transpose gives)
 // is absorbed: the layer reads the feature map directly, whose channels-last memory is [T][I]; so is a
 // Transpose perm [1, 0, 2] of a batch-first [1, T, I] sequence (PyTorch's batch_first=True on such a tensor).
-// Output: the last hidden state Y_h (h_n) [1, 1, H]; the per-step sequence Y is refused for now.
+// Outputs: the last hidden state Y_h (h_n) [1, 1, H], one IR node with output 'last' (the kernel's last_only);
+// the per-step sequence Y [T, 1, 1, H], one IR node with output 'sequence' whose result is an NCL map
+// [1, H, T] (channels-last memory [T][H], what the kernel writes and the next recurrent layer reads), followed
+// by the Transpose and Reshape that give ONNX's Y. A graph reading both gets the sequence node and Y_h as
+// a Slice of its last step (the layer runs once).
+// The Squeeze / Transpose PyTorch puts between stacked layers or before a pooling are undone after import
+// (compiler/onnx/sequence-views.ts), so a stacked layer reads the map directly.
+// Y_c is not produced (a node reading it is refused); an empty Y (outputs ['', 'Y_h']) is fine.
 import type { ImportContext, SourceNode } from '../onnx/context.ts';
 import { constantFloat, tensorInfo, type NodeBase } from '../ir.ts';
 import { constantValues, makeConstant } from '../onnx/fold.ts';
@@ -31,8 +38,8 @@ export interface RnnNode extends NodeBase {
   hidden: number;
   /** inputs[0] holds x_t[k] at: 'tni' X[t][0][k] (ONNX layout 0), 'nti' X[0][t][k] (layout 1), 'nck' X[0][k][t] (an NCL map). */
   layout: 'tni' | 'nti' | 'ncl';
-  /** outputs[0] is Y_h [1, 1, H], the last step's hidden state. */
-  output: 'last';
+  /** 'last': outputs[0] is Y_h [1, 1, H], the last step's hidden state. 'sequence': every step's, as an NCL map [1, H, T]. */
+  output: 'last' | 'sequence';
 }
 
 const gatesOf = (op: RnnNode['op']) => (op === 'LSTM' ? 4 : 3);
@@ -65,8 +72,7 @@ function importRnn(ctx: ImportContext, node: SourceNode): void {
     if (constantValues(ctx.constant(node, i, what)).some((x) => x !== 0)) ctx.fail(node, `${what} is not zero; tinym2 supports a zero initial state`);
   }
   if (op === 'LSTM' && node.inputs[7]) ctx.fail(node, 'peepholes (input P) are not supported');
-  // The layer's output is Y_h (h_n); the per-step Y (outputs[0]) and Y_c are left unproduced, so a node reading them is refused.
-  if (!node.outputs[1]) ctx.fail(node, 'only the per-step output Y is requested; tinym2 lowers the last hidden state Y_h (h_n) of a recurrent layer (use h_n, or the last step, in the model)');
+  // Y_c (outputs[2]) is left unproduced, so a node reading it is refused.
 
   // The sequence: absorb a Transpose perm [2, 0, 1] of an NCL map.
   let x = ctx.activation(node, 0);
@@ -90,11 +96,27 @@ function importRnn(ctx: ImportContext, node: SourceNode): void {
   }
   ctx.addConstant({ name: wName, dtype: 'float32', shape: [G * H, I + H], data: wr });
   ctx.addConstant(makeConstant(bName, 'float32', [2 * G * H], b ? Array.from(constantValues(b)) : new Array<number>(2 * G * H).fill(0)));
-  const ir: RnnNode = {
-    op, name: node.name, source: op, inputs: [x.name], outputs: [node.outputs[1]],
-    weight: wName, bias: bName, hidden: H, layout, output: 'last',
-  };
-  ctx.emit(node, ir);
+  const base = { op, source: op, weight: wName, bias: bName, hidden: H, layout };
+  // Only the outputs the graph reads (a graph output or a node's input); Y_h alone when neither is read.
+  const y = node.outputs[0] && ctx.read.has(node.outputs[0]) ? node.outputs[0] : '';
+  const yh = node.outputs[1] && (ctx.read.has(node.outputs[1]) || !y) ? node.outputs[1] : '';
+  if (!y && !yh) ctx.fail(node, 'neither Y nor Y_h is requested; tinym2 does not produce Y_c (the last cell state) of an LSTM');
+  if (!y) {
+    ctx.emit(node, { ...base, inputs: [x.name], name: node.name, outputs: [yh], output: 'last' });
+    return;
+  }
+  // The sequence as an NCL map [1, H, T], then ONNX's Y [T, 1, 1, H] from it (both views of the same data),
+  // and Y_h, when read too, as its last step (the same values: the layer runs once).
+  const seq = ctx.freshTensorName(`${y}.ncl`), tnh = ctx.freshTensorName(`${y}.tnh`);
+  ctx.emit(node, { ...base, inputs: [x.name], name: node.name, outputs: [seq], output: 'sequence' });
+  const T = ctx.tensors.get(seq)!.shape[2];
+  ctx.emit(node, { op: 'Transpose', name: ctx.uniqueName(`${node.name}.Y.tnh`), source: 'Transpose', inputs: [seq], outputs: [tnh], perm: [2, 0, 1] });
+  ctx.emit(node, { op: 'Reshape', name: ctx.uniqueName(`${node.name}.Y.tbnh`), source: 'Reshape', inputs: [tnh], outputs: [y], shape: [T, 1, 1, H] });
+  if (yh) {
+    const last = ctx.freshTensorName(`${yh}.ncl`);
+    ctx.emit(node, { op: 'Slice', name: ctx.uniqueName(`${node.name}.Y_h`), source: op, inputs: [seq], outputs: [last], starts: [0, 0, T - 1], steps: [1, 1, 1], counts: [1, H, 1] });
+    ctx.emit(node, { op: 'Reshape', name: ctx.uniqueName(`${node.name}.Y_h.view`), source: op, inputs: [last], outputs: [yh], shape: [1, 1, H] });
+  }
 }
 
 /** Steps and input size of the sequence from the input shape. */
@@ -140,14 +162,20 @@ export const rnn: OpDef<RnnNode> = {
     const { I } = seqDims(node, x);
     const w = constants.get(node.weight)?.shape;
     check(w !== undefined && w[1] === I + node.hidden, `input ${fmt(x)} has ${I} features, [W | R] ${fmt(w ?? [])} expects ${(w?.[1] ?? 0) - node.hidden}`);
-    return [1, 1, node.hidden];
+    return node.output === 'last' ? [1, 1, node.hidden] : [1, node.hidden, seqDims(node, x).T];
   },
 
   forward(ctx, [x]) {
     const { T, I } = seqDims(ctx.node, ctx.inShapes[0]);
     const f = rnnForward(weightsOf(ctx.node, (n) => ctx.param(n), I), sequence(ctx.node, x, T, I), T);
-    const y = ctx.alloc(ctx.node.hidden);
-    y.set(f.hLast);
+    const H = ctx.node.hidden;
+    if (ctx.node.output === 'last') {
+      const y = ctx.alloc(H);
+      y.set(f.hLast);
+      return y;
+    }
+    const y = ctx.alloc(H * T); // [1, H, T] from f.y [T][H]
+    for (let t = 0; t < T; t++) for (let j = 0; j < H; j++) y[j * T + t] = f.y[t * H + j];
     return y;
   },
 
@@ -157,7 +185,13 @@ export const rnn: OpDef<RnnNode> = {
     const p = weightsOf(n, (c) => ctx.param(c), I);
     const seq = sequence(n, x, T, I);
     const f = rnnForward(p, seq, T);
-    const g = rnnBackward(p, seq, f, new Float64Array(T * n.hidden), gy);
+    let g;
+    if (n.output === 'last') g = rnnBackward(p, seq, f, new Float64Array(T * n.hidden), gy);
+    else {
+      const gSeq = new Float64Array(T * n.hidden); // [T][H] from gy [1, H, T]
+      for (let t = 0; t < T; t++) for (let j = 0; j < n.hidden; j++) gSeq[t * n.hidden + j] = gy[j * T + t];
+      g = rnnBackward(p, seq, f, gSeq, new Float64Array(n.hidden));
+    }
     const gx = new Float64Array(x.length);
     for (let t = 0; t < T; t++) for (let k = 0; k < I; k++) gx[n.layout === 'ncl' ? k * T + t : t * I + k] = g.x[t * I + k];
     const H = n.hidden, rows = gatesOf(n.op) * H;
@@ -209,7 +243,7 @@ export const rnn: OpDef<RnnNode> = {
       const p = lowerRnn(
         { kind: kindOf(node.op), steps: T, inSize: I, hidden: H, w: Float32Array.from(w), r: Float32Array.from(r), wb: b.subarray(0, rows), rb: b.subarray(rows) },
         // |c_t| <= t for a zero initial state (|f| < 1, |i * c~| < 1): the cell format holds any cell state.
-        { inScale: inT.scale, inZp: inT.zeroPoint, outScale: outT.scale, outZp: outT.zeroPoint, cellMaxAbs: T, lastOnly: true, ...lc.clampFor(node, out.q) },
+        { inScale: inT.scale, inZp: inT.zeroPoint, outScale: outT.scale, outZp: outT.zeroPoint, cellMaxAbs: T, lastOnly: node.output === 'last', ...lc.clampFor(node, out.q) },
         weightBits, `layer '${node.name}'`,
       );
       lc.emit({ op: kindOf(node.op), name: node.name, inputs: [inT.name], output: out.q, ...p, macs: T * gatesOf(node.op) * node.hidden * (I + node.hidden) });

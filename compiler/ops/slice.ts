@@ -161,6 +161,34 @@ const importSplit: Importer = (ctx: ImportContext, node: SourceNode) => {
   });
 };
 
+/**
+ * Gather of an activation by constant indices along one axis: a Slice when the indices are one index
+ * (a scalar, then a Reshape drops the axis: PyTorch's `y[-1]`, `y[:, -1]`) or an arithmetic progression.
+ */
+const importGather: Importer = (ctx: ImportContext, node: SourceNode) => {
+  const x = ctx.activation(node, 0);
+  const rank = x.shape.length;
+  const axis = normAxis(node.attrs.int('axis', 0), rank);
+  if (axis < 0 || axis >= rank) ctx.fail(node, `axis ${node.attrs.int('axis', 0)} is out of range for rank ${rank}`);
+  const ic = ctx.constant(node, 1, 'indices');
+  const dim = x.shape[axis];
+  const idx = constantValues(ic).map((i) => (i < 0 ? i + dim : i));
+  if (idx.some((i) => !Number.isInteger(i) || i < 0 || i >= dim)) ctx.fail(node, `indices [${constantValues(ic)}] are out of range for axis ${axis} of size ${dim}`);
+  const step = idx.length > 1 ? idx[1] - idx[0] : 1;
+  if (ic.shape.length > 1) ctx.fail(node, `indices of shape [${ic.shape}]: tinym2 gathers activations by a scalar or 1-D constant index`);
+  if (step === 0 || idx.some((v, k) => v !== idx[0] + k * step)) {
+    ctx.fail(node, `indices [${constantValues(ic)}] are not one index or an evenly spaced run; tinym2 gathers activations by a slice`);
+  }
+  const st = x.shape.map(() => 0), sp = x.shape.map(() => 1), counts = [...x.shape];
+  st[axis] = idx[0];
+  sp[axis] = step;
+  counts[axis] = idx.length;
+  if (ic.shape.length === 1) return emitSlice(ctx, node, x, node.name, node.outputs[0], st, sp, counts);
+  const sliced = ctx.freshTensorName(`${node.outputs[0]}.slice`);
+  emitSlice(ctx, node, x, ctx.uniqueName(`${node.name}.slice`), sliced, st, sp, counts);
+  ctx.emit(node, { op: 'Reshape', name: node.name, source: node.op, inputs: [sliced], outputs: [node.outputs[0]], shape: x.shape.filter((_, a) => a !== axis) });
+};
+
 /** ONNX axis -> [H, W, C] axis of the QTensor for each placement (-1: the batch axis). */
 function qAxes(rank: number): number[] {
   if (rank === 4) return [-1, 2, 0, 1];
@@ -172,7 +200,7 @@ function qAxes(rank: number): number[] {
 export const slice: OpDef<SliceNode> = {
   // A slice that starts past row 0 or steps other than 1 along axis 0 reorders or drops samples.
   mixesSamples: (node) => (node.starts[0] !== 0 || node.steps[0] !== 1 ? 'a slice along axis 0' : undefined),
-  importers: { Slice: importSlice, Split: importSplit },
+  importers: { Slice: importSlice, Split: importSplit, Gather: importGather },
   ...NO_WEIGHTS,
 
   shape(node, [x]) {

@@ -8,7 +8,7 @@ import { check, fmt } from './shape-rules.ts';
 export interface TransposeNode extends NodeBase { op: 'Transpose'; perm: number[] }
 
 /** For each output element of a Transpose, the input index it reads. */
-function transposeSource(inShape: number[], perm: number[]): Int32Array {
+export function transposeSource(inShape: number[], perm: number[]): Int32Array {
   const outShape = perm.map((p) => inShape[p]);
   const inStrides = strides(inShape);
   const total = size(inShape);

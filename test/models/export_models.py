@@ -274,6 +274,55 @@ class FixedBatch(nn.Module):
         return F.softmax(self.fc(x.reshape(x.size(0), -1)), dim=1)
 
 
+# ---------------------------------------------------------------- 9. stacked recurrent layers (opset 13)
+class StackedLstm(nn.Module):
+    """Two stacked LSTM layers (batch_first): layer 1's whole sequence feeds layer 2, whose sequence
+    is averaged over time (Squeeze, Transpose, ReduceMean in the export) before a dense layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(6, 12, num_layers=2, batch_first=True)
+        self.fc = nn.Linear(12, 4)
+
+    def forward(self, x):
+        y, _ = self.lstm(x)
+        return self.fc(y.mean(dim=1))
+
+
+class ConvStackedGru(nn.Module):
+    """A Conv1d front, two stacked GRU layers on its [T, 1, C] sequence, and a dense layer over the
+    whole output sequence (every step's hidden state, flattened)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(3, 8, 5, stride=2)
+        self.gru = nn.GRU(8, 10, num_layers=2)
+        self.fc = nn.Linear(10 * 10, 4)
+
+    def forward(self, x):
+        s = F.relu(self.conv(x)).permute(2, 0, 1)   # [T, 1, C]
+        y, _ = self.gru(s)                          # [T, 1, H]
+        return self.fc(y.permute(1, 0, 2).flatten(1))
+
+
+class SequenceReads(nn.Module):
+    """The ways a model reads a recurrent layer's whole sequence: a sequence-first LSTM's output
+    averaged, maxed and its last step taken (`y.mean(0)`, `y.amax(0)`, `y[-1]`: ReduceMean,
+    ReduceMax and Gather on [T, 1, H]), and a batch-first GRU's last step (`y[:, -1]`: Gather on
+    [1, T, H])."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(6, 8)
+        self.gru = nn.GRU(6, 5, batch_first=True)
+        self.fc = nn.Linear(3 * 8 + 5, 4)
+
+    def forward(self, x):
+        y, _ = self.lstm(x.permute(2, 0, 1))      # x [N, 6, T] -> [T, N, 8]
+        z, _ = self.gru(x.transpose(1, 2))        # [N, T, 5]
+        return self.fc(torch.cat([y.mean(0), y.amax(0), y[-1], z[:, -1]], 1))
+
+
 def fold_pad_amounts(graph: onnx.GraphProto, torch_pad: tuple, rank: int) -> None:
     """torch 1.13 computes F.pad's amounts with a Constant/ConstantOfShape/Concat/Reshape/Slice/
     Transpose/Cast subgraph even when they are constants; replace it by one int64 initializer
@@ -382,6 +431,12 @@ def build(name: str) -> nn.Module:
         model = DscnnSharedBn()
         share_batchnorm(model, gen)
         return model
+    if name == 'rnn_stacked_lstm':
+        return StackedLstm()
+    if name == 'rnn_conv_gru2':
+        return ConvStackedGru()
+    if name == 'rnn_seq_reads':
+        return SequenceReads()
     if name == 'fixed_batch4':
         model = FixedBatch()
         randomize_batchnorm(model, gen)
@@ -393,6 +448,11 @@ def main() -> int:
     if sys.argv[1:2] == ['--newops']:   # only the models of issue 11's operators
         export('newops_2d', build('newops_2d'), {'x': [1, 3, 12, 12]}, ['logprobs'], opset=13)
         export('newops_1d', build('newops_1d'), {'x': [1, 4, 24]}, ['logprobs'], opset=13)
+        return 0
+    if sys.argv[1:2] == ['--rnn']:   # only the stacked recurrent models
+        export('rnn_stacked_lstm', build('rnn_stacked_lstm'), {'x': [1, 10, 6]}, ['logits'], opset=13)
+        export('rnn_conv_gru2', build('rnn_conv_gru2'), {'x': [1, 3, 23]}, ['logits'], opset=13)
+        export('rnn_seq_reads', build('rnn_seq_reads'), {'x': [1, 6, 9]}, ['logits'], opset=13)
         return 0
     export('sensor1d', build('sensor1d'), {'imu': [1, 3, 64], 'env': [1, 2, 32]},
            ['imu_logits', 'env_logits'], opset=13, dynamic_batch=True)
@@ -410,6 +470,9 @@ def main() -> int:
     export('dscnn_shared_bn', build('dscnn_shared_bn'), {'x': [1, 1, 16, 16]}, ['logits'], opset=11,
            keep_bn=True)
     export('fixed_batch4', build('fixed_batch4'), {'x': [4, 2, 8, 8]}, ['probs'], opset=13)
+    export('rnn_stacked_lstm', build('rnn_stacked_lstm'), {'x': [1, 10, 6]}, ['logits'], opset=13)
+    export('rnn_conv_gru2', build('rnn_conv_gru2'), {'x': [1, 3, 23]}, ['logits'], opset=13)
+    export('rnn_seq_reads', build('rnn_seq_reads'), {'x': [1, 6, 9]}, ['logits'], opset=13)
     return 0
 
 
