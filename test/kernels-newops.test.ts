@@ -4,11 +4,9 @@
 // emulate the expected output), bit for bit, on random shapes and parameters: host gcc with ASan/UBSan,
 // Cortex-A72 under qemu-aarch64 and Cortex-M4 under QEMU (mps2-an386, the DSP build). test/c/run_ops.c reads
 // the cases.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QConvOp } from '../compiler/kernels/conv.ts';
 import { logSoftmaxParams, type QLogSoftmaxOp } from '../compiler/kernels/log-softmax.ts';
@@ -17,31 +15,10 @@ import { reducedShape, type QReduceOp } from '../compiler/kernels/reduce.ts';
 import { kernelOf } from '../compiler/kernels/registry.ts';
 import { resizeTables, type QResizeOp } from '../compiler/kernels/resize.ts';
 import type { Dims3, QSliceOp } from '../compiler/kernels/slice.ts';
+import { M4, RT, ROOT, SOURCES, STRICT, compile, have, run } from './helpers/runtime-build.ts';
 import { RESIZE_COORD_MODES, RESIZE_NEAREST_MODES } from '../compiler/ops/resize-coords.ts';
 import type { Bits, QOp, QTensor } from '../compiler/quant/qgraph.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const RT = join(ROOT, 'runtime-c');
-const SOURCES = readdirSync(join(RT, 'src')).filter((f) => f.endsWith('.c')).map((f) => join(RT, 'src', f));
-const STRICT = ['-std=c99', '-Wall', '-Wextra', '-Werror', '-pedantic'];
-const INCLUDES = [`-I${join(RT, 'include')}`, `-I${join(RT, 'src')}`];
-const M4 = ['-mcpu=cortex-m4', '-mthumb', '-mfloat-abi=hard', '-mfpu=fpv4-sp-d16'];
-
-function have(tool: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
-}
-
-function run(cmd: string, args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(cmd, args, { input, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 300_000 });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function compile(cc: string, flags: string[], sources: string[], out: string): void {
-  const r = run(cc, [...flags, ...INCLUDES, ...sources, '-o', out]);
-  expect(r.stderr, `${cc} ${flags.join(' ')}`).toBe('');
-  expect(r.status).toBe(0);
-}
 
 /** Deterministic random integers in [lo, hi] (mulberry32). */
 type Rng = (lo: number, hi: number) => number;

@@ -2,11 +2,9 @@
 // the C self test (requant edge cases, INT4 packing, every optimized kernel against its
 // reference on random shapes), the same self test on Cortex-M4 under QEMU (the DSP code path),
 // and every kernel against the TypeScript integer emulator on random ops, bit for bit.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as emu from '../compiler/quant/emulator.ts';
 import { kernelOf } from '../compiler/kernels/registry.ts';
@@ -14,33 +12,8 @@ import type {
   Bits, QAddOp, QConcatOp, QConvOp, QCopyOp, QGlobalAvgPoolOp, QLutOp, QMulOp, QOp, QPadOp, QPoolOp, QSoftmaxOp, QTensor,
 } from '../compiler/quant/qgraph.ts';
 import { benchDsCnn } from '../runtime-c/bench/bench.ts';
+import { M4, M7, RT, ROOT, SOURCES, STRICT, compile, have, run } from './helpers/runtime-build.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const RT = join(ROOT, 'runtime-c');
-const SOURCES = readdirSync(join(RT, 'src'))
-  .filter((f) => f.endsWith('.c'))
-  .map((f) => join(RT, 'src', f));
-const STRICT = ['-std=c99', '-Wall', '-Wextra', '-Werror', '-pedantic'];
-const INCLUDES = [`-I${join(RT, 'include')}`, `-I${join(RT, 'src')}`];
-const M4 = ['-mcpu=cortex-m4', '-mthumb', '-mfloat-abi=hard', '-mfpu=fpv4-sp-d16'];
-const M7 = ['-mcpu=cortex-m7', '-mthumb', '-mfloat-abi=hard', '-mfpu=fpv5-d16'];
-
-function have(tool: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
-}
-
-function run(cmd: string, args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(cmd, args, { input, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 240_000 });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Compiles (and links unless -c is in flags); fails the test with the compiler's message. */
-function compile(cc: string, flags: string[], sources: string[], out: string): void {
-  const r = run(cc, [...flags, ...INCLUDES, ...sources, '-o', out]);
-  expect(r.stderr, `${cc} ${flags.join(' ')}`).toBe('');
-  expect(r.status).toBe(0);
-}
 
 let dir = '';
 beforeAll(() => {
