@@ -3,14 +3,12 @@
 // float reference against onnxruntime-node, sensitivity gradients against central differences.
 // test/models/lut_acts.onnx (PyTorch's export of all three): INT8 and INT4 lowering, the emulator
 // against the float model, and the generated C on Cortex-M4 under QEMU bit-exact with the emulator.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateModel } from '../compiler/codegen/generate.ts';
 import { haveTool } from '../compiler/codegen/hostcheck.ts';
-import { writeOutputDir } from '../compiler/codegen/output.ts';
-import { harnessSource, parseHarnessOutput } from '../compiler/codegen/testvectors.ts';
 import { loadOnnx } from '../compiler/onnx/import.ts';
 import { emulate } from '../compiler/quant/emulator.ts';
 import { calibrateGraph, loadDataSet, weightedLayers } from '../compiler/quant/evaluate.ts';
@@ -20,12 +18,10 @@ import type { PrecisionPlan } from '../compiler/quant/plan.ts';
 import { validateQGraph } from '../compiler/quant/validate.ts';
 import { runFloat } from '../compiler/reference/interpreter.ts';
 import { backward, forward } from '../compiler/sensitivity/engine.ts';
-import { loadBoard } from '../compiler/target/boards.ts';
-import { buildFirmware } from '../compiler/target/build.ts';
-import { runFirmware } from '../compiler/target/run.ts';
 import { REPO_ROOT } from './helpers/models.ts';
 import { writeModel, type Attr } from './helpers/onnx-builder.ts';
 import { randomInput, relativeError, runOnnxRuntime } from './helpers/ort.ts';
+import { expectBitExactOnBoard } from './helpers/harness-qemu.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'tm2-lut-ops-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -177,22 +173,7 @@ describe('lookup-table ops quantized (test/models/lut_acts.onnx)', () => {
     it.each([8, 4] as const)('INT%i: bit-exact with the emulator', async (bits) => {
       const { rows, q } = lowered(bits);
       const model = generateModel(q, { name: `lut${bits}`, source: 'lut_acts.onnx', precision: `INT${bits}` });
-      model.files.set(`lut${bits}_test.c`, harnessSource(q, model, rows.slice(0, 3)));
-      const out = join(work, `lut${bits}`);
-      writeOutputDir(out, model.files);
-      const runtime = readdirSync(join(out, 'runtime/src')).filter((f) => f.endsWith('.c')).map((f) => join(out, 'runtime/src', f));
-      const board = loadBoard('mps2-an386');
-      const fw = await buildFirmware({
-        board,
-        sources: [join(out, `lut${bits}_test.c`), join(out, `lut${bits}.c`), join(out, `lut${bits}_weights.c`), ...runtime],
-        includeDirs: [out, join(out, 'runtime/include'), join(out, 'runtime/src')],
-        defines: { TM2_SELF_CHECK: true },
-        outDir: join(work, `fw${bits}`),
-        extraCflags: ['-Wall', '-Wextra', '-Werror'],
-      });
-      const r = await runFirmware(fw.elf, board);
-      expect(parseHarnessOutput(r.stdout)).toMatchObject({ rows: 3, mismatches: 0, quantizeMismatches: 0, scratchErrors: 0 });
-      expect(r.exitCode).toBe(0);
+      await expectBitExactOnBoard(q, model, `lut${bits}`, rows.slice(0, 3), work);
     }, 300_000);
   });
 });

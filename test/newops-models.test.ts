@@ -6,21 +6,17 @@
 // under QEMU (mps2-an386) at uniform INT8 and uniform INT4 (weights and activations). The float
 // reference against onnxruntime and the host C builds run for these models in the model-wide
 // tests (reference.test.ts, codegen-models.test.ts).
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateModel } from '../compiler/codegen/generate.ts';
 import { haveTool } from '../compiler/codegen/hostcheck.ts';
-import { writeOutputDir } from '../compiler/codegen/output.ts';
-import { harnessSource, parseHarnessOutput } from '../compiler/codegen/testvectors.ts';
 import { loadOnnx } from '../compiler/onnx/import.ts';
 import { calibrateGraph, loadDataSet, uniform } from '../compiler/quant/evaluate.ts';
 import { quantizeGraph } from '../compiler/quant/lower.ts';
-import { loadBoard } from '../compiler/target/boards.ts';
-import { buildFirmware } from '../compiler/target/build.ts';
-import { runFirmware } from '../compiler/target/run.ts';
 import { REPO_ROOT } from './helpers/models.ts';
+import { expectBitExactOnBoard } from './helpers/harness-qemu.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'tm2-newops-models-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -42,22 +38,7 @@ describe.skipIf(!haveTool('arm-none-eabi-gcc') || !haveTool('qemu-system-arm'))(
         const used = new Set(q.ops.map((op) => op.op));
         for (const k of kinds) expect(used, `${name} lowers to a ${k} op`).toContain(k);
         const model = generateModel(q, { name, source: `${name}.onnx`, precision: `int${bits}` });
-        model.files.set(`${name}_test.c`, harnessSource(q, model, data.rows.slice(0, ROWS)));
-        const out = join(work, `${name}-${bits}`);
-        writeOutputDir(out, model.files);
-        const board = loadBoard('mps2-an386');
-        const runtime = readdirSync(join(out, 'runtime/src')).filter((f) => f.endsWith('.c')).map((f) => join(out, 'runtime/src', f));
-        const fw = await buildFirmware({
-          board,
-          sources: [join(out, `${name}_test.c`), join(out, `${name}.c`), join(out, `${name}_weights.c`), ...runtime],
-          includeDirs: [out, join(out, 'runtime/include'), join(out, 'runtime/src')],
-          defines: { TM2_SELF_CHECK: true },
-          outDir: join(work, `fw-${name}-${bits}`),
-          extraCflags: ['-Wall', '-Wextra', '-Werror'],
-        });
-        const r = await runFirmware(fw.elf, board);
-        expect(parseHarnessOutput(r.stdout)).toMatchObject({ rows: ROWS, mismatches: 0, quantizeMismatches: 0, scratchErrors: 0 });
-        expect(r.exitCode).toBe(0);
+        await expectBitExactOnBoard(q, model, name, data.rows.slice(0, ROWS), join(work, `int${bits}`));
       }, 300_000);
     }
   }

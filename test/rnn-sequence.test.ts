@@ -7,25 +7,21 @@
 // averaged, maxed and its last step taken, a batch-first GRU's last step: ReduceMean / ReduceMax / Gather
 // on [T, 1, H] and [1, T, H]), bit-exact with the emulator on Cortex-M4 under QEMU at uniform INT8 and INT4. (Their float reference against onnxruntime and host C builds at INT8 / INT4 /
 // mixed run in the model-wide tests: reference.test.ts, codegen-models.test.ts.)
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateModel } from '../compiler/codegen/generate.ts';
 import { haveTool } from '../compiler/codegen/hostcheck.ts';
-import { writeOutputDir } from '../compiler/codegen/output.ts';
-import { harnessSource, parseHarnessOutput } from '../compiler/codegen/testvectors.ts';
 import { loadOnnx } from '../compiler/onnx/import.ts';
 import type { RnnNode } from '../compiler/ops/rnn.ts';
 import { calibrateGraph, loadDataSet, runQuantized, uniform } from '../compiler/quant/evaluate.ts';
 import { quantizeGraph } from '../compiler/quant/lower.ts';
 import { runFloat } from '../compiler/reference/interpreter.ts';
-import { loadBoard } from '../compiler/target/boards.ts';
-import { buildFirmware } from '../compiler/target/build.ts';
-import { runFirmware } from '../compiler/target/run.ts';
 import { REPO_ROOT } from './helpers/models.ts';
 import { writeModel, type ModelSpec } from './helpers/onnx-builder.ts';
 import { randomInput, runOnnxRuntime } from './helpers/ort.ts';
+import { expectBitExactOnBoard } from './helpers/harness-qemu.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'tm2-rnn-seq-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -155,22 +151,7 @@ describe.skipIf(!haveTool('arm-none-eabi-gcc') || !haveTool('qemu-system-arm'))(
         const data = loadDataSet(graph, join(REPO_ROOT, `test/models/${name}.npz`), 8);
         const q = quantizeGraph(graph, calibrateGraph(graph, data.rows), uniform(graph, bits));
         const model = generateModel(q, { name, source: `${name}.onnx`, precision: `int${bits}` });
-        model.files.set(`${name}_test.c`, harnessSource(q, model, data.rows.slice(0, 2)));
-        const out = join(work, `${name}-${bits}`);
-        writeOutputDir(out, model.files);
-        const board = loadBoard('mps2-an386');
-        const runtime = readdirSync(join(out, 'runtime/src')).filter((f) => f.endsWith('.c')).map((f) => join(out, 'runtime/src', f));
-        const fw = await buildFirmware({
-          board,
-          sources: [join(out, `${name}_test.c`), join(out, `${name}.c`), join(out, `${name}_weights.c`), ...runtime],
-          includeDirs: [out, join(out, 'runtime/include'), join(out, 'runtime/src')],
-          defines: { TM2_SELF_CHECK: true },
-          outDir: join(work, `fw-${name}-${bits}`),
-          extraCflags: ['-Wall', '-Wextra', '-Werror'],
-        });
-        const r = await runFirmware(fw.elf, board);
-        expect(parseHarnessOutput(r.stdout)).toMatchObject({ rows: 2, mismatches: 0, quantizeMismatches: 0, scratchErrors: 0 });
-        expect(r.exitCode).toBe(0);
+        await expectBitExactOnBoard(q, model, name, data.rows.slice(0, 2), join(work, `int${bits}`));
       }, 300_000);
     }
   }
