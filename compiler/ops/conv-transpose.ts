@@ -5,7 +5,7 @@
 import type { ImportContext, SourceNode } from '../onnx/context.ts';
 import { constantFloat, tensorInfo, type NodeBase } from '../ir.ts';
 import { perSample, type Importer, type OpDef } from './op.ts';
-import { requireFloat, spatialRank } from './onnx-attrs.ts';
+import { convOperands } from './onnx-attrs.ts';
 import { check, fmt } from './shape-rules.ts';
 type FloatArray = Float32Array | Float64Array;
 
@@ -96,14 +96,7 @@ export interface ConvTransposeNode extends NodeBase, ConvTransposeAttrs {
 }
 
 const importConvTranspose: Importer = (ctx: ImportContext, node: SourceNode) => {
-  const x = ctx.activation(node, 0);
-  const w = ctx.constant(node, 1, 'weight');
-  const b = ctx.optionalConstant(node, 2, 'bias');
-  requireFloat(ctx, node, w, 'weight');
-  if (b) requireFloat(ctx, node, b, 'bias');
-  const r = spatialRank(ctx, node, x.shape);
-  const kernel = node.attrs.ints('kernel_shape') ?? w.shape.slice(2);
-  if (kernel.length !== r) ctx.fail(node, `kernel [${kernel}] does not match a ${r}-D input [${x.shape}]`);
+  const { x, w, b, r, kernel } = convOperands(ctx, node);
   const strides = node.attrs.ints('strides') ?? new Array<number>(r).fill(1);
   const dilations = node.attrs.ints('dilations') ?? new Array<number>(r).fill(1);
   const outputPadding = node.attrs.ints('output_padding') ?? new Array<number>(r).fill(0);

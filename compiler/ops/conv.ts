@@ -6,7 +6,7 @@ import type { QConvOp } from '../quant/qgraph.ts';
 import type { InputChannelAffine } from '../quant/qgraph.ts';
 import type { FloatArray, Importer, OpDef } from './op.ts';
 import { perSample } from './op.ts';
-import { requireFloat, spatialRank, windowAttrs } from './onnx-attrs.ts';
+import { convOperands, windowAttrs } from './onnx-attrs.ts';
 import { check, fmt, spatialOutput, window2d, type Window2d } from './shape-rules.ts';
 
 /** Conv 1-D or 2-D. Kernel rank = input rank - 2. Weight [Cout, Cin/group, ...kernel]. */
@@ -23,14 +23,7 @@ export interface ConvNode extends NodeBase {
 }
 
 const importConv: Importer = (ctx: ImportContext, node: SourceNode) => {
-  const x = ctx.activation(node, 0);
-  const w = ctx.constant(node, 1, 'weight');
-  const b = ctx.optionalConstant(node, 2, 'bias');
-  requireFloat(ctx, node, w, 'weight');
-  if (b) requireFloat(ctx, node, b, 'bias');
-  const r = spatialRank(ctx, node, x.shape);
-  const kernel = node.attrs.ints('kernel_shape') ?? w.shape.slice(2);
-  if (kernel.length !== r) ctx.fail(node, `kernel [${kernel}] does not match a ${r}-D input [${x.shape}]`);
+  const { x, w, b, r, kernel } = convOperands(ctx, node);
   const ir: ConvNode = {
     op: 'Conv', name: node.name, source: 'Conv', inputs: [x.name], outputs: [node.outputs[0]],
     weight: w.name, kernel, ...windowAttrs(ctx, node, x.shape, kernel), group: node.attrs.int('group', 1),

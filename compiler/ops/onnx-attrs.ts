@@ -45,3 +45,19 @@ export function spatialRank(ctx: ImportContext, node: SourceNode, shape: number[
 export function requireFloat(ctx: ImportContext, node: SourceNode, c: { name: string; dtype: string }, what: string): void {
   if (c.dtype !== 'float32') ctx.fail(node, `the ${what} '${c.name}' is ${c.dtype}; tinym2 expects float32`);
 }
+
+/**
+ * The operands and kernel of a Conv-like node (Conv, ConvTranspose): the activation X, the float weight
+ * W, the optional float bias B, the spatial rank, and kernel_shape (default: W's spatial dims).
+ */
+export function convOperands(ctx: ImportContext, node: SourceNode) {
+  const x = ctx.activation(node, 0);
+  const w = ctx.constant(node, 1, 'weight');
+  const b = ctx.optionalConstant(node, 2, 'bias');
+  requireFloat(ctx, node, w, 'weight');
+  if (b) requireFloat(ctx, node, b, 'bias');
+  const r = spatialRank(ctx, node, x.shape);
+  const kernel = node.attrs.ints('kernel_shape') ?? w.shape.slice(2);
+  if (kernel.length !== r) ctx.fail(node, `kernel [${kernel}] does not match a ${r}-D input [${x.shape}]`);
+  return { x, w, b, r, kernel };
+}
