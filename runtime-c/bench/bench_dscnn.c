@@ -2,7 +2,8 @@
  * bench_dscnn.c - kernel micro-benchmark: the MLPerf-Tiny KWS DS-CNN layer sequence (49x10 MFCC
  * input, conv 10x4/2 -> 25x5x64, four depthwise 3x3 + pointwise 64->64 blocks, global average
  * pool, dense 64->12; 2,656,768 MACs) run with the reference and the optimized kernels, INT8
- * weights and INT4 weights in the depthwise/pointwise layers (as in the CMSIS-NN INT4 figure).
+ * weights and INT4 weights in the conv, depthwise and pointwise layers (as tinym2's int4w plan and
+ * CMSIS-NN's s4 kernels in benchmarks/vs-cmsis-nn.ts; the dense layer stays INT8).
  *
  * Each kernel call is bracketed by tm2_count_begin()/tm2_count_end(); before each region the
  * program prints "region <variant> <layer> <macs>" so the driver (bench.ts) can label the counts
@@ -31,7 +32,7 @@ static int32_t rnd(int32_t lo, int32_t hi) {
 }
 
 static int8_t input[IN_H * IN_W];
-static int8_t conv_w[C * 10 * 4];
+static int8_t conv_w[C * 10 * 4], conv_w4[C * 10 * 4 / 2];
 static int8_t dw_w[BLOCKS][9 * C], dw_w4[BLOCKS][9 * C / 2];
 static int8_t pw_w[BLOCKS][C * C], pw_w4[BLOCKS][C * C / 2];
 static int8_t fc_w[CLASSES * C];
@@ -72,7 +73,7 @@ static void check(const char *variant, const char *name, const int8_t *got, int3
 typedef enum { REF, OPT } impl;
 
 /* Runs the network once; records the reference outputs when impl == REF, checks them otherwise.
- * int4 != 0 uses INT4 weights in the depthwise and pointwise layers. */
+ * int4 != 0 uses INT4 weights in the conv, depthwise and pointwise layers. */
 static void network(impl which, int int4) {
   static int8_t ref_out[2 + 2 * BLOCKS + 2][H * W * C];
   const char *variant = which == REF ? (int4 ? "ref-s4" : "ref-s8") : (int4 ? "opt-s4" : "opt-s8");
@@ -86,8 +87,8 @@ static void network(impl which, int int4) {
   p.kernel_h = 10; p.kernel_w = 4; p.stride_h = 2; p.stride_w = 2; p.pad_top = 4; p.pad_left = 1;
   printf("region %s conv1 %ld\n", variant, (long)(H * W * C * 40));
   tm2_count_begin();
-  if (which == REF) tm2_ref_conv_s8(&p, input, conv_w, y);
-  else tm2_conv_s8(&p, input, conv_w, y, scratch);
+  if (which == REF) (int4 ? tm2_ref_conv_s4 : tm2_ref_conv_s8)(&p, input, int4 ? conv_w4 : conv_w, y);
+  else (int4 ? tm2_conv_s4 : tm2_conv_s8)(&p, input, int4 ? conv_w4 : conv_w, y, scratch);
   tm2_count_end();
   if (which == REF) memcpy(ref_out[li], y, H * W * C);
   else { memcpy(expect, ref_out[li], H * W * C); check(variant, "conv1", y, H * W * C); }
@@ -155,6 +156,11 @@ int main(void) {
     bias[i] = rnd(-2000, 2000);
     mult[i] = rnd(0x40000000, 0x7FFFFFFF);
     shift[i] = -rnd(7, 9); /* r = 38..40: outputs spread over the int8 range, not all clamped */
+  }
+  { /* drawn last: the other weights keep their values */
+    int8_t tmp[C * 40];
+    for (i = 0; i < C * 40; i++) tmp[i] = (int8_t)rnd(-7, 7);
+    pack4(tmp, C * 40, conv_w4);
   }
   if (tm2_pointwise_scratch_size(&(tm2_conv_params){.in_c = C}) > sizeof scratch) return 2;
   network(REF, 0);

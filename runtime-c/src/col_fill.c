@@ -56,3 +56,33 @@ void tm2_col_fill(uint32_t *col, int32_t bits, const int8_t *x, int32_t k, int32
       put_group_s4(col, nzp, tm2_load_s8_tail(x, rem < 4 ? rem : 4), rem > 4 ? tm2_load_s8_tail(x + 4, rem - 4) : 0);
   }
 }
+
+/* One pixel's INT4 group from its INT8 pairs (x0,x2) (x1,x3) (x4,x6) (x5,x7). */
+static inline void put_s4_from_s8(uint32_t *d, uint32_t e0, uint32_t o0, uint32_t e1, uint32_t o1) {
+  d[0] = pack_lo(e0, e1); /* (x0, x4) */
+  d[1] = pack_hi(e0, e1); /* (x2, x6) */
+  d[2] = pack_lo(o0, o1); /* (x1, x5) */
+  d[3] = pack_hi(o0, o1); /* (x3, x7) */
+}
+
+void tm2_col_s8_to_s4(uint32_t *col, int32_t k, int two) {
+  /* INT8 groups 2j and 2j+1 and INT4 group j hold the same values (8j..8j+7) in the same words (8 for
+   * two pixels, 4 for one), so each block is read whole and rewritten. A missing INT8 group 2j+1
+   * (k % 8 in 1..4: the tail of the buffer, not written by tm2_col_fill) reads as 0. */
+  const int32_t g8 = (k + 3) >> 2, g4 = (k + 7) >> 3;
+  int32_t j;
+  for (j = 0; j < g4; j++) {
+    const int full = 2 * j + 1 < g8;
+    if (two) {
+      uint32_t *const g = col + 8 * j;
+      const uint32_t ae0 = g[0], ao0 = g[1], be0 = g[2], bo0 = g[3];
+      const uint32_t ae1 = full ? g[4] : 0, ao1 = full ? g[5] : 0, be1 = full ? g[6] : 0, bo1 = full ? g[7] : 0;
+      put_s4_from_s8(g, ae0, ao0, ae1, ao1);
+      put_s4_from_s8(g + 4, be0, bo0, be1, bo1);
+    } else {
+      uint32_t *const g = col + 4 * j;
+      const uint32_t e0 = g[0], o0 = g[1], e1 = full ? g[2] : 0, o1 = full ? g[3] : 0;
+      put_s4_from_s8(g, e0, o0, e1, o1);
+    }
+  }
+}

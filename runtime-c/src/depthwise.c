@@ -1,16 +1,19 @@
 /*
  * depthwise.c - optimized depthwise convolution, channels-last.
  *
- * Channel multiplier 1 (the common case): for each output pixel, 4 channels at a time, one
- * 32-bit load of 4 activations and one of 4 weights (2 bytes for INT4) per kernel tap; SXTAB16
- * sign-extends the activations and subtracts in_zp in the same instruction, and SMLAxy do one
- * MAC each (channels are independent, so the dual MAC does not apply). The valid tap range of
- * each output pixel is computed once, so padding costs nothing inside the loop. One call of a
- * small per-pixel routine (dw_pixel_s8 / dw_pixel_s4) covers all vectorized channels of a
- * pixel, output stage included; horizontal dilation takes the general dw_block4.
- * Other channel multipliers and the last out_c % 4 channels take a scalar loop.
+ * Channel multiplier 1 (the common case): 4 channels at a time, one 32-bit load of 4 activations
+ * and one of 4 weights per kernel tap; SXTAB16 sign-extends the activations and subtracts in_zp
+ * in the same instruction, and SMLAxy do one MAC each (channels are independent, so the dual MAC
+ * does not apply). The valid tap range of each output pixel is computed once, so padding costs
+ * nothing inside the loop. Without horizontal dilation (dw_vec), two pixels at a time: their
+ * accumulators go to a stack array (dw_acc_s8; 3x3 kernels: every window of 2 or 3 rows and columns
+ * unrolled in assembly) and tm2_requant_rows does the output stage of both. INT4 weights of 2-D
+ * layers are pre-extended once per call to int16 pairs (dw_w16_unpack, dw_acc_w16: no weight
+ * extension per tap); horizontal dilation takes dw_block4 and an inline output stage. Other channel
+ * multipliers and the last out_c % 4 channels take a scalar loop.
  */
 #include "s4_unpack.h"
+#include "tm2_mm.h" /* tm2_requant_rows */
 #include "tm2_simd.h"
 
 /* Valid kernel index range [*k0, *k1) for output position o along one axis. */
@@ -118,125 +121,103 @@ typedef struct {
 #endif
 
 #if TM2_DW_3X3_ASM
+/* One tap of 4 channels at x (+ step when `off` is ", %[step]"): two loads, four extensions, four MACs. */
+#define TM2_DW_TAP(off)                                                                                        \
+  "ldr %[xv], [%[x]" off "]\n\t"                                                                              \
+  "ldr %[wv], [%[w]" off "]\n\t"                                                                              \
+  "sxtab16 %[xe], %[nzp], %[xv]\n\t"                                                                          \
+  "sxtab16 %[xv], %[nzp], %[xv], ror #8\n\t"                                                                  \
+  "sxtb16 %[we], %[wv]\n\t"                                                                                   \
+  "sxtb16 %[wv], %[wv], ror #8\n\t"                                                                           \
+  "smlabb %[a0], %[xe], %[we], %[a0]\n\t"                                                                     \
+  "smlatt %[a2], %[xe], %[we], %[a2]\n\t"                                                                     \
+  "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"                                                                     \
+  "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
+/* A row of 2 or 3 taps; a 3-tap row leaves x and w at its third tap. */
+#define TM2_DW_ROW2 TM2_DW_TAP("") TM2_DW_TAP(", %[step]")
+#define TM2_DW_ROW3                                                                                            \
+  TM2_DW_TAP("") TM2_DW_TAP(", %[step]") "add %[x], %[x], %[step], lsl #1\n\t"                                 \
+                                         "add %[w], %[w], %[step], lsl #1\n\t" TM2_DW_TAP("")
+/* To the next row: the steps are read from memory where they are needed (no register left). */
+#define TM2_DW_NEXT                                                                                            \
+  "ldr %[xe], %[xr]\n\t"                                                                                      \
+  "ldr %[we], %[wr]\n\t"                                                                                      \
+  "add %[x], %[x], %[xe]\n\t"                                                                                 \
+  "add %[w], %[w], %[we]\n\t"
+#define TM2_DW_OPERANDS                                                                                        \
+  : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w), [xv] "=&r"(xv),        \
+    [xe] "=&r"(xe), [wv] "=&r"(wv), [we] "=&r"(we)                                                              \
+  : [step] "r"(step), [nzp] "r"(nzp), [xr] "m"(xr), [wr] "m"(wr)                                                \
+  : "memory"
+
 /*
- * A full 3x3 window of 4 channels (INT8, same step for x and w along a row), in assembly: gcc
- * spills in this loop nest. 104 instructions for 36 MACs in 12 registers; the row-to-row steps
- * are read from memory where they are needed.
+ * A window of 2 or 3 rows of 2 or 3 taps for 4 channels (INT8, same step for x and w along a row): the
+ * full 3x3 window and the border windows of 3x3 kernels, unrolled in assembly (gcc spills in this loop
+ * nest): 10 instructions per tap (the 3x3 window: 104 for 36 MACs) in 12 registers.
  */
-static inline void dw_3x3_s8(const int8_t *x, const int8_t *w, int32_t step, int32_t x_row, int32_t w_row, uint32_t nzp,
-                             int32_t a[4]) {
+static inline void dw_rect_s8(const int8_t *x, const int8_t *w, int32_t rows, int32_t cols, int32_t step,
+                              int32_t x_row, int32_t w_row, uint32_t nzp, int32_t a[4]) {
   int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
-  const int32_t xr = x_row - 2 * step, wr = w_row - 2 * step; /* from the third tap to the next row */
+  /* from the row's last tap reached (the third of 3, the first of 2) to the next row */
+  const int32_t back = cols == 3 ? 2 * step : 0, xr = x_row - back, wr = w_row - back;
   uint32_t xv, xe, wv, we;
-  __asm__ volatile(
-        "ldr %[xv], [%[x]]\n\t"
-        "ldr %[wv], [%[w]]\n\t"
-        "sxtab16 %[xe], %[nzp], %[xv]\n\t"
-        "sxtab16 %[xv], %[nzp], %[xv], ror #8\n\t"
-        "sxtb16 %[we], %[wv]\n\t"
-        "sxtb16 %[wv], %[wv], ror #8\n\t"
-        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
-        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
-        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
-        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
-        "ldr %[xv], [%[x], %[step]]\n\t"
-        "ldr %[wv], [%[w], %[step]]\n\t"
-        "sxtab16 %[xe], %[nzp], %[xv]\n\t"
-        "sxtab16 %[xv], %[nzp], %[xv], ror #8\n\t"
-        "sxtb16 %[we], %[wv]\n\t"
-        "sxtb16 %[wv], %[wv], ror #8\n\t"
-        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
-        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
-        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
-        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
-        "add %[x], %[x], %[step], lsl #1\n\t"
-        "add %[w], %[w], %[step], lsl #1\n\t"
-        "ldr %[xv], [%[x]]\n\t"
-        "ldr %[wv], [%[w]]\n\t"
-        "sxtab16 %[xe], %[nzp], %[xv]\n\t"
-        "sxtab16 %[xv], %[nzp], %[xv], ror #8\n\t"
-        "sxtb16 %[we], %[wv]\n\t"
-        "sxtb16 %[wv], %[wv], ror #8\n\t"
-        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
-        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
-        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
-        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
-        "ldr %[xe], %[xr]\n\t"
-        "ldr %[we], %[wr]\n\t"
-        "add %[x], %[x], %[xe]\n\t"
-        "add %[w], %[w], %[we]\n\t"
-        "ldr %[xv], [%[x]]\n\t"
-        "ldr %[wv], [%[w]]\n\t"
-        "sxtab16 %[xe], %[nzp], %[xv]\n\t"
-        "sxtab16 %[xv], %[nzp], %[xv], ror #8\n\t"
-        "sxtb16 %[we], %[wv]\n\t"
-        "sxtb16 %[wv], %[wv], ror #8\n\t"
-        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
-        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
-        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
-        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
-        "ldr %[xv], [%[x], %[step]]\n\t"
-        "ldr %[wv], [%[w], %[step]]\n\t"
-        "sxtab16 %[xe], %[nzp], %[xv]\n\t"
-        "sxtab16 %[xv], %[nzp], %[xv], ror #8\n\t"
-        "sxtb16 %[we], %[wv]\n\t"
-        "sxtb16 %[wv], %[wv], ror #8\n\t"
-        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
-        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
-        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
-        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
-        "add %[x], %[x], %[step], lsl #1\n\t"
-        "add %[w], %[w], %[step], lsl #1\n\t"
-        "ldr %[xv], [%[x]]\n\t"
-        "ldr %[wv], [%[w]]\n\t"
-        "sxtab16 %[xe], %[nzp], %[xv]\n\t"
-        "sxtab16 %[xv], %[nzp], %[xv], ror #8\n\t"
-        "sxtb16 %[we], %[wv]\n\t"
-        "sxtb16 %[wv], %[wv], ror #8\n\t"
-        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
-        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
-        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
-        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
-        "ldr %[xe], %[xr]\n\t"
-        "ldr %[we], %[wr]\n\t"
-        "add %[x], %[x], %[xe]\n\t"
-        "add %[w], %[w], %[we]\n\t"
-        "ldr %[xv], [%[x]]\n\t"
-        "ldr %[wv], [%[w]]\n\t"
-        "sxtab16 %[xe], %[nzp], %[xv]\n\t"
-        "sxtab16 %[xv], %[nzp], %[xv], ror #8\n\t"
-        "sxtb16 %[we], %[wv]\n\t"
-        "sxtb16 %[wv], %[wv], ror #8\n\t"
-        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
-        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
-        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
-        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
-        "ldr %[xv], [%[x], %[step]]\n\t"
-        "ldr %[wv], [%[w], %[step]]\n\t"
-        "sxtab16 %[xe], %[nzp], %[xv]\n\t"
-        "sxtab16 %[xv], %[nzp], %[xv], ror #8\n\t"
-        "sxtb16 %[we], %[wv]\n\t"
-        "sxtb16 %[wv], %[wv], ror #8\n\t"
-        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
-        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
-        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
-        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
-        "add %[x], %[x], %[step], lsl #1\n\t"
-        "add %[w], %[w], %[step], lsl #1\n\t"
-        "ldr %[xv], [%[x]]\n\t"
-        "ldr %[wv], [%[w]]\n\t"
-        "sxtab16 %[xe], %[nzp], %[xv]\n\t"
-        "sxtab16 %[xv], %[nzp], %[xv], ror #8\n\t"
-        "sxtb16 %[we], %[wv]\n\t"
-        "sxtb16 %[wv], %[wv], ror #8\n\t"
-        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
-        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
-        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
-        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
-        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w), [xv] "=&r"(xv),
-          [xe] "=&r"(xe), [wv] "=&r"(wv), [we] "=&r"(we)
-        : [step] "r"(step), [nzp] "r"(nzp), [xr] "m"(xr), [wr] "m"(wr)
-        : "memory");
+  if (cols == 3) {
+    if (rows == 3)
+      __asm__ volatile(TM2_DW_ROW3 TM2_DW_NEXT TM2_DW_ROW3 TM2_DW_NEXT TM2_DW_ROW3 TM2_DW_OPERANDS);
+    else
+      __asm__ volatile(TM2_DW_ROW3 TM2_DW_NEXT TM2_DW_ROW3 TM2_DW_OPERANDS);
+  } else {
+    if (rows == 3)
+      __asm__ volatile(TM2_DW_ROW2 TM2_DW_NEXT TM2_DW_ROW2 TM2_DW_NEXT TM2_DW_ROW2 TM2_DW_OPERANDS);
+    else
+      __asm__ volatile(TM2_DW_ROW2 TM2_DW_NEXT TM2_DW_ROW2 TM2_DW_OPERANDS);
+  }
+  a[0] = a0;
+  a[1] = a1;
+  a[2] = a2;
+  a[3] = a3;
+}
+
+/* The same with pre-extended INT4 weights (dw_w16_unpack): one LDRD of (w0,w2) (w1,w3) per tap and no
+ * weight extension, 8 instructions per tap; the taps of a channel group are consecutive (kernel width 3:
+ * a row of 2 taps skips one). */
+#define TM2_DW16_TAP(off)                                                                                      \
+  "ldr %[xv], [%[x]" off "]\n\t"                                                                              \
+  "ldrd %[we], %[wo], [%[w]], #8\n\t"                                                                         \
+  "sxtab16 %[xe], %[nzp], %[xv]\n\t"                                                                          \
+  "sxtab16 %[xv], %[nzp], %[xv], ror #8\n\t"                                                                  \
+  "smlabb %[a0], %[xe], %[we], %[a0]\n\t"                                                                     \
+  "smlatt %[a2], %[xe], %[we], %[a2]\n\t"                                                                     \
+  "smlabb %[a1], %[xv], %[wo], %[a1]\n\t"                                                                     \
+  "smlatt %[a3], %[xv], %[wo], %[a3]\n\t"
+#define TM2_DW16_ROW2 TM2_DW16_TAP("") TM2_DW16_TAP(", %[step]") "add %[w], %[w], #8\n\t"
+#define TM2_DW16_ROW3                                                                                          \
+  TM2_DW16_TAP("") TM2_DW16_TAP(", %[step]") "add %[x], %[x], %[step], lsl #1\n\t" TM2_DW16_TAP("")
+#define TM2_DW16_NEXT                                                                                          \
+  "ldr %[xe], %[xr]\n\t"                                                                                      \
+  "add %[x], %[x], %[xe]\n\t"
+#define TM2_DW16_OPERANDS                                                                                      \
+  : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w), [xv] "=&r"(xv),        \
+    [xe] "=&r"(xe), [we] "=&r"(we), [wo] "=&r"(wo)                                                              \
+  : [step] "r"(step), [nzp] "r"(nzp), [xr] "m"(xr)                                                             \
+  : "memory"
+
+static inline void dw_rect_w16(const int8_t *x, const uint32_t *w, int32_t rows, int32_t cols, int32_t step,
+                               int32_t x_row, uint32_t nzp, int32_t a[4]) {
+  int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+  const int32_t xr = x_row - (cols == 3 ? 2 * step : 0);
+  uint32_t xv, xe, we, wo;
+  if (cols == 3) {
+    if (rows == 3)
+      __asm__ volatile(TM2_DW16_ROW3 TM2_DW16_NEXT TM2_DW16_ROW3 TM2_DW16_NEXT TM2_DW16_ROW3 TM2_DW16_OPERANDS);
+    else
+      __asm__ volatile(TM2_DW16_ROW3 TM2_DW16_NEXT TM2_DW16_ROW3 TM2_DW16_OPERANDS);
+  } else {
+    if (rows == 3)
+      __asm__ volatile(TM2_DW16_ROW2 TM2_DW16_NEXT TM2_DW16_ROW2 TM2_DW16_NEXT TM2_DW16_ROW2 TM2_DW16_OPERANDS);
+    else
+      __asm__ volatile(TM2_DW16_ROW2 TM2_DW16_NEXT TM2_DW16_ROW2 TM2_DW16_OPERANDS);
+  }
   a[0] = a0;
   a[1] = a1;
   a[2] = a2;
@@ -245,23 +226,22 @@ static inline void dw_3x3_s8(const int8_t *x, const int8_t *w, int32_t step, int
 #endif
 
 /*
- * The common INT8 case (multiplier 1, no horizontal dilation) for all vectorized channels of
- * one output pixel, output stage included: activations and weights advance by the same step
- * along a kernel row, so one index addresses both and a tap costs two loads, four extensions
- * and four MACs; rows of 3 taps (3x3 kernels away from the border) run without a loop.
+ * The common INT8 case (multiplier 1, no horizontal dilation): the accumulators (bias not added) of
+ * channels [0, n) (n a multiple of 4) of one output pixel into acc[0..n). Activations and weights
+ * advance by the same step along a kernel row, so one index addresses both and a tap costs two
+ * loads, four extensions and four MACs; rows of 3 taps (3x3 kernels away from the border) run
+ * without a loop. The output stage runs apart, on two pixels at once (tm2_requant_rows).
  */
-TM2_NOINLINE static void dw_pixel_s8(const dw_ctx *k, const int8_t *x, const int8_t *w, int32_t rows, int32_t cols,
-                                     int32_t vec_c, int8_t *out) {
+TM2_NOINLINE static void dw_acc_s8(const dw_ctx *k, const int8_t *x, const int8_t *w, int32_t rows, int32_t cols,
+                                   int32_t n, int32_t *acc) {
   const dw_ctx ctx = *k;
   int32_t c;
-  for (c = 0; c < vec_c; c += 4) {
+  for (c = 0; c < n; c += 4) {
     int32_t a[4] = {0, 0, 0, 0}, r, i;
     const int8_t *xr = x + c, *wr = w + c;
-    if (ctx.bias) /* start from the bias: no per-output test below */
-      for (i = 0; i < 4; i++) a[i] = ctx.bias[c + i];
 #if TM2_DW_3X3_ASM
-    if (cols == 3 && rows == 3) {
-      dw_3x3_s8(xr, wr, ctx.step, ctx.x_row, ctx.w_row, ctx.nzp, a);
+    if ((cols == 3 || cols == 2) && (rows == 3 || rows == 2)) {
+      dw_rect_s8(xr, wr, rows, cols, ctx.step, ctx.x_row, ctx.w_row, ctx.nzp, a);
     } else
 #endif
     if (cols == 3) {
@@ -276,12 +256,14 @@ TM2_NOINLINE static void dw_pixel_s8(const dw_ctx *k, const int8_t *x, const int
       for (r = rows; r > 0; r--, xr += ctx.x_row, wr += ctx.w_row)
         for (i = 0; i < end; i += ctx.step) dw_tap_s8(xr, wr, i, ctx.nzp, a);
     }
-    for (i = 0; i < 4; i++)
-      out[c + i] = tm2_requant(a[i], ctx.multiplier[c + i], ctx.shift[c + i], ctx.out_zp, ctx.act_min, ctx.act_max);
+    acc[c] = a[0];
+    acc[c + 1] = a[1];
+    acc[c + 2] = a[2];
+    acc[c + 3] = a[3];
   }
 }
 
-/* The INT4 counterpart of dw_pixel_s8 (even channel count: weights of every tap start on a
+/* The INT4 per-pixel counterpart of dw_acc_s8, output stage included (even channel count: weights of every tap start on a
  * byte; INT4 weight steps are half the activation steps). */
 TM2_NOINLINE static void dw_pixel_s4(const dw_ctx *k, const int8_t *x, const uint8_t *w, int32_t rows,
                                      int32_t cols, int32_t vec_c, int8_t *out) {
@@ -353,7 +335,125 @@ static void dw_neon16(const tm2_conv_params *p, const int8_t *x, const int8_t *w
 }
 #endif
 
-static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int32_t bits, int8_t *out) {
+/*
+ * INT4 weights of a 2-D depthwise layer with multiplier 1, unpacked once per call into int16 pairs in the
+ * order the kernel reads them: per group of 4 channels, per tap (ky, kx), the words (w0,w2) (w1,w3)
+ * (taps * channels * 2 bytes, on the stack). Channels c..c+3 of tap t are nibbles t*C + c .. + 3, two
+ * whole bytes (C is a multiple of 4).
+ */
+#if TM2_S4_UNPACK_BYTES > 0 && !TM2_HAVE_NEON /* its only caller's condition (AArch64 runs dw_neon16) */
+static void dw_w16_unpack(const int8_t *packed, int32_t channels, int32_t taps, uint32_t *dst) {
+  const uint8_t *b = (const uint8_t *)packed;
+  int32_t g, t;
+  for (g = 0; g < channels; g += 4)
+    for (t = 0; t < taps; t++, dst += 2) {
+      const uint32_t v = (uint32_t)b[(t * channels + g) >> 1] | ((uint32_t)b[((t * channels + g) >> 1) + 1] << 8);
+      const int32_t w0 = (int32_t)(v << 28) >> 28, w1 = (int32_t)(v << 24) >> 28;
+      const int32_t w2 = (int32_t)(v << 20) >> 28, w3 = (int32_t)(v << 16) >> 28;
+      dst[0] = tm2_pack16(w0, w2);
+      dst[1] = tm2_pack16(w1, w3);
+    }
+}
+#endif
+
+/*
+ * dw_acc_s8 for weights unpacked by dw_w16_unpack: w points at tap (ky0, kx0) of the first channel
+ * group, the next group `taps` taps on; kw = kernel width. 8 instructions per tap in the assembly
+ * (kernel width 3, windows of 2 or 3 rows and columns), the C loop otherwise.
+ */
+TM2_NOINLINE static void dw_acc_w16(const dw_ctx *k, const int8_t *x, const uint32_t *w, int32_t taps, int32_t kw,
+                                    int32_t rows, int32_t cols, int32_t n, int32_t *acc) {
+  const dw_ctx ctx = *k;
+  int32_t c;
+  for (c = 0; c < n; c += 4, w += 2 * taps) {
+    int32_t a[4] = {0, 0, 0, 0}, r, i;
+#if TM2_DW_3X3_ASM
+    if (kw == 3 && (cols == 3 || cols == 2) && (rows == 3 || rows == 2)) {
+      dw_rect_w16(x + c, w, rows, cols, ctx.step, ctx.x_row, ctx.nzp, a);
+    } else
+#endif
+    {
+      const int8_t *xr = x + c;
+      const uint32_t *wr = w;
+      for (r = 0; r < rows; r++, xr += ctx.x_row, wr += 2 * kw)
+        for (i = 0; i < cols; i++) {
+          const uint32_t xv = tm2_load_u32(xr + i * ctx.step);
+          const uint32_t xe = tm2_sxtab16(ctx.nzp, xv), xo = tm2_sxtab16_ror8(ctx.nzp, xv);
+          a[0] = tm2_smlabb(xe, wr[2 * i], a[0]);
+          a[2] = tm2_smlatt(xe, wr[2 * i], a[2]);
+          a[1] = tm2_smlabb(xo, wr[2 * i + 1], a[1]);
+          a[3] = tm2_smlatt(xo, wr[2 * i + 1], a[3]);
+        }
+    }
+    acc[c] = a[0];
+    acc[c + 1] = a[1];
+    acc[c + 2] = a[2];
+    acc[c + 3] = a[3];
+  }
+}
+
+/* The valid taps of output pixel (oy, ox) given its row range [ky0, ky1): first activation, first tap
+ * (ky0 * kernel_w + kx0), rows and columns (0 when the window is wholly in the padding). */
+static void dw_window(const tm2_conv_params *p, const int8_t *in, int32_t oy, int32_t ox, int32_t ky0, int32_t ky1,
+                      const int8_t **x0, int32_t *t0, int32_t *rows, int32_t *cols) {
+  int32_t kx0, kx1;
+  tap_range(ox, p->stride_w, p->pad_left, p->dilation_w, p->kernel_w, p->in_w, &kx0, &kx1);
+  if (ky1 <= ky0 || kx1 <= kx0) {
+    *x0 = in;
+    *t0 = 0;
+    *rows = *cols = 0;
+    return;
+  }
+  *x0 = in + ((oy * p->stride_h - p->pad_top + ky0 * p->dilation_h) * p->in_w + ox * p->stride_w - p->pad_left +
+              kx0 * p->dilation_w) * p->in_c;
+  *t0 = ky0 * p->kernel_w + kx0;
+  *rows = ky1 - ky0;
+  *cols = kx1 - kx0;
+}
+
+/*
+ * Multiplier 1, no horizontal dilation: channels [0, vec_c) of every output pixel, with INT8 weights w
+ * (dw_acc_s8) or, when w16 is not NULL, INT4 weights pre-extended by dw_w16_unpack (dw_acc_w16). Two
+ * pixels at a time, TM2_MM_CHUNK channels each: their accumulators go to one stack array and the output
+ * stage runs on both at once (tm2_requant_rows, the routine of the matrix-multiply kernels: about 11
+ * instructions per output instead of 19 inline next to the MACs).
+ */
+static void dw_vec(const tm2_conv_params *p, const dw_ctx *ctx, const int8_t *in, const int8_t *w,
+                   const uint32_t *w16, int32_t vec_c, int8_t *out) {
+  int32_t acc[2 * TM2_MM_CHUNK]; /* pixel A's, then pixel B's (the layout tm2_requant_rows reads fastest) */
+  const int32_t cout = p->out_c, taps = p->kernel_h * p->kernel_w, pixels = p->out_h * p->out_w;
+  int32_t px, c;
+  for (px = 0; px < pixels; px += 2) {
+    /* consecutive pixels in memory order (the second may start the next row) */
+    const int two = px + 1 < pixels;
+    const int32_t oya = px / p->out_w, oxa = px % p->out_w;
+    const int32_t oyb = two ? (px + 1) / p->out_w : oya, oxb = two ? (px + 1) % p->out_w : oxa;
+    int8_t *const oa = out + px * cout, *const ob = oa + cout;
+    const int8_t *xa, *xb = in;
+    int32_t ky0, ky1, ta, tb = 0, ra, ca, rb = 0, cb = 0;
+    tap_range(oya, p->stride_h, p->pad_top, p->dilation_h, p->kernel_h, p->in_h, &ky0, &ky1);
+    dw_window(p, in, oya, oxa, ky0, ky1, &xa, &ta, &ra, &ca);
+    if (two) {
+      if (oyb != oya) tap_range(oyb, p->stride_h, p->pad_top, p->dilation_h, p->kernel_h, p->in_h, &ky0, &ky1);
+      dw_window(p, in, oyb, oxb, ky0, ky1, &xb, &tb, &rb, &cb);
+    }
+    for (c = 0; c < vec_c; c += TM2_MM_CHUNK) {
+      const int32_t n = vec_c - c < TM2_MM_CHUNK ? vec_c - c : TM2_MM_CHUNK;
+      if (w16) {
+        dw_acc_w16(ctx, xa + c, w16 + (c / 4 * taps + ta) * 2, taps, p->kernel_w, ra, ca, n, acc);
+        if (two) dw_acc_w16(ctx, xb + c, w16 + (c / 4 * taps + tb) * 2, taps, p->kernel_w, rb, cb, n, acc + TM2_MM_CHUNK);
+      } else {
+        dw_acc_s8(ctx, xa + c, w + ta * cout + c, ra, ca, n, acc);
+        if (two) dw_acc_s8(ctx, xb + c, w + tb * cout + c, rb, cb, n, acc + TM2_MM_CHUNK);
+      }
+      tm2_requant_rows(p, c, n, acc, two ? acc + TM2_MM_CHUNK : NULL, oa + c, two ? ob + c : NULL);
+    }
+  }
+}
+
+/* w16: INT4 weights pre-extended by dw_w16_unpack (bits 4, w the packed array), or NULL. */
+static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int32_t bits, const uint32_t *w16,
+                      int8_t *out) {
   const int32_t cin = p->in_c, cout = p->out_c, mult = p->ch_mult;
   /* Channels done 4 at a time: multiplier 1, and for INT4 an even count so every tap's
    * weights start on a byte. */
@@ -372,7 +472,7 @@ static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *
   const int32_t *const bias = p->bias, *const mult_q = p->multiplier, *const shift = p->shift;
   const int32_t out_zp = p->out_zp, act_min = p->act_min, act_max = p->act_max;
   dw_ctx ctx_all;
-  int32_t oy, ox, c, ky, kx, ky0, ky1, kx0, kx1;
+  int32_t oy, ox, c, ky, kx, ky0, ky1, kx0, kx1, vec8;
   ctx_all.nzp = nzp;
   /* The per-pixel routines need no horizontal dilation (weights step by out_c per tap and
    * activations by in_c = out_c); 0 means they do not apply. */
@@ -385,6 +485,13 @@ static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *
   ctx_all.bias = bias;
   ctx_all.multiplier = mult_q;
   ctx_all.shift = shift;
+  /* INT8 or pre-extended weights without horizontal dilation: the vectorized channels of every pixel in
+   * dw_vec first. */
+  vec8 = (bits == 8 || w16) && vec_c && ctx_all.step;
+  if (vec8) {
+    dw_vec(p, &ctx_all, in, w, w16, vec_c, out);
+    if (vec_c == cout) return;
+  }
   for (oy = 0; oy < p->out_h; oy++) {
     tap_range(oy, p->stride_h, p->pad_top, p->dilation_h, p->kernel_h, p->in_h, &ky0, &ky1);
     for (ox = 0; ox < p->out_w; ox++) {
@@ -400,13 +507,12 @@ static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *
                     w_row, c, o_px + c);
       }
 #endif
-      if (vec_c && ky1 > ky0 && kx1 > kx0 && ctx_all.step) {
+      if (vec8) {
+        /* channels [0, vec_c) done by dw_vec */
+      } else if (vec_c && ky1 > ky0 && kx1 > kx0 && ctx_all.step) {
         const int8_t *x0 = in + ((iy0 + ky0 * p->dilation_h) * p->in_w + ix0 + kx0 * p->dilation_w) * cin;
-        if (bits == 8)
-          dw_pixel_s8(&ctx_all, x0, w + (ky0 * p->kernel_w + kx0) * w_step, ky1 - ky0, kx1 - kx0, vec_c, o_px);
-        else
-          dw_pixel_s4(&ctx_all, x0, (const uint8_t *)w + (ky0 * p->kernel_w + kx0) * w_step, ky1 - ky0, kx1 - kx0,
-                      vec_c, o_px);
+        dw_pixel_s4(&ctx_all, x0, (const uint8_t *)w + (ky0 * p->kernel_w + kx0) * w_step, ky1 - ky0, kx1 - kx0,
+                    vec_c, o_px);
       } else if (vec_c && ky1 > ky0 && kx1 > kx0) {
         const int8_t *x0 = in + ((iy0 + ky0 * p->dilation_h) * p->in_w + ix0 + kx0 * p->dilation_w) * cin;
         const int32_t w0 = (ky0 * p->kernel_w + kx0) * w_step;
@@ -423,7 +529,7 @@ static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *
           }
         }
       }
-      for (c = (ky1 > ky0 && kx1 > kx0) ? (neon_c ? neon_c : vec_c) : 0; c < cout; c++) {
+      for (c = vec8 ? vec_c : (ky1 > ky0 && kx1 > kx0) ? (neon_c ? neon_c : vec_c) : 0; c < cout; c++) {
         const int32_t ci = c / mult;
         int32_t acc = p->bias ? p->bias[c] : 0;
         for (ky = ky0; ky < ky1; ky++) {
@@ -442,21 +548,31 @@ static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *
 
 /* Not inlined into tm2_depthwise_s4 (which calls it on unpacked weights): one INT8 body. */
 TM2_NOINLINE void tm2_depthwise_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out) {
-  depthwise(p, in, w, 8, out);
+  depthwise(p, in, w, 8, NULL, out);
 }
 
-/* INT4 weights: when the whole weight array fits the stack buffer (3x3 up to 227 channels with
- * 2 KB), it is unpacked to int8 once and every pixel runs the INT8 path; larger arrays unpack
- * per tap. */
+/* INT4 weights: a 2-D layer with multiplier 1, channels a multiple of 4 and no horizontal dilation
+ * whose weights fit the stack buffer as int16 (3x3 up to 112 channels with 2 KB) has them pre-extended
+ * once (dw_w16_unpack): fewer instructions per tap than INT8. Otherwise, when the whole weight array fits
+ * as int8 (3x3 up to 227 channels), it is unpacked once and every pixel runs the INT8 path; larger arrays
+ * unpack per tap. */
 void tm2_depthwise_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out) {
 #if TM2_S4_UNPACK_BYTES > 0
-  if (p->kernel_h * p->kernel_w * p->out_c <= TM2_S4_UNPACK_BYTES) {
-    const int32_t n = p->kernel_h * p->kernel_w * p->out_c;
-    int8_t w[TM2_S4_UNPACK_BYTES];
-    tm2_s4_unpack(w_packed, 0, n, w);
-    tm2_depthwise_s8(p, in, w, out);
+  const int32_t n = p->kernel_h * p->kernel_w * p->out_c;
+  uint32_t buf[TM2_S4_UNPACK_BYTES / sizeof(uint32_t)];
+#if !TM2_HAVE_NEON
+  if (p->ch_mult == 1 && (p->out_c & 3) == 0 && p->kernel_h > 1 && p->dilation_w == 1 &&
+      (size_t)n * 2 <= TM2_S4_UNPACK_BYTES) {
+    dw_w16_unpack(w_packed, p->out_c, p->kernel_h * p->kernel_w, buf);
+    depthwise(p, in, w_packed, 4, buf, out);
     return;
   }
 #endif
-  depthwise(p, in, w_packed, 4, out);
+  if (n <= TM2_S4_UNPACK_BYTES) {
+    tm2_s4_unpack(w_packed, 0, n, (int8_t *)buf);
+    tm2_depthwise_s8(p, in, (const int8_t *)buf, out);
+    return;
+  }
+#endif
+  depthwise(p, in, w_packed, 4, NULL, out);
 }
