@@ -11,6 +11,7 @@
  * Other channel multipliers and the last out_c % 4 channels take a scalar loop.
  */
 #include "s4_unpack.h"
+#include "neon.h" /* AArch64: the NEON kernels */
 #include "tm2_simd.h"
 
 /* Valid kernel index range [*k0, *k1) for output position o along one axis. */
@@ -442,6 +443,9 @@ static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *
 
 /* Not inlined into tm2_depthwise_s4 (which calls it on unpacked weights): one INT8 body. */
 TM2_NOINLINE void tm2_depthwise_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out) {
+#if TM2_HAVE_NEON
+  if (tm2_neon_depthwise(p, in, w, 8, out)) return; /* AArch64: neon_depthwise.c */
+#endif
   depthwise(p, in, w, 8, out);
 }
 
@@ -449,6 +453,9 @@ TM2_NOINLINE void tm2_depthwise_s8(const tm2_conv_params *p, const int8_t *in, c
  * 2 KB), it is unpacked to int8 once and every pixel runs the INT8 path; larger arrays unpack
  * per tap. */
 void tm2_depthwise_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out) {
+#if TM2_HAVE_NEON
+  if (tm2_neon_depthwise(p, in, w_packed, 4, out)) return; /* AArch64: neon_depthwise.c */
+#endif
 #if TM2_S4_UNPACK_BYTES > 0
   if (p->kernel_h * p->kernel_w * p->out_c <= TM2_S4_UNPACK_BYTES) {
     const int32_t n = p->kernel_h * p->kernel_w * p->out_c;
