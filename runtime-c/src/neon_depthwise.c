@@ -7,7 +7,9 @@
  * cancels against the constant: the padded positions contribute 0, as ARITHMETIC.md says), so every
  * pixel runs the same loop over all taps. Taps go in pairs: SMULL + SMLAL (and their high halves) put
  * two products in each int16 lane (2 * 128 * 127 < 2^15), four SADDW add them to the int32 accumulators:
- * 10 instructions per 32 MACs plus the loads. Channels are taken in blocks of up to 64 (the constants and
+ * 8 instructions per 32 MACs plus the loads. Each block's weights are repacked once per call as
+ * [16-channel vector][tap][16] (3x3: three LD1 per vector and pixel) and its constants computed with
+ * vector sums; 3x3 windows inside the input take their tap pointers from the window's base. Channels are taken in blocks of up to 64 (the constants and
  * the in_zp row); a channel count that is not a multiple of 16 ends with a vector overlapping the previous
  * one (the same outputs written twice). INT4 weights are unpacked once per block to int8 on the stack
  * (TM2_S4_UNPACK_BYTES, s4_unpack.h: 3x3 fits 64 channels in 576 bytes).
@@ -106,30 +108,50 @@ int tm2_neon_depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t 
     }
 #endif
     for (c = 0; c < m; c++) {
-      uint32_t sum = 0;
-      for (t = 0; t < T; t++) sum += (uint32_t)wb[t * ws + c];
-      corr[c] = (int32_t)((p->bias ? (uint32_t)p->bias[cb + c] : 0u) - (uint32_t)p->in_zp * sum);
       mul[c] = p->multiplier[cb + c];
       shf[c] = p->shift[cb + c];
       if (shf[c] > -1) fast = 0;
     }
     for (c = 0; c < m; c += 16) { /* the block's weights by vector of 16 channels: [group][tap][16] */
       const int32_t cs = c > m - 16 ? m - 16 : c;
-      for (t = 0; t < T; t++) vst1q_s8(wpk + (c >> 4) * T * 16 + t * 16, vld1q_s8(wb + t * ws + cs));
+      const int32x4_t zp = vdupq_n_s32(p->in_zp);
+      int16x8_t sl = vdupq_n_s16(0), sh = sl; /* sum of the taps' weights: |sum| <= 64 * 128 < 2^15 */
+      int32x4_t b[4];
+      int32_t i;
+      for (t = 0; t < T; t++) {
+        const int8x16_t v = vld1q_s8(wb + t * ws + cs);
+        vst1q_s8(wpk + (c >> 4) * T * 16 + t * 16, v);
+        sl = vaddw_s8(sl, vget_low_s8(v));
+        sh = vaddw_high_s8(sh, v);
+      }
+      for (i = 0; i < 4; i++) b[i] = p->bias ? vld1q_s32(p->bias + cb + cs + 4 * i) : vdupq_n_s32(0);
+      /* corr = bias - in_zp * sum (mod 2^32, as the reference's int32 arithmetic) */
+      vst1q_s32(corr + cs, vmlsq_s32(b[0], zp, vmovl_s16(vget_low_s16(sl))));
+      vst1q_s32(corr + cs + 4, vmlsq_s32(b[1], zp, vmovl_high_s16(sl)));
+      vst1q_s32(corr + cs + 8, vmlsq_s32(b[2], zp, vmovl_s16(vget_low_s16(sh))));
+      vst1q_s32(corr + cs + 12, vmlsq_s32(b[3], zp, vmovl_high_s16(sh)));
     }
     for (oy = 0; oy < p->out_h; oy++) {
       for (ox = 0; ox < p->out_w; ox++) {
         int8_t *o_px = out + (oy * p->out_w + ox) * C + cb;
         const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
-        if (iy0 >= 0 && iy0 + (p->kernel_h - 1) * p->dilation_h < p->in_h && ix0 >= 0 &&
-            ix0 + (p->kernel_w - 1) * p->dilation_w < p->in_w) {
+        const int interior = iy0 >= 0 && iy0 + (p->kernel_h - 1) * p->dilation_h < p->in_h && ix0 >= 0 &&
+                             ix0 + (p->kernel_w - 1) * p->dilation_w < p->in_w;
+        if (interior) {
           const int8_t *base = in + (iy0 * p->in_w + ix0) * C + cb; /* every tap inside */
-          for (t = 0; t < T; t++) xp[t] = base + off[t];
+          if (T == 9) { /* the 3x3 loop reads only xp[0..8], set below from base */
+            xp[0] = base;
+          } else {
+            for (t = 0; t < T; t++) xp[t] = base + off[t];
+          }
         } else {
           border_taps(p, in, off, cb, iy0, ix0, zrow, xp);
         }
-        const int8_t *const x0 = xp[0], *const x1 = xp[1], *const x2 = xp[2], *const x3 = xp[3], *const x4 = xp[4];
-        const int8_t *const x5 = xp[5], *const x6 = xp[6], *const x7 = xp[7], *const x8 = xp[8];
+        const int inside = interior && T == 9;
+        const int8_t *const x0 = xp[0], *const x1 = inside ? x0 + off[1] : xp[1], *const x2 = inside ? x0 + off[2] : xp[2];
+        const int8_t *const x3 = inside ? x0 + off[3] : xp[3], *const x4 = inside ? x0 + off[4] : xp[4];
+        const int8_t *const x5 = inside ? x0 + off[5] : xp[5], *const x6 = inside ? x0 + off[6] : xp[6];
+        const int8_t *const x7 = inside ? x0 + off[7] : xp[7], *const x8 = inside ? x0 + off[8] : xp[8];
         for (c = 0; c < m; c += 16) {
           int32x4_t a0, a1, a2, a3;
           const int8_t *const wg = wpk + (c >> 4) * T * 16;

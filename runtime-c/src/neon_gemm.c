@@ -33,6 +33,7 @@ typedef struct {
   int32_t corr[SB_MAX], mul[SB_MAX], shift[SB_MAX];
   int32_t m;    /* valid channels */
   int32_t kc;   /* 16-value chunks of K */
+  int32_t t8;   /* the last chunk holds at most 8 values and is not the only one */
   int32_t fast; /* every valid channel has shift <= -1 */
 } packed_rows;
 
@@ -50,6 +51,7 @@ static void pack_rows(const tm2_conv_params *p, const int8_t *w, int32_t bits, i
   int32_t i, j;
   pk->m = m;
   pk->kc = kc;
+  pk->t8 = kc >= 2 && (k & 15) != 0 && (k & 15) <= 8;
   pk->fast = 1;
   for (i = 0; i < m4; i++) {
     int8_t *dst = pk->w + (i >> 2) * kc * 64 + (i & 3) * 16;
@@ -60,11 +62,13 @@ static void pack_rows(const tm2_conv_params *p, const int8_t *w, int32_t bits, i
         tm2_s4_unpack(w, (o + i) * k, k, tmp);
         row = tmp;
       }
+      int16x8_t s16 = vdupq_n_s16(0); /* pairs summed: |sum| <= 2 * 128 * (KP_MAX / 16) < 2^15 */
       for (j = 0; j + 16 <= k; j += 16, dst += 64) {
         const int8x16_t v = vld1q_s8(row + j);
         vst1q_s8(dst, v);
-        sum += (uint32_t)vaddlvq_s8(v);
+        s16 = vpadalq_s8(s16, v);
       }
+      sum = (uint32_t)vaddlvq_s16(s16);
       if (j < k) {
         memset(dst, 0, 16);
         memcpy(dst, row + j, (size_t)(k - j));
@@ -234,11 +238,13 @@ static inline void block4x4(const int8_t *x0, const int8_t *x1, const int8_t *x2
  * nb whole blocks of 4 channels for 4 pixels, output stage included (every channel with shift <= -1):
  * per block the 4x4 loop of block4x4, the ADDP trees, then the constant, SQDMULH, SRSHL, saturating
  * narrowing with the zero point, the clamp, and one 4-byte store per pixel (out[i] advance by 4).
+ * t8 = 1 when the last of the kc chunks holds at most 8 values (K % 16 in 1..8, kc >= 2): it is done
+ * as 8 values (SMULL + SADALP per pixel and channel) instead of 16 with zeros.
  * corr points into packed_rows: the multipliers are SB_MAX words after it, the shifts 2 * SB_MAX.
  * In assembly so that the accumulators, the output-stage constants and the pointers all stay in registers.
  */
 static void blocks_fast(const int8_t *b0, const int8_t *b1, const int8_t *b2, const int8_t *b3, const int8_t *w, int32_t kc,
-                        int32_t nb, const int32_t *corr, int8_t *o0, int8_t *o1,
+                        int32_t t8, int32_t nb, const int32_t *corr, int8_t *o0, int8_t *o1,
                         int8_t *o2, int8_t *o3, int16x8_t zp, int8x16_t lo, int8x16_t hi) {
   const int8_t *x0, *x1, *x2, *x3;
   int32_t n;
@@ -248,7 +254,7 @@ static void blocks_fast(const int8_t *b0, const int8_t *b1, const int8_t *b2, co
       "mov %[x1], %[b1]\n"
       "mov %[x2], %[b2]\n"
       "mov %[x3], %[b3]\n"
-      "mov %w[n], %w[kc]\n"
+      "sub %w[n], %w[kc], %w[t8]\n"
       "ld1 {v0.16b-v3.16b}, [%[w]], #64\n"
       "ldr q4, [%[x0]], #16\n"
       "ldr q5, [%[x1]], #16\n"
@@ -361,6 +367,45 @@ static void blocks_fast(const int8_t *b0, const int8_t *b1, const int8_t *b2, co
       "subs %w[n], %w[n], #1\n"
       "b.ne 1b\n"
       "2:\n"
+      "cbz %w[t8], 3f\n"
+      "ld1 {v0.16b-v3.16b}, [%[w]], #64\n"
+      "ldr d4, [%[x0]]\n"
+      "ldr d5, [%[x1]]\n"
+      "ldr d6, [%[x2]]\n"
+      "ldr d7, [%[x3]]\n"
+      "smull v24.8h, v4.8b, v0.8b\n"
+      "sadalp v8.4s, v24.8h\n"
+      "smull v25.8h, v4.8b, v1.8b\n"
+      "sadalp v9.4s, v25.8h\n"
+      "smull v26.8h, v4.8b, v2.8b\n"
+      "sadalp v10.4s, v26.8h\n"
+      "smull v27.8h, v4.8b, v3.8b\n"
+      "sadalp v11.4s, v27.8h\n"
+      "smull v24.8h, v5.8b, v0.8b\n"
+      "sadalp v12.4s, v24.8h\n"
+      "smull v25.8h, v5.8b, v1.8b\n"
+      "sadalp v13.4s, v25.8h\n"
+      "smull v26.8h, v5.8b, v2.8b\n"
+      "sadalp v14.4s, v26.8h\n"
+      "smull v27.8h, v5.8b, v3.8b\n"
+      "sadalp v15.4s, v27.8h\n"
+      "smull v24.8h, v6.8b, v0.8b\n"
+      "sadalp v16.4s, v24.8h\n"
+      "smull v25.8h, v6.8b, v1.8b\n"
+      "sadalp v17.4s, v25.8h\n"
+      "smull v26.8h, v6.8b, v2.8b\n"
+      "sadalp v18.4s, v26.8h\n"
+      "smull v27.8h, v6.8b, v3.8b\n"
+      "sadalp v19.4s, v27.8h\n"
+      "smull v24.8h, v7.8b, v0.8b\n"
+      "sadalp v20.4s, v24.8h\n"
+      "smull v25.8h, v7.8b, v1.8b\n"
+      "sadalp v21.4s, v25.8h\n"
+      "smull v26.8h, v7.8b, v2.8b\n"
+      "sadalp v22.4s, v26.8h\n"
+      "smull v27.8h, v7.8b, v3.8b\n"
+      "sadalp v23.4s, v27.8h\n"
+      "3:\n"
       "addp v24.4s, v8.4s, v9.4s\n"
       "addp v25.4s, v10.4s, v11.4s\n"
       "addp v8.4s, v24.4s, v25.4s\n"
@@ -406,7 +451,7 @@ static void blocks_fast(const int8_t *b0, const int8_t *b1, const int8_t *b2, co
       "b.ne 0b\n"
       : [x0] "=&r"(x0), [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3), [n] "=&r"(n), [w] "+r"(w), [nb] "+r"(nb),
         [corr] "+r"(corr), [o0] "+r"(o0), [o1] "+r"(o1), [o2] "+r"(o2), [o3] "+r"(o3)
-      : [b0] "r"(b0), [b1] "r"(b1), [b2] "r"(b2), [b3] "r"(b3), [kc] "r"(kc), [zp] "w"(zp), [lo] "w"(lo), [hi] "w"(hi),
+      : [b0] "r"(b0), [b1] "r"(b1), [b2] "r"(b2), [b3] "r"(b3), [kc] "r"(kc), [t8] "r"(t8), [zp] "w"(zp), [lo] "w"(lo), [hi] "w"(hi),
         [mo] "i"(4 * SB_MAX), [so] "i"(8 * SB_MAX)
       : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14",
         "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27");
@@ -423,7 +468,7 @@ static void gemm4(const packed_rows *pk, const int8_t *const x[4], int8_t *const
   const int8x16_t lo = vdupq_n_s8((int8_t)p->act_min), hi = vdupq_n_s8((int8_t)p->act_max);
   int32_t c = 0;
   if (pk->fast && m >= 4) {
-    blocks_fast(x0, x1, x2, x3, pk->w, kc, m >> 2, pk->corr, out[0], out[1], out[2], out[3], zp, lo, hi);
+    blocks_fast(x0, x1, x2, x3, pk->w, kc, pk->t8, m >> 2, pk->corr, out[0], out[1], out[2], out[3], zp, lo, hi);
     c = m & ~3;
   }
   for (; c < m; c += 4) {
@@ -534,6 +579,8 @@ static void gather_rows(const tm2_conv_params *p, const int8_t *img, int32_t px,
 static void gemm(const tm2_conv_params *p, const int8_t *in, const int8_t *direct, int conv, int32_t g, const int8_t *w,
                  int32_t bits, int32_t k, int32_t o0, int32_t n, int32_t pixels, int8_t *out, int32_t out_stride) {
   const int32_t kp = (k + 15) & ~15, rows = block_rows(kp);
+  const int16x8_t zp = vdupq_n_s16((int16_t)p->out_zp);
+  const int8x16_t lo = vdupq_n_s8((int8_t)p->act_min), hi = vdupq_n_s8((int8_t)p->act_max);
   packed_rows pk;
   int8_t panel[4 * KP_MAX], sink[SB_MAX];
   int32_t o, px, i;
@@ -560,7 +607,10 @@ static void gemm(const tm2_conv_params *p, const int8_t *in, const int8_t *direc
           dst[i] = sink;
         }
       }
-      gemm4(&pk, x, dst, p);
+      if (pk.fast && (pk.m & 3) == 0) /* the usual case: every block in assembly, output stage included */
+        blocks_fast(x[0], x[1], x[2], x[3], pk.w, pk.kc, pk.t8, pk.m >> 2, pk.corr, dst[0], dst[1], dst[2], dst[3], zp, lo, hi);
+      else
+        gemm4(&pk, x, dst, p);
     }
   }
 }

@@ -107,7 +107,7 @@ void tm2_neon_rows(const tm2_conv_params *p, const int8_t *w, int32_t bits, int3
 int tm2_neon_dense(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int32_t bits, int8_t *out) {
   const int32_t k = p->in_h * p->in_w * p->in_c;
   int32_t corr[TM2_NEON_CHUNK], o;
-#if TM2_S4_UNPACK_BYTES > 0
+#if TM2_S4_UNPACK_BYTES >= 256 /* smaller buffers: the nibble loop (gcc also warns about reads it cannot bound) */
   if (bits == 4 && k <= TM2_S4_UNPACK_BYTES) {
     int8_t rows[TM2_S4_UNPACK_BYTES];
     tm2_conv_params q = *p; /* the block's channels as channels 0..m-1 */
