@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "conv_few_cin.h"
+#include "neon.h" /* AArch64: the NEON kernels */
 #include "s4_unpack.h"
 #include "tm2_mm.h"
 #include "tm2_simd.h"
@@ -210,9 +211,15 @@ static void conv(const tm2_conv_params *p, const int8_t *in, const int8_t *w, in
 }
 
 void tm2_conv_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out, void *scratch) {
+#if TM2_HAVE_NEON
+  if (tm2_neon_conv(p, in, w, 8, out)) return; /* AArch64: neon_gemm.c */
+#endif
   conv(p, in, w, 8, out, scratch);
 }
 
 void tm2_conv_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out, void *scratch) {
+#if TM2_HAVE_NEON
+  if (tm2_neon_conv(p, in, w_packed, 4, out)) return; /* AArch64: neon_gemm.c */
+#endif
   conv(p, in, w_packed, 4, out, scratch);
 }

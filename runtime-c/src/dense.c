@@ -2,6 +2,7 @@
  * dense.c - optimized fully connected layer: the input vector is converted once to an int16
  * column (minus in_zp), then the matrix-multiply core runs two output channels at a time.
  */
+#include "neon.h" /* AArch64: the NEON kernels */
 #include "tm2_mm.h"
 #include "tm2_simd.h"
 
@@ -14,17 +15,6 @@ static void dense(const tm2_conv_params *p, const int8_t *in, const int8_t *w, i
                   void *scratch) {
   const int32_t k = p->in_h * p->in_w * p->in_c;
   uint32_t *col = (uint32_t *)scratch;
-#if TM2_HAVE_NEON
-  if (bits == 8 || (k & 1) == 0) { /* AArch64: raw activations times rows (neon_rows.c) */
-    int32_t corr[TM2_NEON_CHUNK], o;
-    for (o = 0; o < p->out_c; o += TM2_NEON_CHUNK) {
-      const int32_t m = p->out_c - o < TM2_NEON_CHUNK ? p->out_c - o : TM2_NEON_CHUNK;
-      tm2_neon_corr(p, w, bits, k, o, m, corr);
-      tm2_neon_rows(p, w, bits, k, in, o, m, corr, out);
-    }
-    return;
-  }
-#endif
   tm2_col_fill(col, bits, in, k, p->in_zp, tm2_col_group_words(bits));
   if (bits == 8)
     tm2_mm_s8(p, w, k, col, 0, 0, p->out_c, out, NULL);
@@ -33,9 +23,15 @@ static void dense(const tm2_conv_params *p, const int8_t *in, const int8_t *w, i
 }
 
 void tm2_dense_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out, void *scratch) {
+#if TM2_HAVE_NEON
+  if (tm2_neon_dense(p, in, w, 8, out)) return; /* AArch64: neon_rows.c */
+#endif
   dense(p, in, w, 8, out, scratch);
 }
 
 void tm2_dense_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out, void *scratch) {
+#if TM2_HAVE_NEON
+  if (tm2_neon_dense(p, in, w_packed, 4, out)) return; /* AArch64: neon_rows.c */
+#endif
   dense(p, in, w_packed, 4, out, scratch);
 }

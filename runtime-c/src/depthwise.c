@@ -13,6 +13,7 @@
  * multipliers and the last out_c % 4 channels take a scalar loop.
  */
 #include "s4_unpack.h"
+#include "neon.h" /* AArch64: the NEON kernels */
 #include "tm2_mm.h" /* tm2_requant_rows */
 #include "tm2_simd.h"
 
@@ -548,6 +549,9 @@ static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *
 
 /* Not inlined into tm2_depthwise_s4 (which calls it on unpacked weights): one INT8 body. */
 TM2_NOINLINE void tm2_depthwise_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out) {
+#if TM2_HAVE_NEON
+  if (tm2_neon_depthwise(p, in, w, 8, out)) return; /* AArch64: neon_depthwise.c */
+#endif
   depthwise(p, in, w, 8, NULL, out);
 }
 
@@ -557,6 +561,9 @@ TM2_NOINLINE void tm2_depthwise_s8(const tm2_conv_params *p, const int8_t *in, c
  * as int8 (3x3 up to 227 channels), it is unpacked once and every pixel runs the INT8 path; larger arrays
  * unpack per tap. */
 void tm2_depthwise_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out) {
+#if TM2_HAVE_NEON
+  if (tm2_neon_depthwise(p, in, w_packed, 4, out)) return; /* AArch64: neon_depthwise.c */
+#endif
 #if TM2_S4_UNPACK_BYTES > 0
   const int32_t n = p->kernel_h * p->kernel_w * p->out_c;
   uint32_t buf[TM2_S4_UNPACK_BYTES / sizeof(uint32_t)];

@@ -1,5 +1,5 @@
 /*
- * neon_rows.c - AArch64 Advanced SIMD core of the pointwise, dense and conv kernels (Cortex-A72: no
+ * neon_rows.c - AArch64 Advanced SIMD rows kernel: dense, and pointwise / conv with a large K (Cortex-A72: no
  * SDOT, so widening multiply-accumulate): weight rows times one pixel's raw int8 activations.
  *
  * sum_k (x_k - zp) * w_k = sum_k x_k * w_k - zp * sum_k w_k: the second term goes into a per-channel
@@ -8,14 +8,14 @@
  * SMLAL2 make 16 products in 8 lanes, SADALP adds the pairs into 4 int32 lanes (3 instructions per 16
  * MACs). INT4 weights (low nibble first) are split into even and odd values with shifts, the
  * activations with LD2; four products per int16 lane (4 * 128 * 8 < 2^15). Four output channels at a
- * time are reduced to one vector and requantized together:
- *   SQDMULH = floor(acc * M / 2^31), then >> n (n = r - 32 = -1 - shift) and a rounding >> 1 is
- *   ((hi >> (n - 1)) + 1) >> 1 of tm2_requant with hi = floor(acc * M / 2^32), the same integer.
- * Channels with r <= 32 (shift >= -1) take the scalar tm2_requant. Sums wrap mod 2^32 like the
+ * time are reduced to one vector and requantized together (SQDMULH + SRSHL, exact: neon.h).
+ * Used for dense (one pixel: every weight is read once anyway) and as the conv / pointwise path when
+ * a padded K does not fit neon_gemm.c's pack buffer. Sums wrap mod 2^32 like the
  * reference's int32 arithmetic, so the folded constant changes nothing when the true sum fits.
  */
+#include "neon.h"
+#include "s4_unpack.h"
 #include "tm2_mm.h"
-#include "tm2_simd.h"
 
 #if TM2_HAVE_NEON
 
@@ -98,6 +98,40 @@ void tm2_neon_rows(const tm2_conv_params *p, const int8_t *w, int32_t bits, int3
     const int32_t acc = (int32_t)((uint32_t)corr[i] + (uint32_t)dot_tail(w, bits, k, x, o + i, 0));
     out[o + i] = tm2_requant(acc, p->multiplier[o + i], p->shift[o + i], p->out_zp, p->act_min, p->act_max);
   }
+}
+
+/*
+ * Dense: the rows against the one input vector, TM2_NEON_CHUNK channels per constant block. INT4 rows
+ * are unpacked to int8 first (as many as fit TM2_S4_UNPACK_BYTES) and take the INT8 loop, any K.
+ */
+int tm2_neon_dense(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int32_t bits, int8_t *out) {
+  const int32_t k = p->in_h * p->in_w * p->in_c;
+  int32_t corr[TM2_NEON_CHUNK], o;
+#if TM2_S4_UNPACK_BYTES >= 256 /* smaller buffers: the nibble loop (gcc also warns about reads it cannot bound) */
+  if (bits == 4 && k <= TM2_S4_UNPACK_BYTES) {
+    int8_t rows[TM2_S4_UNPACK_BYTES];
+    tm2_conv_params q = *p; /* the block's channels as channels 0..m-1 */
+    int32_t fit = TM2_S4_UNPACK_BYTES / k;
+    if (fit > TM2_NEON_CHUNK) fit = TM2_NEON_CHUNK;
+    for (o = 0; o < p->out_c; o += fit) {
+      const int32_t m = p->out_c - o < fit ? p->out_c - o : fit;
+      q.bias = p->bias ? p->bias + o : NULL;
+      q.multiplier = p->multiplier + o;
+      q.shift = p->shift + o;
+      tm2_s4_unpack(w, o * k, m * k, rows);
+      tm2_neon_corr(&q, rows, 8, k, 0, m, corr);
+      tm2_neon_rows(&q, rows, 8, k, in, 0, m, corr, out + o);
+    }
+    return 1;
+  }
+#endif
+  if (bits == 4 && (k & 1)) return 0;
+  for (o = 0; o < p->out_c; o += TM2_NEON_CHUNK) {
+    const int32_t m = p->out_c - o < TM2_NEON_CHUNK ? p->out_c - o : TM2_NEON_CHUNK;
+    tm2_neon_corr(p, w, bits, k, o, m, corr);
+    tm2_neon_rows(p, w, bits, k, in, o, m, corr, out);
+  }
+  return 1;
 }
 
 #else

@@ -7,6 +7,7 @@
  * instructions per MAC than INT8 weights; the columns are rebuilt per block.
  */
 #include "s4_unpack.h" /* TM2_S4_UNPACK_BYTES */
+#include "neon.h" /* AArch64: the NEON kernels */
 #include "tm2_mm.h"
 #include "tm2_simd.h"
 
@@ -80,9 +81,15 @@ static void pointwise(const tm2_conv_params *p, const int8_t *in, const int8_t *
 }
 
 void tm2_pointwise_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out, void *scratch) {
+#if TM2_HAVE_NEON
+  if (tm2_neon_pointwise(p, in, w, 8, out)) return; /* AArch64: neon_gemm.c */
+#endif
   pointwise(p, in, w, 8, out, scratch);
 }
 
 void tm2_pointwise_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out, void *scratch) {
+#if TM2_HAVE_NEON
+  if (tm2_neon_pointwise(p, in, w_packed, 4, out)) return; /* AArch64: neon_gemm.c */
+#endif
   pointwise(p, in, w_packed, 4, out, scratch);
 }

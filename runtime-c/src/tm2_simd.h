@@ -187,18 +187,16 @@ static inline uint32_t tm2_load_s8_tail(const int8_t *p, int32_t n) {
 
 /*
  * Requantizes the accumulators of channels o..o+3 (bias included) and stores the 4 bytes: SQDMULH =
- * floor(acc * M / 2^31), >> n (n = -1 - shift) and a rounding >> 1 give tm2_requant's integer (see
- * neon_rows.c); channels with shift >= -1 (r <= 32) take tm2_requant itself.
+ * floor(acc * M / 2^31), then a rounding shift right by -shift (SRSHL) gives tm2_requant's rq exactly
+ * (the proof is in neon.h); channels with shift >= 0 (r <= 31) take tm2_requant itself.
  */
 static inline void tm2_neon_requant4(const tm2_conv_params *p, int32_t o, int32x4_t acc, int8_t *out) {
   const int32x4_t sh = vld1q_s32(p->shift + o);
-  if (vmaxvq_s32(sh) < -1) {
-    int32x4_t t = vqdmulhq_s32(acc, vld1q_s32(p->multiplier + o));
+  if (vmaxvq_s32(sh) <= -1) {
+    int32x4_t t = vrshlq_s32(vqdmulhq_s32(acc, vld1q_s32(p->multiplier + o)), sh);
     int16x4_t h;
     uint32_t bytes;
-    t = vshlq_s32(t, vaddq_s32(sh, vdupq_n_s32(1))); /* >> n, n = -1 - shift */
-    t = vrshrq_n_s32(t, 1);
-    t = vaddq_s32(t, vdupq_n_s32(p->out_zp));
+    t = vaddq_s32(t, vdupq_n_s32(p->out_zp)); /* r >= 32: |rq| <= 2^30, no overflow */
     t = vmaxq_s32(t, vdupq_n_s32(p->act_min));
     t = vminq_s32(t, vdupq_n_s32(p->act_max));
     h = vmovn_s32(t);
