@@ -1,6 +1,13 @@
 /*
  * dense.c - optimized fully connected layer: the input vector is converted once to an int16
- * column (minus in_zp), then the matrix-multiply core runs two output channels at a time.
+ * column (minus in_zp, tm2_mm.h's layout), then the weight rows run two at a time against it.
+ *
+ * INT8 weights take a loop of their own here rather than the conv / pointwise matrix core (mm_s8.c):
+ * dense layers are often a few outputs over a short vector (classifier heads: 3..16 outputs, K =
+ * 12..600), where the core's chunked accumulators, its call per row pair and the separate output
+ * stage cost more than the multiplies. Per group of 4 inputs and 2 rows: 2 LDR, one LDRD, 4 SXTB16,
+ * 4 SMLAD; each row's bias, requantization and store follow its sums directly. INT4 weights keep
+ * the matrix core (mm_s4.c: nibbles unpacked in its inner loop).
  */
 #include "tm2_mm.h"
 #include "tm2_simd.h"
@@ -8,6 +15,47 @@
 size_t tm2_dense_scratch_size(const tm2_conv_params *p) {
   const int32_t k = p->in_h * p->in_w * p->in_c;
   return (size_t)((k + 7) >> 3) * 4 * sizeof(uint32_t); /* one column */
+}
+
+/* Rows [o_begin, o_end) of INT8 weights (`w` = row o_begin) against the single column `col` (k values,
+ * 2 words per group), into out[o]. */
+static void dense_rows_s8(const tm2_conv_params *params, const int8_t *w, int32_t k, const uint32_t *col,
+                          int32_t o_begin, int32_t o_end, int8_t *out) {
+  const tm2_conv_params local = *params, *const p = &local; /* int8 stores below cannot alias it */
+  const int32_t full = k >> 2, rem = k & 3;
+  int32_t o, j;
+  w -= o_begin * k;
+  for (o = o_begin; o + 2 <= o_end; o += 2) {
+    const int8_t *w0 = w + o * k, *w1 = w0 + k;
+    const uint32_t *c = col;
+    int32_t a0 = p->bias ? p->bias[o] : 0, a1 = p->bias ? p->bias[o + 1] : 0;
+    for (j = full; j > 0; j--, w0 += 4, w1 += 4, c += 2) {
+      const uint32_t a = tm2_load_u32(w0), b = tm2_load_u32(w1), x0 = c[0], x1 = c[1];
+      a0 = tm2_smlad(tm2_sxtb16_ror8(a), x1, tm2_smlad(tm2_sxtb16(a), x0, a0));
+      a1 = tm2_smlad(tm2_sxtb16_ror8(b), x1, tm2_smlad(tm2_sxtb16(b), x0, a1));
+    }
+    if (rem) {
+      const uint32_t a = tm2_load_s8_tail(w0, rem), b = tm2_load_s8_tail(w1, rem);
+      a0 = tm2_smlad(tm2_sxtb16_ror8(a), c[1], tm2_smlad(tm2_sxtb16(a), c[0], a0));
+      a1 = tm2_smlad(tm2_sxtb16_ror8(b), c[1], tm2_smlad(tm2_sxtb16(b), c[0], a1));
+    }
+    out[o] = tm2_requant(a0, p->multiplier[o], p->shift[o], p->out_zp, p->act_min, p->act_max);
+    out[o + 1] = tm2_requant(a1, p->multiplier[o + 1], p->shift[o + 1], p->out_zp, p->act_min, p->act_max);
+  }
+  if (o < o_end) {
+    const int8_t *w0 = w + o * k;
+    const uint32_t *c = col;
+    int32_t a0 = p->bias ? p->bias[o] : 0;
+    for (j = full; j > 0; j--, w0 += 4, c += 2) {
+      const uint32_t a = tm2_load_u32(w0);
+      a0 = tm2_smlad(tm2_sxtb16_ror8(a), c[1], tm2_smlad(tm2_sxtb16(a), c[0], a0));
+    }
+    if (rem) {
+      const uint32_t a = tm2_load_s8_tail(w0, rem);
+      a0 = tm2_smlad(tm2_sxtb16_ror8(a), c[1], tm2_smlad(tm2_sxtb16(a), c[0], a0));
+    }
+    out[o] = tm2_requant(a0, p->multiplier[o], p->shift[o], p->out_zp, p->act_min, p->act_max);
+  }
 }
 
 static void dense(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int32_t bits, int8_t *out,
@@ -27,7 +75,7 @@ static void dense(const tm2_conv_params *p, const int8_t *in, const int8_t *w, i
 #endif
   tm2_col_fill(col, bits, in, k, p->in_zp, tm2_col_group_words(bits));
   if (bits == 8)
-    tm2_mm_s8(p, w, k, col, 0, 0, p->out_c, out, NULL);
+    dense_rows_s8(p, w, k, col, 0, p->out_c, out);
   else
     tm2_mm_s4(p, w, k, col, 0, 0, p->out_c, out, NULL);
 }
