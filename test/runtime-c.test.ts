@@ -409,7 +409,7 @@ describe('runtime-c kernel benchmark', () => {
     expect(Object.fromEntries(rows.map((r) => [r.kernel, r.instructions]))).toEqual({
       "add-16x16x8": 41_038,
       "add-12x12x8": 24_910,
-      "add-64": 3_949,
+      "add-64": 3_026,
       "dense-s8-128x5": 1_732,
       "dense-s8-576x4": 5_430,
       "dense-s8-48x3": 584,

@@ -6,7 +6,8 @@
  * instructions per element on Cortex-M4). For tensors of at least TM2_ADD_TABLE_MIN elements both
  * terms are tabulated once for the 256 values of x (two int32 tables, 2 KB of stack), so that each
  * element is two byte loads, two table loads, an add and the output requantization. Smaller tensors
- * run the direct loop (the tables would cost more than they save).
+ * run the direct loop (the tables would cost more than they save): add_ref.c's, repeated here because
+ * generated code ships without the reference files; the self test checks both paths against it.
  */
 #include "tm2.h"
 
@@ -27,7 +28,13 @@ void tm2_add_s8(const tm2_add_params *params, const int8_t *a, const int8_t *b, 
   const int32_t m = p->out_multiplier, s = p->out_shift, zp = p->out_zp, lo = p->act_min, hi = p->act_max;
   int32_t i;
   if (p->size < TM2_ADD_TABLE_MIN) {
-    tm2_ref_add_s8(p, a, b, out);
+    for (i = 0; i < p->size; i++) {
+      const int32_t sa = (a[i] - p->a_zp) * ((int32_t)1 << p->left_shift);
+      const int32_t sb = (b[i] - p->b_zp) * ((int32_t)1 << p->left_shift);
+      out[i] = tm2_requant((int32_t)(tm2_requant_raw(sa, p->a_multiplier, p->a_shift) +
+                                     tm2_requant_raw(sb, p->b_multiplier, p->b_shift)),
+                           m, s, zp, lo, hi);
+    }
     return;
   }
   term_table(p->a_zp, p->left_shift, p->a_multiplier, p->a_shift, ta);
