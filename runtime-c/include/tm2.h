@@ -267,6 +267,7 @@ typedef struct {
   int32_t act_min, act_max;
 } tm2_add_params;
 void tm2_add_s8(const tm2_add_params *p, const int8_t *a, const int8_t *b, int8_t *out);
+void tm2_ref_add_s8(const tm2_add_params *p, const int8_t *a, const int8_t *b, int8_t *out); /* reference definition */
 
 /** out = clamp(requant((a - a_zp) * (b - b_zp), M, s) + out_zp) (out may be a or b: in place). */
 typedef struct {

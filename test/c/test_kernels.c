@@ -219,11 +219,12 @@ static void test_weighted(kernel_kind kind, int32_t wbits, int32_t iters) {
         p.dilation_h = rnd() % 4 == 0 ? 2 : 1;
         p.dilation_w = rnd() % 4 == 0 ? rnd_in(2, 3) : 1;
         break;
-      case K_CONV_FEW:
+      case K_CONV_FEW: /* also grouped, few channels per group (grouped_conv, newops_1d/2d) */
         p.in_h = rnd() % 4 == 0 ? 1 : rnd_in(1, 12);
         p.in_w = rnd_in(1, 13);
-        p.in_c = rnd() % 2 == 0 ? 1 : rnd_in(1, 4);
-        p.out_c = rnd_in(1, 40); /* more channels than one weight chunk */
+        p.groups = rnd() % 3 == 0 ? rnd_in(2, 3) : 1;
+        p.in_c = p.groups * (rnd() % 2 == 0 ? 1 : rnd_in(1, 4));
+        p.out_c = p.groups * rnd_in(1, p.groups > 1 ? 12 : 40); /* more channels than one weight chunk */
         p.kernel_h = p.in_h == 1 ? 1 : rnd() % 2 == 0 ? 3 : rnd_in(1, 5);
         p.kernel_w = rnd() % 2 == 1 ? 3 : rnd_in(1, 5);
         p.stride_h = rnd_in(1, 2);
@@ -464,6 +465,47 @@ static void test_avgpool(int32_t iters) {
   }
 }
 
+/* Residual add: optimized (tabulated input terms from TM2_ADD_TABLE_MIN elements) against reference,
+ * in place too; sizes on both sides of the threshold, TFLite-style multipliers (real_a, real_b <= 1/2). */
+static void test_add(int32_t iters) {
+  int32_t it;
+  for (it = 0; it < iters; it++) {
+    tm2_add_params p;
+    int32_t i, first_bad = -1;
+    int8_t *a, *b, *out_ref, *out_opt;
+    p.size = rnd() % 2 ? rnd_in(1, 300) : rnd_in(200, 1200);
+    p.a_zp = rnd_in(-128, 127), p.b_zp = rnd_in(-128, 127), p.out_zp = rnd_in(-128, 127);
+    p.left_shift = 20;
+    p.a_multiplier = (int32_t)(0x40000000u | (rnd() & 0x3FFFFFFFu)), p.a_shift = 31 - rnd_in(32, 40);
+    p.b_multiplier = (int32_t)(0x40000000u | (rnd() & 0x3FFFFFFFu)), p.b_shift = 31 - rnd_in(32, 40);
+    p.out_multiplier = (int32_t)(0x40000000u | (rnd() & 0x3FFFFFFFu)), p.out_shift = 31 - rnd_in(12, 30);
+    p.act_min = rnd() % 2 ? p.out_zp : -128, p.act_max = 127;
+    a = (int8_t *)xmalloc((size_t)p.size);
+    b = (int8_t *)xmalloc((size_t)p.size);
+    out_ref = (int8_t *)xmalloc((size_t)p.size);
+    out_opt = (int8_t *)xmalloc((size_t)p.size);
+    for (i = 0; i < p.size; i++) a[i] = (int8_t)rnd_in(-128, 127), b[i] = (int8_t)rnd_in(-128, 127);
+    tm2_ref_add_s8(&p, a, b, out_ref);
+    if (it % 2) {
+      tm2_add_s8(&p, a, b, a); /* in place */
+      memcpy(out_opt, a, (size_t)p.size);
+    } else {
+      tm2_add_s8(&p, a, b, out_opt);
+    }
+    for (i = 0; i < p.size; i++)
+      if (out_ref[i] != out_opt[i]) {
+        first_bad = i;
+        break;
+      }
+    CHECK(first_bad < 0, "add #%ld: size %ld: element %ld ref %d opt %d", (long)it, (long)p.size, (long)first_bad,
+          first_bad >= 0 ? out_ref[first_bad] : 0, first_bad >= 0 ? out_opt[first_bad] : 0);
+    free(a);
+    free(b);
+    free(out_ref);
+    free(out_opt);
+  }
+}
+
 int main(int argc, char **argv) {
   const int32_t iters = argc > 1 ? (int32_t)atol(argv[1]) : TM2_TEST_ITERS;
   int k, b;
@@ -476,6 +518,7 @@ int main(int argc, char **argv) {
     for (b = 8; b >= 4; b -= 4) test_weighted((kernel_kind)k, b, iters);
   test_maxpool(iters);
   test_avgpool(iters);
+  test_add(iters);
   printf("%s: %d checks, %d failures (dsp=%d)\n", failures ? "FAILED" : "OK", checks, failures, TM2_HAVE_DSP);
   return failures ? 1 : 0;
 }
