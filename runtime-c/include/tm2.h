@@ -5,8 +5,9 @@
  * runtime-c/ARITHMETIC.md bit for bit; the TypeScript emulator implements the same page.
  *
  * Tensors are channels-last [H][W][C], batch 1 not stored; 1-D signals are H = 1, vectors
- * [1][1][C]. Activations are int8_t; INT4 activations are stored one per byte and differ only
- * in the clamp bounds (act_min = -8, act_max = 7). Weights are int8_t (INT8, [-127, 127]) or
+ * [1][1][C]. Activations are int8_t; INT4 activations differ only in the clamp bounds
+ * (act_min = -8, act_max = 7), and the generated code stores most of them packed two per byte,
+ * run through the s4a entry points at the end of this header. Weights are int8_t (INT8, [-127, 127]) or
  * packed INT4 ([-7, 7], two per byte, FIRST value in the LOW nibble, over the flattened weight
  * array in the op's layout; an odd count leaves the last high nibble 0).
  *
