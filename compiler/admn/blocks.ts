@@ -18,6 +18,7 @@
 import { TinyM2Error } from '../errors.ts';
 import type { Graph } from '../ir.ts';
 import type { QGraph } from '../quant/qgraph.ts';
+import { packedActivations, storedBytes } from '../quant/act-storage.ts';
 
 export const ADMN_METADATA_KEY = 'tinym2.admn.blocks';
 /** The block mask is a uint32_t on the device. */
@@ -163,7 +164,10 @@ export function resolveBlocks(q: QGraph, decls: BlockDeclaration[]): AdmnBlocks 
       ops.add(k);
       for (const i of q.ops[k].inputs) if (i !== d.input) stack.push(i);
     }
-    return { ...d, bit, ops: [...ops].sort((a, b) => a - b), bytes: x.shape[0] * x.shape[1] * x.shape[2] };
+    // Skipping copies x's bytes over y's: both must be stored alike (compiler/quant/act-storage.ts).
+    const packed = packedActivations(q);
+    if (packed.has(d.input) !== packed.has(d.output)) throw new Error(`internal: ADMN block ${bit}: '${d.input}' and '${d.output}' are not stored alike (packed INT4 vs one per byte)`);
+    return { ...d, bit, ops: [...ops].sort((a, b) => a - b), bytes: storedBytes(q, d.input) };
   });
   const modalities: string[] = [];
   const blocksOf: Record<string, number[]> = {};

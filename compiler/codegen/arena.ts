@@ -15,6 +15,7 @@
 import { planArena, type AliasRequest, type ArenaPlan, type BufferRequest } from './memory.ts';
 import { scratchBytes } from './scratch.ts';
 import { kernelOf } from '../kernels/registry.ts';
+import { packedActivations, storedBytes } from '../quant/act-storage.ts';
 import type { QConcatOp, QGraph, QOp } from '../quant/qgraph.ts';
 
 export interface ModelMemory {
@@ -51,10 +52,9 @@ export function sameOrderAtBoundary(q: QGraph, name: string): boolean {
   return io !== undefined && (io.layout === 'flat' || c === 1 || h * w === 1);
 }
 
+/** Bytes of a tensor's storage: packed INT4 tensors take half (compiler/quant/act-storage.ts). */
 export function tensorBytes(q: QGraph, name: string): number {
-  const t = q.tensors.get(name);
-  if (!t) throw new Error(`internal: QGraph ${q.name} has no tensor ${name}`);
-  return t.shape[0] * t.shape[1] * t.shape[2];
+  return storedBytes(q, name);
 }
 
 /** True when the concat's inputs are contiguous slices of its output (every axis before the concat axis is 1). */
@@ -149,9 +149,11 @@ export function planModelMemory(q: QGraph): ModelMemory {
   });
   // Elementwise ops in place (tm2.h allows it for lut, add and mul): the output takes the bytes of
   // an input that is read by nothing after this op and shares bytes with nothing.
+  const packed = packedActivations(q);
   q.ops.forEach((op, i) => {
     if (!kernelOf(op).inPlace) return;
     for (const x of op.inputs) {
+      if (packed.has(x) !== packed.has(op.output)) continue; // same bytes, same storage
       if (graphIO.has(x) || last.get(x) !== i + 1 || !storage.isAlone(x) || tensorBytes(q, x) !== tensorBytes(q, op.output)) continue;
       if (op.inputs.filter((y) => y === x).length > 1) continue; // add(x, x): fine too, but keep it simple
       if (storage.link(x, op.output, 0)) {

@@ -109,16 +109,20 @@ function checkFits(model: GeneratedModel, board: Board, modelFile: string): void
 /**
  * The same budgets as checkFits, from shapes alone, before any data is read or calibrated: the
  * weights at `minWeightBits` (4 when the planner may still choose INT4) and the largest activation
- * at one byte per value are lower bounds of what the generated model needs. A model that cannot fit
+ * at one byte per value (half for inner tensors when INT4 is possible: packed) are lower bounds of what the generated model needs. A model that cannot fit
  * is refused in milliseconds instead of after calibrating a 2^30-row activation.
  */
 function checkFitsFromShapes(graph: Graph, board: Board, modelFile: string, minWeightBits: 4 | 8): void {
   let weights = 0;
   for (const n of graph.nodes) if (isWeighted(n)) weights += graph.constants.get(n.weight)!.data.length;
   const weightBytes = Math.ceil((weights * minWeightBits) / 8);
+  // Graph inputs and outputs are one byte per value; inner tensors may be packed INT4 (half) when
+  // the plan may choose 4 bits (compiler/quant/act-storage.ts).
+  const io = new Set([...graph.inputs, ...graph.outputs].map((t) => t.name));
   let largest = 0, largestName = '';
   for (const t of graph.tensors.values()) {
-    const size = t.shape.reduce((a, b) => a * b, 1);
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    const size = io.has(t.name) || minWeightBits === 8 ? n : Math.ceil(n / 2);
     if (size > largest) { largest = size; largestName = t.name; }
   }
   const ram = board.memory.ram.bytes - board.memory.stackBytes - board.memory.heapBytes;

@@ -137,13 +137,8 @@ export function ilpLayers(layers: LayerInfo[], omega: (l: LayerInfo) => Pick<Ilp
   return { layers: ilp, equalActivationBits: equal };
 }
 
-/**
- * Peak live activation bytes, one byte per element (INT4 activations are stored one per byte,
- * qgraph.ts), as a single live set of fixed bytes: the plan cannot change it. Reshape outputs and
- * fused Relu / Clip outputs (ops with quant.clampBounds) share their input's bytes. This is the lower bound the arena planner
- * (compiler/codegen/memory.ts) reports; its arena can be a little larger.
- */
-export function peakActivationBytes(graph: Graph): { bytes: number; step: string } {
+/** Storage roots: reshape outputs and fused Relu / Clip outputs (ops with quant.clampBounds) share their input's bytes. */
+function storageRoots(graph: Graph): (t: string) => string {
   const owner = new Map<string, string>();
   const consumers = consumersOf(graph);
   const root = (t: string): string => owner.get(t) ?? t;
@@ -153,36 +148,108 @@ export function peakActivationBytes(graph: Graph): { bytes: number; step: string
       n.op === 'Reshape' || (opDef(n).quant.clampBounds !== undefined && (consumers.get(inp) ?? []).length === 1);
     if (inPlace && inp !== undefined) owner.set(n.outputs[0], root(inp));
   }
+  return root;
+}
+
+/** Per step (node index) the storage roots alive then, with their element counts. */
+function liveRoots(graph: Graph): { root: (t: string) => string; steps: Array<Array<{ tensor: string; elements: number }>> } {
+  const root = storageRoots(graph);
   const first = new Map<string, number>();
   const last = new Map<string, number>();
-  const bytes = new Map<string, number>();
+  const elements = new Map<string, number>();
   for (const t of graph.inputs) {
     first.set(t.name, 0);
-    bytes.set(t.name, tensorSize(t.shape));
+    elements.set(t.name, tensorSize(t.shape));
   }
   graph.nodes.forEach((n, i) => {
     const r = root(n.outputs[0]);
     if (!first.has(r)) {
       first.set(r, i);
-      bytes.set(r, tensorSize(graph.tensors.get(n.outputs[0])!.shape));
+      elements.set(r, tensorSize(graph.tensors.get(n.outputs[0])!.shape));
     }
     last.set(r, Math.max(last.get(r) ?? i, i));
     for (const t of n.inputs) last.set(root(t), Math.max(last.get(root(t)) ?? i, i));
   });
   for (const o of graph.outputs) last.set(root(o.name), graph.nodes.length);
+  const steps = graph.nodes.map((_, i) => {
+    const live: Array<{ tensor: string; elements: number }> = [];
+    for (const [t, f] of first) if (f <= i && (last.get(t) ?? f) >= i) live.push({ tensor: t, elements: elements.get(t)! });
+    return live;
+  });
+  return { root, steps };
+}
+
+/**
+ * Peak live activation bytes at one byte per element (an all-INT8 plan), as a single live set of
+ * fixed bytes. Reshape outputs and fused Relu / Clip outputs share their input's bytes. This is the
+ * lower bound the arena planner (compiler/codegen/memory.ts) reports for INT8; its arena can be a
+ * little larger.
+ */
+export function peakActivationBytes(graph: Graph): { bytes: number; step: string } {
+  const { steps } = liveRoots(graph);
   let peak = 0;
   let step = '';
-  graph.nodes.forEach((n, i) => {
-    let live = 0;
-    for (const [t, f] of first) if (f <= i && (last.get(t) ?? f) >= i) live += bytes.get(t)!;
-    if (live > peak) {
-      peak = live;
-      step = n.name;
+  steps.forEach((live, i) => {
+    const bytes = live.reduce((a, t) => a + t.elements, 0);
+    if (bytes > peak) {
+      peak = bytes;
+      step = graph.nodes[i].name;
     }
   });
   return { bytes: peak, step };
 }
 
-export function ramLiveSets(graph: Graph): LiveSet[] {
-  return [{ fixedBytes: peakActivationBytes(graph).bytes, tensors: [] }];
+/**
+ * The RAM constraint's live sets, one per step: a tensor whose bits follow one weighted layer (its
+ * output, or what carries its bits through pooling, reshape, add, ...) counts its elements at that
+ * layer's activation bits (IlpProblem.ram.bytesPerElement: INT4 activations are stored two per byte,
+ * compiler/quant/act-storage.ts); graph inputs and outputs (byte-stored at the API) and 8-bit-only
+ * tensors are fixed bytes. A tensor fed by several layers follows the first (the planner ties their
+ * bits). Ops without a packed kernel keep some 4-bit tensors byte-stored in the compiler (LSTM / GRU,
+ * pad, slice, ...); the model does not see that, and the arena plan of the compiled model is exact.
+ */
+export function ramLiveSets(graph: Graph, layers: LayerInfo[]): LiveSet[] {
+  const { root, steps } = liveRoots(graph);
+  const byOutput = new Map<string, string>();
+  for (const l of layers) byOutput.set(root(l.outputTensor), l.name);
+  for (const l of layers) byOutput.set(root(l.node.outputs[0]), l.name);
+  const producer = new Map<string, Node>();
+  for (const n of graph.nodes) producer.set(n.outputs[0], n);
+  const io = new Set([...graph.inputs.map((t) => t.name), ...graph.outputs.map((t) => t.name)].map(root));
+  // The layer whose activation bits a tensor's storage carries (undefined: fixed 8 bits).
+  const layerCache = new Map<string, string | undefined>();
+  const layerOf = (t: string): string | undefined => {
+    if (layerCache.has(t)) return layerCache.get(t);
+    layerCache.set(t, undefined); // cycles cannot occur in a DAG; guards re-entry
+    let result: string | undefined;
+    if (byOutput.has(root(t))) result = byOutput.get(root(t));
+    else {
+      const p = producer.get(t);
+      if (p && !isWeighted(p) && opDef(p).quant.outputBits !== 8) {
+        for (const x of p.inputs) {
+          const l = graph.constants.has(x) ? undefined : layerOf(x);
+          if (l === undefined && !graph.constants.has(x)) { result = undefined; break; }
+          result ??= l;
+        }
+      }
+    }
+    layerCache.set(t, result);
+    return result;
+  };
+  const seen = new Set<string>();
+  const sets: LiveSet[] = [];
+  for (const live of steps) {
+    const set: LiveSet = { fixedBytes: 0, tensors: [] };
+    for (const { tensor, elements } of live) {
+      const l = io.has(tensor) ? undefined : layerOf(tensor);
+      if (l === undefined) set.fixedBytes += elements;
+      else set.tensors.push({ layer: l, elements });
+    }
+    const key = `${set.fixedBytes}|${set.tensors.map((t) => `${t.layer}:${t.elements}`).sort().join(',')}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      sets.push(set);
+    }
+  }
+  return sets;
 }

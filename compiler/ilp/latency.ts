@@ -5,8 +5,9 @@
 // uses). A layer's instructions at b bits are the counts of its ops in the uniform-b build; what no
 // layer owns (pooling, reshapes, input quantization, the harness between regions) is fixed. A plan's
 // instructions are then fixed + the sum of its layers' counts. That is exact as far as a kernel's
-// cost depends only on its own weight width (activations are stored one per byte at 4 and 8 bits,
-// qgraph.ts); benchmarks/latency-check.ts measures mixed plans against the sum.
+// cost depends only on its own weight width (packed INT4 activations, compiler/quant/act-storage.ts,
+// add unpacking that depends on the neighbours' bits too); benchmarks/latency-check.ts measures mixed
+// plans against the sum.
 //
 // Kernels change (runtime-c is being tuned), so counts are cached per board, per hash of the
 // runtime-c sources and per layer shape, never typed in.

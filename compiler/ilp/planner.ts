@@ -14,7 +14,7 @@ import type { GaussNewtonOptions } from '../sensitivity/gauss-newton.ts';
 import { DEFAULT_CRITERION, measureWith, type LayerEstimate, type Sensitivity, type SensitivityCriterion } from '../sensitivity/criteria.ts';
 
 export type { Sensitivity, SensitivityCriterion };
-import { analyzeLayers, ilpLayers, peakActivationBytes, type LayerInfo } from './from-graph.ts';
+import { analyzeLayers, ilpLayers, peakActivationBytes, ramLiveSets, type LayerInfo } from './from-graph.ts';
 import { evaluateAssignment, layerWeightBytes, uniformAssignment, type IlpProblem } from './problem.ts';
 import { checkFeasible, solvePrecision, type SolveOutcome } from './solve.ts';
 
@@ -230,12 +230,8 @@ export function buildProblem(graph: Graph, sens: Sensitivity, budgets: Budgets, 
     problem.instructions = budgets.instructions;
   }
   if (budgets.ramBytes !== undefined) {
-    // One byte per activation element whatever the bits (qgraph.ts): one live set of fixed bytes.
-    problem.ram = {
-      budget: budgets.ramBytes,
-      liveSets: [{ fixedBytes: peakActivationBytes(graph).bytes, tensors: [] }],
-      bytesPerElement: { 4: 1, 8: 1 },
-    };
+    // INT4 activations are stored two per byte (compiler/quant/act-storage.ts): one live set per step.
+    problem.ram = { budget: budgets.ramBytes, liveSets: ramLiveSets(graph, sens.layers), bytesPerElement: { 4: 0.5, 8: 1 } };
   }
   return problem;
 }

@@ -1,10 +1,11 @@
 // Same-shape elementwise add (residual), TFLite-style: left shift, two input requants, sum, output requant.
 import { clamp, requantRaw } from '../quant/fixedpoint.ts';
 import type { Clamp, QOpBase, QTensor, Requant } from '../quant/qgraph.ts';
-import { tensorBytes } from '../codegen/arena.ts';
+import { packedIO } from '../quant/act-storage.ts';
 import { cInt } from '../codegen/cformat.ts';
 import { commentText } from '../codegen/names.ts';
 import { list, size, type KernelDef } from './kernel.ts';
+import { emitElementwiseS4a } from './packed-act.ts';
 
 /** Same-shape elementwise add (residual), TFLite-style: left shift 20 then three requants. */
 export interface QAddOp extends QOpBase, Clamp {
@@ -46,7 +47,7 @@ export const addKernel: KernelDef<QAddOp> = {
     const a = e.q.tensors.get(op.inputs[0])!, b = e.q.tensors.get(op.inputs[1])!;
     const [ra, rb] = op.inputRequant;
     const p = [
-      `${tensorBytes(e.q, op.output)}`,
+      `${size(e.outT)}`,
       `${a.zeroPoint}, ${b.zeroPoint}, ${e.outT.zeroPoint}`,
       `${op.leftShift}`,
       `${cInt(ra.multiplier[0])}, ${ra.shift[0]}`,
@@ -58,6 +59,7 @@ export const addKernel: KernelDef<QAddOp> = {
       `/* ${commentText(op.name)}: size, zero points a/b/out, left shift, a/b/out multiplier and shift, clamp */\n` +
         `static const tm2_add_params ${e.id} = {\n  ${p.join(',\n  ')}\n};`,
     );
+    if (emitElementwiseS4a(e, 'TM2_S4A_ADD', `&${e.id}`, op.inputs, op.output, packedIO(e.q, op))) return;
     e.statement(`${e.comment}\n  tm2_add_s8(&${e.id}, ${e.at(op.inputs[0])}, ${e.at(op.inputs[1])}, ${e.at(op.output)});`);
   },
   scratchBytes: () => 0,

@@ -6,6 +6,8 @@ import type { Bits, Clamp, QOpBase, QTensor, Requant } from '../quant/qgraph.ts'
 import { packInt4 } from '../quant/weights.ts';
 import { commentText } from '../codegen/names.ts';
 import { list, size, type KernelDef } from './kernel.ts';
+import { CONV_KIND } from './packed-act.ts';
+import { packedIO } from '../quant/act-storage.ts';
 
 /**
  * Convolution with weights, all kinds. Weight layouts (flattened; INT4 packs over this order):
@@ -253,6 +255,16 @@ function convKernel(kind: Kind): KernelDef<QConvOp> {
           `static const tm2_conv_params ${L} = {\n  ${p.join(',\n  ')}\n};`,
       );
       const sc = e.memory.scratch[e.index];
+      const io = op.op === 'conv_transpose' ? 0 : packedIO(q, op).flags;
+      if (io && op.op !== 'conv_transpose') {
+        // Packed INT4 activations: the same kernel on unpacked windows (runtime-c/src/s4_act.c).
+        const kind = CONV_KIND[op.op];
+        e.statement(`${e.comment}\n  tm2_conv_s4a(${kind}, ${op.weightBits}, &${L}, ${e.at(op.inputs[0])}, ${prefix}_${L}_w, ${e.at(op.output)}, ${io}, ${sc ? `A + ${sc.offset}` : 'NULL'});`);
+        e.selfCheck(`  if (tm2_conv_s4a_scratch_size(${kind}, &${L}, ${io}) > ${sc ? sc.bytes : 0}u) bad++;`);
+        e.report.weightBits = op.weightBits;
+        e.report.macs = op.macs;
+        return;
+      }
       const takesScratch = TAKES_SCRATCH[op.op];
       const scratchArg = takesScratch ? `, ${sc ? `A + ${sc.offset}` : 'NULL'}` : '';
       e.statement(`${e.comment}\n  tm2_${op.op}_${s}(&${L}, ${e.at(op.inputs[0])}, ${prefix}_${L}_w, ${e.at(op.output)}${scratchArg});`);

@@ -1,6 +1,7 @@
 // Global average pool over H and W; input and output share scale and zero point.
 import { activationRange, clamp } from '../quant/fixedpoint.ts';
 import type { QOpBase, QTensor } from '../quant/qgraph.ts';
+import { packedIO } from '../quant/act-storage.ts';
 import { divRound, list, storageRange, type KernelDef } from './kernel.ts';
 
 /** Global average pool over H and W. In and out share scale and zero point. */
@@ -31,6 +32,11 @@ export const gapKernel: KernelDef<QGlobalAvgPoolOp> = {
   emitC(op, e) {
     const [h, w, c] = e.q.tensors.get(op.inputs[0])!.shape;
     const [actMin, actMax] = activationRange(e.outT.bits);
+    const io = packedIO(e.q, op).flags;
+    if (io) {
+      e.statement(`${e.comment}\n  tm2_gap_s4a(${e.at(op.inputs[0])}, ${h}, ${w}, ${c}, ${e.outT.zeroPoint}, ${actMin}, ${actMax}, ${e.at(op.output)}, ${io});`);
+      return;
+    }
     e.statement(`${e.comment}\n  tm2_gap_s8(${e.at(op.inputs[0])}, ${h}, ${w}, ${c}, ${e.outT.zeroPoint}, ${actMin}, ${actMax}, ${e.at(op.output)});`);
   },
   scratchBytes: () => 0,

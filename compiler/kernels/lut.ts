@@ -1,7 +1,8 @@
 // Any unary elementwise map as a 256-entry table indexed by q + 128 (sigmoid, tanh, hard-swish, ...).
 import type { QOpBase } from '../quant/qgraph.ts';
-import { tensorBytes } from '../codegen/arena.ts';
+import { packedIO } from '../quant/act-storage.ts';
 import { list, size, type KernelDef } from './kernel.ts';
+import { emitElementwiseS4a } from './packed-act.ts';
 
 /** Any unary elementwise map as a 256-entry table indexed by q + 128 (sigmoid, leaky ReLU, ...). */
 export interface QLutOp extends QOpBase {
@@ -27,7 +28,8 @@ export const lutKernel: KernelDef<QLutOp> = {
   },
   emitC(op, e) {
     e.defineArray('int8_t', `${e.prefix}_${e.id}_table`, op.table, `${op.name}: ${op.what}, table[q + 128]`);
-    e.statement(`${e.comment}\n  tm2_lut_s8(${e.at(op.inputs[0])}, ${e.at(op.output)}, ${tensorBytes(e.q, op.output)}, ${e.prefix}_${e.id}_table);`);
+    if (emitElementwiseS4a(e, 'TM2_S4A_LUT', `${e.prefix}_${e.id}_table`, op.inputs, op.output, packedIO(e.q, op))) return;
+    e.statement(`${e.comment}\n  tm2_lut_s8(${e.at(op.inputs[0])}, ${e.at(op.output)}, ${size(e.outT)}, ${e.prefix}_${e.id}_table);`);
   },
   scratchBytes: () => 0,
   inPlace: true,

@@ -1,10 +1,11 @@
 // Same-shape elementwise multiply of two activations.
 import { clamp, requantRaw } from '../quant/fixedpoint.ts';
 import type { Clamp, QOpBase, QTensor, Requant } from '../quant/qgraph.ts';
-import { tensorBytes } from '../codegen/arena.ts';
+import { packedIO } from '../quant/act-storage.ts';
 import { cInt } from '../codegen/cformat.ts';
 import { commentText } from '../codegen/names.ts';
 import { list, size, type KernelDef } from './kernel.ts';
+import { emitElementwiseS4a } from './packed-act.ts';
 
 /** Same-shape elementwise multiply of two activations. */
 export interface QMulOp extends QOpBase, Clamp {
@@ -34,12 +35,13 @@ export const mulKernel: KernelDef<QMulOp> = {
   emitC(op, e) {
     const a = e.q.tensors.get(op.inputs[0])!, b = e.q.tensors.get(op.inputs[1])!;
     const p = [
-      `${tensorBytes(e.q, op.output)}`,
+      `${size(e.outT)}`,
       `${a.zeroPoint}, ${b.zeroPoint}, ${e.outT.zeroPoint}`,
       `${cInt(op.requant.multiplier[0])}, ${op.requant.shift[0]}`,
       `${op.actMin}, ${op.actMax}`,
     ];
     e.param(`/* ${commentText(op.name)}: size, zero points a/b/out, multiplier, shift, clamp */\nstatic const tm2_mul_params ${e.id} = {\n  ${p.join(',\n  ')}\n};`);
+    if (emitElementwiseS4a(e, 'TM2_S4A_MUL', `&${e.id}`, op.inputs, op.output, packedIO(e.q, op))) return;
     e.statement(`${e.comment}\n  tm2_mul_s8(&${e.id}, ${e.at(op.inputs[0])}, ${e.at(op.inputs[1])}, ${e.at(op.output)});`);
   },
   scratchBytes: () => 0,

@@ -1,6 +1,7 @@
 // maxpool and avgpool (2-D windows, 1-D as H = 1): input and output share scale and zero point.
 import { activationRange, clamp } from '../quant/fixedpoint.ts';
 import type { QOpBase, QTensor } from '../quant/qgraph.ts';
+import { packedIO } from '../quant/act-storage.ts';
 import { commentText } from '../codegen/names.ts';
 import { divRound, list, size, storageRange, type KernelDef } from './kernel.ts';
 
@@ -99,6 +100,13 @@ function poolKernel(kind: 'maxpool' | 'avgpool'): KernelDef<QPoolOp> {
         `/* ${commentText(op.name)}: in [h, w, c], out h/w, kernel, stride, pad top/left/bottom/right, count_include_pad, zero point, clamp */\n` +
           `static const tm2_pool_params ${e.id} = {\n  ${p.join(',\n  ')}\n};`,
       );
+      const io = packedIO(e.q, op).flags;
+      if (io) {
+        const sc = e.memory.scratch[e.index];
+        e.statement(`${e.comment}\n  tm2_pool_s4a(${kind === 'maxpool' ? 1 : 0}, &${e.id}, ${e.at(op.inputs[0])}, ${e.at(op.output)}, ${io}, ${sc ? `A + ${sc.offset}` : 'NULL'});`);
+        e.selfCheck(`  if (tm2_pool_s4a_scratch_size(&${e.id}, ${io}) > ${sc ? sc.bytes : 0}u) bad++;`);
+        return;
+      }
       e.statement(`${e.comment}\n  tm2_${op.op}_s8(&${e.id}, ${e.at(op.inputs[0])}, ${e.at(op.output)});`);
     },
     scratchBytes: () => 0,

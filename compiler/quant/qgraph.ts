@@ -7,8 +7,9 @@
 // [1, W, C] (H = 1), a vector is [1, 1, C]. Batch is always 1 and is not stored.
 //
 // Activations are INT8 or INT4 (asymmetric, with a zero point). INT4 activations hold values
-// in [-8, 7] and are stored one per byte in the arena, so every kernel reads them with the same
-// loads as INT8; only the clamp bounds differ. Weights are symmetric per output channel, INT8
+// in [-8, 7]; here (and in the emulator) they are one per Int8Array element, and the code generator
+// stores them two per byte in the arena where act-storage.ts allows (packed INT4 activations,
+// README.md); the arithmetic is the same either way, only the clamp bounds differ from INT8. Weights are symmetric per output channel, INT8
 // in [-127, 127] or INT4 in [-7, 7]; INT4 weights are packed two per byte by the code
 // generator (first value in the low nibble, over the flattened weight array in the layout
 // each op documents), as CMSIS-NN and TFLite do. Here, weights are kept unpacked in Int8Array.

@@ -5,8 +5,9 @@
  * runtime-c/ARITHMETIC.md bit for bit; the TypeScript emulator implements the same page.
  *
  * Tensors are channels-last [H][W][C], batch 1 not stored; 1-D signals are H = 1, vectors
- * [1][1][C]. Activations are int8_t; INT4 activations are stored one per byte and differ only
- * in the clamp bounds (act_min = -8, act_max = 7). Weights are int8_t (INT8, [-127, 127]) or
+ * [1][1][C]. Activations are int8_t; INT4 activations differ only in the clamp bounds
+ * (act_min = -8, act_max = 7), and the generated code stores most of them packed two per byte,
+ * run through the s4a entry points at the end of this header. Weights are int8_t (INT8, [-127, 127]) or
  * packed INT4 ([-7, 7], two per byte, FIRST value in the LOW nibble, over the flattened weight
  * array in the op's layout; an odd count leaves the last high nibble 0).
  *
@@ -411,6 +412,40 @@ typedef struct {
 } tm2_resize_params;
 void tm2_resize_nearest_s8(const tm2_resize_params *p, const int8_t *in, int8_t *out);
 void tm2_resize_bilinear_s8(const tm2_resize_params *p, const int8_t *in, int8_t *out);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Packed INT4 activations (s4_act.c)                                                           */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * A tensor the compiler stores packed holds its INT4 values ([-8, 7]) two per byte, first value in
+ * the LOW nibble (as INT4 weights), over the [H][W][C] order; an odd count leaves the last high
+ * nibble 0. These entry points run the byte-stored kernels above on windows unpacked into scratch
+ * and pack what they produce; `io` says which side is packed (the other is byte-stored as usual).
+ * Arithmetic is the wrapped kernel's, bit for bit. Scratch: the tm2_*_s4a_scratch_size functions.
+ */
+#define TM2_S4A_IN_PACKED 1  /* every input of the op is packed */
+#define TM2_S4A_OUT_PACKED 2 /* the output is packed */
+#define TM2_S4A_CONV 0
+#define TM2_S4A_DEPTHWISE 1
+#define TM2_S4A_POINTWISE 2
+#define TM2_S4A_DENSE 3
+#define TM2_S4A_ADD 0
+#define TM2_S4A_MUL 1
+#define TM2_S4A_LUT 2
+#define TM2_S4A_CHUNK 64 /* elementwise ops: values per chunk (even, so chunks start on a byte) */
+
+size_t tm2_conv_s4a_scratch_size(int32_t kind, const tm2_conv_params *p, int32_t io);
+void tm2_conv_s4a(int32_t kind, int32_t weight_bits, const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out,
+                  int32_t io, void *scratch);
+size_t tm2_pool_s4a_scratch_size(const tm2_pool_params *p, int32_t io);
+void tm2_pool_s4a(int32_t max, const tm2_pool_params *p, const int8_t *in, int8_t *out, int32_t io, void *scratch);
+void tm2_gap_s4a(const int8_t *in, int32_t h, int32_t w, int32_t c, int32_t zp, int32_t act_min, int32_t act_max, int8_t *out,
+                 int32_t io);
+size_t tm2_elementwise_s4a_scratch_size(int32_t size);
+/** kind TM2_S4A_ADD / _MUL (params: tm2_add_params / tm2_mul_params, size ignored) or _LUT (params: the table, b NULL). */
+void tm2_elementwise_s4a(int32_t kind, const void *params, int32_t size, const int8_t *a, int32_t a_packed, const int8_t *b,
+                         int32_t b_packed, int8_t *out, int32_t out_packed, void *scratch);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,315 @@
+/*
+ * s4_act.c - packed INT4 activations (tm2.h "Packed INT4 activations"): the kernels' byte-stored
+ * inner loops run unchanged on a small window of the tensor, unpacked into scratch, and their
+ * output is packed as it is produced. The arena then holds every packed tensor at half its bytes
+ * and pays only for the window of the one op running.
+ *
+ * Window ops (conv family, pooling) run in bands of output rows (or, when the output has one row,
+ * bands of output columns): the input rows / columns a band reads are unpacked, the kernel runs on
+ * them as on a whole tensor whose top / left padding is what the band still needs, and the band's
+ * outputs are packed. Elementwise ops run in chunks of TM2_S4A_CHUNK values.
+ */
+#include <string.h>
+
+#include "s4_unpack.h"
+
+/** Writes n int8 values (each in [-8, 7]) as packed nibbles at element `first` of `packed`. */
+static void s4a_pack(const int8_t *src, int32_t n, int8_t *packed, int32_t first) {
+  uint8_t *b = (uint8_t *)packed + (first >> 1);
+  if (n <= 0) return;
+  if (first & 1) { /* starts in a high nibble: keep the low one */
+    *b = (uint8_t)((*b & 0x0F) | ((uint32_t)*src++ << 4));
+    b++;
+    n--;
+  }
+  for (; n >= 2; n -= 2, src += 2) *b++ = (uint8_t)(((uint32_t)src[0] & 0x0F) | ((uint32_t)src[1] << 4));
+  if (n) *b = (uint8_t)((*b & 0xF0) | ((uint32_t)*src & 0x0F)); /* ends in a low nibble: keep the high one */
+}
+
+/** The padding nibble of an odd-length packed tensor is 0 (written once the tensor is complete). */
+static void s4a_clear_pad(int8_t *packed, int32_t n) {
+  if (n & 1) packed[n >> 1] = (int8_t)(packed[n >> 1] & 0x0F);
+}
+
+/** n values from element `first` of a tensor, packed or byte-stored, into dst. */
+static void s4a_get(const int8_t *src, int32_t packed, int32_t first, int32_t n, int8_t *dst) {
+  if (packed) tm2_s4_unpack(src, first, n, dst);
+  else memcpy(dst, src + first, (size_t)n);
+}
+
+static size_t align4(size_t n) { return (n + 3u) & ~(size_t)3u; }
+
+/* ---- windows of the conv family and pooling -------------------------------------------------- */
+
+/**
+ * One axis of a band: outputs [o0, o0 + n) with stride s, begin padding pad and taps (k - 1) * d + 1
+ * wide read input [lo, lo + len) of an axis of extent in; the band sees them with begin padding
+ * pad_band (the taps before lo are padding in the whole tensor too).
+ */
+typedef struct {
+  int32_t lo, len, pad_band;
+} s4a_span;
+
+static s4a_span s4a_axis(int32_t o0, int32_t n, int32_t s, int32_t pad, int32_t taps, int32_t in) {
+  s4a_span r;
+  const int32_t start = o0 * s - pad, end = (o0 + n - 1) * s - pad + taps; /* exclusive */
+  r.lo = start < 0 ? 0 : start > in ? in : start;
+  r.len = (end > in ? in : end) - r.lo;
+  if (r.len < 0) r.len = 0;
+  r.pad_band = r.lo - start;
+  return r;
+}
+
+/** The largest span length over the bands of an axis (what the unpack buffer must hold). */
+static int32_t s4a_max_len(int32_t out, int32_t band, int32_t s, int32_t pad, int32_t taps, int32_t in) {
+  int32_t o0, m = 0;
+  for (o0 = 0; o0 < out; o0 += band) {
+    const s4a_span r = s4a_axis(o0, out - o0 < band ? out - o0 : band, s, pad, taps, in);
+    if (r.len > m) m = r.len;
+  }
+  return m;
+}
+
+/** Outputs per band: one row, or when the output has one row, TM2_S4A_BAND_COLS columns. */
+#define TM2_S4A_BAND_COLS 8
+
+typedef struct {
+  int32_t by_rows;                     /* 1: bands of output rows; 0: of output columns (out_h == 1) */
+  int32_t band;                        /* outputs per band along that axis */
+  int32_t win_bytes;                   /* largest input window, bytes (0: read the input in place) */
+  int32_t out_bytes;                   /* one band's output, bytes (0: written in place) */
+} s4a_plan;
+
+static s4a_plan s4a_window_plan(int32_t in_h, int32_t in_w, int32_t c_in, int32_t out_h, int32_t out_w, int32_t c_out,
+                                int32_t taps_h, int32_t taps_w, int32_t s_h, int32_t s_w, int32_t pad_t, int32_t pad_l,
+                                int32_t io) {
+  s4a_plan pl;
+  pl.by_rows = out_h > 1;
+  pl.band = pl.by_rows ? 1 : TM2_S4A_BAND_COLS;
+  if (pl.by_rows) {
+    const int32_t rows = s4a_max_len(out_h, 1, s_h, pad_t, taps_h, in_h);
+    pl.win_bytes = (io & TM2_S4A_IN_PACKED) ? rows * in_w * c_in : 0;
+    pl.out_bytes = (io & TM2_S4A_OUT_PACKED) ? out_w * c_out : 0;
+  } else {
+    const int32_t rows = s4a_max_len(1, 1, s_h, pad_t, taps_h, in_h);
+    const int32_t cols = s4a_max_len(out_w, pl.band, s_w, pad_l, taps_w, in_w);
+    /* A byte-stored input is still gathered: a column band of several rows is not contiguous. */
+    pl.win_bytes = (io & TM2_S4A_IN_PACKED) || rows > 1 ? rows * cols * c_in : 0;
+    pl.out_bytes = (io & TM2_S4A_OUT_PACKED) ? (out_w < pl.band ? out_w : pl.band) * c_out : 0;
+  }
+  return pl;
+}
+
+/** Gathers input rows [r.lo, +r.len) x columns [cspan.lo, +cspan.len) (all channels) into dst. */
+static void s4a_gather(const int8_t *in, int32_t packed, int32_t in_w, int32_t c, s4a_span r, s4a_span cs, int8_t *dst) {
+  int32_t y;
+  for (y = 0; y < r.len; y++, dst += cs.len * c) s4a_get(in, packed, ((r.lo + y) * in_w + cs.lo) * c, cs.len * c, dst);
+}
+
+/* ---- conv family ------------------------------------------------------------------------------ */
+
+static size_t s4a_kernel_scratch(int32_t kind, const tm2_conv_params *p) {
+  switch (kind) {
+    case TM2_S4A_CONV: return tm2_conv_scratch_size(p);
+    case TM2_S4A_POINTWISE: return tm2_pointwise_scratch_size(p);
+    case TM2_S4A_DENSE: return tm2_dense_scratch_size(p);
+    default: return 0;
+  }
+}
+
+static void s4a_run_conv(int32_t kind, int32_t weight_bits, const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out,
+                         void *scratch) {
+  const int32_t s4 = weight_bits == 4;
+  switch (kind) {
+    case TM2_S4A_CONV: (s4 ? tm2_conv_s4 : tm2_conv_s8)(p, in, w, out, scratch); break;
+    case TM2_S4A_DEPTHWISE: (s4 ? tm2_depthwise_s4 : tm2_depthwise_s8)(p, in, w, out); break;
+    case TM2_S4A_POINTWISE: (s4 ? tm2_pointwise_s4 : tm2_pointwise_s8)(p, in, w, out, scratch); break;
+    default: (s4 ? tm2_dense_s4 : tm2_dense_s8)(p, in, w, out, scratch); break;
+  }
+}
+
+static s4a_plan s4a_conv_plan(int32_t kind, const tm2_conv_params *p, int32_t io) {
+  if (kind == TM2_S4A_DENSE) { /* one band: the whole input vector and the output vector */
+    s4a_plan pl;
+    pl.by_rows = 1;
+    pl.band = 1;
+    pl.win_bytes = (io & TM2_S4A_IN_PACKED) ? p->in_h * p->in_w * p->in_c : 0;
+    pl.out_bytes = (io & TM2_S4A_OUT_PACKED) ? p->out_c : 0;
+    return pl;
+  }
+  if (kind == TM2_S4A_POINTWISE)
+    return s4a_window_plan(p->in_h, p->in_w, p->in_c, p->out_h, p->out_w, p->out_c, 1, 1, 1, 1, 0, 0, io);
+  return s4a_window_plan(p->in_h, p->in_w, p->in_c, p->out_h, p->out_w, p->out_c, (p->kernel_h - 1) * p->dilation_h + 1,
+                         (p->kernel_w - 1) * p->dilation_w + 1, p->stride_h, p->stride_w, p->pad_top, p->pad_left, io);
+}
+
+size_t tm2_conv_s4a_scratch_size(int32_t kind, const tm2_conv_params *p, int32_t io) {
+  const s4a_plan pl = s4a_conv_plan(kind, p, io);
+  return align4(s4a_kernel_scratch(kind, p)) + align4((size_t)pl.win_bytes) + (size_t)pl.out_bytes;
+}
+
+void tm2_conv_s4a(int32_t kind, int32_t weight_bits, const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out,
+                  int32_t io, void *scratch) {
+  const s4a_plan pl = s4a_conv_plan(kind, p, io);
+  const int32_t in_packed = io & TM2_S4A_IN_PACKED, out_packed = io & TM2_S4A_OUT_PACKED;
+  int8_t *ks = (int8_t *)scratch, *win = ks + align4(s4a_kernel_scratch(kind, p)), *ob = win + align4((size_t)pl.win_bytes);
+  const int32_t pointwise = kind == TM2_S4A_POINTWISE;
+  const int32_t taps_h = pointwise ? 1 : (p->kernel_h - 1) * p->dilation_h + 1;
+  const int32_t taps_w = pointwise ? 1 : (p->kernel_w - 1) * p->dilation_w + 1;
+  const int32_t s_h = pointwise ? 1 : p->stride_h, s_w = pointwise ? 1 : p->stride_w;
+  const int32_t pad_t = pointwise ? 0 : p->pad_top, pad_l = pointwise ? 0 : p->pad_left;
+  const int32_t n_out = p->out_h * p->out_w * p->out_c;
+  int32_t o0;
+  if (kind == TM2_S4A_DENSE) {
+    const int32_t n_in = p->in_h * p->in_w * p->in_c;
+    if (in_packed) tm2_s4_unpack(in, 0, n_in, win);
+    s4a_run_conv(kind, weight_bits, p, in_packed ? win : in, w, out_packed ? ob : out, ks);
+    if (out_packed) s4a_pack(ob, p->out_c, out, 0);
+  } else {
+    const int32_t outer = pl.by_rows ? p->out_h : p->out_w;
+    for (o0 = 0; o0 < outer; o0 += pl.band) {
+      const int32_t n = outer - o0 < pl.band ? outer - o0 : pl.band;
+      const s4a_span rs = pl.by_rows ? s4a_axis(o0, n, s_h, pad_t, taps_h, p->in_h) : s4a_axis(0, 1, s_h, pad_t, taps_h, p->in_h);
+      const s4a_span cs = pl.by_rows ? s4a_axis(0, p->out_w, s_w, pad_l, taps_w, p->in_w) : s4a_axis(o0, n, s_w, pad_l, taps_w, p->in_w);
+      const s4a_span full = {0, p->in_w, 0};
+      const s4a_span cols = pl.by_rows ? full : cs; /* row bands read whole rows */
+      const int32_t first_out = (pl.by_rows ? o0 * p->out_w : o0) * p->out_c;
+      const int32_t band_out = (pl.by_rows ? n * p->out_w : n) * p->out_c;
+      tm2_conv_params b = *p;
+      const int8_t *src;
+      b.in_h = rs.len;
+      b.in_w = cols.len;
+      b.out_h = pl.by_rows ? n : 1;
+      b.out_w = pl.by_rows ? p->out_w : n;
+      if (!pointwise) {
+        b.pad_top = rs.pad_band;
+        b.pad_left = pl.by_rows ? p->pad_left : cs.pad_band;
+      }
+      if (pl.win_bytes) {
+        s4a_gather(in, in_packed, p->in_w, p->in_c, rs, cols, win);
+        src = win;
+      } else {
+        src = in + (rs.lo * p->in_w + cols.lo) * p->in_c; /* byte-stored and contiguous: read in place */
+      }
+      s4a_run_conv(kind, weight_bits, &b, src, w, out_packed ? ob : out + first_out, ks);
+      if (out_packed) s4a_pack(ob, band_out, out, first_out);
+    }
+  }
+  if (out_packed) s4a_clear_pad(out, n_out);
+}
+
+/* ---- pooling ---------------------------------------------------------------------------------- */
+/* Pools often cover much of their input (an average pool over the whole map), so a window would be
+ * most of the tensor: they read one pixel's channels at a time instead, with tm2_ref_*pool_s8's
+ * arithmetic (the definition tm2_*pool_s8 is tested against). Scratch: c accumulators, one input
+ * pixel and one output pixel. */
+
+size_t tm2_pool_s4a_scratch_size(const tm2_pool_params *p, int32_t io) {
+  (void)io;
+  return 4u * (size_t)p->c + 2u * align4((size_t)p->c);
+}
+
+void tm2_pool_s4a(int32_t max, const tm2_pool_params *p, const int8_t *in, int8_t *out, int32_t io, void *scratch) {
+  const int32_t c = p->c, in_packed = io & TM2_S4A_IN_PACKED, out_packed = io & TM2_S4A_OUT_PACKED;
+  int32_t *acc = (int32_t *)scratch;
+  int8_t *px = (int8_t *)(acc + c), *o = px + align4((size_t)c);
+  int32_t oy, ox, ch, y, x;
+  for (oy = 0; oy < p->out_h; oy++) {
+    const int32_t y0 = oy * p->stride_h - p->pad_top, y1 = y0 + p->kernel_h;
+    const int32_t ya = y0 < 0 ? 0 : y0, yb = y1 > p->in_h ? p->in_h : y1;
+    const int32_t ty = y0 > -p->pad_top ? y0 : -p->pad_top, by = y1 < p->in_h + p->pad_bottom ? y1 : p->in_h + p->pad_bottom;
+    const int32_t ny = p->count_include_pad ? by - ty : yb - ya;
+    for (ox = 0; ox < p->out_w; ox++) {
+      const int32_t x0 = ox * p->stride_w - p->pad_left, x1 = x0 + p->kernel_w;
+      const int32_t xa = x0 < 0 ? 0 : x0, xb = x1 > p->in_w ? p->in_w : x1;
+      const int32_t lx = x0 > -p->pad_left ? x0 : -p->pad_left, rx = x1 < p->in_w + p->pad_right ? x1 : p->in_w + p->pad_right;
+      const int32_t n = ny * (p->count_include_pad ? rx - lx : xb - xa);
+      const int32_t empty = ya >= yb || xa >= xb;
+      for (ch = 0; ch < c; ch++) acc[ch] = max ? (empty ? p->zp : -128) : 0;
+      for (y = ya; y < yb; y++)
+        for (x = xa; x < xb; x++) {
+          const int32_t first = (y * p->in_w + x) * c;
+          const int8_t *v = in_packed ? px : in + first;
+          if (in_packed) tm2_s4_unpack(in, first, c, px);
+          if (max) {
+            for (ch = 0; ch < c; ch++)
+              if (v[ch] > acc[ch]) acc[ch] = v[ch];
+          } else {
+            for (ch = 0; ch < c; ch++) acc[ch] += v[ch] - p->zp;
+          }
+        }
+      for (ch = 0; ch < c; ch++) {
+        int32_t r = acc[ch];
+        if (!max) {
+          r = n > 0 ? p->zp + (r >= 0 ? (r + n / 2) / n : -((-r + n / 2) / n)) : p->zp;
+          r = r < p->act_min ? p->act_min : r > p->act_max ? p->act_max : r;
+        }
+        o[ch] = (int8_t)r;
+      }
+      if (out_packed) s4a_pack(o, c, out, (oy * p->out_w + ox) * c);
+      else memcpy(out + (oy * p->out_w + ox) * c, o, (size_t)c);
+    }
+  }
+  if (out_packed) s4a_clear_pad(out, p->out_h * p->out_w * c);
+}
+
+/* ---- global average pool ----------------------------------------------------------------------- */
+
+void tm2_gap_s4a(const int8_t *in, int32_t h, int32_t w, int32_t c, int32_t zp, int32_t act_min, int32_t act_max, int8_t *out,
+                 int32_t io) {
+  const int32_t n = h * w, in_packed = io & TM2_S4A_IN_PACKED;
+  int32_t ch, i;
+  for (ch = 0; ch < c; ch++) {
+    int32_t acc = 0, v;
+    if (in_packed)
+      for (i = 0; i < n; i++) acc += tm2_s4_get(in, i * c + ch);
+    else
+      for (i = 0; i < n; i++) acc += in[i * c + ch];
+    acc -= zp * n; /* as tm2_gap_s8 */
+    v = zp + (acc >= 0 ? (acc + n / 2) / n : -((-acc + n / 2) / n));
+    v = v < act_min ? act_min : v > act_max ? act_max : v;
+    if (io & TM2_S4A_OUT_PACKED) {
+      const int8_t q = (int8_t)v;
+      s4a_pack(&q, 1, out, ch);
+    } else {
+      out[ch] = (int8_t)v;
+    }
+  }
+  if (io & TM2_S4A_OUT_PACKED) s4a_clear_pad(out, c);
+}
+
+/* ---- elementwise ------------------------------------------------------------------------------- */
+
+size_t tm2_elementwise_s4a_scratch_size(int32_t size) {
+  const int32_t n = size < TM2_S4A_CHUNK ? size : TM2_S4A_CHUNK;
+  return 3 * align4((size_t)n);
+}
+
+void tm2_elementwise_s4a(int32_t kind, const void *params, int32_t size, const int8_t *a, int32_t a_packed, const int8_t *b,
+                         int32_t b_packed, int8_t *out, int32_t out_packed, void *scratch) {
+  const size_t slot = align4((size_t)(size < TM2_S4A_CHUNK ? size : TM2_S4A_CHUNK));
+  int8_t *ua = (int8_t *)scratch, *ub = ua + slot, *uo = ub + slot;
+  int32_t i0;
+  /* Chunks start at even elements, so a chunk of one packed tensor never shares a byte with the
+   * next: in place (out == a or b) stays correct. */
+  for (i0 = 0; i0 < size; i0 += TM2_S4A_CHUNK) {
+    const int32_t n = size - i0 < TM2_S4A_CHUNK ? size - i0 : TM2_S4A_CHUNK;
+    const int8_t *pa = a_packed ? ua : a + i0, *pb = b_packed ? ub : b + i0;
+    int8_t *po = out_packed ? uo : out + i0;
+    if (a_packed) tm2_s4_unpack(a, i0, n, ua);
+    if (b && b_packed) tm2_s4_unpack(b, i0, n, ub);
+    if (kind == TM2_S4A_ADD) {
+      tm2_add_params p = *(const tm2_add_params *)params;
+      p.size = n;
+      tm2_add_s8(&p, pa, pb, po);
+    } else if (kind == TM2_S4A_MUL) {
+      tm2_mul_params p = *(const tm2_mul_params *)params;
+      p.size = n;
+      tm2_mul_s8(&p, pa, pb, po);
+    } else {
+      tm2_lut_s8(pa, po, n, (const int8_t *)params);
+    }
+    if (out_packed) s4a_pack(uo, n, out, i0);
+  }
+  if (out_packed) s4a_clear_pad(out, size);
+}
