@@ -19,7 +19,8 @@
 //
 //   nice npx tsx benchmarks/plan-vs-baselines.ts [--only NAME ...] [--variants] [--random N] [--rows N]
 //        [--kinds flash,bops,latency] [--board NAME] [--sensitivity NAME] [--json | --markdown] [--out FILE]
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
@@ -59,6 +60,8 @@ const HELP = `usage: npx tsx benchmarks/plan-vs-baselines.ts [--only NAME ...] [
                      instruction budget, counted under QEMU on --board
   --board NAME       the board whose instructions are counted (default mps2-an386, Cortex-M4)
   --out FILE         write the --json rows to FILE after every budget (partial results survive)
+  --plan-cache DIR   keep every emulated plan's accuracy in DIR (per model, calibration and rows): a re-run
+                     (another --sensitivity) emulates only new plans
   --sensitivity NAME the 'default' planner's criterion (default ${DEFAULT_CRITERION}; one of ${CRITERION_NAMES.join(', ')})
   --json             one row per example x budget: {example, budgetKind, budget, int4Drop, default, traceFree,
                      largestFirst, randomMean, randomBest, ...} (accuracies in points)
@@ -157,6 +160,11 @@ export interface CompareOptions {
   say: (s: string) => void;
   /** Called with every finished row. */
   onRow?: (row: BaselineRow) => void;
+  /**
+   * A directory keeping every emulated plan's accuracy across runs (per model file, calibration and
+   * accuracy rows), so a second criterion re-run emulates only the plans that are new.
+   */
+  planCache?: string;
 }
 
 export async function compareOne(h: HeldOutModel, o: CompareOptions): Promise<BaselineRow[]> {
@@ -165,7 +173,13 @@ export async function compareOne(h: HeldOutModel, o: CompareOptions): Promise<Ba
   const calibration = calibrateOnSet(graph, h.calib);
   const output = reportedOutput(graph, h.evaluation);
   // Every distinct assignment is emulated once: random plans repeat, and the same plan serves several budgets.
-  const cache = new Map<string, number>();
+  const cacheFile = o.planCache
+    ? join(o.planCache, `${h.label.replace('/', '_')}-${createHash('sha256').update(readFileSync(graph.file)).update(h.calib.file).update(h.evaluation.file).update(String(h.evaluation.rows.length)).digest('hex').slice(0, 16)}.json`)
+    : undefined;
+  const cache = new Map<string, number>(cacheFile && existsSync(cacheFile) ? Object.entries(JSON.parse(readFileSync(cacheFile, 'utf8')) as Record<string, number>) : []);
+  const saveCache = () => {
+    if (cacheFile) writeFileSync(cacheFile, JSON.stringify(Object.fromEntries(cache)));
+  };
   const inputs = graph.inputs.map((i) => i.name);
   const accuracy = (problem: IlpProblem, a: Assignment): number => {
     const key = a.map((c) => `${c.weightBits}${c.activationBits}`).join('');
@@ -260,6 +274,7 @@ export async function compareOne(h: HeldOutModel, o: CompareOptions): Promise<Ba
         rows: h.evaluation.rows.length,
       };
       rows.push(row);
+      saveCache();
       o.onRow?.(row);
       say(
         `  ${kind} ${budget} (${fraction * 100}%): default ${row.default.toFixed(2)}, trace-free ${row.traceFree.toFixed(2)}, largest-first ${row.largestFirst.toFixed(2)}, ` +
@@ -284,6 +299,7 @@ async function main(): Promise<void> {
       variants: { type: 'boolean' },
       board: { type: 'string' },
       out: { type: 'string' },
+      'plan-cache': { type: 'string' },
       random: { type: 'string' },
       rows: { type: 'string' },
       kinds: { type: 'string' },
@@ -320,6 +336,7 @@ async function main(): Promise<void> {
       criterion,
       board,
       say,
+      planCache: values['plan-cache'] ? (mkdirSync(values['plan-cache'], { recursive: true }), values['plan-cache']) : undefined,
       onRow: (r) => {
         rows.push(r);
         save();
