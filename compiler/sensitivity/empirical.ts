@@ -15,6 +15,12 @@
 //               for outputs without labels), mean over outputs. Coarse: one row is 1/rows.
 // Each comes with its standard error over rows. A negative mean (4 bits measured no worse than 8)
 // is reported as it is; the planner notes it rather than hiding it.
+//
+// Layers interact: what one layer's 4 bits cost depends on what the others carry. A layer alone at
+// 4 bits in an all-INT8 model is one end of that; `restoreFromInt4` measures the other end, the gain of
+// putting that one layer back to 8 bits in an all-INT4 model (W4A4 everywhere, the layer W8A8). The
+// `-two-sided` criteria (criteria.ts) average the two per row: the layer's marginal cost at both
+// ends of the budget range the planner works in, for twice the emulator runs.
 import type { Graph } from '../ir.ts';
 import type { LayerInfo } from '../ilp/from-graph.ts';
 import type { Calibration } from '../quant/calibrate.ts';
@@ -93,6 +99,46 @@ function perRow(graph: Graph, calibration: Calibration, rows: DataSet, plan: Pre
     correct.push(c / graph.outputs.length);
   });
   return { kl, correct };
+}
+
+/** The gain of restoring each layer alone to INT8 in an otherwise all-INT4 (W4A4) model, per row. */
+export interface RestoreResult {
+  layers: Array<{ name: string; kl: Estimate; accuracyDrop: Estimate }>;
+  rows: number;
+  seconds: number;
+}
+
+const restoreCache = new WeakMap<Graph, WeakMap<DataSet, WeakMap<Calibration, Map<string, RestoreResult>>>>();
+
+export function restoreFromInt4(graph: Graph, layers: LayerInfo[], calibration: Calibration, rows: DataSet, options: EmpiricalOptions = {}): RestoreResult {
+  if (rows.rows.length === 0) throw new Error('internal: no sensitivity rows');
+  let byRows = restoreCache.get(graph);
+  if (!byRows) restoreCache.set(graph, (byRows = new WeakMap()));
+  let byCalib = byRows.get(rows);
+  if (!byCalib) byRows.set(rows, (byCalib = new WeakMap()));
+  let byKey = byCalib.get(calibration);
+  if (!byKey) byCalib.set(calibration, (byKey = new Map()));
+  const key = JSON.stringify([layers.map((l) => l.name), options.lowerOptions ?? {}]);
+  const hit = byKey.get(key);
+  if (hit) return hit;
+  const t0 = performance.now();
+  const names = layers.map((l) => l.name);
+  const lower = options.lowerOptions ?? {};
+  let run = 0;
+  const step = () => options.onProgress?.({ run: ++run, runs: 1 + layers.length });
+  const base = perRow(graph, calibration, rows, uniformPlan(graph.file, names, 4), lower);
+  step();
+  const out = layers.map((l, i) => {
+    const plan = uniformPlan(graph.file, names, 4);
+    plan.layers[names[i]] = { weightBits: 8, activationBits: 8 };
+    // Gain of 8 bits = base (all-INT4) minus the restored run: paired() reads it as a drop.
+    const r = paired(perRow(graph, calibration, rows, plan, lower), base);
+    step();
+    return { name: l.name, ...r };
+  });
+  const result = { layers: out, rows: rows.rows.length, seconds: (performance.now() - t0) / 1000 };
+  byKey.set(key, result);
+  return result;
 }
 
 function paired(base: { kl: number[]; correct: number[] }, run: { kl: number[]; correct: number[] }): { kl: Estimate; accuracyDrop: Estimate } {
