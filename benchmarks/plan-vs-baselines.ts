@@ -31,7 +31,8 @@ import { buildProblem, measureSensitivity, planFromSensitivity, type Budgets } f
 import { evaluateAssignment, uniformAssignment, type Assignment, type IlpProblem } from '../compiler/ilp/problem.ts';
 import { solvePrecision } from '../compiler/ilp/solve.ts';
 import { loadBoard, type Board } from '../compiler/target/boards.ts';
-import { calibrateOnSet, evaluatePlan } from '../compiler/quant/evaluate.ts';
+import { calibrateOnSet } from '../compiler/quant/evaluate.ts';
+import { PlanAccuracy } from '../compiler/sensitivity/plan-accuracy.ts';
 import type { PrecisionPlan } from '../compiler/quant/plan.ts';
 import type { Bits } from '../compiler/quant/qgraph.ts';
 import { mulberry32 } from '../compiler/random.ts';
@@ -172,7 +173,9 @@ export async function compareOne(h: HeldOutModel, o: CompareOptions): Promise<Ba
   const { kinds, randomPlans, criterion, say } = o;
   const calibration = calibrateOnSet(graph, h.calib);
   const output = reportedOutput(graph, h.evaluation);
-  // Every distinct assignment is emulated once: random plans repeat, and the same plan serves several budgets.
+  // Every distinct assignment is emulated once (random plans repeat, and the same plan serves several
+  // budgets), and every distinct op once (plans share their leading ops; compiler/sensitivity/plan-accuracy.ts).
+  const evaluator = new PlanAccuracy(graph, calibration, h.evaluation);
   const cacheFile = o.planCache
     ? join(o.planCache, `${h.label.replace('/', '_')}-${createHash('sha256').update(readFileSync(graph.file)).update(h.calib.file).update(h.evaluation.file).update(String(h.evaluation.rows.length)).digest('hex').slice(0, 16)}.json`)
     : undefined;
@@ -185,8 +188,7 @@ export async function compareOne(h: HeldOutModel, o: CompareOptions): Promise<Ba
     const key = a.map((c) => `${c.weightBits}${c.activationBits}`).join('');
     let acc = cache.get(key);
     if (acc === undefined) {
-      const ev = evaluatePlan(graph, h.calib, h.evaluation, toPlan('model', problem, a, inputs), {}, calibration);
-      cache.set(key, (acc = 100 * ev.accuracyPerOutput[output]));
+      cache.set(key, (acc = 100 * evaluator.accuracy(toPlan('model', problem, a, inputs))[output]));
     }
     return acc;
   };
@@ -278,7 +280,7 @@ export async function compareOne(h: HeldOutModel, o: CompareOptions): Promise<Ba
       o.onRow?.(row);
       say(
         `  ${kind} ${budget} (${fraction * 100}%): default ${row.default.toFixed(2)}, trace-free ${row.traceFree.toFixed(2)}, largest-first ${row.largestFirst.toFixed(2)}, ` +
-          `random mean ${rs.mean.toFixed(2)} (median ${rs.median.toFixed(2)}, sd ${rs.std.toFixed(2)}, ${rs.min.toFixed(2)}..${rs.max.toFixed(2)}, ${randomAcc.length} plans); ${cache.size} plans emulated`,
+          `random mean ${rs.mean.toFixed(2)} (median ${rs.median.toFixed(2)}, sd ${rs.std.toFixed(2)}, ${rs.min.toFixed(2)}..${rs.max.toFixed(2)}, ${randomAcc.length} plans); ${cache.size} plans, ${evaluator.stats.emulated} ops emulated, ${evaluator.stats.reused} reused`,
       );
     }
   }

@@ -24,8 +24,10 @@
 import type { Graph } from '../ir.ts';
 import type { LayerInfo } from '../ilp/from-graph.ts';
 import type { Calibration } from '../quant/calibrate.ts';
-import { argmax, floatOutputs, labelsFor, runQuantized, type DataSet } from '../quant/evaluate.ts';
-import { quantizeGraph, type LowerOptions } from '../quant/lower.ts';
+import { argmax, floatOutputs, labelsFor, type DataSet } from '../quant/evaluate.ts';
+import { dequantizeOutput } from '../quant/io.ts';
+import type { LowerOptions } from '../quant/lower.ts';
+import { PlanAccuracy } from './plan-accuracy.ts';
 import { uniformPlan, type PrecisionPlan } from '../quant/plan.ts';
 import type { Bits } from '../quant/qgraph.ts';
 import type { Estimate } from './hutchinson.ts';
@@ -72,19 +74,18 @@ function softmax(z: ArrayLike<number>): Float64Array {
 }
 
 /** Per-row KL summed over outputs and per-row correctness averaged over outputs, for one plan. */
-function perRow(graph: Graph, calibration: Calibration, rows: DataSet, plan: PrecisionPlan, lowerOptions: LowerOptions): { kl: number[]; correct: number[] } {
-  const q = quantizeGraph(graph, calibration, plan, lowerOptions);
+function perRow(graph: Graph, emulator: PlanAccuracy, rows: DataSet, plan: PrecisionPlan): { kl: number[]; correct: number[] } {
+  const { q, outputs } = emulator.outputValues(plan);
   const floats = floatOutputs(graph, rows);
   const producer = new Map(graph.nodes.map((n) => [n.outputs[0], n.op]));
   const kl: number[] = [];
   const correct: number[] = [];
-  rows.rows.forEach((row, r) => {
-    const qo = runQuantized(graph, q, row);
+  rows.rows.forEach((_row, r) => {
     let k = 0;
     let c = 0;
-    for (const o of graph.outputs) {
+    for (const [j, o] of graph.outputs.entries()) {
       const f = floats[r].get(o.name)!;
-      const g = qo.get(o.name)!;
+      const g = dequantizeOutput(q, q.outputs[j], outputs[j][r]);
       const labels = labelsFor(rows, graph, o.name);
       const truth = labels ? labels[r] : argmax(f);
       c += argmax(g) === truth ? 1 : 0;
@@ -126,13 +127,14 @@ export function restoreFromInt4(graph: Graph, layers: LayerInfo[], calibration: 
   const lower = options.lowerOptions ?? {};
   let run = 0;
   const step = () => options.onProgress?.({ run: ++run, runs: 1 + layers.length });
-  const base = perRow(graph, calibration, rows, uniformPlan(graph.file, names, 4), lower);
+  const emulator = new PlanAccuracy(graph, calibration, rows, lower, SHARED_OP_BYTES);
+  const base = perRow(graph, emulator, rows, uniformPlan(graph.file, names, 4));
   step();
   const out = layers.map((l, i) => {
     const plan = uniformPlan(graph.file, names, 4);
     plan.layers[names[i]] = { weightBits: 8, activationBits: 8 };
     // Gain of 8 bits = base (all-INT4) minus the restored run: paired() reads it as a drop.
-    const r = paired(perRow(graph, calibration, rows, plan, lower), base);
+    const r = paired(perRow(graph, emulator, rows, plan), base);
     step();
     return { name: l.name, ...r };
   });
@@ -140,6 +142,9 @@ export function restoreFromInt4(graph: Graph, layers: LayerInfo[], calibration: 
   byKey.set(key, result);
   return result;
 }
+
+/** What one measurement keeps of the ops its plans share (plan-accuracy.ts); dropped when it ends. */
+const SHARED_OP_BYTES = 2 ** 29;
 
 function paired(base: { kl: number[]; correct: number[] }, run: { kl: number[]; correct: number[] }): { kl: Estimate; accuracyDrop: Estimate } {
   return {
@@ -179,14 +184,15 @@ function measure(graph: Graph, layers: LayerInfo[], calibration: Calibration, ro
     plan.layers[names[i]] = { weightBits: w, activationBits: a };
     return plan;
   };
-  const base = perRow(graph, calibration, rows, uniformPlan(graph.file, names, 8), lower);
+  const emulator = new PlanAccuracy(graph, calibration, rows, lower, SHARED_OP_BYTES);
+  const base = perRow(graph, emulator, rows, uniformPlan(graph.file, names, 8));
   step();
   const out: EmpiricalLayer[] = layers.map((l, i) => {
-    const weights = paired(base, perRow(graph, calibration, rows, with1(i, 4, options.untied ? 8 : 4), lower));
+    const weights = paired(base, perRow(graph, emulator, rows, with1(i, 4, options.untied ? 8 : 4)));
     step();
     let activations;
     if (options.untied) {
-      activations = paired(base, perRow(graph, calibration, rows, with1(i, 8, 4), lower));
+      activations = paired(base, perRow(graph, emulator, rows, with1(i, 8, 4)));
       step();
     }
     return { name: l.name, weights, activations };
