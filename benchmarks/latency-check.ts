@@ -1,6 +1,7 @@
 // Is the ILP's instruction count right? compiler/ilp/latency.ts predicts a plan's instructions as
 // fixed + each layer's count at its weight width (counted in the uniform INT8 / INT4 builds). This
-// builds random mixed plans, runs them under QEMU and prints predicted vs counted instructions.
+// builds random mixed plans the ILP could return (fan-in groups share their bits), runs them under
+// QEMU and prints predicted vs counted instructions.
 //
 //   nice npx tsx benchmarks/latency-check.ts [--only NAME ...] [--variants] [--plans N] [--board NAME] [--json | --markdown] [--from FILE ...]
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -8,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { measureOpInstructions } from '../compiler/dynafuse/measure.ts';
-import { analyzeLayers } from '../compiler/ilp/from-graph.ts';
+import { analyzeLayers, ilpLayers } from '../compiler/ilp/from-graph.ts';
 import { countLayerInstructions, predictInstructions } from '../compiler/ilp/latency.ts';
 import { labelsForEveryHead } from '../compiler/ilp/planner.ts';
 import { loadOnnx } from '../compiler/onnx/import.ts';
@@ -44,6 +45,9 @@ try {
     const graph = loadOnnx(m.onnx);
     const calib = labelsForEveryHead(graph, loadDataSet(graph, m.calib)).set;
     const layers = analyzeLayers(graph);
+    const names = layers.map((l) => l.name);
+    const zero = { 4: 0, 8: 0 };
+    const { equalActivationBits } = ilpLayers(layers, () => ({ omegaWeights: zero, omegaActivations: zero }));
     const calibration = calibrateOnSet(graph, calib);
     const counts = await countLayerInstructions(graph, layers, calibration, board, calib.rows.slice(0, 1), {
       cacheDir: ensureCacheDir('latency'),
@@ -53,6 +57,13 @@ try {
     const rand = mulberry32(7);
     for (let k = 0; k < Number(values.plans ?? 3); k++) {
       const bits: Bits[] = layers.map(() => (rand() < 0.5 ? 4 : 8));
+      // Plans the ILP can return: layers meeting at a Concat / Add take the same (tied) bits, as its
+      // equal-activation-bits rows require (lower.ts would otherwise widen the group's activations,
+      // which changes kernels the per-layer sum does not model).
+      for (const group of equalActivationBits) {
+        const first = names.indexOf(group[0]);
+        for (const n of group) bits[names.indexOf(n)] = bits[first];
+      }
       const plan = { model: 'model', layers: Object.fromEntries(layers.map((l, i) => [l.name, { weightBits: bits[i], activationBits: bits[i] }])) };
       const q = quantizeGraph(graph, calibration, plan);
       const counted = (await measureOpInstructions(q, calib.rows.slice(0, 1), board, join(work, `${m.label.replace('/', '_')}-${k}`))).inference;
