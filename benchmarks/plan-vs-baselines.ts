@@ -8,9 +8,10 @@
 // Accuracy is top-1 in the integer emulator on held-out rows (benchmarks/held-out.ts: sensitivity on
 // the even test rows, accuracy on the odd ones), of the last labelled output (the fused head).
 //
-// Latency: on Cortex-M4 every layer is slower at INT4 than at INT8 (weights unpacked at run time;
-// compiler/ilp/README.md), so an instruction budget alone is met by all-INT8, the most accurate plan,
-// and there is nothing to choose. It is a real trade-off only beside a flash budget: the `latency` rows
+// Latency: on Cortex-M4 a layer can be faster or slower at INT4 than at INT8 (weights unpacked at run
+// time, fewer bytes read; compiler/ilp/README.md), and all-INT8, the most accurate plan, is never far
+// from the fastest, so an instruction budget alone leaves little to choose. It is a real trade-off
+// beside a flash budget: the `latency` rows
 // keep the flash budget of the 50% flash row and sweep the instruction budget (counted per layer on
 // the board under QEMU, compiler/ilp/latency.ts) from the fastest plan that fits that flash (0, found
 // by the same ILP with instructions as the objective) to all-INT4 (1). The baselines then move layers
