@@ -1,13 +1,17 @@
 // How long mixed-precision planning takes per example model, and what it buys.
 //
 //   npx tsx benchmarks/plan-bench.ts [--sensitivity NAME] [--iterations N] [--batch N]
-//                                    [--untied] [--variants] [--no-accuracy] [example ...]
+//                                    [--untied] [--variants] [--no-accuracy] [--out FILE] [example ...]
+//   npx tsx benchmarks/plan-bench.ts --from FILE ... [--markdown | --write]
+//
+// --out FILE keeps one JSON row per model; --from reads such files, --markdown prints the table and
+// --write puts it into the top-level README.md between the plan-bench markers.
 //
 // For every examples/<name>/model.onnx with calib.npz (and test.npz for accuracy), and with
 // --variants every other <v>.onnx with <v>.calib.npz / <v>.test.npz: times the sensitivity (--sensitivity) and
 // the ILP solve (tied, at the paper's 20%-of-FP32 target, or all-INT4 when that is larger), then
 // prints FP32 / INT8 / INT4 / mixed accuracy in the integer emulator and weight bytes.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { analyzeLayers } from '../compiler/ilp/from-graph.ts';
@@ -15,6 +19,7 @@ import { type SensitivityCriterion, defaultFlashBudget, labelsForEveryHead, meas
 import { loadOnnx } from '../compiler/onnx/import.ts';
 import { calibrateGraph, evaluatePlan, loadDataSet } from '../compiler/quant/evaluate.ts';
 import { uniformPlan } from '../compiler/quant/plan.ts';
+import { lowerPriority } from './low-priority.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -25,11 +30,34 @@ const { values, positionals } = parseArgs({
     variants: { type: 'boolean' },
     untied: { type: 'boolean' },
     'no-accuracy': { type: 'boolean' },
+    out: { type: 'string' },
+    from: { type: 'string', multiple: true },
+    markdown: { type: 'boolean' },
+    write: { type: 'boolean' },
   },
 });
 
+/** One model's figures (accuracy of the last labelled output, the fused head of multi-head models). */
+interface BenchRow {
+  example: string;
+  layers: number;
+  macs: number;
+  criterion: string;
+  sensitivitySeconds: number;
+  sensitivityRows: number;
+  testRows: number;
+  output: string;
+  fp32: { accuracy: number; bytes: number };
+  int8: { accuracy: number; bytes: number };
+  int4: { accuracy: number; bytes: number };
+  mixed: { accuracy: number; bytes: number; flashBudget: number; bits: string };
+  date: string;
+}
+const benchRows: BenchRow[] = [];
+
+lowerPriority();
 const root = join(import.meta.dirname, '..', 'examples');
-const names = positionals.length ? positionals : readdirSync(root).filter((d) => existsSync(join(root, d, 'model.onnx')));
+const names = positionals.length ? positionals : values.from ? [] : readdirSync(root).filter((d) => existsSync(join(root, d, 'model.onnx')));
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
 const method = values.sensitivity as SensitivityCriterion | undefined;
@@ -38,6 +66,14 @@ const method = values.sensitivity as SensitivityCriterion | undefined;
 function jobs(): Array<[string, string, string, string]> {
   const out: Array<[string, string, string, string]> = [];
   for (const name of names) {
+    if (name.includes('/')) {
+      // One variant: examples/<example>/<variant>.onnx with its own arrays or the example's.
+      const [example, v] = name.split('/');
+      const dir = join(root, example);
+      const own = existsSync(join(dir, `${v}.calib.npz`));
+      out.push([name, join(dir, `${v}.onnx`), join(dir, own ? `${v}.calib.npz` : 'calib.npz'), join(dir, own ? `${v}.test.npz` : 'test.npz')]);
+      continue;
+    }
     const dir = join(root, name);
     if (!existsSync(join(dir, 'model.onnx')) || !existsSync(join(dir, 'calib.npz'))) {
       console.log(`${name}: no model.onnx / calib.npz yet, skipped`);
@@ -56,7 +92,7 @@ function jobs(): Array<[string, string, string, string]> {
   return out;
 }
 
-for (const [name, modelFile, calibFile, testFile] of jobs()) {
+for (const [name, modelFile, calibFile, testFile] of values.from ? [] : jobs()) {
   const graph = loadOnnx(modelFile);
   const calib = labelsForEveryHead(graph, loadDataSet(graph, calibFile)).set;
   const t0 = performance.now();
@@ -98,11 +134,48 @@ for (const [name, modelFile, calibFile, testFile] of jobs()) {
     fpAcc = ev.floatAccuracyPerOutput;
     rows.push([label, ev.accuracyPerOutput, ev.weightBytes]);
   }
+  const labelled = outs.filter((n) => !Number.isNaN(fpAcc[n]));
+  if (labelled.length) {
+    const out = labelled[labelled.length - 1];
+    const fig = (k: number) => ({ accuracy: rows[k][1][out], bytes: rows[k][2] });
+    benchRows.push({
+      example: name, layers: sens.layers.length, macs, criterion: sens.criterion, sensitivitySeconds: tSens, sensitivityRows: calib.rows.length,
+      testRows: test.rows.length, output: out, fp32: { accuracy: fpAcc[out], bytes: fp32 }, int8: fig(0), int4: fig(1),
+      mixed: { ...fig(2), flashBudget: flash, bits }, date: new Date().toISOString().slice(0, 10),
+    });
+    if (values.out) writeFileSync(values.out, `${JSON.stringify(benchRows, null, 2)}\n`);
+  }
   // The last labelled output first: for multi-head models it is the fused head.
-  for (const out of outs.filter((n) => !Number.isNaN(fpAcc[n])).reverse()) {
+  for (const out of labelled.reverse()) {
     console.log(
       `  accuracy (${out}, ${test.rows.length} test rows): FP32 ${pct(fpAcc[out])} at ${fp32} B` +
         rows.map(([l, a, b]) => `, ${l} ${pct(a[out])} at ${b} B (${pct(b / fp32)})`).join(''),
     );
   }
+}
+
+const BEGIN = '<!-- plan-bench: begin (generated by benchmarks/plan-bench.ts --write; do not edit) -->';
+const END = '<!-- plan-bench: end -->';
+
+function markdown(rs: BenchRow[]): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const cell = (f: { accuracy: number; bytes: number }) => `${pct(f.accuracy)}, ${n(f.bytes)} B`;
+  const lines = ['| example | layers, MACs | FP32 | INT8 | INT4 | mixed (tied, default) | bits per layer | sensitivity |', '|---|---|---|---|---|---|---|---|'];
+  for (const r of rs) {
+    const mixed = `${cell(r.mixed)} (${pct(r.mixed.bytes / r.fp32.bytes)} of FP32; budget ${n(r.mixed.flashBudget)} B)`;
+    lines.push(
+      `| ${r.example} (${r.testRows} test rows) | ${r.layers}, ${n(r.macs)} | ${cell(r.fp32)} | ${cell(r.int8)} | ${cell(r.int4)} | ${mixed} | ${r.mixed.bits} | \`${r.criterion}\`, ${r.sensitivityRows} rows, ${r.sensitivitySeconds.toFixed(0)} s |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+for (const f of values.from ?? []) benchRows.push(...(JSON.parse(readFileSync(f, 'utf8')) as BenchRow[]));
+if (values.markdown) console.log(markdown(benchRows));
+if (values.write) {
+  const file = join(import.meta.dirname, '..', 'README.md');
+  const text = readFileSync(file, 'utf8');
+  const a = text.indexOf(BEGIN), b = text.indexOf(END);
+  if (a < 0 || b < a) throw new Error(`README.md has no plan-bench markers (${BEGIN} ... ${END})`);
+  writeFileSync(file, `${text.slice(0, a + BEGIN.length)}\n${markdown(benchRows)}\n${text.slice(b)}`);
 }

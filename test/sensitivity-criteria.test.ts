@@ -26,6 +26,26 @@ describe('sensitivity criteria', () => {
     });
   });
 
+  it('accuracy-two-sided averages the drop of one layer at 4 bits in all-INT8 and its gain at 8 bits in all-INT4', () => {
+    const graph = loadOnnx('test/models/dscnn2d.onnx');
+    const set = loadDataSet(graph, 'test/models/dscnn2d.npz', 24);
+    const sens = measureSensitivity(graph, set, set, 'accuracy-two-sided');
+    const calibration = calibrateOnSet(graph, set);
+    const out = graph.outputs[0].name;
+    const acc = (plan: ReturnType<typeof uniform>) => evaluatePlan(graph, set, set, plan, {}, calibration).accuracyPerOutput[out];
+    const int8 = acc(uniform(graph, 8));
+    const int4 = acc(uniform(graph, 4));
+    expect(sens.method).toMatch(/two-sided/);
+    sens.layers.forEach((l, i) => {
+      const down = uniform(graph, 8);
+      down.layers[l.name] = { weightBits: 4, activationBits: 4 };
+      const up = uniform(graph, 4);
+      up.layers[l.name] = { weightBits: 8, activationBits: 8 };
+      expect(sens.estimates[i].value).toBeCloseTo((int8 - acc(down) + acc(up) - int4) / 2, 10);
+      expect(sens.omegas[i].omegaWeights[4]).toBeCloseTo(sens.estimates[i].value, 12);
+    });
+  });
+
   it('the kl criterion is finite per layer with a standard error, and larger at 4 bits than none', () => {
     const graph = loadOnnx('test/models/sensor1d.onnx');
     const set = loadDataSet(graph, 'test/models/sensor1d.npz', 12);

@@ -53,11 +53,18 @@ function runtimeHash(): string {
   return h.digest('hex').slice(0, 16);
 }
 
-/** What decides a kernel's instruction count: op kind, shapes, kernel geometry, weight bits. */
+/**
+ * What decides a kernel's instruction count: op kind, shapes and bits of its tensors, kernel
+ * geometry, weight bits. Weight bits belong to every op that has them (LSTM / GRU too, which have no
+ * kernel geometry: leaving them out once gave an LSTM its INT8 count at INT4 from the cache).
+ */
 function opSignature(q: QGraph, op: QOp): string {
-  const shape = (t: string) => q.tensors.get(t)?.shape ?? [];
-  const geometry = 'kernel' in op ? [op.kernel, op.stride, op.pad, 'groups' in op ? op.groups : 1, 'weightBits' in op ? op.weightBits : 8] : [];
-  return JSON.stringify([op.op, op.inputs.map(shape), shape(op.output), geometry]);
+  const tensor = (t: string) => {
+    const x = q.tensors.get(t);
+    return x ? [x.shape, x.bits] : [];
+  };
+  const geometry = 'kernel' in op ? [op.kernel, op.stride, op.pad, 'groups' in op ? op.groups : 1] : [];
+  return JSON.stringify([op.op, op.inputs.map(tensor), tensor(op.output), geometry, 'weightBits' in op ? op.weightBits : null]);
 }
 
 function layerOps(q: QGraph, layer: string): number[] {

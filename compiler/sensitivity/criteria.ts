@@ -11,7 +11,7 @@ import type { Calibration } from '../quant/calibrate.ts';
 import type { DataSet } from '../quant/evaluate.ts';
 import type { LowerOptions } from '../quant/lower.ts';
 import type { Bits } from '../quant/qgraph.ts';
-import { empiricalSensitivity, type EmpiricalResult } from './empirical.ts';
+import { empiricalSensitivity, restoreFromInt4, summarize, type EmpiricalResult } from './empirical.ts';
 import { gaussNewtonTraces, type GaussNewtonOptions } from './gauss-newton.ts';
 import { hessianTraces, type CalibrationRows, type LayerTrace, type TraceOptions, type TraceResult } from './hutchinson.ts';
 import { layerOmega, omegaScales, type LayerOmega } from './omega.ts';
@@ -171,6 +171,40 @@ function empirical(read: 'kl' | 'accuracyDrop') {
   };
 }
 
+/**
+ * The layer's cost of 4 bits at both ends (empirical.ts): alone at 4 bits in all-INT8, and alone
+ * back at 8 bits in all-INT4, averaged per row. Tied choices; with untied planning the activation
+ * term is the all-INT8 one.
+ */
+function twoSided(read: 'kl' | 'accuracyDrop') {
+  return (input: SensitivityInput): Omit<Sensitivity, 'criterion' | 'layers'> => {
+    const one = empirical(read)(input);
+    const progress = (p: { run: number; runs: number }) =>
+      input.onProgress?.(`restoring one layer at a time in all-INT4: emulator run ${p.run}/${p.runs} over ${input.rows.rows.length} rows`);
+    const from8 = empiricalSensitivity(input.graph, input.layers, input.calibration, input.rows, { untied: input.untied, lowerOptions: input.lowerOptions });
+    const from4 = restoreFromInt4(input.graph, input.layers, input.calibration, input.rows, { lowerOptions: input.lowerOptions, onProgress: progress });
+    const both = from8.layers.map((l, i) => {
+      const a = l.weights[read].samples, b = from4.layers[i][read].samples;
+      return summarize(a.map((v, r) => (v + b[r]) / 2));
+    });
+    const omegas: LayerOmega[] = one.omegas.map((om, i) => ({ ...om, omegaWeights: { 4: both[i].mean, 8: 0 } }));
+    const estimates = both.map((w, i) => {
+      const a = from8.layers[i].activations?.[read];
+      const value = w.mean + (a?.mean ?? 0);
+      return { value, stdErr: Math.hypot(w.stdErr, a?.stdErr ?? 0), negative: value < 0 };
+    });
+    const what = read === 'kl' ? 'output KL (float || quantized)' : 'top-1 drop';
+    return {
+      method: `empirical, two-sided: ${what} of each layer alone at 4 bits in all-INT8 and alone at 8 bits in all-INT4, averaged; integer emulator over ${from8.rows} rows`,
+      omegas,
+      estimates,
+      rows: from8.rows,
+      converged: true,
+      seconds: from8.seconds + from4.seconds,
+    };
+  };
+}
+
 function traceFree(input: SensitivityInput): Omit<Sensitivity, 'criterion' | 'layers'> {
   // HAWQ-V3's Omega with every trace set to 1: only the quantization error itself ranks layers.
   const one = { mean: 1, stdErr: 0, samples: [1] };
@@ -185,6 +219,14 @@ function traceFree(input: SensitivityInput): Omit<Sensitivity, 'criterion' | 'la
 export const SENSITIVITY_CRITERIA = {
   kl: { summary: 'output KL of each layer alone at 4 bits, measured in the integer emulator on held-out rows', measure: empirical('kl') },
   accuracy: { summary: 'top-1 drop of each layer alone at 4 bits, measured in the integer emulator on held-out rows', measure: empirical('accuracyDrop') },
+  'kl-two-sided': {
+    summary: 'output KL of each layer alone at 4 bits in all-INT8 and alone at 8 bits in all-INT4, averaged (layer interactions at both ends)',
+    measure: twoSided('kl'),
+  },
+  'accuracy-two-sided': {
+    summary: 'top-1 drop of each layer alone at 4 bits in all-INT8 and gain alone at 8 bits in all-INT4, averaged (layer interactions at both ends)',
+    measure: twoSided('accuracyDrop'),
+  },
   hessian: {
     summary: "HAWQ-V3's Tr(H)/n ||Q(W)-W||^2: exact Gauss-Newton traces where the graph allows, else Hutchinson with per-layer probes",
     measure: (input) => (gaussNewtonInexactNodes(input.graph).length === 0 ? gaussNewton(input) : hutchinson(input)),

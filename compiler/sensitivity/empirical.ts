@@ -15,11 +15,19 @@
 //               for outputs without labels), mean over outputs. Coarse: one row is 1/rows.
 // Each comes with its standard error over rows. A negative mean (4 bits measured no worse than 8)
 // is reported as it is; the planner notes it rather than hiding it.
+//
+// Layers interact: what one layer's 4 bits cost depends on what the others carry. A layer alone at
+// 4 bits in an all-INT8 model is one end of that; `restoreFromInt4` measures the other end, the gain of
+// putting that one layer back to 8 bits in an all-INT4 model (W4A4 everywhere, the layer W8A8). The
+// `-two-sided` criteria (criteria.ts) average the two per row: the layer's marginal cost at both
+// ends of the budget range the planner works in, for twice the emulator runs.
 import type { Graph } from '../ir.ts';
 import type { LayerInfo } from '../ilp/from-graph.ts';
 import type { Calibration } from '../quant/calibrate.ts';
-import { argmax, floatOutputs, labelsFor, runQuantized, type DataSet } from '../quant/evaluate.ts';
-import { quantizeGraph, type LowerOptions } from '../quant/lower.ts';
+import { argmax, floatOutputs, labelsFor, type DataSet } from '../quant/evaluate.ts';
+import { dequantizeOutput } from '../quant/io.ts';
+import type { LowerOptions } from '../quant/lower.ts';
+import { PlanAccuracy } from './plan-accuracy.ts';
 import { uniformPlan, type PrecisionPlan } from '../quant/plan.ts';
 import type { Bits } from '../quant/qgraph.ts';
 import type { Estimate } from './hutchinson.ts';
@@ -66,19 +74,18 @@ function softmax(z: ArrayLike<number>): Float64Array {
 }
 
 /** Per-row KL summed over outputs and per-row correctness averaged over outputs, for one plan. */
-function perRow(graph: Graph, calibration: Calibration, rows: DataSet, plan: PrecisionPlan, lowerOptions: LowerOptions): { kl: number[]; correct: number[] } {
-  const q = quantizeGraph(graph, calibration, plan, lowerOptions);
+function perRow(graph: Graph, emulator: PlanAccuracy, rows: DataSet, plan: PrecisionPlan): { kl: number[]; correct: number[] } {
+  const { q, outputs } = emulator.outputValues(plan);
   const floats = floatOutputs(graph, rows);
   const producer = new Map(graph.nodes.map((n) => [n.outputs[0], n.op]));
   const kl: number[] = [];
   const correct: number[] = [];
-  rows.rows.forEach((row, r) => {
-    const qo = runQuantized(graph, q, row);
+  rows.rows.forEach((_row, r) => {
     let k = 0;
     let c = 0;
-    for (const o of graph.outputs) {
+    for (const [j, o] of graph.outputs.entries()) {
       const f = floats[r].get(o.name)!;
-      const g = qo.get(o.name)!;
+      const g = dequantizeOutput(q, q.outputs[j], outputs[j][r]);
       const labels = labelsFor(rows, graph, o.name);
       const truth = labels ? labels[r] : argmax(f);
       c += argmax(g) === truth ? 1 : 0;
@@ -94,6 +101,50 @@ function perRow(graph: Graph, calibration: Calibration, rows: DataSet, plan: Pre
   });
   return { kl, correct };
 }
+
+/** The gain of restoring each layer alone to INT8 in an otherwise all-INT4 (W4A4) model, per row. */
+export interface RestoreResult {
+  layers: Array<{ name: string; kl: Estimate; accuracyDrop: Estimate }>;
+  rows: number;
+  seconds: number;
+}
+
+const restoreCache = new WeakMap<Graph, WeakMap<DataSet, WeakMap<Calibration, Map<string, RestoreResult>>>>();
+
+export function restoreFromInt4(graph: Graph, layers: LayerInfo[], calibration: Calibration, rows: DataSet, options: EmpiricalOptions = {}): RestoreResult {
+  if (rows.rows.length === 0) throw new Error('internal: no sensitivity rows');
+  let byRows = restoreCache.get(graph);
+  if (!byRows) restoreCache.set(graph, (byRows = new WeakMap()));
+  let byCalib = byRows.get(rows);
+  if (!byCalib) byRows.set(rows, (byCalib = new WeakMap()));
+  let byKey = byCalib.get(calibration);
+  if (!byKey) byCalib.set(calibration, (byKey = new Map()));
+  const key = JSON.stringify([layers.map((l) => l.name), options.lowerOptions ?? {}]);
+  const hit = byKey.get(key);
+  if (hit) return hit;
+  const t0 = performance.now();
+  const names = layers.map((l) => l.name);
+  const lower = options.lowerOptions ?? {};
+  let run = 0;
+  const step = () => options.onProgress?.({ run: ++run, runs: 1 + layers.length });
+  const emulator = new PlanAccuracy(graph, calibration, rows, lower, SHARED_OP_BYTES);
+  const base = perRow(graph, emulator, rows, uniformPlan(graph.file, names, 4));
+  step();
+  const out = layers.map((l, i) => {
+    const plan = uniformPlan(graph.file, names, 4);
+    plan.layers[names[i]] = { weightBits: 8, activationBits: 8 };
+    // Gain of 8 bits = base (all-INT4) minus the restored run: paired() reads it as a drop.
+    const r = paired(perRow(graph, emulator, rows, plan), base);
+    step();
+    return { name: l.name, ...r };
+  });
+  const result = { layers: out, rows: rows.rows.length, seconds: (performance.now() - t0) / 1000 };
+  byKey.set(key, result);
+  return result;
+}
+
+/** What one measurement keeps of the ops its plans share (plan-accuracy.ts); dropped when it ends. */
+const SHARED_OP_BYTES = 2 ** 29;
 
 function paired(base: { kl: number[]; correct: number[] }, run: { kl: number[]; correct: number[] }): { kl: Estimate; accuracyDrop: Estimate } {
   return {
@@ -133,14 +184,15 @@ function measure(graph: Graph, layers: LayerInfo[], calibration: Calibration, ro
     plan.layers[names[i]] = { weightBits: w, activationBits: a };
     return plan;
   };
-  const base = perRow(graph, calibration, rows, uniformPlan(graph.file, names, 8), lower);
+  const emulator = new PlanAccuracy(graph, calibration, rows, lower, SHARED_OP_BYTES);
+  const base = perRow(graph, emulator, rows, uniformPlan(graph.file, names, 8));
   step();
   const out: EmpiricalLayer[] = layers.map((l, i) => {
-    const weights = paired(base, perRow(graph, calibration, rows, with1(i, 4, options.untied ? 8 : 4), lower));
+    const weights = paired(base, perRow(graph, emulator, rows, with1(i, 4, options.untied ? 8 : 4)));
     step();
     let activations;
     if (options.untied) {
-      activations = paired(base, perRow(graph, calibration, rows, with1(i, 8, 4), lower));
+      activations = paired(base, perRow(graph, emulator, rows, with1(i, 8, 4)));
       step();
     }
     return { name: l.name, weights, activations };
