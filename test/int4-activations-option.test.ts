@@ -3,7 +3,7 @@
 // setting survives qgraph.json (verify rebuilds the same storage), reaches the ILP's RAM rows, and the
 // CLI refuses an unknown value (exit 2).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -112,6 +112,27 @@ describe('ILP RAM rows follow --int4-activations', () => {
     expect(() => checkBudgets(graph, { ramBytes: 12000 }, true, 'kws')).not.toThrow();
     expect(() => checkBudgets(graph, { ramBytes: 12000, int4Activations: 'bytes' }, true, 'kws')).toThrow(expect.objectContaining({ exitCode: 3 }));
   });
+});
+
+describe('compile --board: the RAM check follows the storage', () => {
+  it('kws-fsdd all-INT4 on a 7000-byte RAM: bytes is refused from the shapes (an 8000-byte map), packed only after lowering (its 9280-byte arena)', () => {
+    const board = JSON.parse(readFileSync(join(REPO_ROOT, 'boards/mps2-an386.json'), 'utf8'));
+    board.name = 'ram7000';
+    board.memory.ram.bytes = 7000 + 1024;
+    board.memory.stackBytes = 1024;
+    board.memory.heapBytes = 0;
+    delete board.$schema;
+    const file = join(dir, 'ram7000.json');
+    writeFileSync(file, JSON.stringify(board));
+    const kws = join(REPO_ROOT, 'examples/kws-fsdd');
+    const run = (storage: string) => tinym2('compile', join(kws, 'model.onnx'), '--calib', join(kws, 'calib.npz'), '--precision', 'int4', '--int4-activations', storage, '--board', file, '-o', join(dir, `kws-${storage}`), '--quiet');
+    const bytes = run('bytes');
+    expect(bytes.code).toBe(3);
+    expect(bytes.stderr).toMatch(/needs at least a 8000-byte arena .* counted from the shapes/);
+    const packed = run('packed');
+    expect(packed.code).toBe(3);
+    expect(packed.stderr).toMatch(/needs a 9280-byte arena, but board ram7000 has 7000 bytes/);
+  }, 120_000);
 });
 
 describe('the CLI', () => {
