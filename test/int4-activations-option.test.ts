@@ -13,6 +13,7 @@ import { analyzeLayers } from '../compiler/ilp/from-graph.ts';
 import { buildProblem, checkBudgets, type Budgets } from '../compiler/ilp/planner.ts';
 import { evaluateAssignment, uniformAssignment } from '../compiler/ilp/problem.ts';
 import { loadOnnx } from '../compiler/onnx/import.ts';
+import { rebuildModel } from '../compiler/commands/verify.ts';
 import { packedActivations, storedBytes } from '../compiler/quant/act-storage.ts';
 import { calibrateGraph, loadDataSet, uniform } from '../compiler/quant/evaluate.ts';
 import { quantizeGraph } from '../compiler/quant/lower.ts';
@@ -60,6 +61,12 @@ describe.skipIf(!haveTool('gcc'))('tinym2 compile --int4-activations (relu6_resi
     expect(packedActivations(q).size).toBe(0);
     expect(JSON.parse(readFileSync(join(bytes.out, MANIFEST_FILE), 'utf8')).int4Activations).toBe('bytes');
     expect(qgraphFromJson(readFileSync(join(packed.out, QGRAPH_FILE), 'utf8')).int4Activations).toBeUndefined();
+    // verify / report rebuilding from the model (tinym2.json) get the same storage and the same C.
+    const rebuilt = rebuildModel(bytes.out);
+    expect(rebuilt.q.int4Activations).toBe('bytes');
+    expect(rebuilt.model.arenaBytes).toBe(bytes.j.arenaBytes);
+    const code = (text: string) => text.slice(text.indexOf('#include')); // the header names the precision as given
+    expect(code(rebuilt.model.files.get('relu6_residual.c')!)).toBe(code(c(bytes.out)));
   }, 300_000);
 });
 
