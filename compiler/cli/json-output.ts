@@ -91,6 +91,7 @@ export const PlanJson = Closed(
     plan: PrecisionPlan,
     tied: Type.Boolean(),
     perChannelInputs: Type.Boolean(),
+    int4Activations: Type.Union([Type.Literal('packed'), Type.Literal('bytes')]),
     budgets: Open({}),
     totals: Open({}),
     layers: Type.Array(PlanLayer),
@@ -140,6 +141,7 @@ export const CompileJson = Closed(
     unsharedActivationBytes: Type.Integer(),
     macs: Type.Integer(),
     perChannelInputs: Type.Boolean(),
+    int4Activations: Type.Union([Type.Literal('packed'), Type.Literal('bytes')]),
     inputs: Type.Array(Quantized),
     outputs: Type.Array(Quantized),
     layers: Type.Array(

@@ -5,6 +5,7 @@
 import { PROFILE_ROWS } from '../report/artifacts.ts';
 import { parseCount, parseNumberIn, parsePositiveInt, parseSize } from './values.ts';
 import { CRITERION_NAMES, DEFAULT_CRITERION } from '../sensitivity/criterion-names.ts';
+import { INT4_ACTIVATION_STORAGE } from '../quant/qgraph.ts';
 
 /** The commands, in the order help lists them (their modules: compiler/cli/commands.ts). */
 export const COMMAND_NAMES = ['inspect', 'run', 'plan', 'compile', 'verify', 'dynafuse', 'report', 'doctor', 'schema'] as const;
@@ -139,6 +140,15 @@ export const OPTIONS = {
   'per-tensor-inputs': {
     kind: 'boolean', describe: 'one scale and zero point per graph input (default: per channel where the input allows it)',
     commands: { plan: BOTH, compile: BOTH, verify: BOTH },
+  },
+  'int4-activations': {
+    kind: 'string', value: 'S', choices: INT4_ACTIVATION_STORAGE,
+    describe: 'how 4-bit activations are stored: packed (two per byte: about half the arena, slower kernels) or bytes (one per byte as INT8: faster, INT8-sized arena)',
+    commands: {
+      plan: { default: 'packed', describe: 'how the compiled model will store 4-bit activations: --ram counts packed at half a byte per value, bytes at one' },
+      compile: { default: 'packed' },
+      verify: { describe: "rebuild with this storage of 4-bit activations (default: as qgraph.json says, else packed)" },
+    },
   },
 
   // Sensitivity.

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { TensorInfo } from '../ir.ts';
 import type { PrecisionPlan } from '../quant/plan.ts';
+import type { Int4Activations } from '../quant/qgraph.ts';
 
 export const MANIFEST_FILE = 'tinym2.json';
 export const QGRAPH_FILE = 'qgraph.json';
@@ -17,6 +18,8 @@ export interface Manifest {
   name?: string;
   precision?: string;
   perChannelInputs?: boolean;
+  /** How 4-bit activations are stored (--int4-activations); absent = packed. */
+  int4Activations?: Int4Activations;
   plan?: PrecisionPlan | string;
   /** The quantized graph compiled (QGRAPH_FILE), and the model's inputs / outputs for reading data sets. */
   qgraph?: string;

@@ -26,7 +26,8 @@ import { qgraphToJson } from '../quant/qgraph-json.ts';
 import { loadPlan, type PrecisionPlan } from '../quant/plan.ts';
 import type { PlanResult } from '../ilp/planner.ts';
 import { planSection } from '../report/gather.ts';
-import type { QGraph } from '../quant/qgraph.ts';
+import type { Int4Activations, QGraph } from '../quant/qgraph.ts';
+import { int4BytesPerElement } from '../quant/act-storage.ts';
 import { loadBoard, type Board } from '../target/boards.ts';
 import { CODE_RESERVE_BYTES } from './plan.ts';
 
@@ -109,20 +110,22 @@ function checkFits(model: GeneratedModel, board: Board, modelFile: string): void
 /**
  * The same budgets as checkFits, from shapes alone, before any data is read or calibrated: the
  * weights at `minWeightBits` (4 when the planner may still choose INT4) and the largest activation
- * at one byte per value (half for inner tensors when INT4 is possible: packed) are lower bounds of what the generated model needs. A model that cannot fit
+ * at one byte per value (half for inner tensors when INT4 is possible and --int4-activations is
+ * packed) are lower bounds of what the generated model needs. A model that cannot fit
  * is refused in milliseconds instead of after calibrating a 2^30-row activation.
  */
-function checkFitsFromShapes(graph: Graph, board: Board, modelFile: string, minWeightBits: 4 | 8): void {
+function checkFitsFromShapes(graph: Graph, board: Board, modelFile: string, minWeightBits: 4 | 8, int4Activations: Int4Activations): void {
   let weights = 0;
   for (const n of graph.nodes) if (isWeighted(n)) weights += graph.constants.get(n.weight)!.data.length;
   const weightBytes = Math.ceil((weights * minWeightBits) / 8);
   // Graph inputs and outputs are one byte per value; inner tensors may be packed INT4 (half) when
-  // the plan may choose 4 bits (compiler/quant/act-storage.ts).
+  // the plan may choose 4 bits and they are stored packed (compiler/quant/act-storage.ts).
+  const inner = minWeightBits === 8 ? 1 : int4BytesPerElement(int4Activations);
   const io = new Set([...graph.inputs, ...graph.outputs].map((t) => t.name));
   let largest = 0, largestName = '';
   for (const t of graph.tensors.values()) {
     const n = t.shape.reduce((a, b) => a * b, 1);
-    const size = io.has(t.name) || minWeightBits === 8 ? n : Math.ceil(n / 2);
+    const size = io.has(t.name) ? n : Math.ceil(n * inner);
     if (size > largest) { largest = size; largestName = t.name; }
   }
   const ram = board.memory.ram.bytes - board.memory.stackBytes - board.memory.heapBytes;
@@ -156,14 +159,14 @@ export function compileGraph(
   graph: Graph,
   rows: DataSet['rows'],
   plan: PrecisionPlan,
-  options: { name: string; source: string; precision: string; perChannelInputs: boolean; testRows?: DataSet['rows']; board?: Board; steps?: Progress },
+  options: { name: string; source: string; precision: string; perChannelInputs: boolean; int4Activations?: Int4Activations; testRows?: DataSet['rows']; board?: Board; steps?: Progress },
 ): { q: QGraph; model: GeneratedModel } {
   options.steps?.stage('calibrating activation ranges', rows.length);
   const calibration = calibrateGraph(graph, rows, {}, (done) => options.steps?.update(done));
   options.steps?.end();
   // ADMN models (blocks declared in the ONNX metadata) get one quantization per residual stream and run_layers.
   const admnDecls = admnDeclarations(graph);
-  const q: QGraph = quantizeGraph(graph, calibration, plan, admnLowerOptions(admnDecls, { perChannelInputs: options.perChannelInputs }));
+  const q: QGraph = quantizeGraph(graph, calibration, plan, admnLowerOptions(admnDecls, { perChannelInputs: options.perChannelInputs, int4Activations: options.int4Activations }));
   const admn = admnDecls ? resolveBlocks(q, admnDecls) : undefined;
   const model = generateModel(q, { name: options.name, source: options.source, precision: options.precision, ...(admn ? { admn } : {}) });
   if (options.board) checkFits(model, options.board, options.source);
@@ -179,7 +182,7 @@ export async function execute(o: Args<'compile'>): Promise<number> {
   if (o.name !== undefined && o.name !== name) throw new TinyM2Error(`--name '${o.name}' is not a C identifier: use e.g. '${name}'`);
   const outDir = o.out ?? `out/${name}`;
   const board = o.board ? loadBoard(o.board) : undefined;
-  if (board) checkFitsFromShapes(graph, board, modelFile, o.precision === 'int8' || (!o.precision && !o.plan && !o.flash) ? 8 : 4);
+  if (board) checkFitsFromShapes(graph, board, modelFile, o.precision === 'int8' || (!o.precision && !o.plan && !o.flash) ? 8 : 4, o.int4Activations);
   const calib = loadDataSet(graph, o.calib, Infinity, o);
   if (calib.rows.length === 0) throw new TinyM2Error(`${o.calib} has no rows`);
   const vectors = o.vectors ?? 8;
@@ -206,7 +209,8 @@ export async function execute(o: Args<'compile'>): Promise<number> {
   }
 
   const perChannelInputs = !o.perTensorInputs;
-  const { q, model } = compileGraph(graph, calib.rows, plan, { name, source: modelFile, precision, perChannelInputs, testRows: testSet?.rows, board, steps });
+  const int4Activations = o.int4Activations;
+  const { q, model } = compileGraph(graph, calib.rows, plan, { name, source: modelFile, precision, perChannelInputs, int4Activations, testRows: testSet?.rows, board, steps });
   // How this directory was made (paths relative to it), and the quantized graph itself (qgraph.json), so that
   // `tinym2 verify OUT_DIR --data test.npz` computes its expectations from what was compiled even when the folder
   // has moved away from the model (read by compiler/commands/verify.ts). The model's hash tells verify whether
@@ -214,7 +218,7 @@ export async function execute(o: Args<'compile'>): Promise<number> {
   const fromOut = (file: string) => relative(resolve(outDir), resolve(file));
   model.files.set(QGRAPH_FILE, `${qgraphToJson(q)}\n`);
   const manifest: Manifest = {
-    model: fromOut(modelPath), modelSha256: sha256File(modelPath), calib: fromOut(o.calib), name, precision, perChannelInputs, plan,
+    model: fromOut(modelPath), modelSha256: sha256File(modelPath), calib: fromOut(o.calib), name, precision, perChannelInputs, ...(int4Activations === 'bytes' ? { int4Activations } : {}), plan,
     qgraph: QGRAPH_FILE, inputs: graph.inputs, outputs: graph.outputs,
   };
   model.files.set(MANIFEST_FILE, `${JSON.stringify(manifest, null, 2)}\n`);
@@ -232,7 +236,7 @@ export async function execute(o: Args<'compile'>): Promise<number> {
   if (o.report) {
     // Loaded only here: the charting library is not needed by a plain compile.
     const [{ reportFromModel }, { writeReport }] = await Promise.all([import('../report/outdir.ts'), import('../report/write.ts')]);
-    const recipe = { model: modelPath, calib: o.calib, plan, perChannelInputs };
+    const recipe = { model: modelPath, calib: o.calib, plan, perChannelInputs, int4Activations };
     const data = reportFromModel({ outDir: resolve(outDir), name, recipe, graph, plan, q, model }, [`tinym2 compile ${modelFile} --calib ${basename(o.calib)}`, ...notes]);
     await writeReport(o.report, data);
   }
@@ -264,6 +268,7 @@ export async function execute(o: Args<'compile'>): Promise<number> {
           unsharedActivationBytes: model.memory.unsharedBytes,
           macs: model.macs,
           perChannelInputs,
+          int4Activations,
           inputs: model.inputs.map((i) => ({ name: i.tensor, field: i.field, onnxShape: i.onnxShape, scale: i.scale, zeroPoint: i.zeroPoint, bits: i.bits, ...(i.channelAffine ? { channelAffine: i.channelAffine } : {}) })),
           outputs: model.outputs.map((i) => ({ name: i.tensor, field: i.field, onnxShape: i.onnxShape, scale: i.scale, zeroPoint: i.zeroPoint, bits: i.bits })),
           layers: layerRows,

@@ -133,6 +133,8 @@ export async function execute(o: Args<'plan'>): Promise<number> {
   if (o.flash !== undefined) budgets.flashBytes = o.flash;
   if (o.ram !== undefined) budgets.ramBytes = o.ram;
   if (o.bops !== undefined) budgets.bops = o.bops;
+  // How the compiled model will store 4-bit activations: the RAM constraint and the instruction counts follow it.
+  budgets.int4Activations = o.int4Activations;
   const wantsInstructions = o.instructions !== undefined || o.latencyMs !== undefined;
   const traceOptions = { maxIterations: Math.max(o.iterations, 2), batchSize: o.batch, seed: o.seed };
 
@@ -167,7 +169,7 @@ export async function execute(o: Args<'plan'>): Promise<number> {
       budgets.instructionCounts = await countLayerInstructions(graph, analyzeLayers(graph), calibrateOnSet(graph, calib), board, calib.rows.slice(0, 1), {
         cacheDir: ensureCacheDir('latency'),
         workDir: work,
-        lowerOptions: { perChannelInputs: !o.perTensorInputs },
+        lowerOptions: { perChannelInputs: !o.perTensorInputs, int4Activations: o.int4Activations },
         onProgress: progress,
       });
     } finally {
@@ -262,6 +264,7 @@ export async function execute(o: Args<'plan'>): Promise<number> {
           plan: result.plan,
           tied: !o.untied,
           perChannelInputs,
+          int4Activations: o.int4Activations,
           budgets,
           totals: t,
           layers: result.layers,

@@ -23,7 +23,7 @@ import { loadOnnx } from '../onnx/import.ts';
 import { calibrateGraph, loadDataSet, uniform, type DataSet } from '../quant/evaluate.ts';
 import { quantizeGraph } from '../quant/lower.ts';
 import { checkPlan, loadPlan, type PrecisionPlan } from '../quant/plan.ts';
-import type { QGraph } from '../quant/qgraph.ts';
+import type { Int4Activations, QGraph } from '../quant/qgraph.ts';
 import { qgraphFromJson } from '../quant/qgraph-json.ts';
 import { runFloat } from '../reference/interpreter.ts';
 import { listBoards, loadBoard, type Board } from '../target/boards.ts';
@@ -49,6 +49,8 @@ export interface Recipe {
   precision?: 'int8' | 'int4';
   /** Graph inputs quantized per channel where they can be (quantizeGraph's default), or per tensor. */
   perChannelInputs?: boolean;
+  /** How 4-bit activations are stored (QGraph.int4Activations); absent = packed. */
+  int4Activations?: Int4Activations;
 }
 
 interface Options {
@@ -76,7 +78,7 @@ function optionsFrom(a: Args<'verify'>): Options {
     outDir: a.positional,
     data: a.data,
     board: a.board,
-    recipe: { model: a.model, calib: a.calib, plan: a.plan, precision: a.precision, ...(a.perTensorInputs ? { perChannelInputs: false } : {}) },
+    recipe: { model: a.model, calib: a.calib, plan: a.plan, precision: a.precision, ...(a.perTensorInputs ? { perChannelInputs: false } : {}), ...(a.int4Activations ? { int4Activations: a.int4Activations } : {}) },
     rows: a.rows,
     junit: a.junit,
     timeoutMs: a.timeout * 1000,
@@ -128,6 +130,7 @@ function resolveRecipe(outDir: string, given: Partial<Recipe>): Recipe {
         precision: precision === 'int8' || precision === 'int4' ? precision : undefined,
         // A tinym2.json without the field was written before per-channel inputs became the default.
         perChannelInputs: m.perChannelInputs === true,
+        int4Activations: m.int4Activations === 'bytes' ? 'bytes' : undefined,
       };
     } catch (e) {
       throw new TinyM2Error(`${manifest} is not valid JSON: ${(e as Error).message}`, { exitCode: EXIT_BAD_INPUT });
@@ -145,7 +148,8 @@ function resolveRecipe(outDir: string, given: Partial<Recipe>): Recipe {
   const plan = given.plan ?? (given.precision ? undefined : fromFile.plan);
   const precision = given.precision ?? (given.plan ? undefined : fromFile.precision);
   const perChannelInputs = given.perChannelInputs ?? fromFile.perChannelInputs ?? true;
-  return { model, calib, plan, precision, perChannelInputs };
+  const int4Activations = given.int4Activations ?? fromFile.int4Activations ?? 'packed';
+  return { model, calib, plan, precision, perChannelInputs, int4Activations };
 }
 
 /** The quantized graph rebuilt from the model and calibration rows (the command line, or tinym2.json without qgraph.json). */
@@ -171,7 +175,7 @@ interface Compiled {
  * used only if found where tinym2.json says and with the hash compiled.
  */
 function fromStoredGraph(outDir: string, given: Partial<Recipe>, limits: Partial<InputLimits>): Compiled | null {
-  if (given.model || given.calib || given.plan || given.precision || given.perChannelInputs !== undefined) return null;
+  if (given.model || given.calib || given.plan || given.precision || given.perChannelInputs !== undefined || given.int4Activations !== undefined) return null;
   const file = path.join(outDir, MANIFEST_FILE);
   if (!fs.existsSync(file)) return null;
   let m: Manifest;
@@ -243,7 +247,7 @@ export function rebuildModel(outDirGiven: string, given: Partial<Recipe> = {}, l
       : recipe.plan !== undefined
         ? checkPlan(recipe.plan, `${path.join(outDir, 'tinym2.json')} (plan)`, graph)
         : uniform(graph, recipe.precision === 'int4' ? 4 : 8);
-  const q = quantizeGraph(graph, calibrateGraph(graph, calib.rows), plan, { perChannelInputs: recipe.perChannelInputs });
+  const q = quantizeGraph(graph, calibrateGraph(graph, calib.rows), plan, { perChannelInputs: recipe.perChannelInputs, int4Activations: recipe.int4Activations });
   const model = generateModel(q, { name, source: path.basename(recipe.model), precision: recipe.plan ? 'plan' : (recipe.precision ?? 'int8').toUpperCase() });
   return { outDir, name, recipe, graph, plan, q, model };
 }

@@ -20,6 +20,7 @@ import { measureOpInstructions } from '../dynafuse/measure.ts';
 import type { Calibration } from '../quant/calibrate.ts';
 import { quantizeGraph, type LowerOptions } from '../quant/lower.ts';
 import { uniformPlan } from '../quant/plan.ts';
+import { packedIO } from '../quant/act-storage.ts';
 import type { Bits, QGraph, QOp } from '../quant/qgraph.ts';
 import type { Board } from '../target/boards.ts';
 import type { LayerInfo } from './from-graph.ts';
@@ -64,7 +65,8 @@ function opSignature(q: QGraph, op: QOp): string {
     return x ? [x.shape, x.bits] : [];
   };
   const geometry = 'kernel' in op ? [op.kernel, op.stride, op.pad, 'groups' in op ? op.groups : 1] : [];
-  return JSON.stringify([op.op, op.inputs.map(tensor), tensor(op.output), geometry, 'weightBits' in op ? op.weightBits : null]);
+  // Packed INT4 inputs / output (compiler/quant/act-storage.ts) run other entry points than byte-stored ones.
+  return JSON.stringify([op.op, op.inputs.map(tensor), tensor(op.output), geometry, 'weightBits' in op ? op.weightBits : null, packedIO(q, op).flags]);
 }
 
 function layerOps(q: QGraph, layer: string): number[] {

@@ -8,7 +8,8 @@ import type { LowerOptions } from '../quant/lower.ts';
 import type { LayerInstructionCounts } from './latency.ts';
 import { quantizeGraph } from '../quant/lower.ts';
 import { uniformPlan, type PrecisionPlan } from '../quant/plan.ts';
-import type { Bits } from '../quant/qgraph.ts';
+import type { Bits, Int4Activations } from '../quant/qgraph.ts';
+import { int4BytesPerElement } from '../quant/act-storage.ts';
 import type { CalibrationRows, TraceOptions } from '../sensitivity/hutchinson.ts';
 import type { GaussNewtonOptions } from '../sensitivity/gauss-newton.ts';
 import { DEFAULT_CRITERION, measureWith, type LayerEstimate, type Sensitivity, type SensitivityCriterion } from '../sensitivity/criteria.ts';
@@ -95,6 +96,8 @@ export interface Budgets {
   instructions?: number;
   /** Per-layer counts from latency.ts, in analyzeLayers order; set whenever `instructions` is. */
   instructionCounts?: LayerInstructionCounts;
+  /** How the compiled model stores 4-bit activations (--int4-activations): the RAM constraint counts 0.5 or 1 byte per element. */
+  int4Activations?: Int4Activations;
 }
 
 export interface PlanLayerReport {
@@ -230,8 +233,8 @@ export function buildProblem(graph: Graph, sens: Sensitivity, budgets: Budgets, 
     problem.instructions = budgets.instructions;
   }
   if (budgets.ramBytes !== undefined) {
-    // INT4 activations are stored two per byte (compiler/quant/act-storage.ts): one live set per step.
-    problem.ram = { budget: budgets.ramBytes, liveSets: ramLiveSets(graph, sens.layers), bytesPerElement: { 4: 0.5, 8: 1 } };
+    // INT4 activations are stored two per byte unless --int4-activations bytes (compiler/quant/act-storage.ts): one live set per step.
+    problem.ram = { budget: budgets.ramBytes, liveSets: ramLiveSets(graph, sens.layers), bytesPerElement: { 4: int4BytesPerElement(budgets.int4Activations), 8: 1 } };
   }
   return problem;
 }

@@ -4,6 +4,8 @@
 // computes, and the kernels unpack windows of it (runtime-c/src/s4_act.c).
 //
 // A 4-bit tensor stays byte-stored when
+// - the graph says so: QGraph.int4Activations 'bytes' (--int4-activations bytes) stores every
+//   tensor one value per byte, trading the smaller arena for the faster byte kernels;
 // - it is a graph input or output: the API's structs hold one int8 per value, and the layout
 //   conversion at the boundary is a byte permute;
 // - an op that writes or reads it has no packed entry point (PACKED_KINDS: the conv family but
@@ -16,7 +18,7 @@
 //   concat group only when every input but the last has an even count (its slice starts on a byte)
 //   and the concat is contiguous (a non-contiguous concat copies with byte strides).
 import { concatIsContiguous } from '../codegen/arena.ts';
-import type { QGraph, QOp } from './qgraph.ts';
+import type { Int4Activations, QGraph, QOp } from './qgraph.ts';
 
 /** Op kinds whose C call reads and writes packed tensors (the s4a entry points of tm2.h). */
 export const PACKED_KINDS: ReadonlySet<QOp['op']> = new Set(['conv', 'depthwise', 'pointwise', 'dense', 'maxpool', 'avgpool', 'gap', 'add', 'mul', 'lut']);
@@ -31,6 +33,11 @@ function isView(op: QOp): boolean {
 export function packedActivations(q: QGraph): ReadonlySet<string> {
   const hit = cache.get(q);
   if (hit) return hit;
+  if (q.int4Activations === 'bytes') {
+    const none = new Set<string>();
+    cache.set(q, none);
+    return none;
+  }
   const parent = new Map<string, string>();
   const find = (t: string): string => {
     let r = t;
@@ -59,6 +66,11 @@ export function packedActivations(q: QGraph): ReadonlySet<string> {
   for (const name of q.tensors.keys()) if (!badGroups.has(find(name))) packed.add(name);
   cache.set(q, packed);
   return packed;
+}
+
+/** Arena bytes per 4-bit element at most, as the ILP's RAM constraint and compile's shape check count them. */
+export function int4BytesPerElement(storage: Int4Activations | undefined): number {
+  return storage === 'bytes' ? 1 : 0.5;
 }
 
 /** Bytes a tensor takes in the arena: ceil(n / 2) packed, n otherwise. */

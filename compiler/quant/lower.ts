@@ -19,7 +19,7 @@ import { TinyM2Error } from '../errors.ts';
 import type { Calibration, Range } from './calibrate.ts';
 import { activationParams, activationRange, clamp, encodeRequant } from './fixedpoint.ts';
 import type { PrecisionPlan } from './plan.ts';
-import type { Bits, InputChannelAffine, QGraph, QOp, QTensor, Requant } from './qgraph.ts';
+import type { Bits, InputChannelAffine, Int4Activations, QGraph, QOp, QTensor, Requant } from './qgraph.ts';
 import { quantizeWeightsPerChannel, roundHalfAway } from './weights.ts';
 
 /** Where an IR tensor lives in the QGraph. */
@@ -39,6 +39,8 @@ export interface LowerOptions {
    * per-tensor scale and zero point (CLI --per-tensor-inputs).
    */
   perChannelInputs?: boolean;
+  /** How 4-bit activations are stored (QGraph.int4Activations; CLI --int4-activations). Default 'packed'. */
+  int4Activations?: Int4Activations;
   /**
    * Groups of IR tensors that must share one scale and zero point (the union of their ranges, the
    * widest bits), like the data-movement share groups: ADMN residual streams, so that a skipped block
@@ -176,6 +178,7 @@ export class Lowering {
       io,
       tensors: this.tensors,
       ops: this.ops,
+      ...(this.options.int4Activations === 'bytes' ? { int4Activations: 'bytes' as const } : {}),
     };
   }
 

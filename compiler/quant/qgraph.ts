@@ -83,6 +83,14 @@ export interface InputChannelAffine {
   offset: number[];
 }
 
+/**
+ * How 4-bit activations are stored (CLI --int4-activations): 'packed' two per byte where the ops
+ * allow it (compiler/quant/act-storage.ts; smaller arena, more instructions to unpack), 'bytes' one
+ * value per byte as INT8 tensors (faster kernels, INT8-sized arena).
+ */
+export const INT4_ACTIVATION_STORAGE = ['packed', 'bytes'] as const;
+export type Int4Activations = (typeof INT4_ACTIVATION_STORAGE)[number];
+
 export interface QGraph {
   name: string;
   /** Graph inputs in ONNX order; the API quantizes float inputs with these parameters. */
@@ -95,4 +103,6 @@ export interface QGraph {
   io: Record<string, { onnxShape: number[]; layout: 'nchw' | 'ncl' | 'flat'; channelAffine?: InputChannelAffine }>;
   tensors: Map<string, QTensor>;
   ops: QOp[];
+  /** How 4-bit activations are stored; absent = 'packed'. Stored in qgraph.json, so verify rebuilds the same arena. */
+  int4Activations?: Int4Activations;
 }

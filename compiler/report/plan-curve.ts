@@ -42,7 +42,7 @@ export async function planCurve(c: CurveInputs): Promise<PlanCurvePoint[]> {
     const ev = evaluatePlan(c.graph, c.calib, c.test, plan, {}, c.calibration, { perChannelInputs: c.perChannelInputs });
     const point = { weightBytes: ev.weightBytes, accuracy: Object.fromEntries(Object.entries(ev.accuracyPerOutput).filter(([, v]) => !Number.isNaN(v))) };
     if (!c.instructions) return point;
-    const q = quantizeGraph(c.graph, c.calibration, plan, { perChannelInputs: c.perChannelInputs });
+    const q = quantizeGraph(c.graph, c.calibration, plan, { perChannelInputs: c.perChannelInputs, int4Activations: c.budgets.int4Activations });
     const instructions = await measureInferenceInstructions(q, c.test.rows.slice(0, 1), c.instructions.board, join(c.instructions.workDir, `plan${measured++}`));
     return { ...point, instructions };
   };
