@@ -88,6 +88,119 @@ static void pack_rows(const tm2_conv_params *p, const int8_t *w, int32_t bits, i
 }
 
 
+/* The first chunk of 16 values of the 4x4 block: starts the 16 accumulators (v8-v23) with SADDLP.
+ * Weights in v0-v3 via %[w], activations via %[x0]-%[x3]; used by block4x4 and blocks_fast. */
+#define TM2_NEON_4X4_FIRST \
+      "ld1 {v0.16b-v3.16b}, [%[w]], #64\n" \
+      "ldr q4, [%[x0]], #16\n" \
+      "ldr q5, [%[x1]], #16\n" \
+      "ldr q6, [%[x2]], #16\n" \
+      "ldr q7, [%[x3]], #16\n" \
+      "smull v24.8h, v4.8b, v0.8b\n" \
+      "smlal2 v24.8h, v4.16b, v0.16b\n" \
+      "saddlp v8.4s, v24.8h\n" \
+      "smull v25.8h, v4.8b, v1.8b\n" \
+      "smlal2 v25.8h, v4.16b, v1.16b\n" \
+      "saddlp v9.4s, v25.8h\n" \
+      "smull v26.8h, v4.8b, v2.8b\n" \
+      "smlal2 v26.8h, v4.16b, v2.16b\n" \
+      "saddlp v10.4s, v26.8h\n" \
+      "smull v27.8h, v4.8b, v3.8b\n" \
+      "smlal2 v27.8h, v4.16b, v3.16b\n" \
+      "saddlp v11.4s, v27.8h\n" \
+      "smull v24.8h, v5.8b, v0.8b\n" \
+      "smlal2 v24.8h, v5.16b, v0.16b\n" \
+      "saddlp v12.4s, v24.8h\n" \
+      "smull v25.8h, v5.8b, v1.8b\n" \
+      "smlal2 v25.8h, v5.16b, v1.16b\n" \
+      "saddlp v13.4s, v25.8h\n" \
+      "smull v26.8h, v5.8b, v2.8b\n" \
+      "smlal2 v26.8h, v5.16b, v2.16b\n" \
+      "saddlp v14.4s, v26.8h\n" \
+      "smull v27.8h, v5.8b, v3.8b\n" \
+      "smlal2 v27.8h, v5.16b, v3.16b\n" \
+      "saddlp v15.4s, v27.8h\n" \
+      "smull v24.8h, v6.8b, v0.8b\n" \
+      "smlal2 v24.8h, v6.16b, v0.16b\n" \
+      "saddlp v16.4s, v24.8h\n" \
+      "smull v25.8h, v6.8b, v1.8b\n" \
+      "smlal2 v25.8h, v6.16b, v1.16b\n" \
+      "saddlp v17.4s, v25.8h\n" \
+      "smull v26.8h, v6.8b, v2.8b\n" \
+      "smlal2 v26.8h, v6.16b, v2.16b\n" \
+      "saddlp v18.4s, v26.8h\n" \
+      "smull v27.8h, v6.8b, v3.8b\n" \
+      "smlal2 v27.8h, v6.16b, v3.16b\n" \
+      "saddlp v19.4s, v27.8h\n" \
+      "smull v24.8h, v7.8b, v0.8b\n" \
+      "smlal2 v24.8h, v7.16b, v0.16b\n" \
+      "saddlp v20.4s, v24.8h\n" \
+      "smull v25.8h, v7.8b, v1.8b\n" \
+      "smlal2 v25.8h, v7.16b, v1.16b\n" \
+      "saddlp v21.4s, v25.8h\n" \
+      "smull v26.8h, v7.8b, v2.8b\n" \
+      "smlal2 v26.8h, v7.16b, v2.16b\n" \
+      "saddlp v22.4s, v26.8h\n" \
+      "smull v27.8h, v7.8b, v3.8b\n" \
+      "smlal2 v27.8h, v7.16b, v3.16b\n" \
+      "saddlp v23.4s, v27.8h\n"
+
+/* One further chunk: the same products accumulated with SADALP. */
+#define TM2_NEON_4X4_ACC \
+      "ld1 {v0.16b-v3.16b}, [%[w]], #64\n" \
+      "ldr q4, [%[x0]], #16\n" \
+      "ldr q5, [%[x1]], #16\n" \
+      "ldr q6, [%[x2]], #16\n" \
+      "ldr q7, [%[x3]], #16\n" \
+      "smull v24.8h, v4.8b, v0.8b\n" \
+      "smlal2 v24.8h, v4.16b, v0.16b\n" \
+      "sadalp v8.4s, v24.8h\n" \
+      "smull v25.8h, v4.8b, v1.8b\n" \
+      "smlal2 v25.8h, v4.16b, v1.16b\n" \
+      "sadalp v9.4s, v25.8h\n" \
+      "smull v26.8h, v4.8b, v2.8b\n" \
+      "smlal2 v26.8h, v4.16b, v2.16b\n" \
+      "sadalp v10.4s, v26.8h\n" \
+      "smull v27.8h, v4.8b, v3.8b\n" \
+      "smlal2 v27.8h, v4.16b, v3.16b\n" \
+      "sadalp v11.4s, v27.8h\n" \
+      "smull v24.8h, v5.8b, v0.8b\n" \
+      "smlal2 v24.8h, v5.16b, v0.16b\n" \
+      "sadalp v12.4s, v24.8h\n" \
+      "smull v25.8h, v5.8b, v1.8b\n" \
+      "smlal2 v25.8h, v5.16b, v1.16b\n" \
+      "sadalp v13.4s, v25.8h\n" \
+      "smull v26.8h, v5.8b, v2.8b\n" \
+      "smlal2 v26.8h, v5.16b, v2.16b\n" \
+      "sadalp v14.4s, v26.8h\n" \
+      "smull v27.8h, v5.8b, v3.8b\n" \
+      "smlal2 v27.8h, v5.16b, v3.16b\n" \
+      "sadalp v15.4s, v27.8h\n" \
+      "smull v24.8h, v6.8b, v0.8b\n" \
+      "smlal2 v24.8h, v6.16b, v0.16b\n" \
+      "sadalp v16.4s, v24.8h\n" \
+      "smull v25.8h, v6.8b, v1.8b\n" \
+      "smlal2 v25.8h, v6.16b, v1.16b\n" \
+      "sadalp v17.4s, v25.8h\n" \
+      "smull v26.8h, v6.8b, v2.8b\n" \
+      "smlal2 v26.8h, v6.16b, v2.16b\n" \
+      "sadalp v18.4s, v26.8h\n" \
+      "smull v27.8h, v6.8b, v3.8b\n" \
+      "smlal2 v27.8h, v6.16b, v3.16b\n" \
+      "sadalp v19.4s, v27.8h\n" \
+      "smull v24.8h, v7.8b, v0.8b\n" \
+      "smlal2 v24.8h, v7.16b, v0.16b\n" \
+      "sadalp v20.4s, v24.8h\n" \
+      "smull v25.8h, v7.8b, v1.8b\n" \
+      "smlal2 v25.8h, v7.16b, v1.16b\n" \
+      "sadalp v21.4s, v25.8h\n" \
+      "smull v26.8h, v7.8b, v2.8b\n" \
+      "smlal2 v26.8h, v7.16b, v2.16b\n" \
+      "sadalp v22.4s, v26.8h\n" \
+      "smull v27.8h, v7.8b, v3.8b\n" \
+      "smlal2 v27.8h, v7.16b, v3.16b\n" \
+      "sadalp v23.4s, v27.8h\n"
+
 /*
  * The 4x4 block over kc chunks of 16 values: s[i] = [c0 c1 c2 c3] sums of pixel i (before the constant).
  * Inline assembly: written in C, gcc keeps more int16 temporaries live than registers allow and
@@ -99,115 +212,11 @@ static inline void block4x4(const int8_t *x0, const int8_t *x1, const int8_t *x2
                             int32_t kc, int32x4_t s[4]) {
   int32x4_t s0, s1, s2, s3;
   __asm__ volatile(
-      "ld1 {v0.16b-v3.16b}, [%[w]], #64\n"
-      "ldr q4, [%[x0]], #16\n"
-      "ldr q5, [%[x1]], #16\n"
-      "ldr q6, [%[x2]], #16\n"
-      "ldr q7, [%[x3]], #16\n"
-      "smull v24.8h, v4.8b, v0.8b\n"
-      "smlal2 v24.8h, v4.16b, v0.16b\n"
-      "saddlp v8.4s, v24.8h\n"
-      "smull v25.8h, v4.8b, v1.8b\n"
-      "smlal2 v25.8h, v4.16b, v1.16b\n"
-      "saddlp v9.4s, v25.8h\n"
-      "smull v26.8h, v4.8b, v2.8b\n"
-      "smlal2 v26.8h, v4.16b, v2.16b\n"
-      "saddlp v10.4s, v26.8h\n"
-      "smull v27.8h, v4.8b, v3.8b\n"
-      "smlal2 v27.8h, v4.16b, v3.16b\n"
-      "saddlp v11.4s, v27.8h\n"
-      "smull v24.8h, v5.8b, v0.8b\n"
-      "smlal2 v24.8h, v5.16b, v0.16b\n"
-      "saddlp v12.4s, v24.8h\n"
-      "smull v25.8h, v5.8b, v1.8b\n"
-      "smlal2 v25.8h, v5.16b, v1.16b\n"
-      "saddlp v13.4s, v25.8h\n"
-      "smull v26.8h, v5.8b, v2.8b\n"
-      "smlal2 v26.8h, v5.16b, v2.16b\n"
-      "saddlp v14.4s, v26.8h\n"
-      "smull v27.8h, v5.8b, v3.8b\n"
-      "smlal2 v27.8h, v5.16b, v3.16b\n"
-      "saddlp v15.4s, v27.8h\n"
-      "smull v24.8h, v6.8b, v0.8b\n"
-      "smlal2 v24.8h, v6.16b, v0.16b\n"
-      "saddlp v16.4s, v24.8h\n"
-      "smull v25.8h, v6.8b, v1.8b\n"
-      "smlal2 v25.8h, v6.16b, v1.16b\n"
-      "saddlp v17.4s, v25.8h\n"
-      "smull v26.8h, v6.8b, v2.8b\n"
-      "smlal2 v26.8h, v6.16b, v2.16b\n"
-      "saddlp v18.4s, v26.8h\n"
-      "smull v27.8h, v6.8b, v3.8b\n"
-      "smlal2 v27.8h, v6.16b, v3.16b\n"
-      "saddlp v19.4s, v27.8h\n"
-      "smull v24.8h, v7.8b, v0.8b\n"
-      "smlal2 v24.8h, v7.16b, v0.16b\n"
-      "saddlp v20.4s, v24.8h\n"
-      "smull v25.8h, v7.8b, v1.8b\n"
-      "smlal2 v25.8h, v7.16b, v1.16b\n"
-      "saddlp v21.4s, v25.8h\n"
-      "smull v26.8h, v7.8b, v2.8b\n"
-      "smlal2 v26.8h, v7.16b, v2.16b\n"
-      "saddlp v22.4s, v26.8h\n"
-      "smull v27.8h, v7.8b, v3.8b\n"
-      "smlal2 v27.8h, v7.16b, v3.16b\n"
-      "saddlp v23.4s, v27.8h\n"
+      TM2_NEON_4X4_FIRST
       "subs %w[kc], %w[kc], #1\n"
       "b.eq 2f\n"
       "1:\n"
-      "ld1 {v0.16b-v3.16b}, [%[w]], #64\n"
-      "ldr q4, [%[x0]], #16\n"
-      "ldr q5, [%[x1]], #16\n"
-      "ldr q6, [%[x2]], #16\n"
-      "ldr q7, [%[x3]], #16\n"
-      "smull v24.8h, v4.8b, v0.8b\n"
-      "smlal2 v24.8h, v4.16b, v0.16b\n"
-      "sadalp v8.4s, v24.8h\n"
-      "smull v25.8h, v4.8b, v1.8b\n"
-      "smlal2 v25.8h, v4.16b, v1.16b\n"
-      "sadalp v9.4s, v25.8h\n"
-      "smull v26.8h, v4.8b, v2.8b\n"
-      "smlal2 v26.8h, v4.16b, v2.16b\n"
-      "sadalp v10.4s, v26.8h\n"
-      "smull v27.8h, v4.8b, v3.8b\n"
-      "smlal2 v27.8h, v4.16b, v3.16b\n"
-      "sadalp v11.4s, v27.8h\n"
-      "smull v24.8h, v5.8b, v0.8b\n"
-      "smlal2 v24.8h, v5.16b, v0.16b\n"
-      "sadalp v12.4s, v24.8h\n"
-      "smull v25.8h, v5.8b, v1.8b\n"
-      "smlal2 v25.8h, v5.16b, v1.16b\n"
-      "sadalp v13.4s, v25.8h\n"
-      "smull v26.8h, v5.8b, v2.8b\n"
-      "smlal2 v26.8h, v5.16b, v2.16b\n"
-      "sadalp v14.4s, v26.8h\n"
-      "smull v27.8h, v5.8b, v3.8b\n"
-      "smlal2 v27.8h, v5.16b, v3.16b\n"
-      "sadalp v15.4s, v27.8h\n"
-      "smull v24.8h, v6.8b, v0.8b\n"
-      "smlal2 v24.8h, v6.16b, v0.16b\n"
-      "sadalp v16.4s, v24.8h\n"
-      "smull v25.8h, v6.8b, v1.8b\n"
-      "smlal2 v25.8h, v6.16b, v1.16b\n"
-      "sadalp v17.4s, v25.8h\n"
-      "smull v26.8h, v6.8b, v2.8b\n"
-      "smlal2 v26.8h, v6.16b, v2.16b\n"
-      "sadalp v18.4s, v26.8h\n"
-      "smull v27.8h, v6.8b, v3.8b\n"
-      "smlal2 v27.8h, v6.16b, v3.16b\n"
-      "sadalp v19.4s, v27.8h\n"
-      "smull v24.8h, v7.8b, v0.8b\n"
-      "smlal2 v24.8h, v7.16b, v0.16b\n"
-      "sadalp v20.4s, v24.8h\n"
-      "smull v25.8h, v7.8b, v1.8b\n"
-      "smlal2 v25.8h, v7.16b, v1.16b\n"
-      "sadalp v21.4s, v25.8h\n"
-      "smull v26.8h, v7.8b, v2.8b\n"
-      "smlal2 v26.8h, v7.16b, v2.16b\n"
-      "sadalp v22.4s, v26.8h\n"
-      "smull v27.8h, v7.8b, v3.8b\n"
-      "smlal2 v27.8h, v7.16b, v3.16b\n"
-      "sadalp v23.4s, v27.8h\n"
+      TM2_NEON_4X4_ACC
       "subs %w[kc], %w[kc], #1\n"
       "b.ne 1b\n"
       "2:\n"
@@ -255,115 +264,11 @@ static void blocks_fast(const int8_t *b0, const int8_t *b1, const int8_t *b2, co
       "mov %[x2], %[b2]\n"
       "mov %[x3], %[b3]\n"
       "sub %w[n], %w[kc], %w[t8]\n"
-      "ld1 {v0.16b-v3.16b}, [%[w]], #64\n"
-      "ldr q4, [%[x0]], #16\n"
-      "ldr q5, [%[x1]], #16\n"
-      "ldr q6, [%[x2]], #16\n"
-      "ldr q7, [%[x3]], #16\n"
-      "smull v24.8h, v4.8b, v0.8b\n"
-      "smlal2 v24.8h, v4.16b, v0.16b\n"
-      "saddlp v8.4s, v24.8h\n"
-      "smull v25.8h, v4.8b, v1.8b\n"
-      "smlal2 v25.8h, v4.16b, v1.16b\n"
-      "saddlp v9.4s, v25.8h\n"
-      "smull v26.8h, v4.8b, v2.8b\n"
-      "smlal2 v26.8h, v4.16b, v2.16b\n"
-      "saddlp v10.4s, v26.8h\n"
-      "smull v27.8h, v4.8b, v3.8b\n"
-      "smlal2 v27.8h, v4.16b, v3.16b\n"
-      "saddlp v11.4s, v27.8h\n"
-      "smull v24.8h, v5.8b, v0.8b\n"
-      "smlal2 v24.8h, v5.16b, v0.16b\n"
-      "saddlp v12.4s, v24.8h\n"
-      "smull v25.8h, v5.8b, v1.8b\n"
-      "smlal2 v25.8h, v5.16b, v1.16b\n"
-      "saddlp v13.4s, v25.8h\n"
-      "smull v26.8h, v5.8b, v2.8b\n"
-      "smlal2 v26.8h, v5.16b, v2.16b\n"
-      "saddlp v14.4s, v26.8h\n"
-      "smull v27.8h, v5.8b, v3.8b\n"
-      "smlal2 v27.8h, v5.16b, v3.16b\n"
-      "saddlp v15.4s, v27.8h\n"
-      "smull v24.8h, v6.8b, v0.8b\n"
-      "smlal2 v24.8h, v6.16b, v0.16b\n"
-      "saddlp v16.4s, v24.8h\n"
-      "smull v25.8h, v6.8b, v1.8b\n"
-      "smlal2 v25.8h, v6.16b, v1.16b\n"
-      "saddlp v17.4s, v25.8h\n"
-      "smull v26.8h, v6.8b, v2.8b\n"
-      "smlal2 v26.8h, v6.16b, v2.16b\n"
-      "saddlp v18.4s, v26.8h\n"
-      "smull v27.8h, v6.8b, v3.8b\n"
-      "smlal2 v27.8h, v6.16b, v3.16b\n"
-      "saddlp v19.4s, v27.8h\n"
-      "smull v24.8h, v7.8b, v0.8b\n"
-      "smlal2 v24.8h, v7.16b, v0.16b\n"
-      "saddlp v20.4s, v24.8h\n"
-      "smull v25.8h, v7.8b, v1.8b\n"
-      "smlal2 v25.8h, v7.16b, v1.16b\n"
-      "saddlp v21.4s, v25.8h\n"
-      "smull v26.8h, v7.8b, v2.8b\n"
-      "smlal2 v26.8h, v7.16b, v2.16b\n"
-      "saddlp v22.4s, v26.8h\n"
-      "smull v27.8h, v7.8b, v3.8b\n"
-      "smlal2 v27.8h, v7.16b, v3.16b\n"
-      "saddlp v23.4s, v27.8h\n"
+      TM2_NEON_4X4_FIRST
       "subs %w[n], %w[n], #1\n"
       "b.eq 2f\n"
       "1:\n"
-      "ld1 {v0.16b-v3.16b}, [%[w]], #64\n"
-      "ldr q4, [%[x0]], #16\n"
-      "ldr q5, [%[x1]], #16\n"
-      "ldr q6, [%[x2]], #16\n"
-      "ldr q7, [%[x3]], #16\n"
-      "smull v24.8h, v4.8b, v0.8b\n"
-      "smlal2 v24.8h, v4.16b, v0.16b\n"
-      "sadalp v8.4s, v24.8h\n"
-      "smull v25.8h, v4.8b, v1.8b\n"
-      "smlal2 v25.8h, v4.16b, v1.16b\n"
-      "sadalp v9.4s, v25.8h\n"
-      "smull v26.8h, v4.8b, v2.8b\n"
-      "smlal2 v26.8h, v4.16b, v2.16b\n"
-      "sadalp v10.4s, v26.8h\n"
-      "smull v27.8h, v4.8b, v3.8b\n"
-      "smlal2 v27.8h, v4.16b, v3.16b\n"
-      "sadalp v11.4s, v27.8h\n"
-      "smull v24.8h, v5.8b, v0.8b\n"
-      "smlal2 v24.8h, v5.16b, v0.16b\n"
-      "sadalp v12.4s, v24.8h\n"
-      "smull v25.8h, v5.8b, v1.8b\n"
-      "smlal2 v25.8h, v5.16b, v1.16b\n"
-      "sadalp v13.4s, v25.8h\n"
-      "smull v26.8h, v5.8b, v2.8b\n"
-      "smlal2 v26.8h, v5.16b, v2.16b\n"
-      "sadalp v14.4s, v26.8h\n"
-      "smull v27.8h, v5.8b, v3.8b\n"
-      "smlal2 v27.8h, v5.16b, v3.16b\n"
-      "sadalp v15.4s, v27.8h\n"
-      "smull v24.8h, v6.8b, v0.8b\n"
-      "smlal2 v24.8h, v6.16b, v0.16b\n"
-      "sadalp v16.4s, v24.8h\n"
-      "smull v25.8h, v6.8b, v1.8b\n"
-      "smlal2 v25.8h, v6.16b, v1.16b\n"
-      "sadalp v17.4s, v25.8h\n"
-      "smull v26.8h, v6.8b, v2.8b\n"
-      "smlal2 v26.8h, v6.16b, v2.16b\n"
-      "sadalp v18.4s, v26.8h\n"
-      "smull v27.8h, v6.8b, v3.8b\n"
-      "smlal2 v27.8h, v6.16b, v3.16b\n"
-      "sadalp v19.4s, v27.8h\n"
-      "smull v24.8h, v7.8b, v0.8b\n"
-      "smlal2 v24.8h, v7.16b, v0.16b\n"
-      "sadalp v20.4s, v24.8h\n"
-      "smull v25.8h, v7.8b, v1.8b\n"
-      "smlal2 v25.8h, v7.16b, v1.16b\n"
-      "sadalp v21.4s, v25.8h\n"
-      "smull v26.8h, v7.8b, v2.8b\n"
-      "smlal2 v26.8h, v7.16b, v2.16b\n"
-      "sadalp v22.4s, v26.8h\n"
-      "smull v27.8h, v7.8b, v3.8b\n"
-      "smlal2 v27.8h, v7.16b, v3.16b\n"
-      "sadalp v23.4s, v27.8h\n"
+      TM2_NEON_4X4_ACC
       "subs %w[n], %w[n], #1\n"
       "b.ne 1b\n"
       "2:\n"
