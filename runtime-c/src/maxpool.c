@@ -4,11 +4,14 @@
  * folded in with a 4-byte signed max (SSUB8 + SEL on DSP cores): about 5 instructions per tap and 4
  * channels instead of ~6 per tap and channel. The last c % 4 channels take the scalar loop.
  */
-#include "tm2_simd.h"
+#include "neon.h" /* AArch64: neon_pool.c */
 
 void tm2_maxpool_s8(const tm2_pool_params *p, const int8_t *in, int8_t *out) {
   const int32_t c = p->c, c4 = c & ~3, row = p->in_w * c;
   int32_t oy, ox, i, y, x;
+#if TM2_HAVE_NEON
+  if (tm2_neon_maxpool(p, in, out)) return;
+#endif
   for (oy = 0; oy < p->out_h; oy++) {
     const int32_t y0 = oy * p->stride_h - p->pad_top;
     const int32_t ya = y0 < 0 ? 0 : y0, yb = y0 + p->kernel_h > p->in_h ? p->in_h : y0 + p->kernel_h;

@@ -35,6 +35,7 @@ int tm2_neon_conv(const tm2_conv_params *p, const int8_t *in, const int8_t *w, i
 int tm2_neon_pointwise(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int32_t bits, int8_t *out);
 int tm2_neon_dense(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int32_t bits, int8_t *out);
 int tm2_neon_depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int32_t bits, int8_t *out);
+int tm2_neon_maxpool(const tm2_pool_params *p, const int8_t *in, int8_t *out);
 int tm2_neon_gap(const int8_t *in, int32_t n, int32_t c, int32_t zp, int32_t act_min, int32_t act_max, int8_t *out);
 
 /** rq of four accumulators (every shift <= -1): SQDMULH, then SRSHL by the (negative) shift. */

@@ -1,6 +1,6 @@
 /*
  * neon_depthwise.c - AArch64 Advanced SIMD depthwise convolution (rpi4, Cortex-A72), channel multiplier 1,
- * any kernel, stride, dilation and padding, 16 channels per vector.
+ * any kernel, stride, dilation and padding, 16 channels per vector (8 to 15 channels: depthwise8, 8 per vector).
  *
  * As neon_gemm.c, raw int8 activations times int8 weights, the in_zp term folded with the bias into a
  * per-channel constant over all taps. A tap outside the input reads a row of in_zp instead (its product
@@ -69,6 +69,66 @@ static void border_taps(const tm2_conv_params *p, const int8_t *in, const int32_
   }
 }
 
+/*
+ * 8 to 15 channels (the first depthwise layers of small models, which would otherwise run scalar): vectors
+ * of 8 channels, at channel 0 and, when C is not 8, at C - 8 (overlapping, the same outputs written twice).
+ * Same arithmetic as the 16-channel loop: raw activations, the in_zp term in corr, tap pairs into int16
+ * lanes, SADDW into two int32 vectors. w is int8 [tap][C] (INT4 already unpacked by the caller); wpk, xp
+ * and off are the caller's buffers.
+ */
+static void depthwise8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, const int32_t *off,
+                       const int8_t *zrow, int8_t *wpk, const int8_t **xp, int8_t *out) {
+  const int32_t C = p->out_c, T = p->kernel_h * p->kernel_w, nv = C > 8 ? 2 : 1;
+  const int16x8_t zp16 = vdupq_n_s16((int16_t)p->out_zp);
+  const int8x16_t lo = vdupq_n_s8((int8_t)p->act_min), hi = vdupq_n_s8((int8_t)p->act_max);
+  int32_t corr[16], t, v, c, oy, ox, fast = 1;
+  for (c = 0; c < C; c++) {
+    uint32_t sum = 0;
+    for (t = 0; t < T; t++) sum += (uint32_t)w[t * C + c];
+    corr[c] = (int32_t)((p->bias ? (uint32_t)p->bias[c] : 0u) - (uint32_t)p->in_zp * sum);
+    if (p->shift[c] > -1) fast = 0;
+  }
+  for (v = 0; v < nv; v++)
+    for (t = 0; t < T; t++) memcpy(wpk + (v * T + t) * 8, w + t * C + (v ? C - 8 : 0), 8);
+  for (oy = 0; oy < p->out_h; oy++) {
+    for (ox = 0; ox < p->out_w; ox++) {
+      int8_t *o_px = out + (oy * p->out_w + ox) * C;
+      const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
+      if (iy0 >= 0 && iy0 + (p->kernel_h - 1) * p->dilation_h < p->in_h && ix0 >= 0 &&
+          ix0 + (p->kernel_w - 1) * p->dilation_w < p->in_w) {
+        const int8_t *base = in + (iy0 * p->in_w + ix0) * C;
+        for (t = 0; t < T; t++) xp[t] = base + off[t];
+      } else {
+        border_taps(p, in, off, 0, iy0, ix0, zrow, xp);
+      }
+      for (v = 0; v < nv; v++) {
+        const int8_t *wg = wpk + v * T * 8;
+        int32x4_t a0, a1;
+        c = v ? C - 8 : 0;
+        a0 = vld1q_s32(corr + c);
+        a1 = vld1q_s32(corr + c + 4);
+        for (t = 0; t < T; t += 2) {
+          int16x8_t q = vmull_s8(vld1_s8(xp[t] + c), vld1_s8(wg + 8 * t));
+          if (t + 1 < T) q = vmlal_s8(q, vld1_s8(xp[t + 1] + c), vld1_s8(wg + 8 * t + 8));
+          a0 = vaddw_s16(a0, vget_low_s16(q));
+          a1 = vaddw_high_s16(a1, q);
+        }
+        if (fast) {
+          const int32x4_t r0 = tm2_neon_rq(a0, vld1q_s32(p->multiplier + c), vld1q_s32(p->shift + c));
+          const int32x4_t r1 = tm2_neon_rq(a1, vld1q_s32(p->multiplier + c + 4), vld1q_s32(p->shift + c + 4));
+          vst1_s8(o_px + c, vget_low_s8(tm2_neon_narrow16(r0, r1, r0, r1, zp16, lo, hi)));
+        } else {
+          int32_t acc[8], i;
+          vst1q_s32(acc, a0);
+          vst1q_s32(acc + 4, a1);
+          for (i = 0; i < 8; i++)
+            o_px[c + i] = tm2_requant(acc[i], p->multiplier[c + i], p->shift[c + i], p->out_zp, p->act_min, p->act_max);
+        }
+      }
+    }
+  }
+}
+
 int tm2_neon_depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int32_t bits, int8_t *out) {
   const int32_t C = p->out_c, T = p->kernel_h * p->kernel_w;
   const int16x8_t zp16 = vdupq_n_s16((int16_t)p->out_zp);
@@ -82,7 +142,7 @@ int tm2_neon_depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t 
   int8_t wpk[BLOCK * MAX_TAPS];
   int32_t off[MAX_TAPS]; /* tap offsets from the window's first position */
   int32_t c0;
-  if (p->ch_mult != 1 || C < 16 || T > MAX_TAPS) return 0;
+  if (p->ch_mult != 1 || C < 8 || T > MAX_TAPS) return 0;
 #if TM2_S4_UNPACK_BYTES > 0
   if (bits == 4 && T * BLOCK > (int32_t)sizeof wbuf) return 0;
 #else
@@ -94,6 +154,16 @@ int tm2_neon_depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t 
     int32_t ky, kx, t = 0;
     for (ky = 0; ky < p->kernel_h; ky++)
       for (kx = 0; kx < p->kernel_w; kx++) off[t++] = (ky * p->dilation_h * p->in_w + kx * p->dilation_w) * C;
+  }
+  if (C < 16) {
+#if TM2_S4_UNPACK_BYTES > 0
+    if (bits == 4) {
+      tm2_s4_unpack(w, 0, T * C, wbuf); /* T * C < T * BLOCK, checked above */
+      w = wbuf;
+    }
+#endif
+    depthwise8(p, in, w, off, zrow, wpk, xp, out);
+    return 1;
   }
   for (c0 = 0; c0 < C; c0 += BLOCK) {
     const int32_t cb = C - c0 < BLOCK ? (C >= BLOCK ? C - BLOCK : 0) : c0; /* a short last block overlaps */

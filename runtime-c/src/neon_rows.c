@@ -113,6 +113,7 @@ int tm2_neon_dense(const tm2_conv_params *p, const int8_t *in, const int8_t *w, 
     tm2_conv_params q = *p; /* the block's channels as channels 0..m-1 */
     int32_t fit = TM2_S4_UNPACK_BYTES / k;
     if (fit > TM2_NEON_CHUNK) fit = TM2_NEON_CHUNK;
+    if (fit > 4) fit &= ~3; /* whole groups of 4 rows: tm2_neon_rows runs a short group's rows one by one */
     for (o = 0; o < p->out_c; o += fit) {
       const int32_t m = p->out_c - o < fit ? p->out_c - o : fit;
       q.bias = p->bias ? p->bias + o : NULL;
