@@ -1,14 +1,15 @@
 /*
  * dense.c - optimized fully connected layer.
  *
- * INT8 weights: the input vector is read directly, once per block of 4 (or 3) weight rows: per group of
- * 4 inputs one LDR and two SXTAB16 give x - in_zp as int16 pairs, then each row adds one LDR, two SXTB16
- * and two SMLAD (dot4_s8 / dot3_s8, Thumb-2 assembly on DSP cores). Dense layers are mostly a few outputs
- * over a short vector (classifier heads: 3..16 outputs, K = 12..600), where building an int16 column
- * first (the conv / pointwise cores, mm_s8.c) costs about what it saves: with 4 rows per pass of x the
- * column would save 3 instructions per group and cost 5 (test/models/rnn_seq_reads, K = 29, 4 outputs:
- * 534 instructions with the column and two rows at a time, 371 this way; grouped_conv, K = 576:
- * 5,430 and 3,647). Each block's bias, requantization and stores follow its sums.
+ * INT8 weights: the input vector is read directly, once per block of 4 (3, 2, 1) weight rows: per group
+ * of 4 inputs one LDR and two SXTAB16 give x - in_zp as int16 pairs, then each row adds one LDR, two
+ * SXTB16 and two SMLAD (dot4_s8 ... dot1_s8, Thumb-2 assembly on DSP cores). Dense layers are
+ * mostly a few outputs over a short vector (classifier heads: 3..16 outputs, K = 12..600), where
+ * building an int16 column first (the conv / pointwise cores, mm_s8.c) costs about what it saves: with
+ * 4 rows per pass of x the column would save 3 instructions per group and cost 5 (test/models/
+ * rnn_seq_reads, K = 29, 4 outputs: 534 instructions with the column and two rows at a time, 357 this
+ * way; grouped_conv, K = 576: 5,430 and 3,633). Each block's bias, requantization and stores follow
+ * its sums.
  *
  * INT4 weights: the input becomes an INT4 column once (tm2_col_fill: 8 inputs in the pairs the nibbles
  * unpack to), then the rows run two at a time against it (nibbles unpacked in the loop as in mm_s4.c;
@@ -25,19 +26,22 @@ size_t tm2_dense_scratch_size(const tm2_conv_params *p) {
 }
 
 /*
- * acc[r] = bias[r] (0 when bias is NULL) + sum_i (x[i] - zp) * w[r * k + i] for the R = 4 (dot4_s8) or
- * 3 (dot3_s8) rows r from `w`. Per group of 4 inputs one LDR of x and two SXTAB16 (x - zp as pairs
- * (x0,x2) (x1,x3)), then per row one LDR, two SXTB16 and two SMLAD: 25 instructions for 16 MACs with 4
- * rows (loop included); x is read once for all rows, so no int16 column is built. The last k % 4
- * inputs one by one (LDRSB, MLA).
+ * acc[r] = bias[r] (0 when bias is NULL) + sum_i (x[i] - zp) * w[r * k + i] for the R = 4 (dot4_s8),
+ * 3, 2 or 1 (dot3_s8, dot2_s8, dot1_s8) rows r from `w`. Per group of 4 inputs one LDR of x and two SXTAB16 (x - zp
+ * as pairs (x0,x2) (x1,x3)), then per row one LDR, two SXTB16 and two SMLAD: 23.5 instructions for 16
+ * MACs with 4 rows (loop included, two groups per iteration); x is read once for all rows, so no int16
+ * column is built. The last k % 4 inputs one by one (LDRSB, MLA).
  */
 #if TM2_HAVE_DSP && defined(__GNUC__) && defined(__thumb2__)
-/* Assembly: the 4-row loop holds 14 values (4 sums, 3 pointers, k, count, -zp, 4 temporaries), all the
- * registers there are; in C gcc spills the sums, and gcc's inline asm cannot always allocate 14 operands.
+/* Assembly, four functions built from the macros below: the 4-row loop holds 14 values (4 sums, 3
+ * pointers, k, count, -zp, 4 temporaries), all the registers there are; in C gcc spills the sums, and
+ * gcc's inline asm cannot always allocate 14 operands.
  * Registers: r0 x, r1 row 0, r2 k (row 1 = [r1, r2]), r8 row 2 (row 3 = [r8, r2]), r3 count, r4..r7 sums,
  * lr (-zp, -zp), r9 (x0,x2) - zp, r10 (x1,x3) - zp, r11 r12 weights. */
 void tm2_dense_dot4_s8(const int8_t *x, const int8_t *w, int32_t k, const int32_t *bias, int32_t zp, int32_t *acc);
 void tm2_dense_dot3_s8(const int8_t *x, const int8_t *w, int32_t k, const int32_t *bias, int32_t zp, int32_t *acc);
+void tm2_dense_dot2_s8(const int8_t *x, const int8_t *w, int32_t k, const int32_t *bias, int32_t zp, int32_t *acc);
+void tm2_dense_dot1_s8(const int8_t *x, const int8_t *w, int32_t k, const int32_t *bias, int32_t zp, int32_t *acc);
 /* One row's 4 products: weights word from `addr` into sum `acc`. */
 #define DOT_ROW(addr, acc)                                                                          \
   "  ldr     r11, " addr "\n"                                                                       \
@@ -104,12 +108,22 @@ __asm__(".syntax unified\n"
                  DOT_ROW("[r1, r2]", "r5") DOT_ROW("[r1], #4", "r4") DOT_ROW("[r8], #4", "r6"),
                  TAIL_ROW("[r1, r2]", "r5") TAIL_ROW("[r1], #1", "r4") TAIL_ROW("[r8], #1", "r6"),
                  "  stm     r12, {r4-r6}\n"));
+__asm__(".syntax unified\n"
+        DOT_FUNC("tm2_dense_dot2_s8", "  ldm     r3, {r4-r5}\n", "  movs    r4, #0\n  movs    r5, #0\n",
+                 DOT_ROW("[r1, r2]", "r5") DOT_ROW("[r1], #4", "r4"),
+                 TAIL_ROW("[r1, r2]", "r5") TAIL_ROW("[r1], #1", "r4"),
+                 "  stm     r12, {r4-r5}\n"));
+__asm__(".syntax unified\n"
+        DOT_FUNC("tm2_dense_dot1_s8", "  ldr     r4, [r3]\n", "  movs    r4, #0\n", DOT_ROW("[r1], #4", "r4"),
+                 TAIL_ROW("[r1], #1", "r4"), "  str     r4, [r12]\n"));
 #undef DOT_ROW
 #undef TAIL_ROW
 #undef DOT_FUNC
 #undef GROUP
 #define dot4_s8 tm2_dense_dot4_s8
 #define dot3_s8 tm2_dense_dot3_s8
+#define dot2_s8 tm2_dense_dot2_s8
+#define dot1_s8 tm2_dense_dot1_s8
 #else
 static void dot_rows_s8(const int8_t *x, const int8_t *w, int32_t k, const int32_t *bias, int32_t zp, int32_t *acc,
                         int32_t rows) {
@@ -132,17 +146,18 @@ static void dot4_s8(const int8_t *x, const int8_t *w, int32_t k, const int32_t *
 static void dot3_s8(const int8_t *x, const int8_t *w, int32_t k, const int32_t *bias, int32_t zp, int32_t *acc) {
   dot_rows_s8(x, w, k, bias, zp, acc, 3);
 }
+static void dot2_s8(const int8_t *x, const int8_t *w, int32_t k, const int32_t *bias, int32_t zp, int32_t *acc) {
+  dot_rows_s8(x, w, k, bias, zp, acc, 2);
+}
+static void dot1_s8(const int8_t *x, const int8_t *w, int32_t k, const int32_t *bias, int32_t zp, int32_t *acc) {
+  dot_rows_s8(x, w, k, bias, zp, acc, 1);
+}
 #endif
 
-static inline int8_t requant(const tm2_conv_params *p, int32_t o, int32_t acc) {
-  return tm2_requant(acc, p->multiplier[o], p->shift[o], p->out_zp, p->act_min, p->act_max);
-}
-
-/* Outputs [0, n) of INT8 weights but the last n % 4 (more exactly, up to the returned index): four at a
- * time (dot4_s8); of the n % 4 left, 3 as a block of 3 (dot3_s8), 2 as the block of the last 3 rows (one
- * of them computed twice) when n >= 3. Each block's requantization follows its sums. */
-static TM2_NOINLINE int32_t blocks_s8(const tm2_conv_params *p, const int8_t *x, const int8_t *w, int32_t k, int32_t n,
-                                      int8_t *out) {
+/* Outputs [0, n) of INT8 weights: four at a time (dot4_s8), then the n % 4 left as one block of 3, 2 or 1
+ * (dot3_s8, dot2_s8, dot1_s8). Each block's requantization follows its sums. */
+static TM2_NOINLINE void rows_s8(const tm2_conv_params *p, const int8_t *x, const int8_t *w, int32_t k, int32_t n,
+                                 int8_t *out) {
   /* p's fields in locals: the int8 stores to out could alias *p as far as the compiler knows. */
   const int32_t *const bias = p->bias, *const mult = p->multiplier, *const shift = p->shift;
   const int32_t zp = p->in_zp, out_zp = p->out_zp, lo = p->act_min, hi = p->act_max, left = n & 3;
@@ -151,34 +166,19 @@ static TM2_NOINLINE int32_t blocks_s8(const tm2_conv_params *p, const int8_t *x,
     dot4_s8(x, w + o * k, k, bias ? bias + o : NULL, zp, a);
     for (r = 0; r < 4; r++) out[o + r] = tm2_requant(a[r], mult[o + r], shift[o + r], out_zp, lo, hi);
   }
-  if (left == 3 || (left == 2 && n >= 3)) {
-    o = n - 3;
+  if (!left) return;
+  if (left == 3)
     dot3_s8(x, w + o * k, k, bias ? bias + o : NULL, zp, a);
-    for (r = 0; r < 3; r++) out[o + r] = tm2_requant(a[r], mult[o + r], shift[o + r], out_zp, lo, hi);
-    return n;
-  }
-  return o;
+  else if (left == 2)
+    dot2_s8(x, w + o * k, k, bias ? bias + o : NULL, zp, a);
+  else
+    dot1_s8(x, w + o * k, k, bias ? bias + o : NULL, zp, a);
+  for (r = 0; r < left; r++) out[o + r] = tm2_requant(a[r], mult[o + r], shift[o + r], out_zp, lo, hi);
 }
 
-/* Output o alone (w = row o): the 1-3 rows left after the blocks of 4. */
-static TM2_NOINLINE void row1_s8(const tm2_conv_params *p, const int8_t *x, const int8_t *w, int32_t k, int32_t o,
-                                 int8_t *out) {
-  const int32_t zp = p->in_zp;
-  const uint32_t nzp = tm2_pack16(-zp, -zp);
-  int32_t a = p->bias ? p->bias[o] : 0, j;
-  for (j = k >> 2; j > 0; j--, x += 4, w += 4) {
-    const uint32_t v = tm2_load_u32(x), b = tm2_load_u32(w);
-    a = tm2_smlad(tm2_sxtb16_ror8(b), tm2_sxtab16_ror8(nzp, v), tm2_smlad(tm2_sxtb16(b), tm2_sxtab16(nzp, v), a));
-  }
-  for (j = k & 3; j > 0; j--) a += (*x++ - zp) * *w++;
-  out[o] = requant(p, o, a);
-}
-
-/* INT8 weights: x read directly (no column), rows in blocks of 4 and 3, the rest one by one. */
+/* INT8 weights: x read directly (no column), rows in blocks of 4 (3, 2, 1 for the last). */
 static void dense_s8(const tm2_conv_params *p, const int8_t *x, const int8_t *w, int8_t *out) {
-  const int32_t k = p->in_h * p->in_w * p->in_c, n = p->out_c;
-  int32_t o = n >= 3 ? blocks_s8(p, x, w, k, n, out) : 0;
-  for (; o < n; o++) row1_s8(p, x, w + o * k, k, o, out);
+  rows_s8(p, x, w, p->in_h * p->in_w * p->in_c, p->out_c, out);
 }
 
 /* The 8 products of INT4 weight word v (8 nibbles, first in the low nibble) with an INT4 column group
