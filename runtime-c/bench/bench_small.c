@@ -115,6 +115,8 @@ int main(void) {
     bench_dense(s4 ? "dense-s4-12x16" : "dense-s8-12x16", 12, 16, bits);
     bench_dense(s4 ? "dense-s4-16x10" : "dense-s8-16x10", 16, 10, bits);
     bench_dense(s4 ? "dense-s4-64x12" : "dense-s8-64x12", 64, 12, bits);
+    /* Odd K and outputs: a block of 4 then of the last 3 (INT8); the odd last row alone (INT4). */
+    bench_dense(s4 ? "dense-s4-31x7" : "dense-s8-31x7", 31, 7, bits);
     conv_params(&p, 16, 16, 3, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1);
     bench_conv(s4 ? "conv-s4-16x16x3-3x3-8" : "conv-s8-16x16x3-3x3-8", &p, bits);
     conv_params(&p, 28, 28, 1, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1);
