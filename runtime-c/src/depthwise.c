@@ -675,10 +675,27 @@ TM2_NOINLINE static void dw_run(const tm2_conv_params *p, const int8_t *in, cons
   depthwise(p, in, w, bits, w16, out);
 }
 
+#if TM2_S4_UNPACK_BYTES > 0 && !TM2_HAVE_NEON
+/* INT8 weights, multiplier > 1 (dw_mult_fits): pre-extended on the stack like INT4 ones (the stack buffer
+ * of s4_unpack.h). Apart so that its frame is taken only on this path (not when tm2_depthwise_s4 runs
+ * tm2_depthwise_s8 on weights in its own buffer). */
+TM2_NOINLINE static void dw_s8_mult(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out) {
+  uint32_t buf[TM2_S4_UNPACK_BYTES / sizeof(uint32_t)];
+  dw_w16_unpack_mult(w, 8, p->out_c, p->ch_mult, p->in_c & ~3, p->kernel_h * p->kernel_w, buf);
+  dw_run(p, in, w, 8, buf, out);
+}
+#endif
+
 /* Not inlined into tm2_depthwise_s4 (which calls it on unpacked weights). */
 TM2_NOINLINE void tm2_depthwise_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out) {
 #if TM2_HAVE_NEON
   if (tm2_neon_depthwise(p, in, w, 8, out)) return; /* AArch64: neon_depthwise.c */
+#endif
+#if TM2_S4_UNPACK_BYTES > 0 && !TM2_HAVE_NEON
+  if (p->ch_mult != 1 && dw_mult_fits(p)) {
+    dw_s8_mult(p, in, w, out);
+    return;
+  }
 #endif
   depthwise(p, in, w, 8, NULL, out);
 }
@@ -686,7 +703,7 @@ TM2_NOINLINE void tm2_depthwise_s8(const tm2_conv_params *p, const int8_t *in, c
 /* INT4 weights: a 2-D layer with multiplier 1, channels a multiple of 4 and no horizontal dilation
  * whose weights fit the stack buffer as int16 (3x3 up to 112 channels with 2 KB) has them pre-extended
  * once (dw_w16_unpack): fewer instructions per tap than INT8; so has a layer with multiplier 2..16
- * (dw_mult_fits, dw_w16_unpack_mult). Otherwise, when the whole weight array fits
+ * (dw_mult_fits, dw_w16_unpack_mult, as INT8 weights). Otherwise, when the whole weight array fits
  * as int8 (3x3 up to 227 channels), it is unpacked once and every pixel runs the INT8 path; larger arrays
  * unpack per tap. */
 void tm2_depthwise_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out) {
