@@ -566,9 +566,17 @@ static void dw_vec_mult(const tm2_conv_params *p, const dw_ctx *ctx, const int8_
   }
 }
 
+/* Cortex-M: inline into tm2_depthwise_s8 (its common path, as when it had fewer callers), one dw_run body
+ * for the others; AArch64 (only tm2_depthwise_s8 and tm2_depthwise_s4 call it): left to the compiler. */
+#if TM2_HAVE_NEON
+#define TM2_DW_BODY static
+#else
+#define TM2_DW_BODY __attribute__((always_inline)) static inline
+#endif
+
 /* w16: weights pre-extended by dw_w16_unpack (bits 4, multiplier 1) or dw_w16_unpack_mult (multiplier > 1;
  * w stays the original array for the scalar channels), or NULL. */
-__attribute__((always_inline)) static inline void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int32_t bits,
+TM2_DW_BODY void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int32_t bits,
                              const uint32_t *w16, int8_t *out) {
   const int32_t cin = p->in_c, cout = p->out_c, mult = p->ch_mult;
   /* Channels done 4 at a time: multiplier 1, and for INT4 an even count so every tap's
@@ -670,10 +678,14 @@ __attribute__((always_inline)) static inline void depthwise(const tm2_conv_param
 }
 
 /* depthwise() for every caller but tm2_depthwise_s8's common path (which has it inline): one body. */
+#if TM2_HAVE_NEON
+#define dw_run depthwise
+#else
 TM2_NOINLINE static void dw_run(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int32_t bits,
                                 const uint32_t *w16, int8_t *out) {
   depthwise(p, in, w, bits, w16, out);
 }
+#endif
 
 #if TM2_S4_UNPACK_BYTES > 0 && !TM2_HAVE_NEON
 /* INT8 weights, multiplier > 1 (dw_mult_fits): pre-extended on the stack like INT4 ones (the stack buffer
