@@ -1,7 +1,8 @@
 /*
  * bench_small.c - instructions of the kernels whose small-model shapes decide the comparison with
  * CMSIS-NN on the test models and examples (issue 15): residual add, dense layers with few outputs,
- * first-layer convolutions with 1-3 input channels, grouped and 1-D convolutions. Shapes are those
+ * first-layer convolutions with 1-3 input channels, grouped and 1-D convolutions, depthwise with a
+ * channel multiplier, a small pointwise layer. Shapes are those
  * of test/models (bn_nodes, sensor1d, grouped_conv, newops_1d/2d, rnn_*, gemm_variants, ...).
  * Each optimized call is bracketed by tm2_count_begin()/tm2_count_end() and preceded by
  * "region <name> <macs>"; its output is checked against the reference kernel's (run uncounted) and
@@ -99,6 +100,33 @@ static void bench_conv(const char *name, tm2_conv_params *p, int32_t bits) {
   check(name, outs);
 }
 
+/* Depthwise, channel multiplier mult (out_c = in_c * mult; p set up by conv_params with out_c). */
+static void bench_depthwise(const char *name, tm2_conv_params *p, int32_t mult, int32_t bits) {
+  const int32_t taps = p->kernel_h * p->kernel_w, outs = p->out_h * p->out_w * p->out_c;
+  p->ch_mult = mult;
+  fill(in, p->in_h * p->in_w * p->in_c);
+  fill(w, bits == 8 ? taps * p->out_c : (taps * p->out_c + 1) / 2);
+  if (bits == 8) tm2_ref_depthwise_s8(p, in, w, out_ref); else tm2_ref_depthwise_s4(p, in, w, out_ref);
+  region(name, (long)taps * outs);
+  tm2_count_begin();
+  if (bits == 8) tm2_depthwise_s8(p, in, w, out_opt); else tm2_depthwise_s4(p, in, w, out_opt);
+  tm2_count_end();
+  check(name, outs);
+}
+
+static void bench_pointwise(const char *name, tm2_conv_params *p, int32_t bits) {
+  const int32_t k = p->in_c, outs = p->out_h * p->out_w * p->out_c;
+  fill(in, p->in_h * p->in_w * p->in_c);
+  fill(w, bits == 8 ? k * p->out_c : (k * p->out_c + 1) / 2);
+  if (tm2_pointwise_scratch_size(p) > sizeof scratch) { printf("scratch %s\n", name); failures++; return; }
+  if (bits == 8) tm2_ref_pointwise_s8(p, in, w, out_ref); else tm2_ref_pointwise_s4(p, in, w, out_ref);
+  region(name, (long)k * outs);
+  tm2_count_begin();
+  if (bits == 8) tm2_pointwise_s8(p, in, w, out_opt, scratch); else tm2_pointwise_s4(p, in, w, out_opt, scratch);
+  tm2_count_end();
+  check(name, outs);
+}
+
 int main(void) {
   tm2_conv_params p;
   int32_t bits;
@@ -133,6 +161,12 @@ int main(void) {
     bench_conv(s4 ? "conv1d-s4-32x8-k3-8" : "conv1d-s8-32x8-k3-8", &p, bits);
     conv_params(&p, 1, 24, 4, 8, 1, 3, 1, 1, 0, 3, 1, 3, 2);
     bench_conv(s4 ? "conv1d-s4-24x4-k3d3g2-8" : "conv1d-s8-24x4-k3d3g2-8", &p, bits);
+    /* newops_2d: 3x3 depthwise, dilation 2, channel multiplier 2 (8 -> 16 channels) */
+    conv_params(&p, 10, 6, 8, 16, 3, 3, 1, 1, 2, 2, 2, 2, 1);
+    bench_depthwise(s4 ? "dw-s4-10x6x8-3x3d2m2" : "dw-s8-10x6x8-3x3d2m2", &p, 2, bits);
+    /* tiny_patterns: 1x1 on 4 pixels of 6 channels, 5 outputs */
+    conv_params(&p, 1, 4, 6, 5, 1, 1, 1, 1, 0, 0, 1, 1, 1);
+    bench_pointwise(s4 ? "pw-s4-1x4x6-5" : "pw-s8-1x4x6-5", &p, bits);
   }
   printf("bench_small failures=%d\n", failures);
   return failures ? 1 : 0;

@@ -9,8 +9,10 @@
  * accumulators go to a stack array (dw_acc_s8; 3x3 kernels: every window of 2 or 3 rows and columns
  * unrolled in assembly) and tm2_requant_rows does the output stage of both. INT4 weights of 2-D
  * layers are pre-extended once per call to int16 pairs (dw_w16_unpack, dw_acc_w16: no weight
- * extension per tap); horizontal dilation takes dw_block4 and an inline output stage. Other channel
- * multipliers and the last out_c % 4 channels take a scalar loop.
+ * extension per tap); horizontal dilation takes dw_block4 and an inline output stage. Channel multipliers
+ * 2..16 (INT8 and INT4 weights, any dilation) pre-extend their weights the same way per group of 4 input
+ * channels and phase (dw_w16_unpack_mult, dw_vec_mult): each phase is a multiplier-1 layer on those 4
+ * input channels. Other multipliers and the remaining channels take a scalar loop.
  */
 #include "s4_unpack.h"
 #include "neon.h" /* AArch64: the NEON kernels */
@@ -203,22 +205,28 @@ static inline void dw_rect_s8(const int8_t *x, const int8_t *w, int32_t rows, in
   : [step] "r"(step), [nzp] "r"(nzp), [xr] "m"(xr)                                                             \
   : "memory"
 
+/* The window of dw_rect_w16 on accumulators a0..a3 (x, w advanced), also run inline by dw_acc_w16m. */
+#define TM2_DW16_RECT(rows, cols)                                                                              \
+  do {                                                                                                         \
+    uint32_t xv, xe, we, wo;                                                                                   \
+    if ((cols) == 3) {                                                                                         \
+      if ((rows) == 3)                                                                                         \
+        __asm__ volatile(TM2_DW16_ROW3 TM2_DW16_NEXT TM2_DW16_ROW3 TM2_DW16_NEXT TM2_DW16_ROW3 TM2_DW16_OPERANDS);   \
+      else                                                                                                     \
+        __asm__ volatile(TM2_DW16_ROW3 TM2_DW16_NEXT TM2_DW16_ROW3 TM2_DW16_OPERANDS);                           \
+    } else {                                                                                                   \
+      if ((rows) == 3)                                                                                         \
+        __asm__ volatile(TM2_DW16_ROW2 TM2_DW16_NEXT TM2_DW16_ROW2 TM2_DW16_NEXT TM2_DW16_ROW2 TM2_DW16_OPERANDS);   \
+      else                                                                                                     \
+        __asm__ volatile(TM2_DW16_ROW2 TM2_DW16_NEXT TM2_DW16_ROW2 TM2_DW16_OPERANDS);                           \
+    }                                                                                                          \
+  } while (0)
+
 static inline void dw_rect_w16(const int8_t *x, const uint32_t *w, int32_t rows, int32_t cols, int32_t step,
                                int32_t x_row, uint32_t nzp, int32_t a[4]) {
   int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
   const int32_t xr = x_row - (cols == 3 ? 2 * step : 0);
-  uint32_t xv, xe, we, wo;
-  if (cols == 3) {
-    if (rows == 3)
-      __asm__ volatile(TM2_DW16_ROW3 TM2_DW16_NEXT TM2_DW16_ROW3 TM2_DW16_NEXT TM2_DW16_ROW3 TM2_DW16_OPERANDS);
-    else
-      __asm__ volatile(TM2_DW16_ROW3 TM2_DW16_NEXT TM2_DW16_ROW3 TM2_DW16_OPERANDS);
-  } else {
-    if (rows == 3)
-      __asm__ volatile(TM2_DW16_ROW2 TM2_DW16_NEXT TM2_DW16_ROW2 TM2_DW16_NEXT TM2_DW16_ROW2 TM2_DW16_OPERANDS);
-    else
-      __asm__ volatile(TM2_DW16_ROW2 TM2_DW16_NEXT TM2_DW16_ROW2 TM2_DW16_OPERANDS);
-  }
+  TM2_DW16_RECT(rows, cols);
   a[0] = a0;
   a[1] = a1;
   a[2] = a2;
@@ -355,6 +363,34 @@ static void dw_w16_unpack(const int8_t *packed, int32_t channels, int32_t taps, 
       dst[1] = tm2_pack16(w1, w3);
     }
 }
+
+/*
+ * The same for channel multiplier m > 1 over the first vec_in input channels (a multiple of 4): per group
+ * of 4 input channels g..g+3 and per phase j in [0, m), per tap, the words (w0,w2) (w1,w3) of output
+ * channels (g+i)*m + j, i = 0..3. Each (group, phase) is then a multiplier-1 layer on input channels
+ * g..g+3 (dw_acc_w16m), so the 3x3 assembly applies unchanged.
+ */
+static int32_t dw_weight(const int8_t *w, int32_t bits, int32_t i) { return bits == 8 ? (int32_t)w[i] : tm2_s4_get(w, i); }
+
+static void dw_w16_unpack_mult(const int8_t *w, int32_t bits, int32_t out_c, int32_t m, int32_t vec_in, int32_t taps,
+                               uint32_t *dst) {
+  int32_t g, j, t;
+  for (g = 0; g < vec_in; g += 4)
+    for (j = 0; j < m; j++)
+      for (t = 0; t < taps; t++, dst += 2) {
+        const int32_t o = t * out_c + g * m + j;
+        dst[0] = tm2_pack16(dw_weight(w, bits, o), dw_weight(w, bits, o + 2 * m));
+        dst[1] = tm2_pack16(dw_weight(w, bits, o + m), dw_weight(w, bits, o + 3 * m));
+      }
+}
+
+/* Whether dw_w16_unpack_mult and dw_acc_w16m apply: multiplier 2..16 (the chunk of dw_vec holds 4 input
+ * channels), at least 4 input channels, the pre-extended weights within the stack buffer (3x3 up to 113
+ * output channels with 2 KB). Any dilation and kernel height. */
+static int dw_mult_fits(const tm2_conv_params *p) {
+  return p->ch_mult > 1 && p->ch_mult <= TM2_MM_CHUNK / 4 && p->in_c >= 4 &&
+         (size_t)p->kernel_h * p->kernel_w * p->out_c * 2 <= TM2_S4_UNPACK_BYTES;
+}
 #endif
 
 /*
@@ -391,6 +427,49 @@ TM2_NOINLINE static void dw_acc_w16(const dw_ctx *k, const int8_t *x, const uint
     acc[c + 2] = a[2];
     acc[c + 3] = a[3];
   }
+}
+
+/*
+ * dw_acc_w16 for channel multiplier m > 1 (weights from dw_w16_unpack_mult): input channels [0, n_in) (a
+ * multiple of 4) at x, output channels [0, n_in * m) into acc; w points at tap (ky0, kx0) of the first
+ * (group, phase). Per group of 4 input channels, each phase j accumulates output channels (g+i)*m + j.
+ */
+TM2_NOINLINE static void dw_acc_w16m(const dw_ctx *k, const int8_t *xg, const uint32_t *wg, int32_t taps, int32_t kw,
+                                     int32_t m, int32_t rows, int32_t cols, int32_t n_in, int32_t *acc) {
+  const dw_ctx ctx = *k;
+  int32_t g, j;
+  for (g = 0; g < n_in; g += 4, xg += 4)
+    for (j = 0; j < m; j++, wg += 2 * taps) {
+      int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, r, i;
+      int32_t *const ag = acc + g * m + j;
+#if TM2_DW_3X3_ASM
+      if (kw == 3 && (cols == 3 || cols == 2) && (rows == 3 || rows == 2)) {
+        /* dw_rect_w16 inline: a call per group and phase would cost about as much as the window */
+        const int8_t *x = xg;
+        const uint32_t *w = wg;
+        const int32_t step = ctx.step, xr = ctx.x_row - (cols == 3 ? 2 * step : 0);
+        const uint32_t nzp = ctx.nzp;
+        TM2_DW16_RECT(rows, cols);
+      } else
+#endif
+      {
+        const int8_t *xr = xg;
+        const uint32_t *wr = wg;
+        for (r = 0; r < rows; r++, xr += ctx.x_row, wr += 2 * kw)
+          for (i = 0; i < cols; i++) {
+            const uint32_t xv = tm2_load_u32(xr + i * ctx.step);
+            const uint32_t xe = tm2_sxtab16(ctx.nzp, xv), xo = tm2_sxtab16_ror8(ctx.nzp, xv);
+            a0 = tm2_smlabb(xe, wr[2 * i], a0);
+            a2 = tm2_smlatt(xe, wr[2 * i], a2);
+            a1 = tm2_smlabb(xo, wr[2 * i + 1], a1);
+            a3 = tm2_smlatt(xo, wr[2 * i + 1], a3);
+          }
+      }
+      ag[0] = a0;
+      ag[m] = a1;
+      ag[2 * m] = a2;
+      ag[3 * m] = a3;
+    }
 }
 
 /* The valid taps of output pixel (oy, ox) given its row range [ky0, ky1): first activation, first tap
@@ -452,17 +531,64 @@ static void dw_vec(const tm2_conv_params *p, const dw_ctx *ctx, const int8_t *in
   }
 }
 
-/* w16: INT4 weights pre-extended by dw_w16_unpack (bits 4, w the packed array), or NULL. */
-static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int32_t bits, const uint32_t *w16,
-                      int8_t *out) {
+/*
+ * dw_vec for channel multiplier m > 1 (2..16) with weights pre-extended by dw_w16_unpack_mult, any
+ * dilation: output channels [0, vec_c) (vec_c = 4k input channels * m) of every output pixel, chunks of
+ * input channels whose outputs fill at most TM2_MM_CHUNK accumulators per pixel.
+ */
+static void dw_vec_mult(const tm2_conv_params *p, const dw_ctx *ctx, const int8_t *in, const uint32_t *w16,
+                        int32_t vec_c, int8_t *out) {
+  int32_t acc[2 * TM2_MM_CHUNK]; /* pixel A's, then pixel B's */
+  const int32_t cout = p->out_c, taps = p->kernel_h * p->kernel_w, pixels = p->out_h * p->out_w, m = p->ch_mult;
+  const int32_t chunk = (TM2_MM_CHUNK / m) & ~3, vec_in = vec_c / m;
+  int32_t px, ci;
+  for (px = 0; px < pixels; px += 2) {
+    /* the windows as in dw_vec */
+    const int two = px + 1 < pixels;
+    const int32_t oya = px / p->out_w, oxa = px % p->out_w;
+    const int32_t oyb = two ? (px + 1) / p->out_w : oya, oxb = two ? (px + 1) % p->out_w : oxa;
+    int8_t *const oa = out + px * cout, *const ob = oa + cout;
+    const int8_t *xa, *xb = in;
+    int32_t ky0, ky1, ta, tb = 0, ra, ca, rb = 0, cb = 0;
+    tap_range(oya, p->stride_h, p->pad_top, p->dilation_h, p->kernel_h, p->in_h, &ky0, &ky1);
+    dw_window(p, in, oya, oxa, ky0, ky1, &xa, &ta, &ra, &ca);
+    if (two) {
+      if (oyb != oya) tap_range(oyb, p->stride_h, p->pad_top, p->dilation_h, p->kernel_h, p->in_h, &ky0, &ky1);
+      dw_window(p, in, oyb, oxb, ky0, ky1, &xb, &tb, &rb, &cb);
+    }
+    for (ci = 0; ci < vec_in; ci += chunk) {
+      const int32_t n_in = vec_in - ci < chunk ? vec_in - ci : chunk, c = ci * m;
+      const uint32_t *const wg = w16 + ci / 4 * m * taps * 2; /* group ci / 4, phase 0, tap 0 */
+      dw_acc_w16m(ctx, xa + ci, wg + ta * 2, taps, p->kernel_w, m, ra, ca, n_in, acc);
+      if (two) dw_acc_w16m(ctx, xb + ci, wg + tb * 2, taps, p->kernel_w, m, rb, cb, n_in, acc + TM2_MM_CHUNK);
+      tm2_requant_rows(p, c, n_in * m, acc, two ? acc + TM2_MM_CHUNK : NULL, oa + c, two ? ob + c : NULL);
+    }
+  }
+}
+
+/* Cortex-M: inline into tm2_depthwise_s8 (its common path, as when it had fewer callers), one dw_run body
+ * for the others; AArch64 (only tm2_depthwise_s8 and tm2_depthwise_s4 call it): left to the compiler. */
+#if TM2_HAVE_NEON
+#define TM2_DW_BODY static
+#else
+#define TM2_DW_BODY __attribute__((always_inline)) static inline
+#endif
+
+/* w16: weights pre-extended by dw_w16_unpack (bits 4, multiplier 1) or dw_w16_unpack_mult (multiplier > 1;
+ * w stays the original array for the scalar channels), or NULL. */
+TM2_DW_BODY void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int32_t bits,
+                             const uint32_t *w16, int8_t *out) {
   const int32_t cin = p->in_c, cout = p->out_c, mult = p->ch_mult;
   /* Channels done 4 at a time: multiplier 1, and for INT4 an even count so every tap's
-   * weights start on a byte. */
+   * weights start on a byte; multiplier > 1 with pre-extended weights (w16): whole groups of 4 input
+   * channels. */
 #if TM2_HAVE_NEON
   /* AArch64: 16 channels at a time with NEON (dw_neon16), the rest scalar. */
   const int32_t neon_c = (mult == 1 && (bits == 8 || (cout & 1) == 0)) ? (cout & ~15) : 0, vec_c = 0;
 #else
-  const int32_t neon_c = 0, vec_c = (mult == 1 && (bits == 8 || (cout & 1) == 0)) ? (cout & ~3) : 0;
+  /* multiplier > 1: only with pre-extended weights (dw_w16_unpack_mult), whole groups of 4 input channels */
+  const int32_t neon_c = 0, vec_c = mult == 1 ? ((bits == 8 || (cout & 1) == 0) ? (cout & ~3) : 0)
+                                              : w16 ? (cin & ~3) * mult : 0;
 #endif
   const uint32_t nzp = tm2_pack16(-p->in_zp, -p->in_zp);
   const int32_t acc_shift = bits == 4 ? 4 : 0;
@@ -475,9 +601,10 @@ static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *
   dw_ctx ctx_all;
   int32_t oy, ox, c, ky, kx, ky0, ky1, kx0, kx1, vec8;
   ctx_all.nzp = nzp;
-  /* The per-pixel routines need no horizontal dilation (weights step by out_c per tap and
-   * activations by in_c = out_c); 0 means they do not apply. */
-  ctx_all.step = p->dilation_w == 1 ? x_step : 0;
+  /* The INT8 per-pixel routines need no horizontal dilation (weights step by out_c per tap and
+   * activations by in_c = out_c); 0 means they do not apply. Pre-extended weights (w16) lie tap after
+   * tap, so only the activations step, dilated or not. */
+  ctx_all.step = p->dilation_w == 1 || w16 ? x_step : 0;
   ctx_all.x_row = x_row;
   ctx_all.w_row = w_row;
   ctx_all.out_zp = out_zp;
@@ -490,7 +617,10 @@ static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *
    * dw_vec first. */
   vec8 = (bits == 8 || w16) && vec_c && ctx_all.step;
   if (vec8) {
-    dw_vec(p, &ctx_all, in, w, w16, vec_c, out);
+    if (w16 && mult > 1) /* w16 tested first: a constant NULL in tm2_depthwise_s8 drops this test */
+      dw_vec_mult(p, &ctx_all, in, w16, vec_c, out);
+    else
+      dw_vec(p, &ctx_all, in, w, w16, vec_c, out);
     if (vec_c == cout) return;
   }
   for (oy = 0; oy < p->out_h; oy++) {
@@ -547,17 +677,45 @@ static void depthwise(const tm2_conv_params *p, const int8_t *in, const int8_t *
   }
 }
 
-/* Not inlined into tm2_depthwise_s4 (which calls it on unpacked weights): one INT8 body. */
+/* depthwise() for every caller but tm2_depthwise_s8's common path (which has it inline): one body. */
+#if TM2_HAVE_NEON
+#define dw_run depthwise
+#else
+TM2_NOINLINE static void dw_run(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int32_t bits,
+                                const uint32_t *w16, int8_t *out) {
+  depthwise(p, in, w, bits, w16, out);
+}
+#endif
+
+#if TM2_S4_UNPACK_BYTES > 0 && !TM2_HAVE_NEON
+/* INT8 weights, multiplier > 1 (dw_mult_fits): pre-extended on the stack like INT4 ones (the stack buffer
+ * of s4_unpack.h). Apart so that its frame is taken only on this path (not when tm2_depthwise_s4 runs
+ * tm2_depthwise_s8 on weights in its own buffer). */
+TM2_NOINLINE static void dw_s8_mult(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out) {
+  uint32_t buf[TM2_S4_UNPACK_BYTES / sizeof(uint32_t)];
+  dw_w16_unpack_mult(w, 8, p->out_c, p->ch_mult, p->in_c & ~3, p->kernel_h * p->kernel_w, buf);
+  dw_run(p, in, w, 8, buf, out);
+}
+#endif
+
+/* Not inlined into tm2_depthwise_s4 (which calls it on unpacked weights). */
 TM2_NOINLINE void tm2_depthwise_s8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out) {
 #if TM2_HAVE_NEON
   if (tm2_neon_depthwise(p, in, w, 8, out)) return; /* AArch64: neon_depthwise.c */
+#endif
+#if TM2_S4_UNPACK_BYTES > 0 && !TM2_HAVE_NEON
+  if (p->ch_mult != 1 && dw_mult_fits(p)) {
+    dw_s8_mult(p, in, w, out);
+    return;
+  }
 #endif
   depthwise(p, in, w, 8, NULL, out);
 }
 
 /* INT4 weights: a 2-D layer with multiplier 1, channels a multiple of 4 and no horizontal dilation
  * whose weights fit the stack buffer as int16 (3x3 up to 112 channels with 2 KB) has them pre-extended
- * once (dw_w16_unpack): fewer instructions per tap than INT8. Otherwise, when the whole weight array fits
+ * once (dw_w16_unpack): fewer instructions per tap than INT8; so has a layer with multiplier 2..16
+ * (dw_mult_fits, dw_w16_unpack_mult, as INT8 weights). Otherwise, when the whole weight array fits
  * as int8 (3x3 up to 227 channels), it is unpacked once and every pixel runs the INT8 path; larger arrays
  * unpack per tap. */
 void tm2_depthwise_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out) {
@@ -571,7 +729,12 @@ void tm2_depthwise_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *
   if (p->ch_mult == 1 && (p->out_c & 3) == 0 && p->kernel_h > 1 && p->dilation_w == 1 &&
       (size_t)n * 2 <= TM2_S4_UNPACK_BYTES) {
     dw_w16_unpack(w_packed, p->out_c, p->kernel_h * p->kernel_w, buf);
-    depthwise(p, in, w_packed, 4, buf, out);
+    dw_run(p, in, w_packed, 4, buf, out);
+    return;
+  }
+  if (dw_mult_fits(p)) {
+    dw_w16_unpack_mult(w_packed, 4, p->out_c, p->ch_mult, p->in_c & ~3, p->kernel_h * p->kernel_w, buf);
+    dw_run(p, in, w_packed, 4, buf, out);
     return;
   }
 #endif
@@ -581,5 +744,5 @@ void tm2_depthwise_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *
     return;
   }
 #endif
-  depthwise(p, in, w_packed, 4, NULL, out);
+  dw_run(p, in, w_packed, 4, NULL, out);
 }

@@ -51,19 +51,23 @@ static void pointwise(const tm2_conv_params *p, const int8_t *in, const int8_t *
   if (bits == 4 && 2 * tm2_w16_row_bytes(k) <= TM2_S4_UNPACK_BYTES) { /* blocks of at least two rows */
     uint32_t rows[TM2_S4_UNPACK_BYTES / sizeof(uint32_t)];
     const int32_t block = tm2_s4_block_rows(n, (int32_t)(TM2_S4_UNPACK_BYTES / tm2_w16_row_bytes(k)) & ~1);
-    tm2_conv_params q = *p; /* the block's channels as channels 0..m-1 */
+    tm2_conv_params q; /* the block's channels as channels 0..m-1 (p itself when one block holds them all) */
+    const tm2_conv_params *const qp = block >= n ? p : &q;
     int32_t o;
+    if (block < n) q = *p;
     for (o = 0; o < n; o += block) {
       const int32_t m = n - o < block ? n - o : block;
-      q.bias = p->bias ? p->bias + o : NULL;
-      q.multiplier = p->multiplier + o;
-      q.shift = p->shift + o;
+      if (block < n) {
+        q.bias = p->bias ? p->bias + o : NULL;
+        q.multiplier = p->multiplier + o;
+        q.shift = p->shift + o;
+      }
       tm2_w16_unpack_s4(w, k, o, m, rows);
       for (px = 0; px < pixels; px += 2) {
         const int two = px + 1 < pixels;
         tm2_col_fill(col, 4, in + px * k, k, p->in_zp, two ? 2 * gw : gw);
         if (two) tm2_col_fill(col + gw, 4, in + (px + 1) * k, k, p->in_zp, 2 * gw);
-        tm2_mm_w16(&q, rows, k, col, two, m, out + px * n + o, out + (px + 1) * n + o);
+        tm2_mm_w16(qp, rows, k, col, two, m, out + px * n + o, out + (px + 1) * n + o);
       }
     }
     return;
