@@ -477,6 +477,17 @@ async function main(): Promise<void> {
       return `${ex}, ${name}: goal met at ${met.length} of ${had.length} budgets where INT4 costs >= 1 point${reach}; ${mean >= 0 ? '+' : ''}${mean.toFixed(2)} points over the random mean on average`;
     });
   });
+  // Every budget, whether INT4 costs a point or not: how far each planner is from the random plans and largest-first.
+  for (const [name, acc] of plannerColumns(rows)) {
+    const had = rows.filter((r) => acc(r) !== undefined);
+    const over = had.map((r) => acc(r)! - r.randomMean).filter((x) => !Number.isNaN(x));
+    const mean = over.reduce((a, b) => a + b, 0) / Math.max(over.length, 1);
+    const vsLargest = had.filter((r) => !Number.isNaN(r.largestFirst));
+    summary.push(
+      `every budget (${had.length}), ${name}: ${mean >= 0 ? '+' : ''}${mean.toFixed(2)} points over the random mean on average; ` +
+        `not below largest-first at ${vsLargest.filter((r) => acc(r)! >= r.largestFirst).length} of ${vsLargest.length}`,
+    );
+  }
   if (values.markdown) {
     console.log(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
     for (const r of table) console.log(`| ${r.join(' | ')} |`);
