@@ -7,6 +7,7 @@ import type { Graph } from '../compiler/ir.ts';
 import { loadOnnx } from '../compiler/onnx/import.ts';
 import { loadDataSet, type DataSet } from '../compiler/quant/evaluate.ts';
 import type { ExampleModel } from './example-models.ts';
+import { scoredOutput } from '../compiler/sensitivity/plan-accuracy.ts';
 
 export interface HeldOutModel {
   label: string;
@@ -43,8 +44,5 @@ export function loadHeldOut(model: ExampleModel, maxRows = Infinity): HeldOutMod
   };
 }
 
-/** The output whose accuracy a benchmark reports: the last labelled one (the fused head of multi-head models). */
-export function reportedOutput(graph: Graph, set: DataSet): string {
-  const labelled = graph.outputs.filter((o, k) => set.labels.has(`labels_${o.name}`) || (k === 0 && set.labels.has('labels')));
-  return (labelled.length ? labelled[labelled.length - 1] : graph.outputs[0]).name;
-}
+/** The output whose accuracy a benchmark reports: the one the plan search scores (the last labelled one, the fused head of multi-head models). */
+export const reportedOutput = scoredOutput;

@@ -5,6 +5,11 @@
 //   - largestFirst: layers to INT4 in order of what they save in the budgeted resource, until it fits
 //   - random:       N random feasible plans (layers to INT4 in a random order until the budget fits):
 //                   mean, median, spread and best
+//   - search:       the plan search (compiler/ilp/search.ts, `tinym2 plan --search N`) from the ILP plans
+//                   of the default criterion and trace-free, scored on the sensitivity rows
+//   - oracle:       the same search scored on the test rows themselves, from the best of every plan
+//                   above (and all-INT8 where it fits): not a planner but the best plan found when the
+//                   answers may be looked at, to tell whether the goal is reachable at all
 // Accuracy is top-1 in the integer emulator on held-out rows (benchmarks/held-out.ts: sensitivity on
 // the even test rows, accuracy on the odd ones), of the last labelled output (the fused head).
 //
@@ -19,7 +24,8 @@
 // largest-first orders layers by bytes saved per instruction added (the knapsack greedy).
 //
 //   nice npx tsx benchmarks/plan-vs-baselines.ts [--only NAME ...] [--variants] [--random N] [--rows N]
-//        [--kinds flash,bops,latency] [--board NAME] [--sensitivity NAME] [--json | --markdown] [--out FILE]
+//        [--kinds flash,bops,latency] [--board NAME] [--sensitivity NAME] [--search N] [--oracle N] [--default-search]
+//        [--json | --markdown] [--out FILE]
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,8 +34,9 @@ import { join, resolve } from 'node:path';
 import { ensureCacheDir } from '../compiler/cache.ts';
 import { analyzeLayers } from '../compiler/ilp/from-graph.ts';
 import { countLayerInstructions, type LayerInstructionCounts } from '../compiler/ilp/latency.ts';
-import { buildProblem, measureSensitivity, planFromSensitivity, type Budgets } from '../compiler/ilp/planner.ts';
-import { evaluateAssignment, uniformAssignment, type Assignment, type IlpProblem } from '../compiler/ilp/problem.ts';
+import { buildProblem, measureSensitivity, planFromSensitivity, refineByAccuracy, type Budgets } from '../compiler/ilp/planner.ts';
+import { searchPlans, tiedUnits } from '../compiler/ilp/search.ts';
+import { evaluateAssignment, uniformAssignment, violations, type Assignment, type IlpProblem } from '../compiler/ilp/problem.ts';
 import { solvePrecision } from '../compiler/ilp/solve.ts';
 import { loadBoard, type Board } from '../compiler/target/boards.ts';
 import { calibrateOnSet } from '../compiler/quant/evaluate.ts';
@@ -50,9 +57,13 @@ const FRACTIONS = [0.1, 0.3, 0.5, 0.7, 0.9];
 const LATENCY_FLASH_FRACTION = 0.5;
 /** Random orders tried per budget before giving up on finding `--random` feasible plans (latency rows). */
 const RANDOM_ATTEMPTS_PER_PLAN = 50;
+/** Plans the search may score per budget on the sensitivity rows, and the oracle on the test rows. */
+const DEFAULT_SEARCH = 60;
+const DEFAULT_ORACLE = 80;
 
 const HELP = `usage: npx tsx benchmarks/plan-vs-baselines.ts [--only NAME ...] [--variants] [--random N] [--rows N]
-         [--kinds flash,bops,latency] [--board NAME] [--sensitivity NAME] [--json | --markdown] [--out FILE]
+         [--kinds flash,bops,latency] [--board NAME] [--sensitivity NAME] [--search N] [--oracle N]
+         [--default-search] [--json | --markdown] [--out FILE]
 
   --only NAME        an example or variant (kws-fsdd, av-digits/audio_only); repeat (default: every main model)
   --variants         also every variant of each example (av-digits/audio_only, ...)
@@ -66,6 +77,9 @@ const HELP = `usage: npx tsx benchmarks/plan-vs-baselines.ts [--only NAME ...] [
                      (another --sensitivity) emulates only new plans
   --sensitivity NAME the 'default' planner's criterion (default ${DEFAULT_CRITERION}; one of ${CRITERION_NAMES.join(', ')})
   --also LIST        the ILP on these criteria too (comma-separated): one more column each (row.others)
+  --search N         plans the search column may score per budget on the sensitivity rows (default ${DEFAULT_SEARCH}; 0: no column)
+  --oracle N         plans the oracle may score per budget on the test rows (default ${DEFAULT_ORACLE}; 0: no column)
+  --default-search   the 'default' column is the search's plan (else the ILP's on --sensitivity)
   --json             one row per example x budget: {example, budgetKind, budget, int4Drop, default, traceFree,
                      largestFirst, randomMean, randomBest, ...} (accuracies in points)
   --markdown         the table as markdown
@@ -96,20 +110,22 @@ export interface BaselineRow {
   /** Random feasible plans found (latency rows: orders whose flash-fitting plan broke the instruction budget are dropped). */
   randomPlans: number;
   criterion: SensitivityCriterion;
+  /** The plan search from the ILP plans (default criterion, trace-free) on the sensitivity rows: its accuracy on the test rows, plans scored, seconds. */
+  search?: number;
+  searchEvaluations?: number;
+  searchSeconds?: number;
+  /** Whether the 'default' column is the search's plan (--default-search) rather than the ILP's. */
+  defaultIsSearch?: boolean;
+  /** The best plan the search found scored on the test rows themselves (from the best of every plan above), and plans scored. */
+  oracle?: number;
+  oracleEvaluations?: number;
+  /** The goal with the oracle's plan: whether any planner could meet it here (null where the goal is not asked). */
+  reachable?: boolean | null;
+  /** Whether each planner met the goal (null where it is not asked). */
+  goal?: Record<string, boolean | null>;
   /** With --also: the ILP's plan on each further criterion (points). */
   others?: Partial<Record<SensitivityCriterion, number>>;
   rows: number;
-}
-
-/** Layers that must take the same bits in a tied plan (fan-in groups), as index lists. */
-function units(problem: IlpProblem): number[][] {
-  const index = new Map(problem.layers.map((l, i) => [l.name, i]));
-  const group = problem.layers.map((_, i) => i);
-  const find = (i: number): number => (group[i] === i ? i : (group[i] = find(group[i])));
-  for (const g of problem.equalActivationBits ?? []) for (const n of g.slice(1)) group[find(index.get(n)!)] = find(index.get(g[0])!);
-  const out = new Map<number, number[]>();
-  problem.layers.forEach((_, i) => out.set(find(i), [...(out.get(find(i)) ?? []), i]));
-  return [...out.values()];
 }
 
 /** The resource a kind of budget counts; latency rows move layers to INT4 until the flash fits. */
@@ -172,6 +188,11 @@ export interface CompareOptions {
    * accuracy rows), so a second criterion re-run emulates only the plans that are new.
    */
   planCache?: string;
+  /** Plans the search may score per budget (0: no search column) and the oracle (0: none). */
+  search: number;
+  oracle: number;
+  /** The 'default' column is the search's plan. */
+  defaultSearch?: boolean;
 }
 
 export async function compareOne(h: HeldOutModel, o: CompareOptions): Promise<BaselineRow[]> {
@@ -219,9 +240,11 @@ export async function compareOne(h: HeldOutModel, o: CompareOptions): Promise<Ba
     return measureSensitivity(graph, h.calib, h.sens, c);
   });
   const base = buildProblem(graph, sens, counts ? { instructionCounts: counts } : {}, true);
+  // The search scores plans on the sensitivity rows, one evaluator for every budget (ops are shared).
+  const sensEvaluator = o.search > 0 ? new PlanAccuracy(graph, calibration, h.sens) : undefined;
   const int8 = accuracy(base, uniformAssignment(base, 8));
   const int4 = accuracy(base, uniformAssignment(base, 4));
-  const us = units(base);
+  const us = tiedUnits(base);
   const nan = NaN;
   const rows: BaselineRow[] = [];
   for (const kind of kinds) {
@@ -247,12 +270,18 @@ export async function compareOne(h: HeldOutModel, o: CompareOptions): Promise<Ba
       const budgets: Budgets =
         kind === 'flash' ? { flashBytes: budget } : kind === 'bops' ? { bops: budget } : { flashBytes: flashForLatency, instructions: budget, instructionCounts: counts };
       const fits = (a: Assignment) => kind !== 'latency' || evaluateAssignment(base, a).instructions <= budget;
-      const plan = (s: typeof sens) => {
-        const r = planFromSensitivity(graph, s, budgets, true, 'model');
-        return r.problem.layers.map((l) => r.plan.layers[l.name]);
-      };
+      const ilp = (s: typeof sens) => planFromSensitivity(graph, s, budgets, true, 'model');
+      const plan = (s: typeof sens) => ilp(s).solve.assignment;
+      const ilpDefault = ilp(sens);
+      const ilpFree = ilp(free);
+      let searched: { assignment: Assignment; evaluations: number; seconds: number } | undefined;
+      if (sensEvaluator) {
+        const r = refineByAccuracy(graph, h.calib, h.sens, [ilpDefault, ilpFree], { evaluations: o.search, seed: 1, evaluator: sensEvaluator });
+        searched = { assignment: r.assignment, evaluations: r.report.evaluations, seconds: r.report.seconds };
+      }
       const rand = mulberry32(1000 + Math.round(fraction * 100));
       const randomAcc: number[] = [];
+      let randomBestPlan: Assignment | undefined;
       for (let k = 0; k < randomPlans * RANDOM_ATTEMPTS_PER_PLAN && randomAcc.length < randomPlans; k++) {
         const order = [...us];
         for (let i = order.length - 1; i > 0; i--) {
@@ -260,10 +289,24 @@ export async function compareOne(h: HeldOutModel, o: CompareOptions): Promise<Ba
           [order[i], order[j]] = [order[j], order[i]];
         }
         const a = greedy(base, order, flashKind, greedyBudget);
-        if (fits(a)) randomAcc.push(accuracy(base, a));
+        if (fits(a)) {
+          const acc = accuracy(base, a);
+          if (randomBestPlan === undefined || acc > accuracy(base, randomBestPlan)) randomBestPlan = a;
+          randomAcc.push(acc);
+        }
       }
       const rs = randomAcc.length ? stats(randomAcc) : { mean: nan, median: nan, std: nan, min: nan, max: nan };
       const lf = greedy(base, largest, flashKind, greedyBudget);
+      // The oracle: the same search on the test rows, from the best of every plan in this row.
+      let oracle: { accuracy: number; evaluations: number } | undefined;
+      if (o.oracle > 0) {
+        const bounded = ilpDefault.problem;
+        const starts = [ilpDefault.solve.assignment, ilpFree.solve.assignment, searched?.assignment, fits(lf) ? lf : undefined, randomBestPlan, uniformAssignment(base, 8)]
+          .filter((a): a is Assignment => a !== undefined && violations(bounded, a).length === 0);
+        const r = searchPlans(bounded, starts, (a) => ({ value: accuracy(base, a) }), { evaluations: o.oracle, seed: 1 });
+        oracle = { accuracy: r.score.value, evaluations: r.evaluations };
+      }
+      const defaultAcc = o.defaultSearch && searched ? accuracy(base, searched.assignment) : accuracy(base, ilpDefault.solve.assignment);
       const row: BaselineRow = {
         example: h.label,
         budgetKind: kind,
@@ -273,8 +316,8 @@ export async function compareOne(h: HeldOutModel, o: CompareOptions): Promise<Ba
         int4Drop: int8 - int4,
         int8,
         int4,
-        default: accuracy(base, plan(sens)),
-        traceFree: accuracy(base, plan(free)),
+        default: defaultAcc,
+        traceFree: accuracy(base, ilpFree.solve.assignment),
         largestFirst: fits(lf) ? accuracy(base, lf) : nan,
         randomMean: rs.mean,
         randomMedian: rs.median,
@@ -283,14 +326,19 @@ export async function compareOne(h: HeldOutModel, o: CompareOptions): Promise<Ba
         randomBest: rs.max,
         randomPlans: randomAcc.length,
         criterion,
+        ...(searched ? { search: accuracy(base, searched.assignment), searchEvaluations: searched.evaluations, searchSeconds: searched.seconds } : {}),
+        ...(o.defaultSearch && searched ? { defaultIsSearch: true } : {}),
+        ...(oracle ? { oracle: oracle.accuracy, oracleEvaluations: oracle.evaluations } : {}),
         ...(others.length ? { others: Object.fromEntries(others.map((x) => [x.criterion, accuracy(base, plan(x))])) } : {}),
         rows: h.evaluation.rows.length,
       };
+      if (row.oracle !== undefined) row.reachable = meetsGoal(row, row.oracle);
+      row.goal = Object.fromEntries(plannerColumns([row]).map(([name, acc]) => [name, meetsGoal(row, acc(row)!)]));
       rows.push(row);
       saveCache();
       o.onRow?.(row);
       say(
-        `  ${kind} ${budget} (${fraction * 100}%): default ${row.default.toFixed(2)}, trace-free ${row.traceFree.toFixed(2)}, largest-first ${row.largestFirst.toFixed(2)}, ` +
+        `  ${kind} ${budget} (${fraction * 100}%): default ${row.default.toFixed(2)}, search ${row.search?.toFixed(2) ?? '-'} (${searched?.evaluations ?? 0} plans, ${searched?.seconds.toFixed(1) ?? 0} s), oracle ${row.oracle?.toFixed(2) ?? '-'}, trace-free ${row.traceFree.toFixed(2)}, largest-first ${row.largestFirst.toFixed(2)}, ` +
           `random mean ${rs.mean.toFixed(2)} (median ${rs.median.toFixed(2)}, sd ${rs.std.toFixed(2)}, ${rs.min.toFixed(2)}..${rs.max.toFixed(2)}, ${randomAcc.length} plans); ${cache.size} plans, ${evaluator.stats.emulated} ops emulated, ${evaluator.stats.reused} reused`,
       );
     }
@@ -308,6 +356,19 @@ export function meetsGoal(r: BaselineRow, planned = r.default): boolean | null {
   return (Number.isNaN(r.randomMean) || d >= r.randomMean + 1) && (Number.isNaN(r.largestFirst) || d >= r.largestFirst);
 }
 
+type Column = [string, (r: BaselineRow) => number | undefined];
+
+/** The planners the goal is asked of, in table order: default, search, --also criteria, trace-free. */
+export function plannerColumns(rows: BaselineRow[]): Column[] {
+  const extra = [...new Set(rows.flatMap((r) => Object.keys(r.others ?? {})))] as SensitivityCriterion[];
+  return [
+    ['default', (r) => r.default],
+    ...(rows.some((r) => r.search !== undefined && !r.defaultIsSearch) ? [['search', (r: BaselineRow) => r.search] as Column] : []),
+    ...extra.map((c): Column => [c, (r) => r.others?.[c]]),
+    ['trace-free', (r) => r.traceFree],
+  ];
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -321,6 +382,9 @@ async function main(): Promise<void> {
       kinds: { type: 'string' },
       sensitivity: { type: 'string' },
       also: { type: 'string' },
+      search: { type: 'string' },
+      oracle: { type: 'string' },
+      'default-search': { type: 'boolean' },
       json: { type: 'boolean' },
       markdown: { type: 'boolean' },
       from: { type: 'string', multiple: true },
@@ -357,6 +421,9 @@ async function main(): Promise<void> {
       }),
       board,
       say,
+      search: values.search !== undefined ? Number(values.search) : DEFAULT_SEARCH,
+      oracle: values.oracle !== undefined ? Number(values.oracle) : DEFAULT_ORACLE,
+      defaultSearch: Boolean(values['default-search']),
       planCache: values['plan-cache'] ? (mkdirSync(values['plan-cache'], { recursive: true }), values['plan-cache']) : undefined,
       onRow: (r) => {
         rows.push(r);
@@ -369,40 +436,58 @@ async function main(): Promise<void> {
     return;
   }
   const extra = [...new Set(rows.flatMap((r) => Object.keys(r.others ?? {})))] as SensitivityCriterion[];
-  const header = ['example', 'budget', 'INT8 / INT4', `default (${[...new Set(rows.map((r) => r.criterion))].join(', ')})`, ...extra, 'trace-free', 'largest-first', 'random mean (median, sd)', 'random best', 'goal'];
+  const withSearch = rows.some((r) => r.search !== undefined && !r.defaultIsSearch);
+  const withOracle = rows.some((r) => r.oracle !== undefined);
+  const defaultName = (r: BaselineRow) => (r.defaultIsSearch ? `search on ${r.criterion}` : r.criterion);
+  const header = [
+    'example', 'budget', 'INT8 / INT4', `default (${[...new Set(rows.map(defaultName))].join(', ')})`, ...(withSearch ? ['search'] : []), ...extra,
+    'trace-free', 'largest-first', 'random mean (median, sd)', 'random best', ...(withOracle ? ['oracle'] : []), 'goal',
+  ];
   const f = (x: number) => x.toFixed(2);
   const table = rows.map((r) => {
     const goal = meetsGoal(r);
+    const asked = goal === null ? (r.int4Drop < 1 ? 'INT4 < 1 pt' : 'no baseline fits') : goal ? 'met' : 'missed';
     return [
       `${r.example} (${r.rows} rows)`,
       r.budgetKind === 'latency' ? `instructions ${r.budget} (${r.fraction * 100}%) + flash ${r.flashBudget}` : `${r.budgetKind} ${r.budget} (${r.fraction * 100}%)`,
       `${f(r.int8)} / ${f(r.int4)}`,
       f(r.default),
+      ...(withSearch ? [r.search === undefined ? '' : f(r.search)] : []),
       ...extra.map((c) => (r.others?.[c] === undefined ? '' : f(r.others[c]!))),
       f(r.traceFree),
       Number.isNaN(r.largestFirst) ? 'over budget' : f(r.largestFirst),
       r.randomPlans === 0 ? 'none fits' : `${f(r.randomMean)} (${f(r.randomMedian)}, ${f(r.randomStd)})${r.budgetKind === 'latency' ? ` [${r.randomPlans} plans]` : ''}`,
       r.randomPlans === 0 ? '-' : f(r.randomBest),
-      goal === null ? (r.int4Drop < 1 ? 'INT4 < 1 pt' : 'no baseline fits') : goal ? 'met' : 'missed',
+      ...(withOracle ? [r.oracle === undefined ? '' : f(r.oracle)] : []),
+      goal === null || r.oracle === undefined ? asked : `${asked}${r.reachable ? '' : ' (unreachable)'}`,
     ];
   });
-  // How often each planner meets the goal where it is asked (INT4 costs >= 1 point).
+  // How often each planner meets the goal where it is asked (INT4 costs >= 1 point), and where any plan the oracle found could.
   const asked = rows.filter((r) => meetsGoal(r) !== null);
-  const planners: Array<[string, (r: BaselineRow) => number | undefined]> = [
-    ['default', (r) => r.default],
-    ...extra.map((c): [string, (r: BaselineRow) => number | undefined] => [c, (r) => r.others?.[c]]),
-    ['trace-free', (r) => r.traceFree],
-  ];
   const summary = [...new Set(asked.map((r) => r.example)), 'all'].flatMap((ex) => {
     const mine = asked.filter((r) => ex === 'all' || r.example === ex);
-    return planners.map(([name, acc]) => {
+    return plannerColumns(rows).map(([name, acc]) => {
       const had = mine.filter((r) => acc(r) !== undefined);
-      const met = had.filter((r) => meetsGoal(r, acc(r)!)).length;
+      const met = had.filter((r) => meetsGoal(r, acc(r)!));
       const over = had.map((r) => acc(r)! - r.randomMean).filter((x) => !Number.isNaN(x));
       const mean = over.reduce((a, b) => a + b, 0) / Math.max(over.length, 1);
-      return `${ex}, ${name}: goal met at ${met} of ${had.length} budgets where INT4 costs >= 1 point; ${mean >= 0 ? '+' : ''}${mean.toFixed(2)} points over the random mean on average`;
+      const judged = had.filter((r) => r.oracle !== undefined);
+      const reachable = judged.filter((r) => r.reachable);
+      const reach = judged.length ? `, ${met.filter((r) => r.reachable).length} of the ${reachable.length} the oracle reaches` : '';
+      return `${ex}, ${name}: goal met at ${met.length} of ${had.length} budgets where INT4 costs >= 1 point${reach}; ${mean >= 0 ? '+' : ''}${mean.toFixed(2)} points over the random mean on average`;
     });
   });
+  // Every budget, whether INT4 costs a point or not: how far each planner is from the random plans and largest-first.
+  for (const [name, acc] of plannerColumns(rows)) {
+    const had = rows.filter((r) => acc(r) !== undefined);
+    const over = had.map((r) => acc(r)! - r.randomMean).filter((x) => !Number.isNaN(x));
+    const mean = over.reduce((a, b) => a + b, 0) / Math.max(over.length, 1);
+    const vsLargest = had.filter((r) => !Number.isNaN(r.largestFirst));
+    summary.push(
+      `every budget (${had.length}), ${name}: ${mean >= 0 ? '+' : ''}${mean.toFixed(2)} points over the random mean on average; ` +
+        `not below largest-first at ${vsLargest.filter((r) => acc(r)! >= r.largestFirst).length} of ${vsLargest.length}`,
+    );
+  }
   if (values.markdown) {
     console.log(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
     for (const r of table) console.log(`| ${r.join(' | ')} |`);

@@ -111,6 +111,26 @@ describe('tinym2 plan', () => {
     expect(bad.stderr).toMatch(/sensitivity/);
   });
 
+  it('--search refines the ILP plan by accuracy on the sensitivity rows: within budget, never below the ILP plans there, --untied refused', async () => {
+    const m = 'examples/av-digits/image_only.onnx';
+    const args = ['plan', m, '--calib', 'examples/av-digits/image_only.calib.npz', '--sensitivity-data', 'examples/av-digits/image_only.test.npz', '--rows', '60', '--flash', '8KB'];
+    const out = join(dir, 'search.json');
+    const r = await cli([...args, '--search', '30', '--out', out, '--json']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const report = expectJsonOutput('plan', r.stdout) as any;
+    expect(report.search.rows).toBe(60);
+    expect(report.search.limit).toBe(30);
+    expect(report.search.evaluations).toBeLessThanOrEqual(30);
+    expect(report.search.starts.map((s: { criterion: string }) => s.criterion)).toEqual([DEFAULT_CRITERION, 'trace-free']);
+    for (const s of report.search.starts) expect(report.search.accuracy).toBeGreaterThanOrEqual(s.accuracy);
+    expect(report.totals.weightBytes).toBeLessThanOrEqual(8 * 1024);
+    expect(report.notes.join(' ')).toMatch(/plan search/);
+    const written = JSON.parse(readFileSync(out, 'utf8')) as PrecisionPlan;
+    expect(written.layers).toEqual(report.plan.layers);
+    const untied = await cli([...args, '--search', '5', '--untied', '--out', out]);
+    expect(untied.code).toBe(2);
+  }, 120_000);
+
   it('--sensitivity-data measures on other rows than the calibration set', async () => {
     const out = join(dir, 'held-out.json');
     const r = await cli(['plan', model, '--calib', data, '--sensitivity-data', data, '--rows', '5', '--flash', '3KB', '--out', out, '--json']);

@@ -113,6 +113,23 @@ export const PlanJson = Closed(
       { method: Type.String(), provenOptimal: Type.Boolean(), seconds: Type.Object({ lp: Type.Number(), check: Type.Number() }, { additionalProperties: false }) },
       { additionalProperties: false },
     ),
+    search: Type.Optional(
+      Type.Object(
+        {
+          evaluations: Type.Integer({ description: 'distinct plans scored, the starts included' }),
+          limit: Type.Integer({ description: '--search N' }),
+          moves: Type.Integer({ description: 'moves kept (each measured strictly better)' }),
+          localOptimum: Type.Boolean({ description: 'the last climb ended with no better neighbour (else at the limit)' }),
+          seed: Type.Integer(),
+          rows: Type.Integer({ description: 'sensitivity rows scored on' }),
+          output: Type.String({ description: 'the output whose top-1 is scored (the last labelled one)' }),
+          starts: Type.Array(Type.Object({ criterion: Type.String(), accuracy: Fraction }, { additionalProperties: false })),
+          accuracy: Fraction,
+          seconds: Type.Number(),
+        },
+        { additionalProperties: false, description: "--search: how the plan was found from the ILP's (solve is the ILP's answer)" },
+      ),
+    ),
     accuracy: Type.Optional(
       Type.Array(
         Type.Object(

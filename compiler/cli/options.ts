@@ -154,11 +154,17 @@ export const OPTIONS = {
   // Sensitivity.
   iterations: { kind: 'positive-int', value: 'N', default: 48, describe: 'at most N Hutchinson iterations (stops earlier when stable)', commands: { plan: BOTH } },
   batch: { kind: 'positive-int', value: 'N', default: 32, describe: 'calibration rows per Hutchinson iteration', commands: { plan: BOTH } },
-  seed: { kind: 'int', value: 'N', default: 1, describe: 'random seed', commands: { plan: { describe: 'seed of the random probe vectors' }, dynafuse: { describe: 'noise seed' } } },
+  seed: { kind: 'int', value: 'N', default: 1, describe: 'random seed', commands: { plan: { describe: 'seed of the random probe vectors and of the order --search tries plans in' }, dynafuse: { describe: 'noise seed' } } },
   sensitivity: {
     kind: 'string', value: 'NAME', default: DEFAULT_CRITERION, choices: CRITERION_NAMES,
     describe: 'per-layer criterion: kl (output KL of each layer alone at 4 bits, integer emulator), accuracy (its top-1 drop), ' +
       "hessian (HAWQ-V3 Omega: Gauss-Newton where exact, else Hutchinson), gauss-newton, hutchinson, trace-free (Omega with traces = 1)",
+    commands: { plan: BOTH },
+  },
+  search: {
+    kind: 'positive-int', value: 'N', conflicts: ['untied'],
+    describe: "then refine the ILP's plan by measured top-1 on the sensitivity rows (integer emulator): from the ILP plans of --sensitivity and trace-free, " +
+      'move one layer, or swap two, between 4 and 8 bits within every budget while it measures better; at most N plans scored. The plan is never less accurate on those rows than the ILP\'s',
     commands: { plan: BOTH },
   },
   'sensitivity-data': {

@@ -18,6 +18,7 @@ import {
   measureSensitivity,
   modelCosts,
   planFromSensitivity,
+  refineByAccuracy,
   type Budgets,
   type ModelCosts,
   type PlanResult,
@@ -194,12 +195,24 @@ export async function execute(o: Args<'plan'>): Promise<number> {
   }
 
   progress('ILP: choosing bits per layer under the budgets');
-  const result: PlanResult = planFromSensitivity(graph, sens, budgets, !o.untied, modelName);
+  let result: PlanResult = planFromSensitivity(graph, sens, budgets, !o.untied, modelName);
   endProgress();
+  if (o.search !== undefined) {
+    // The ILP plans of the criterion and of trace-free (no measurement: weight error alone) are the search's starts.
+    const free = criterion === 'trace-free' ? result : planFromSensitivity(graph, measureSensitivity(graph, calib, sensSet, 'trace-free'), budgets, true, modelName);
+    const chosen = refineByAccuracy(graph, calib, sensSet, [result, free], {
+      evaluations: o.search,
+      seed: o.seed,
+      lowerOptions: { perChannelInputs: !o.perTensorInputs },
+      onProgress: progress,
+    });
+    endProgress();
+    result = planFromSensitivity(graph, sens, budgets, true, modelName, chosen);
+  }
   if (costs.otherWeightBytes > 0) {
     notes.push(`${costs.otherWeightBytes} weight bytes of unfolded BatchNorm / per-channel affine ops are INT8 in every plan and count against the flash budget`);
   }
-  notes.push(...result.solve.notes);
+  notes.push(...result.notes, ...result.solve.notes);
   const perChannelInputs = !o.perTensorInputs;
   const accuracy = test ? measureAccuracy(graph, costs, calib, test, result.plan, perChannelInputs, progress) : undefined;
   endProgress();
@@ -278,6 +291,7 @@ export async function execute(o: Args<'plan'>): Promise<number> {
             ...(sens.traces ? { iterations: sens.traces.iterations, batchSize: sens.traces.batchSize, loss: sens.traces.loss } : {}),
           },
           solve: { method: result.solve.method, provenOptimal: result.solve.provenOptimal, seconds: result.solve.seconds },
+          ...(result.search ? { search: result.search } : {}),
           accuracy,
           notes,
         } satisfies PlanJson,

@@ -12,7 +12,7 @@
 // Kernels change (runtime-c is being tuned), so counts are cached per board, per hash of the
 // runtime-c sources and per layer shape, never typed in.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Graph } from '../ir.ts';
@@ -107,7 +107,11 @@ export async function countLayerInstructions(
   };
   const c8 = await perOpOf(8);
   const c4 = await perOpOf(4);
-  writeFileSync(cacheFile, `${JSON.stringify(cache, null, 1)}\n`);
+  // Counts another process wrote meanwhile are kept (merged, this run's last); the file is replaced whole (rename).
+  const now: Record<string, number> = existsSync(cacheFile) ? JSON.parse(readFileSync(cacheFile, 'utf8')) : {};
+  const tmp = `${cacheFile}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify({ ...now, ...cache }, null, 1)}\n`);
+  renameSync(tmp, cacheFile);
   const sum = (perOp: number[], ks: number[]) => ks.reduce((s, k) => s + perOp[k], 0);
   const perLayer = names.map((n) => ({ 8: sum(c8.perOp, layerOps(builds[8], n)), 4: sum(c4.perOp, layerOps(builds[4], n)) }) as Record<Bits, number>);
   const fixed = c8.inference - perLayer.reduce((s, l) => s + l[8], 0);

@@ -16,7 +16,9 @@ import { DEFAULT_CRITERION, measureWith, type LayerEstimate, type Sensitivity, t
 
 export type { Sensitivity, SensitivityCriterion };
 import { analyzeLayers, ilpLayers, peakActivationBytes, ramLiveSets, type LayerInfo } from './from-graph.ts';
-import { evaluateAssignment, layerWeightBytes, uniformAssignment, type IlpProblem } from './problem.ts';
+import { evaluateAssignment, layerWeightBytes, uniformAssignment, violations, type Assignment, type IlpProblem } from './problem.ts';
+import { searchPlans, type SearchScore } from './search.ts';
+import { PlanAccuracy, scoredOutput } from '../sensitivity/plan-accuracy.ts';
 import { checkFeasible, solvePrecision, type SolveOutcome } from './solve.ts';
 
 /** The paper's target when no budget is given: weights in at most 20% of their FP32 bytes. */
@@ -142,6 +144,8 @@ export interface PlanResult {
   };
   budgets: Budgets;
   notes: string[];
+  /** With `tinym2 plan --search N`: how the reported plan was found from the ILP's. */
+  search?: SearchReport;
 }
 
 /** FP32 bytes of the Conv / Dense weights and biases only (modelCosts(graph).fp32Bytes counts every float constant). */
@@ -256,7 +260,84 @@ export function checkBudgets(graph: Graph, budgets: Budgets, tied: boolean, mode
   checkFeasible(buildProblem(graph, sens, budgets, tied), modelName);
 }
 
-export function planFromSensitivity(graph: Graph, sens: Sensitivity, budgets: Budgets, tied: boolean, modelName: string): PlanResult {
+/** What `refineByAccuracy` did (plan.json's evidence and `tinym2 plan --json` carry it). */
+export interface SearchReport {
+  /** Distinct plans scored (starts included), moves kept, and whether it stopped at a local optimum (else at the evaluation limit). */
+  evaluations: number;
+  limit: number;
+  moves: number;
+  localOptimum: boolean;
+  seed: number;
+  /** Rows scored on (the sensitivity rows) and the output judged. */
+  rows: number;
+  output: string;
+  /** Each start (the ILP on a criterion) with its accuracy on those rows, and the chosen plan's. */
+  starts: Array<{ criterion: SensitivityCriterion; accuracy: number }>;
+  accuracy: number;
+  seconds: number;
+}
+
+export interface RefineOptions {
+  evaluations: number;
+  seed?: number;
+  lowerOptions?: LowerOptions;
+  onProgress?: (text: string) => void;
+  /** An evaluator of these rows to share across calls (its op cache makes later searches cheaper). */
+  evaluator?: PlanAccuracy;
+}
+
+/**
+ * The plan search (search.ts) from the ILP plans of one or more criteria, each plan scored by its
+ * top-1 accuracy on `rows` (the sensitivity rows, held out from training) in the integer emulator,
+ * ties broken by the mean margin of the correct class. Returns a feasible plan never less accurate
+ * on those rows than the best start.
+ */
+export function refineByAccuracy(graph: Graph, calib: DataSet, rows: DataSet, starts: PlanResult[], options: RefineOptions): { assignment: Assignment; report: SearchReport } {
+  const t0 = performance.now();
+  const problem = starts[0].problem;
+  const evaluator = options.evaluator ?? new PlanAccuracy(graph, calibrateOnSet(graph, calib), rows, options.lowerOptions);
+  const output = scoredOutput(graph, rows);
+  const inputs = graph.inputs.map((i) => i.name);
+  const score = (a: Assignment): SearchScore => {
+    const plan: PrecisionPlan = {
+      model: 'search',
+      layers: Object.fromEntries(problem.layers.map((l, i) => [l.name, { weightBits: a[i].weightBits, activationBits: a[i].activationBits }])),
+      inputBits: Object.fromEntries(inputs.map((n) => [n, 8 as Bits])),
+    };
+    const s = evaluator.score(plan, output);
+    return { value: s.accuracy, tieBreak: s.margin };
+  };
+  const seed = options.seed ?? 1;
+  const r = searchPlans(problem, starts.map((s) => s.solve.assignment), score, { evaluations: options.evaluations, seed, onProgress: options.onProgress });
+  return {
+    assignment: r.assignment,
+    report: {
+      evaluations: r.evaluations,
+      limit: options.evaluations,
+      moves: r.moves,
+      localOptimum: r.localOptimum,
+      seed,
+      rows: rows.rows.length,
+      output,
+      starts: starts.map((s, i) => ({ criterion: s.layers[0]?.sensitivity.criterion ?? 'trace-free', accuracy: r.startScores[i].value })),
+      accuracy: r.score.value,
+      seconds: (performance.now() - t0) / 1000,
+    },
+  };
+}
+
+/**
+ * The ILP's plan for `sens` under the budgets; with `chosen` (refineByAccuracy's answer, same problem),
+ * that plan is reported instead (`solve` stays the ILP's answer, the search's start).
+ */
+export function planFromSensitivity(
+  graph: Graph,
+  sens: Sensitivity,
+  budgets: Budgets,
+  tied: boolean,
+  modelName: string,
+  chosen?: { assignment: Assignment; report: SearchReport },
+): PlanResult {
   const notes: string[] = [];
   const negative = sens.layers.filter((_, i) => sens.estimates[i].negative);
   if (negative.length) {
@@ -269,9 +350,19 @@ export function planFromSensitivity(graph: Graph, sens: Sensitivity, budgets: Bu
   const costs = modelCosts(graph);
   const problem = buildProblem(graph, sens, budgets, tied);
   const solve = solvePrecision(problem, {}, modelName);
-  const cost = solve.cost;
+  const assignment = chosen?.assignment ?? solve.assignment;
+  if (chosen) {
+    const v = violations(problem, assignment);
+    if (v.length) throw new Error(`internal: the searched plan breaks the budget: ${v.join('; ')}`);
+    notes.push(
+      `plan search: ${chosen.report.moves} move(s) from the ILP plan(s) of ${chosen.report.starts.map((s) => `${s.criterion} (${(100 * s.accuracy).toFixed(2)}%)`).join(', ')} ` +
+        `to ${(100 * chosen.report.accuracy).toFixed(2)}% on the ${chosen.report.rows} sensitivity rows; ${chosen.report.evaluations} of at most ${chosen.report.limit} plans scored, ` +
+        `${chosen.report.localOptimum ? 'stopped at a local optimum' : 'stopped at the limit'}, ${chosen.report.seconds.toFixed(1)} s`,
+    );
+  }
+  const cost = evaluateAssignment(problem, assignment);
   const layersOut: PlanLayerReport[] = sens.layers.map((l, i) => {
-    const c = solve.assignment[i];
+    const c = assignment[i];
     const om = sens.omegas[i];
     const t = sens.traces?.layers[i];
     return {
@@ -320,5 +411,6 @@ export function planFromSensitivity(graph: Graph, sens: Sensitivity, budgets: Bu
     },
     budgets: { ...budgets, instructionCounts: undefined },
     notes,
+    ...(chosen ? { search: chosen.report } : {}),
   };
 }

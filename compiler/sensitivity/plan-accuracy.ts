@@ -23,6 +23,12 @@ function stableJson(v: unknown): string {
   return JSON.stringify(v, (_k, x) => (ArrayBuffer.isView(x) ? `${x.constructor.name}:${Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('base64')}` : x));
 }
 
+/** The output a plan is judged on: the last labelled one (the fused head of multi-head models). */
+export function scoredOutput(graph: Graph, set: DataSet): string {
+  const labelled = graph.outputs.filter((o, k) => set.labels.has(`labels_${o.name}`) || (k === 0 && set.labels.has('labels')));
+  return (labelled.length ? labelled[labelled.length - 1] : graph.outputs[0]).name;
+}
+
 export class PlanAccuracy {
   /** Per op key: its output for every row. */
   private readonly values = new Map<string, Int8Array[]>();
@@ -52,6 +58,29 @@ export class PlanAccuracy {
         return [o.name, correct / rows];
       }),
     );
+  }
+
+  /**
+   * Top-1 accuracy of one output and, to order plans of equal accuracy, the mean margin of the
+   * correct class over the best other one (dequantized output values; higher is more confidently right).
+   */
+  score(plan: PrecisionPlan, output: string): { accuracy: number; margin: number } {
+    const { q, outputs } = this.outputValues(plan);
+    const k = this.graph.outputs.findIndex((o) => o.name === output);
+    const labels = k < 0 ? undefined : labelsFor(this.set, this.graph, output);
+    if (!labels) throw new Error(`internal: output ${output} has no labels in ${this.set.file}`);
+    const rows = this.set.rows.length;
+    let correct = 0;
+    let margin = 0;
+    for (let r = 0; r < rows; r++) {
+      const v = dequantizeOutput(q, q.outputs[k], outputs[k][r]);
+      const top = argmax(v);
+      if (top === labels[r]) correct++;
+      let other = -Infinity;
+      for (let c = 0; c < v.length; c++) if (c !== labels[r]) other = Math.max(other, v[c]);
+      margin += v[labels[r]] - other;
+    }
+    return { accuracy: correct / rows, margin: margin / rows };
   }
 
   /** The plan's QGraph and, per graph output, every row's integer value. */
