@@ -560,11 +560,44 @@ TM2_NOINLINE void tm2_depthwise_s8(const tm2_conv_params *p, const int8_t *in, c
  * once (dw_w16_unpack): fewer instructions per tap than INT8. Otherwise, when the whole weight array fits
  * as int8 (3x3 up to 227 channels), it is unpacked once and every pixel runs the INT8 path; larger arrays
  * unpack per tap. */
-int tm2_depthwise_s4_w16(const tm2_conv_params *p, const int8_t *w_packed, uint32_t *buf) {
-#if TM2_S4_UNPACK_BYTES > 0 && !TM2_HAVE_NEON
+void tm2_depthwise_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out) {
+#if TM2_HAVE_NEON
+  if (tm2_neon_depthwise(p, in, w_packed, 4, out)) return; /* AArch64: neon_depthwise.c */
+#endif
+#if TM2_S4_UNPACK_BYTES > 0
   const int32_t n = p->kernel_h * p->kernel_w * p->out_c;
+  uint32_t buf[TM2_S4_UNPACK_BYTES / sizeof(uint32_t)];
+#if !TM2_HAVE_NEON
   if (p->ch_mult == 1 && (p->out_c & 3) == 0 && p->kernel_h > 1 && p->dilation_w == 1 &&
       (size_t)n * 2 <= TM2_S4_UNPACK_BYTES) {
+    dw_w16_unpack(w_packed, p->out_c, p->kernel_h * p->kernel_w, buf);
+    depthwise(p, in, w_packed, 4, buf, out);
+    return;
+  }
+#endif
+  if (n <= TM2_S4_UNPACK_BYTES) {
+    tm2_s4_unpack(w_packed, 0, n, (int8_t *)buf);
+    tm2_depthwise_s8(p, in, (const int8_t *)buf, out);
+    return;
+  }
+#endif
+  depthwise(p, in, w_packed, 4, NULL, out);
+}
+
+/* tm2_depthwise_s4 in two steps for s4_act.c (s4_unpack.h). */
+#if TM2_S4_UNPACK_BYTES > 0 && !TM2_HAVE_NEON
+/* Whether an INT4 layer has its weights pre-extended to int16 pairs (dw_w16_unpack): tm2_depthwise_s4's
+ * first condition (written out there too, so that its object code stays as it was). */
+static inline int dw_w16_applies(const tm2_conv_params *p) {
+  const int32_t n = p->kernel_h * p->kernel_w * p->out_c;
+  return p->ch_mult == 1 && (p->out_c & 3) == 0 && p->kernel_h > 1 && p->dilation_w == 1 &&
+         (size_t)n * 2 <= TM2_S4_UNPACK_BYTES;
+}
+#endif
+
+int tm2_depthwise_s4_w16(const tm2_conv_params *p, const int8_t *w_packed, uint32_t *buf) {
+#if TM2_S4_UNPACK_BYTES > 0 && !TM2_HAVE_NEON
+  if (dw_w16_applies(p)) {
     dw_w16_unpack(w_packed, p->out_c, p->kernel_h * p->kernel_w, buf);
     return 1;
   }
@@ -577,24 +610,4 @@ int tm2_depthwise_s4_w16(const tm2_conv_params *p, const int8_t *w_packed, uint3
 void tm2_depthwise_s4_run_w16(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, const uint32_t *w16,
                               int8_t *out) {
   depthwise(p, in, w_packed, 4, w16, out);
-}
-
-void tm2_depthwise_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, int8_t *out) {
-#if TM2_HAVE_NEON
-  if (tm2_neon_depthwise(p, in, w_packed, 4, out)) return; /* AArch64: neon_depthwise.c */
-#endif
-#if TM2_S4_UNPACK_BYTES > 0
-  const int32_t n = p->kernel_h * p->kernel_w * p->out_c;
-  uint32_t buf[TM2_S4_UNPACK_BYTES / sizeof(uint32_t)];
-  if (tm2_depthwise_s4_w16(p, w_packed, buf)) {
-    depthwise(p, in, w_packed, 4, buf, out);
-    return;
-  }
-  if (n <= TM2_S4_UNPACK_BYTES) {
-    tm2_s4_unpack(w_packed, 0, n, (int8_t *)buf);
-    tm2_depthwise_s8(p, in, (const int8_t *)buf, out);
-    return;
-  }
-#endif
-  depthwise(p, in, w_packed, 4, NULL, out);
 }
