@@ -38,7 +38,7 @@ describe('arena with packed INT4 activations', () => {
   });
 });
 
-/** Exact figures: benchmarks/packed-arena.ts (calibration on 8 seeded random rows; sizes depend only on shapes and bits). */
+/** Exact figures: benchmarks/packed-arena.ts (calibration on one seeded random row; sizes depend only on shapes and bits). */
 const ARENAS: Record<string, [number, number, number, string]> = {
   'examples/av-digits/admn.onnx': [12544, 6944, 10784, '100 %'],
   'examples/av-digits/audio_only.onnx': [10240, 5216, 10240, '100 %'],
@@ -81,21 +81,31 @@ const BOARDS = [
   { board: 'rpi4', tools: ['aarch64-linux-gnu-gcc', 'qemu-aarch64'], models: [M4_MODELS[0], M4_MODELS[2], M4_MODELS[3]] },
 ];
 
+/** A model's graph, rows and calibration, computed once for both boards (the Pi 4 runs a subset of the M4's models). */
+const prepared = new Map<string, { graph: ReturnType<typeof loadOnnx>; rows: Array<Record<string, Float32Array>>; cal: ReturnType<typeof calibrateGraph> }>();
+function prepare(rel: string) {
+  const hit = prepared.get(rel);
+  if (hit) return hit;
+  const file = join(REPO_ROOT, rel);
+  const graph = loadOnnx(file);
+  const npz = [file.replace(/\.onnx$/, '.npz'), join(dirname(file), 'calib.npz')].find(existsSync);
+  let rows;
+  if (npz) rows = loadDataSet(graph, npz, 16).rows;
+  else {
+    let seed = 5;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff) * 2 - 1;
+    rows = Array.from({ length: 8 }, () => Object.fromEntries(graph.inputs.map((i) => [i.name, Float32Array.from({ length: tensorSize(i.shape) }, rand)])));
+  }
+  const p = { graph, rows, cal: calibrateGraph(graph, rows) };
+  prepared.set(rel, p);
+  return p;
+}
+
 for (const { board, tools, models } of BOARDS) {
   describe.skipIf(!tools.every(haveTool))(`packed INT4 activations bit-exact on ${board} under QEMU`, () => {
     for (const rel of models) {
       it(`${rel}: all-INT4 and mixed`, async () => {
-        const file = join(REPO_ROOT, rel);
-        const graph = loadOnnx(file);
-        const npz = [file.replace(/\.onnx$/, '.npz'), join(dirname(file), 'calib.npz')].find(existsSync);
-        let rows;
-        if (npz) rows = loadDataSet(graph, npz, 16).rows;
-        else {
-          let seed = 5;
-          const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff) * 2 - 1;
-          rows = Array.from({ length: 8 }, () => Object.fromEntries(graph.inputs.map((i) => [i.name, Float32Array.from({ length: tensorSize(i.shape) }, rand)])));
-        }
-        const cal = calibrateGraph(graph, rows);
+        const { graph, rows, cal } = prepare(rel);
         for (const [plan, p] of [['int4', uniform(graph, 4)], ['mixed', mixedPlan(graph)]] as const) {
           const q = quantizeGraph(graph, cal, p);
           if (plan === 'int4') expect(packedActivations(q).size, 'tensors stored packed').toBeGreaterThan(0);
