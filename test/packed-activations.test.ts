@@ -15,7 +15,8 @@ import { generateModel } from '../compiler/codegen/generate.ts';
 import { haveTool } from '../compiler/codegen/hostcheck.ts';
 import { tensorSize } from '../compiler/ir.ts';
 import { loadOnnx } from '../compiler/onnx/import.ts';
-import { packedActivations } from '../compiler/quant/act-storage.ts';
+import { packedActivations, storedBytes } from '../compiler/quant/act-storage.ts';
+import { planModelMemory } from '../compiler/codegen/arena.ts';
 import { calibrateGraph, loadDataSet, uniform } from '../compiler/quant/evaluate.ts';
 import { quantizeGraph } from '../compiler/quant/lower.ts';
 import { REPO_ROOT } from './helpers/models.ts';
@@ -28,6 +29,41 @@ describe('arena with packed INT4 activations', () => {
   it('every model: INT8 / all-INT4 / mixed arena bytes, exact', () => {
     const rows = Object.fromEntries(arenaRows().map((r) => [r.model, [r.int8, r.int4, r.mixed, r.int4Packed]]));
     expect(rows).toEqual(ARENAS);
+  }, 120_000);
+
+  it('the scratch an op is granted beyond its own (wider bands) overlaps no tensor alive during the op', () => {
+    let widened = 0;
+    for (const rel of [...M4_MODELS, 'test/models/dscnn2d.onnx', 'test/models/sensor1d.onnx', 'test/models/grouped_conv.onnx', 'test/models/tiny_patterns_op13.onnx']) {
+      const graph = loadOnnx(join(REPO_ROOT, rel));
+      const row = Object.fromEntries(graph.inputs.map((i) => [i.name, new Float32Array(tensorSize(i.shape)).fill(0.5)]));
+      const cal = calibrateGraph(graph, [row]);
+      for (const plan of [uniform(graph, 4), mixedPlan(graph)]) {
+        const q = quantizeGraph(graph, cal, plan);
+        const mem = planModelMemory(q);
+        // Lifetimes from the graph itself: written at step j + 1 by op j (a graph input when it is converted into
+        // the arena, boundaryOp + 1), read up to the last reader (outputs: the end).
+        const live = new Map<string, [number, number]>();
+        for (const t of q.inputs) live.set(t, [mem.boundaryOp.get(t)! + 1, mem.boundaryOp.get(t)! + 1]);
+        q.ops.forEach((op, j) => {
+          live.set(op.output, [j + 1, j + 1]);
+          for (const x of op.inputs) if (live.has(x)) live.get(x)![1] = j + 1;
+        });
+        for (const t of q.outputs) live.get(t)![1] = q.ops.length + 1;
+        mem.scratch.forEach((sc, i) => {
+          if (!sc) return;
+          expect(sc.granted).toBeGreaterThanOrEqual(sc.bytes);
+          expect(sc.offset + sc.granted).toBeLessThanOrEqual(mem.plan.arenaBytes);
+          if (sc.granted > sc.bytes) widened++;
+          for (const [t, [a, b]] of live) {
+            const at = mem.tensorOffset.get(t);
+            if (at === undefined || a > i + 1 || b < i + 1) continue;
+            const end = at + storedBytes(q, t);
+            expect(at >= sc.offset + sc.granted || end <= sc.offset, `${rel} op ${i}: granted [${sc.offset}, ${sc.offset + sc.granted}) and ${t} [${at}, ${end})`).toBe(true);
+          }
+        });
+      }
+    }
+    expect(widened).toBeGreaterThan(0);
   }, 120_000);
 
   it('all-INT4 arenas of the convolutional examples are at most 0.6x their INT8 arenas', () => {

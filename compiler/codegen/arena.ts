@@ -210,13 +210,23 @@ export function planModelMemory(q: QGraph): ModelMemory {
   const plan = planArena(buffers, aliases, 4);
   const tensorOffset = new Map<string, number>();
   for (const name of first.keys()) if (!external.has(name)) tensorOffset.set(name, plan.offsets.get(name)!);
+  // Each buffer is reserved while it or a tensor living in its bytes (an alias) is alive, as planArena keeps it.
+  const reserved = new Map(buffers.map((b) => [b.name, { first: b.first, last: b.last }]));
+  const aliasOf = new Map(aliases.map((a) => [a.name, a.of]));
+  for (const a of aliases) {
+    let root = a.of;
+    while (aliasOf.has(root)) root = aliasOf.get(root)!;
+    const r = reserved.get(root)!;
+    r.first = Math.min(r.first, a.first);
+    r.last = Math.max(r.last, a.last);
+  }
   const scratch = scratchSize.map((bytes, i) => {
     if (bytes <= 0) return undefined;
     const offset = plan.offsets.get(scratchName(i))!;
     let end = plan.arenaBytes;
     for (const b of buffers) {
-      const at = plan.offsets.get(b.name)!;
-      if (b.name !== scratchName(i) && b.first <= i + 1 && i + 1 <= b.last && at >= offset + bytes) end = Math.min(end, at);
+      const at = plan.offsets.get(b.name)!, r = reserved.get(b.name)!;
+      if (b.name !== scratchName(i) && r.first <= i + 1 && i + 1 <= r.last && at >= offset + bytes) end = Math.min(end, at);
     }
     return { offset, bytes, granted: end - offset };
   });
