@@ -2,7 +2,7 @@
 // repository (test/models and examples), the arena of the uniform INT8 plan, of the uniform INT4 plan
 // (every 4-bit tensor the rule allows stored two per byte) and of a fixed mixed plan, with how many
 // activation bytes are packed. Before packing, an INT4 arena equalled the INT8 one (one value per byte).
-// Sizes depend only on shapes and bits, so calibration uses 8 seeded random rows.
+// Sizes depend only on shapes and bits, so calibration uses one seeded random row.
 //
 //   npx tsx benchmarks/packed-arena.ts [--write]   (--write: the table into compiler/quant/README.md)
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -28,6 +28,9 @@ export function mixedPlan(graph: Graph): PrecisionPlan {
   return { model: graph.file, layers };
 }
 
+/** Calibration rows: sizes depend only on shapes and bits, so one seeded random row does (it decides no size). */
+const CALIB_ROWS = 1;
+
 export interface ArenaRow { model: string; int8: number; int4: number; mixed: number; int4Packed: string; }
 
 function packedShare(q: QGraph): string {
@@ -48,7 +51,7 @@ export function arenaRows(): ArenaRow[] {
     const graph = loadOnnx(file);
     let seed = 11;
     const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff) * 2 - 1;
-    const calib = Array.from({ length: 8 }, () => Object.fromEntries(graph.inputs.map((i) => [i.name, Float32Array.from({ length: tensorSize(i.shape) }, rand)])));
+    const calib = Array.from({ length: CALIB_ROWS }, () => Object.fromEntries(graph.inputs.map((i) => [i.name, Float32Array.from({ length: tensorSize(i.shape) }, rand)])));
     const cal = calibrateGraph(graph, calib);
     const arena = (plan: PrecisionPlan) => {
       const q = quantizeGraph(graph, cal, plan);

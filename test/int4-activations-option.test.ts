@@ -3,7 +3,7 @@
 // setting survives qgraph.json (verify rebuilds the same storage), reaches the ILP's RAM rows, and the
 // CLI refuses an unknown value (exit 2).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -140,6 +140,41 @@ describe('compile --board: the RAM check follows the storage', () => {
     expect(packed.code).toBe(3);
     expect(packed.stderr).toMatch(/needs a 9280-byte arena, but board ram7000 has 7000 bytes/);
   }, 120_000);
+});
+
+describe('plan.json records the storage; compile --plan and verify follow it', () => {
+  it('tinym2 plan writes int4Activations; compile --plan takes it unless given --int4-activations; verify without tinym2.json too', () => {
+    const file = join(dir, 'plan-bytes.json');
+    const r = tinym2('plan', MODEL, '--calib', NPZ, '--flash', '1MB', '--iterations', '2', '--batch', '4', '--int4-activations', 'bytes', '--out', file, '--json', '--quiet');
+    expect(r.code, r.stderr).toBe(0);
+    const j = expectJsonOutput('plan', r.stdout) as { plan: { int4Activations?: string }; int4Activations: string };
+    expect([j.int4Activations, j.plan.int4Activations]).toEqual(['bytes', 'bytes']);
+    expect(JSON.parse(readFileSync(file, 'utf8')).int4Activations).toBe('bytes');
+    // An all-INT4 plan recording each storage (hand-written: the planner's choice of bits does not matter here).
+    const graph = loadOnnx(MODEL);
+    const planFor = (storage: string) => {
+      const f = join(dir, `int4-${storage}.json`);
+      writeFileSync(f, JSON.stringify({ ...uniform(graph, 4), int4Activations: storage }));
+      return f;
+    };
+    const compile = (plan: string, out: string, ...extra: string[]) => {
+      const c = tinym2('compile', MODEL, '--calib', NPZ, '--plan', plan, ...extra, '-o', join(dir, out), '--json', '--quiet');
+      expect(c.code, c.stderr).toBe(0);
+      return expectJsonOutput('compile', c.stdout) as { arenaBytes: number; int4Activations: string; notes: string[] };
+    };
+    const bytes = compile(planFor('bytes'), 'plan-bytes'), packed = compile(planFor('packed'), 'plan-packed');
+    expect([bytes.int4Activations, packed.int4Activations]).toEqual(['bytes', 'packed']);
+    expect(packed.arenaBytes).toBeLessThan(bytes.arenaBytes);
+    const overridden = compile(planFor('bytes'), 'plan-override', '--int4-activations', 'packed');
+    expect(overridden.int4Activations).toBe('packed');
+    expect(overridden.arenaBytes).toBe(packed.arenaBytes);
+    expect(overridden.notes.join('\n')).toMatch(/--int4-activations packed, but int4-bytes.json was planned for bytes/);
+    // verify / report rebuilding a directory without tinym2.json from --plan get the plan's storage.
+    unlinkSync(join(dir, 'plan-bytes', MANIFEST_FILE));
+    const rebuilt = rebuildModel(join(dir, 'plan-bytes'), { model: MODEL, calib: NPZ, plan: planFor('bytes') });
+    expect(rebuilt.q.int4Activations).toBe('bytes');
+    expect(rebuilt.model.arenaBytes).toBe(bytes.arenaBytes);
+  }, 300_000);
 });
 
 describe('the CLI', () => {

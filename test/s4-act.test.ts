@@ -49,6 +49,12 @@ describe.skipIf(!have('gcc'))('packed INT4 activations: s4a entry points vs refe
     for (const l of lines) expect(tsScratch(l), l).toBe(Number(l.split(' ').at(-1)));
   });
 
+  it('packed average pooling with 3-pixel runs in its 16-bit lanes (S4A_SUM_RUN, 4096 in the build): every lane flush', () => {
+    const exe = join(dir, 's4_act_test_runs');
+    compile('gcc', [...STRICT, '-O1', '-DS4A_SUM_RUN=3'], [...SOURCES, TEST], exe);
+    checkRun(run(exe, ['600', '7']));
+  });
+
   it.skipIf(!have('aarch64-linux-gnu-gcc') || !have('qemu-aarch64'))('Cortex-A72 build (aarch64, -O2) under qemu-aarch64', () => {
     const exe = join(dir, 's4_act_test_a64');
     compile('aarch64-linux-gnu-gcc', [...STRICT, '-O2', '-mcpu=cortex-a72', '-static'], [...SOURCES, TEST], exe);

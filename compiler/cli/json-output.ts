@@ -80,6 +80,7 @@ const PrecisionPlan = Open({
   model: Type.String(),
   layers: Type.Record(Type.String(), Open({ weightBits: Bits, activationBits: Bits })),
   inputBits: Type.Optional(Type.Record(Type.String(), Bits)),
+  int4Activations: Type.Optional(Type.Union([Type.Literal('packed'), Type.Literal('bytes')])),
 });
 const PlanLayer = Open({ name: Type.String() });
 export const PlanJson = Closed(

@@ -146,7 +146,7 @@ export const OPTIONS = {
     describe: 'how 4-bit activations are stored: packed (two per byte: about half the arena, slower kernels) or bytes (one per byte as INT8: faster, INT8-sized arena)',
     commands: {
       plan: { default: 'packed', describe: 'how the compiled model will store 4-bit activations: --ram counts packed at half a byte per value, bytes at one' },
-      compile: { default: 'packed' },
+      compile: { describe: 'how 4-bit activations are stored: packed (two per byte: about half the arena, slower kernels) or bytes (one per byte as INT8: faster, INT8-sized arena); default: as the --plan file records, else packed' },
       verify: { describe: "rebuild with this storage of 4-bit activations (default: as qgraph.json says, else packed)" },
     },
   },

@@ -24,8 +24,12 @@ export interface ModelMemory {
   buffers: BufferRequest[];
   /** Arena offset of every tensor. */
   tensorOffset: Map<string, number>;
-  /** Per op (by index): arena offset and size of its scratch, when it needs one. */
-  scratch: Array<{ offset: number; bytes: number } | undefined>;
+  /**
+   * Per op (by index): arena offset and size of its scratch, when it needs one; `granted` >= bytes is
+   * what is free from that offset on while the op runs (up to the next live buffer or the arena's
+   * end): the packed-activation conv family (tm2_conv_s4a) takes it for wider bands, at no RAM cost.
+   */
+  scratch: Array<{ offset: number; bytes: number; granted: number } | undefined>;
   /** Per concat op (by index): which inputs are already in place (produced into their slice). */
   concatInPlace: Map<number, boolean[]>;
   /** Ops that run in place (output bytes = input bytes). */
@@ -206,7 +210,26 @@ export function planModelMemory(q: QGraph): ModelMemory {
   const plan = planArena(buffers, aliases, 4);
   const tensorOffset = new Map<string, number>();
   for (const name of first.keys()) if (!external.has(name)) tensorOffset.set(name, plan.offsets.get(name)!);
-  const scratch = scratchSize.map((bytes, i) => (bytes > 0 ? { offset: plan.offsets.get(scratchName(i))!, bytes } : undefined));
+  // Each buffer is reserved while it or a tensor living in its bytes (an alias) is alive, as planArena keeps it.
+  const reserved = new Map(buffers.map((b) => [b.name, { first: b.first, last: b.last }]));
+  const aliasOf = new Map(aliases.map((a) => [a.name, a.of]));
+  for (const a of aliases) {
+    let root = a.of;
+    while (aliasOf.has(root)) root = aliasOf.get(root)!;
+    const r = reserved.get(root)!;
+    r.first = Math.min(r.first, a.first);
+    r.last = Math.max(r.last, a.last);
+  }
+  const scratch = scratchSize.map((bytes, i) => {
+    if (bytes <= 0) return undefined;
+    const offset = plan.offsets.get(scratchName(i))!;
+    let end = plan.arenaBytes;
+    for (const b of buffers) {
+      const at = plan.offsets.get(b.name)!, r = reserved.get(b.name)!;
+      if (b.name !== scratchName(i) && r.first <= i + 1 && i + 1 <= r.last && at >= offset + bytes) end = Math.min(end, at);
+    }
+    return { offset, bytes, granted: end - offset };
+  });
   const boundaryOp = new Map<string, number>();
   for (const name of q.inputs) boundaryOp.set(name, inputStep.get(name)! - 1);
   for (const name of q.outputs) boundaryOp.set(name, q.inputs.includes(name) ? -1 : first.get(name)! - 1);

@@ -182,7 +182,10 @@ export async function execute(o: Args<'compile'>): Promise<number> {
   if (o.name !== undefined && o.name !== name) throw new TinyM2Error(`--name '${o.name}' is not a C identifier: use e.g. '${name}'`);
   const outDir = o.out ?? `out/${name}`;
   const board = o.board ? loadBoard(o.board) : undefined;
-  if (board) checkFitsFromShapes(graph, board, modelFile, o.precision === 'int8' || (!o.precision && !o.plan && !o.flash) ? 8 : 4, o.int4Activations);
+  const planFile = o.plan ? loadPlan(o.plan, graph) : undefined;
+  // The storage the plan's RAM and instruction figures assume, unless the command line says otherwise.
+  const int4Activations: Int4Activations = o.int4Activations ?? planFile?.int4Activations ?? 'packed';
+  if (board) checkFitsFromShapes(graph, board, modelFile, o.precision === 'int8' || (!o.precision && !o.plan && !o.flash) ? 8 : 4, int4Activations);
   const calib = loadDataSet(graph, o.calib, Infinity, o);
   if (calib.rows.length === 0) throw new TinyM2Error(`${o.calib} has no rows`);
   const vectors = o.vectors ?? 8;
@@ -193,8 +196,11 @@ export async function execute(o: Args<'compile'>): Promise<number> {
   const steps = progress({ quiet: o.quiet });
   let plan: PrecisionPlan;
   let precision: string;
-  if (o.plan) {
-    plan = loadPlan(o.plan, graph);
+  if (o.plan && planFile) {
+    plan = planFile;
+    if (o.int4Activations && planFile.int4Activations && o.int4Activations !== planFile.int4Activations) {
+      notes.push(`--int4-activations ${o.int4Activations}, but ${basename(o.plan)} was planned for ${planFile.int4Activations}: its RAM and instruction figures assumed that storage`);
+    }
     precision = `mixed precision from ${basename(o.plan)}`;
   } else if (o.flash !== undefined || o.precision === 'mixed') {
     const flash = o.flash;
@@ -209,7 +215,6 @@ export async function execute(o: Args<'compile'>): Promise<number> {
   }
 
   const perChannelInputs = !o.perTensorInputs;
-  const int4Activations = o.int4Activations;
   const { q, model } = compileGraph(graph, calib.rows, plan, { name, source: modelFile, precision, perChannelInputs, int4Activations, testRows: testSet?.rows, board, steps });
   // How this directory was made (paths relative to it), and the quantized graph itself (qgraph.json), so that
   // `tinym2 verify OUT_DIR --data test.npz` computes its expectations from what was compiled even when the folder

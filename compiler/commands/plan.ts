@@ -213,6 +213,8 @@ export async function execute(o: Args<'plan'>): Promise<number> {
     notes.push(`${costs.otherWeightBytes} weight bytes of unfolded BatchNorm / per-channel affine ops are INT8 in every plan and count against the flash budget`);
   }
   notes.push(...result.notes, ...result.solve.notes);
+  // plan.json records the storage its RAM and instruction figures assume (compile --plan follows it).
+  const plan: PrecisionPlan = { ...result.plan, int4Activations: o.int4Activations };
   const perChannelInputs = !o.perTensorInputs;
   const accuracy = test ? measureAccuracy(graph, costs, calib, test, result.plan, perChannelInputs, progress) : undefined;
   endProgress();
@@ -244,7 +246,7 @@ export async function execute(o: Args<'plan'>): Promise<number> {
     if (counting) evidence.board = board.name;
     endProgress();
   }
-  writeAtomically(outFile, `${JSON.stringify({ ...result.plan, evidence }, null, 2)}\n`);
+  writeAtomically(outFile, `${JSON.stringify({ ...plan, evidence }, null, 2)}\n`);
   if (o.report) {
     const [{ writeReport }, { generateModel, modelNameFromFile }, { quantizeGraph }] = await Promise.all([
       import('../report/write.ts'),
@@ -252,7 +254,7 @@ export async function execute(o: Args<'plan'>): Promise<number> {
       import('../quant/lower.ts'),
     ]);
     // The planned model as compile would generate it: its layers and arena, before any firmware exists.
-    const q = quantizeGraph(graph, calibrateOnSet(graph, calib), result.plan, { perChannelInputs });
+    const q = quantizeGraph(graph, calibrateOnSet(graph, calib), plan, { perChannelInputs, int4Activations: o.int4Activations });
     const model = generateModel(q, { name: modelNameFromFile(modelPath), source: modelName, precision: 'mixed (plan)' });
     await writeReport(o.report, {
       model: model.name,
@@ -274,7 +276,7 @@ export async function execute(o: Args<'plan'>): Promise<number> {
           model: modelName,
           out: outFile,
           report: o.report ?? null,
-          plan: result.plan,
+          plan,
           tied: !o.untied,
           perChannelInputs,
           int4Activations: o.int4Activations,

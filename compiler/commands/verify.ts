@@ -148,8 +148,23 @@ function resolveRecipe(outDir: string, given: Partial<Recipe>): Recipe {
   const plan = given.plan ?? (given.precision ? undefined : fromFile.plan);
   const precision = given.precision ?? (given.plan ? undefined : fromFile.precision);
   const perChannelInputs = given.perChannelInputs ?? fromFile.perChannelInputs ?? true;
-  const int4Activations = given.int4Activations ?? fromFile.int4Activations ?? 'packed';
+  // tinym2.json records bytes only (absent = packed); without it, a plan file's storage is what compile followed.
+  const int4Activations = given.int4Activations ?? (fs.existsSync(manifest) ? fromFile.int4Activations : planStorage(plan)) ?? 'packed';
   return { model, calib, plan, precision, perChannelInputs, int4Activations };
+}
+
+/** The storage a plan records (plan.json's int4Activations), read leniently: loadPlan checks the file later. */
+function planStorage(plan: Recipe['plan']): Int4Activations | undefined {
+  let p: unknown = plan;
+  if (typeof plan === 'string') {
+    try {
+      p = JSON.parse(fs.readFileSync(plan, 'utf8'));
+    } catch {
+      return undefined;
+    }
+  }
+  const s = (p as { int4Activations?: unknown } | undefined)?.int4Activations;
+  return s === 'bytes' || s === 'packed' ? s : undefined;
 }
 
 /** The quantized graph rebuilt from the model and calibration rows (the command line, or tinym2.json without qgraph.json). */

@@ -259,7 +259,7 @@ function convKernel(kind: Kind): KernelDef<QConvOp> {
       if (io && op.op !== 'conv_transpose') {
         // Packed INT4 activations: the same kernel on unpacked windows (runtime-c/src/s4_act.c).
         const kind = CONV_KIND[op.op];
-        e.statement(`${e.comment}\n  tm2_conv_s4a(${kind}, ${op.weightBits}, &${L}, ${e.at(op.inputs[0])}, ${prefix}_${L}_w, ${e.at(op.output)}, ${io}, ${sc ? `A + ${sc.offset}` : 'NULL'});`);
+        e.statement(`${e.comment}\n  tm2_conv_s4a(${kind}, ${op.weightBits}, &${L}, ${e.at(op.inputs[0])}, ${prefix}_${L}_w, ${e.at(op.output)}, ${io}, ${sc ? `A + ${sc.offset}, ${sc.granted}` : 'NULL, 0'});`);
         e.selfCheck(`  if (tm2_conv_s4a_scratch_size(${kind}, &${L}, ${io}) > ${sc ? sc.bytes : 0}u) bad++;`);
         e.report.weightBits = op.weightBits;
         e.report.macs = op.macs;

@@ -48,7 +48,7 @@ function windowBytes(
   return { win: io & IN_PACKED || rows > 1 ? rows * cols * ci : 0, out: io & OUT_PACKED ? Math.min(ow, BAND_COLS) * co : 0 };
 }
 
-/** tm2_conv_s4a_scratch_size: the kernel's own scratch, the input window, one band's output. */
+/** tm2_conv_s4a_scratch_size: the kernel's own scratch, the input window, one band's output (one-row bands: the minimum; tm2_conv_s4a widens its bands into whatever the arena grants beyond it, ModelMemory.scratch[].granted). */
 export function convS4aScratch(op: QConvOp, inT: QTensor, outT: QTensor, kernelScratch: number, io: number): number {
   let w: { win: number; out: number };
   if (op.op === 'dense') w = { win: io & IN_PACKED ? size(inT) : 0, out: io & OUT_PACKED ? outT.shape[2] : 0 };

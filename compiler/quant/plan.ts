@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { EXIT_BAD_INPUT, TinyM2Error } from '../errors.ts';
 import type { Graph } from '../ir.ts';
 import { checkAgainstSchema, readJsonFile } from '../json-schema.ts';
-import type { Bits } from './qgraph.ts';
+import type { Bits, Int4Activations } from './qgraph.ts';
 import { isWeighted } from '../ops/registry.ts';
 
 export const PLAN_SCHEMA_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'plan.schema.json');
@@ -27,6 +27,12 @@ export interface PrecisionPlan {
   layers: Record<string, LayerPrecision>;
   /** Bits of the graph inputs (per input name); 8 unless the planner says otherwise. */
   inputBits?: Record<string, Bits>;
+  /**
+   * How the model the plan was made for stores its 4-bit activations (tinym2 plan --int4-activations):
+   * the RAM budget and the instruction counts the planner met assume it, so compile --plan follows it
+   * unless told otherwise. Absent in plans written before it was recorded (read as packed).
+   */
+  int4Activations?: Int4Activations;
 }
 
 export function uniformPlan(model: string, layerNames: string[], bits: Bits): PrecisionPlan {

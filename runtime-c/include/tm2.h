@@ -436,8 +436,9 @@ void tm2_resize_bilinear_s8(const tm2_resize_params *p, const int8_t *in, int8_t
 #define TM2_S4A_CHUNK 64 /* elementwise ops: values per chunk (even, so chunks start on a byte) */
 
 size_t tm2_conv_s4a_scratch_size(int32_t kind, const tm2_conv_params *p, int32_t io);
+/** scratch_bytes: what scratch holds, at least tm2_conv_s4a_scratch_size; more buys wider bands (fewer calls). */
 void tm2_conv_s4a(int32_t kind, int32_t weight_bits, const tm2_conv_params *p, const int8_t *in, const int8_t *w, int8_t *out,
-                  int32_t io, void *scratch);
+                  int32_t io, void *scratch, size_t scratch_bytes);
 size_t tm2_pool_s4a_scratch_size(const tm2_pool_params *p, int32_t io);
 void tm2_pool_s4a(int32_t max, const tm2_pool_params *p, const int8_t *in, int8_t *out, int32_t io, void *scratch);
 void tm2_gap_s4a(const int8_t *in, int32_t h, int32_t w, int32_t c, int32_t zp, int32_t act_min, int32_t act_max, int8_t *out,

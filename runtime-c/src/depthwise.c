@@ -746,3 +746,31 @@ void tm2_depthwise_s4(const tm2_conv_params *p, const int8_t *in, const int8_t *
 #endif
   dw_run(p, in, w_packed, 4, NULL, out);
 }
+
+/* tm2_depthwise_s4 in two steps for s4_act.c (s4_unpack.h). */
+#if TM2_S4_UNPACK_BYTES > 0 && !TM2_HAVE_NEON
+/* Whether an INT4 layer has its weights pre-extended to int16 pairs (dw_w16_unpack): tm2_depthwise_s4's
+ * first condition (written out there too, so that its object code stays as it was). */
+static inline int dw_w16_applies(const tm2_conv_params *p) {
+  const int32_t n = p->kernel_h * p->kernel_w * p->out_c;
+  return p->ch_mult == 1 && (p->out_c & 3) == 0 && p->kernel_h > 1 && p->dilation_w == 1 &&
+         (size_t)n * 2 <= TM2_S4_UNPACK_BYTES;
+}
+#endif
+
+int tm2_depthwise_s4_w16(const tm2_conv_params *p, const int8_t *w_packed, uint32_t *buf) {
+#if TM2_S4_UNPACK_BYTES > 0 && !TM2_HAVE_NEON
+  if (dw_w16_applies(p)) {
+    dw_w16_unpack(w_packed, p->out_c, p->kernel_h * p->kernel_w, buf);
+    return 1;
+  }
+#else
+  (void)p, (void)w_packed, (void)buf;
+#endif
+  return 0;
+}
+
+void tm2_depthwise_s4_run_w16(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, const uint32_t *w16,
+                              int8_t *out) {
+  depthwise(p, in, w_packed, 4, w16, out);
+}

@@ -32,4 +32,14 @@ static inline int32_t tm2_s4_block_rows(int32_t n, int32_t max_rows) {
 /** dst[i] = tm2_s4_get(packed, first + i) for i in [0, n): any start nibble, any n. */
 void tm2_s4_unpack(const int8_t *packed, int32_t first, int32_t n, int8_t *dst);
 
+/*
+ * tm2_depthwise_s4 in two steps, for a caller that runs one layer in several calls (s4_act.c's bands
+ * of packed activations) and pre-extends the weights once instead of per call: _w16 fills buf
+ * (TM2_S4_UNPACK_BYTES) and returns 1 when the layer takes the int16-pair path (else 0, buf
+ * untouched); _run_w16 is then tm2_depthwise_s4 on those weights, bit for bit.
+ */
+int tm2_depthwise_s4_w16(const tm2_conv_params *p, const int8_t *w_packed, uint32_t *buf);
+void tm2_depthwise_s4_run_w16(const tm2_conv_params *p, const int8_t *in, const int8_t *w_packed, const uint32_t *w16,
+                              int8_t *out);
+
 #endif
