@@ -76,6 +76,9 @@ static void border_taps(const tm2_conv_params *p, const int8_t *in, const int32_
  * lanes, SADDW into two int32 vectors. w is int8 [tap][C] (INT4 already unpacked by the caller); wpk, xp
  * and off are the caller's buffers.
  */
+#if defined(__GNUC__)
+__attribute__((noinline)) /* inlined, it costs the 16-channel loop about 100 instructions a call (register allocation) */
+#endif
 static void depthwise8(const tm2_conv_params *p, const int8_t *in, const int8_t *w, const int32_t *off,
                        const int8_t *zrow, int8_t *wpk, const int8_t **xp, int8_t *out) {
   const int32_t C = p->out_c, T = p->kernel_h * p->kernel_w, nv = C > 8 ? 2 : 1;
