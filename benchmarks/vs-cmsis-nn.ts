@@ -269,7 +269,9 @@ function writeResults(results: ModelResult[], command: string): void {
   const section = [
     BEGIN,
     `Measured with \`${command}\` (instructions counted by QEMU with the project's plugin; tinym2 and CMSIS-NN`,
-    `at commit 99f736a6 in the same firmware and run, the board's arm-none-eabi-gcc flags). Totals and ratios are over the`,
+    `at commit 99f736a6 in the same firmware and run, the board's compiler and flags: arm-none-eabi-gcc for the Cortex-M`,
+    `boards, aarch64-linux-gnu-gcc -O3 -mcpu=cortex-a72 for rpi4, where CMSIS-NN has no Advanced SIMD code and runs its`,
+    `portable C, auto-vectorized by gcc, while tinym2 runs its NEON kernels). Totals and ratios are over the`,
     `layers CMSIS-NN has a kernel for (lut, reshape, concat, pad and permute are tinym2-only and not in the ratio); "worst`,
     `layer" is the largest per-layer ratio among layers where CMSIS-NN runs over 1,000 instructions. int4w = INT4 weights,`,
     `INT8 activations (CMSIS-NN's s4 kernels).`,
